@@ -1,0 +1,40 @@
+# Banyan — `make demo` runs the demo, `make test` runs the whole suite.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: demo test test-sqlite test-postgres lint check browser-deps clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/banyan demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check banyan
+	$(BIN)/ruff format --check banyan
+
+check: $(STAMP)
+	$(BIN)/banyan check --fail-level WARNING
+	$(BIN)/banyan makemigrations --check --dry-run
+	$(BIN)/banyan i18n check
+
+# The whole suite: lint, system checks, migrations check, then the tests on SQLite.
+# `make test-postgres` runs the same tests on PostgreSQL; CI runs both.
+test: lint check test-sqlite
+
+test-sqlite: $(STAMP)
+	$(BIN)/pytest -q
+
+test-postgres: $(STAMP)
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) var staticfiles

@@ -1,0 +1,19 @@
+"""The JSON API under /api/v1/ (Django Ninja); OpenAPI at /api/v1/openapi.json."""
+
+from ninja import NinjaAPI
+
+from banyan.core.api import install_error_handlers
+from banyan.core.auth import api_auth
+
+api = NinjaAPI(
+    title="Banyan API",
+    version="1",
+    description="Community registry, PII vault and audit log. All lists answer {\"count\", \"items\"}.",
+    auth=api_auth,
+    urls_namespace="api",
+)
+install_error_handlers(api)
+
+api.add_router("/", "banyan.places.api.router")
+api.add_router("/", "banyan.people.api.router")
+api.add_router("/", "banyan.audit.api.router")

@@ -1,0 +1,70 @@
+"""Roles, what each may do, and the region scope every query starts from.
+
+The permission table is data: one set of actions per role. Scope is separate: a role that
+may *view residents* still sees only those in its region subtree (or its own household, or
+the people it cares for). See docs/adr/0002-region-scoping.md.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from banyan.core.choices import Role
+
+
+class Action(StrEnum):
+    VIEW_PLACES = "places.view"
+    CHANGE_PLACES = "places.change"
+    VIEW_PEOPLE = "people.view"
+    CHANGE_PEOPLE = "people.change"
+    VIEW_AUDIT = "audit.view"
+    IMPORT_LEDGER = "ledger.import"
+    EXPORT_LEDGER = "ledger.export"
+
+
+_STAFF_EDITORS = {
+    Action.VIEW_PLACES,
+    Action.VIEW_PEOPLE,
+    Action.CHANGE_PEOPLE,
+    Action.IMPORT_LEDGER,
+    Action.EXPORT_LEDGER,
+}
+
+PERMISSIONS: dict[str, frozenset[Action]] = {
+    Role.PLATFORM_ADMIN: frozenset(Action),
+    Role.STREET_OFFICER: frozenset(_STAFF_EDITORS | {Action.CHANGE_PLACES}),
+    Role.COMMUNITY_DIRECTOR: frozenset(_STAFF_EDITORS | {Action.CHANGE_PLACES}),
+    Role.GRID_WORKER: frozenset(_STAFF_EDITORS),
+    Role.PROPERTY_STAFF: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE}),
+    Role.VOLUNTEER: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE}),
+    Role.RESIDENT: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE}),
+    Role.AUDITOR: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.VIEW_AUDIT, Action.EXPORT_LEDGER}),
+}
+
+# Which personal fields each role may reveal (always with a purpose, always audited).
+REVEALABLE_FIELDS = ("id_number", "phone", "care_details")
+REVEAL_RIGHTS: dict[str, frozenset[str]] = {
+    Role.PLATFORM_ADMIN: frozenset(REVEALABLE_FIELDS),
+    Role.STREET_OFFICER: frozenset(REVEALABLE_FIELDS),
+    Role.COMMUNITY_DIRECTOR: frozenset(REVEALABLE_FIELDS),
+    Role.GRID_WORKER: frozenset(REVEALABLE_FIELDS),
+    Role.PROPERTY_STAFF: frozenset({"phone"}),
+    Role.VOLUNTEER: frozenset({"phone", "care_details"}),
+    Role.RESIDENT: frozenset(REVEALABLE_FIELDS),
+    Role.AUDITOR: frozenset(),
+}
+
+# Roles whose scope is everything (their actions are still limited by PERMISSIONS).
+UNSCOPED_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.AUDITOR})
+
+
+def can(user, action: Action) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return action in PERMISSIONS.get(user.role, frozenset())
+
+
+def revealable_fields(user) -> frozenset[str]:
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    return REVEAL_RIGHTS.get(user.role, frozenset())

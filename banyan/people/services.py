@@ -1,0 +1,293 @@
+"""State changes and reads of people data. Every write is audited; personal values never are."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from banyan.audit.services import Event, record
+from banyan.core import clock, vault
+from banyan.core.access import REVEALABLE_FIELDS, Action, can, revealable_fields
+from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
+from banyan.people.choices import CareKind, Relation, ResidenceStatus, ResidentTag, Sex
+from banyan.people.models import CareProfile, Household, Resident
+from banyan.people.validators import (
+    birth_date_from_id,
+    id_number_problem,
+    normalise_id_number,
+    normalise_phone,
+    phone_problem,
+)
+
+# --- access functions (one per secured model; missing and out-of-scope both answer 404) ---
+
+
+def get_resident_for(user, pk, action: Action = Action.VIEW_PEOPLE) -> Resident:
+    resident = (
+        Resident.objects.restrict(user, action)
+        .select_related("household__grid", "household__unit__building")
+        .filter(pk=pk)
+        .first()
+    )
+    if resident is None:
+        raise NotFound(_("Resident not found."))
+    return resident
+
+
+def get_household_for(user, pk, action: Action = Action.VIEW_PEOPLE) -> Household:
+    household = Household.objects.restrict(user, action).select_related("grid", "unit__building").filter(pk=pk).first()
+    if household is None:
+        raise NotFound(_("Household not found."))
+    return household
+
+
+def get_care_profile_for(user, pk, action: Action = Action.VIEW_PEOPLE) -> CareProfile:
+    profile = CareProfile.objects.restrict(user, action).select_related("resident").filter(pk=pk).first()
+    if profile is None:
+        raise NotFound(_("Care profile not found."))
+    return profile
+
+
+# --- validation ------------------------------------------------------------------------
+
+
+def clean_id_number(value: str, *, field: str = "id_number") -> str:
+    value = normalise_id_number(value or "")
+    problem = id_number_problem(value, today=clock.today())
+    if problem:
+        raise InvalidInput(_("ID number %(problem)s.") % {"problem": problem}, field=field)
+    return value
+
+
+def clean_phone(value: str, *, field: str = "phone") -> str:
+    value = normalise_phone(value or "")
+    if not value:
+        return ""
+    problem = phone_problem(value)
+    if problem:
+        raise InvalidInput(_("Phone %(problem)s.") % {"problem": problem}, field=field)
+    return value
+
+
+def _clean_choice(value, choices, field: str):
+    if value not in choices.values:
+        accepted = ", ".join(str(v) for v in choices.values)
+        raise InvalidInput(_("Must be one of: %(accepted)s.") % {"accepted": accepted}, field=field)
+    return value
+
+
+def clean_tags(tags) -> list[str]:
+    tags = list(dict.fromkeys(tags or []))
+    for tag in tags:
+        _clean_choice(tag, ResidentTag, "tags")
+    return tags
+
+
+@dataclass
+class ResidentData:
+    """Validated input for a new or changed resident."""
+
+    name: str
+    id_number: str
+    household_id: int
+    relation: str
+    phone: str = ""
+    sex: str | None = None
+    birth_date: dt.date | None = None
+    residence_status: str = ResidenceStatus.REGISTERED_LIVING_HERE
+    registered_address: str = ""
+    tags: list[str] | None = None
+
+
+def _apply(resident: Resident, data: dict) -> list[str]:
+    """Set validated fields on ``resident``; return the names of those that changed."""
+    changed = []
+    if "name" in data:
+        name = (data["name"] or "").strip()
+        if not name or len(name) > 64:
+            raise InvalidInput(_("Name must be 1–64 characters."), field="name")
+        data["name"] = name
+    if "id_number" in data:
+        data["id_number"] = clean_id_number(data["id_number"])
+        data["id_number_index"] = vault.blind_index("id_number", data["id_number"])
+        data.setdefault("birth_date", birth_date_from_id(data["id_number"]))
+        if data.get("birth_date") != birth_date_from_id(data["id_number"]):
+            raise InvalidInput(_("Birth date does not match the ID number."), field="birth_date")
+        sex_digit = int(data["id_number"][16]) % 2
+        data.setdefault("sex", Sex.MALE if sex_digit else Sex.FEMALE)
+    if "phone" in data:
+        data["phone"] = clean_phone(data["phone"])
+        data["phone_index"] = vault.blind_index("phone", data["phone"]) if data["phone"] else ""
+    if "relation" in data:
+        _clean_choice(data["relation"], Relation, "relation")
+    if "sex" in data and data["sex"] is not None:
+        _clean_choice(data["sex"], Sex, "sex")
+    if "residence_status" in data:
+        _clean_choice(data["residence_status"], ResidenceStatus, "residence_status")
+    if "tags" in data:
+        data["tags"] = clean_tags(data["tags"])
+    if "registered_address" in data and len(data["registered_address"] or "") > 200:
+        raise InvalidInput(_("Registered address must be at most 200 characters."), field="registered_address")
+    for name, value in data.items():
+        if name == "household_id":
+            if value != resident.household_id:
+                resident.household_id = value
+                changed.append("household")
+            continue
+        if getattr(resident, name, None) != value:
+            setattr(resident, name, value)
+            changed.append(name)
+    return changed
+
+
+def _audit_details(changed: list[str]) -> dict:
+    personal = set(Resident.PERSONAL_FIELDS) | {"id_number_index", "phone_index"}
+    return {"fields": sorted(f for f in changed if f not in {"id_number_index", "phone_index"}),
+            "personal": sorted(f for f in changed if f in personal and not f.endswith("_index"))}
+
+
+def _save_unique(resident: Resident, update_fields=None) -> None:
+    try:
+        with transaction.atomic():
+            resident.save(update_fields=update_fields)
+    except IntegrityError:
+        raise InvalidInput(_("A resident with this ID number is already registered."), field="id_number") from None
+
+
+@transaction.atomic
+def create_resident(*, actor, household: Household, data: dict) -> Resident:
+    """Register a resident in ``household`` (which the caller has already loaded in scope)."""
+    if not can(actor, Action.CHANGE_PEOPLE):
+        raise PermissionDenied(_("Your role cannot register residents."))
+    for required in ("name", "id_number", "relation"):
+        if not data.get(required):
+            raise InvalidInput(_("This field is required."), field=required)
+    resident = Resident(household=household)
+    data = dict(data)
+    data.pop("household_id", None)
+    changed = _apply(resident, data)
+    _save_unique(resident)
+    record(actor=actor, events=[Event("resident.create", "resident", resident.pk, details=_audit_details(changed))])
+    _recheck_scope(actor, resident)
+    return resident
+
+
+@transaction.atomic
+def update_resident(*, actor, resident: Resident, data: dict) -> Resident:
+    if not can(actor, Action.CHANGE_PEOPLE):
+        raise PermissionDenied(_("Your role cannot change residents."))
+    data = {k: v for k, v in data.items() if v is not None}
+    if "household_id" in data:
+        get_household_for(actor, data["household_id"], Action.CHANGE_PEOPLE)
+    changed = _apply(resident, data)
+    if not changed:
+        return resident
+    _save_unique(resident, update_fields=changed)
+    record(actor=actor, events=[Event("resident.update", "resident", resident.pk, details=_audit_details(changed))])
+    _recheck_scope(actor, resident)
+    return resident
+
+
+def _recheck_scope(actor, resident: Resident) -> None:
+    """After a write, the object must still be in the actor's scope, else roll back."""
+    if not Resident.objects.restrict(actor, Action.CHANGE_PEOPLE).filter(pk=resident.pk).exists():
+        raise NotFound(_("Household not found."))
+
+
+# --- reveal ----------------------------------------------------------------------------
+
+
+def _care_details(resident: Resident) -> list[dict]:
+    return [
+        {"kind": p.kind, "level": p.level, "details": p.details}
+        for p in resident.care_profiles.filter(is_active=True).order_by("kind")
+    ]
+
+
+REVEAL_READERS = {
+    "id_number": lambda r: r.id_number,
+    "phone": lambda r: r.phone,
+    "care_details": _care_details,
+}
+
+
+def clean_reveal_request(actor, fields: list[str], purpose: str) -> tuple[list[str], str]:
+    purpose = (purpose or "").strip()
+    if len(purpose) < 4:
+        raise InvalidInput(_("State the purpose of revealing (at least 4 characters)."), field="purpose")
+    if len(purpose) > 500:
+        raise InvalidInput(_("The purpose must be at most 500 characters."), field="purpose")
+    fields = list(dict.fromkeys(fields or []))
+    if not fields:
+        raise InvalidInput(_("Name at least one field to reveal."), field="fields")
+    unknown = [f for f in fields if f not in REVEALABLE_FIELDS]
+    if unknown:
+        accepted = ", ".join(REVEALABLE_FIELDS)
+        raise InvalidInput(
+            _("Cannot reveal %(fields)s; accepted: %(accepted)s.") % {"fields": ", ".join(unknown), "accepted": accepted},
+            field="fields",
+        )
+    allowed = revealable_fields(actor)
+    denied = [f for f in fields if f not in allowed]
+    if denied:
+        raise PermissionDenied(_("Your role may not reveal: %(fields)s.") % {"fields": ", ".join(denied)})
+    return fields, purpose
+
+
+@transaction.atomic
+def reveal_resident(*, actor, resident: Resident, fields: list[str], purpose: str) -> dict:
+    """Return clear values of ``fields``; one audit entry per field, with the purpose."""
+    fields, purpose = clean_reveal_request(actor, fields, purpose)
+    values = {f: REVEAL_READERS[f](resident) for f in fields}
+    record(
+        actor=actor,
+        events=[Event("resident.reveal", "resident", resident.pk, purpose, {"field": f}) for f in fields],
+    )
+    return values
+
+
+# --- overview --------------------------------------------------------------------------
+
+AGE_BANDS = [(0, 14), (15, 29), (30, 44), (45, 59), (60, 69), (70, 79), (80, 200)]
+
+
+def community_overview(user) -> dict:
+    """Counts for the home page: residents by age band and sex, care profiles by kind."""
+    residents = Resident.objects.restrict(user)
+    today = clock.today()
+    pyramid = Counter()
+    total = 0
+    for birth_date, sex in residents.values_list("birth_date", "sex").iterator(chunk_size=5000):
+        age = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+        band = next(i for i, (lo, hi) in enumerate(AGE_BANDS) if lo <= age <= hi)
+        pyramid[(band, sex)] += 1
+        total += 1
+    bands = []
+    for i, (lo, hi) in enumerate(AGE_BANDS):
+        label = f"{lo}+" if hi >= 200 else f"{lo}–{hi}"
+        bands.append({"label": label, "male": pyramid[(i, "M")], "female": pyramid[(i, "F")]})
+    peak = max([max(b["male"], b["female"]) for b in bands] + [1])
+    for band in bands:
+        band["male_pct"] = round(100 * band["male"] / peak)
+        band["female_pct"] = round(100 * band["female"] / peak)
+    care = Counter(
+        CareProfile.objects.restrict(user).filter(is_active=True).values_list("kind", flat=True)
+    )
+    return {
+        "residents": total,
+        "households": Household.objects.restrict(user).count(),
+        "pyramid": bands,
+        "care": [{"kind": CareKind(k).label, "count": n} for k, n in sorted(care.items())],
+    }
+
+
+def validation_error_to_input(exc: ValidationError) -> InvalidInput:
+    if hasattr(exc, "error_dict"):
+        name, errors = next(iter(exc.error_dict.items()))
+        return InvalidInput(" ".join(m for e in errors for m in e.messages), field=name)
+    return InvalidInput(" ".join(exc.messages))

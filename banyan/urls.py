@@ -1,0 +1,13 @@
+from django.urls import include, path
+
+from banyan.api import api
+from banyan.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("banyan.core.urls")),
+    path("places/", include("banyan.places.urls")),
+    path("people/", include("banyan.people.urls")),
+]
