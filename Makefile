@@ -24,7 +24,6 @@ lint: $(STAMP)
 check: $(STAMP)
 	$(BIN)/banyan check --fail-level WARNING
 	$(BIN)/banyan makemigrations --check --dry-run
-	$(BIN)/banyan i18n check
 
 # The whole suite: lint, system checks, migrations check, then the tests on SQLite.
 # `make test-postgres` runs the same tests on PostgreSQL; CI runs both.
