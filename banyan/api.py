@@ -8,7 +8,7 @@ from banyan.core.auth import api_auth
 api = NinjaAPI(
     title="Banyan API",
     version="1",
-    description="Community registry, PII vault and audit log. All lists answer {\"count\", \"items\"}.",
+    description='Community registry, PII vault and audit log. All lists answer {"count", "items"}.',
     auth=api_auth,
     urls_namespace="api",
 )

@@ -123,9 +123,13 @@ def verify() -> VerifyResult:
     checked = 0
     for entry in _entries():
         if entry.id != expected_id:
-            return VerifyResult(False, checked, expected_id, f"entry {expected_id} is missing (found {entry.id})")
+            return VerifyResult(
+                False, checked, expected_id, f"entry {expected_id} is missing (found {entry.id})"
+            )
         if entry.prev_hash != prev:
-            return VerifyResult(False, checked, entry.id, "its previous-hash link does not match the entry before it")
+            return VerifyResult(
+                False, checked, entry.id, "its previous-hash link does not match the entry before it"
+            )
         if compute_hash(entry) != entry.hash:
             return VerifyResult(False, checked, entry.id, "its contents do not match its hash (altered)")
         prev = entry.hash
@@ -135,7 +139,10 @@ def verify() -> VerifyResult:
     last_id, last_hash = (head.last_id, head.last_hash) if head else (0, GENESIS)
     if last_id != checked or last_hash != prev:
         return VerifyResult(
-            False, checked, checked + 1 if last_id > checked else last_id,
-            f"the chain ends at entry {checked} but the head records entry {last_id} (entries removed from the end)",
+            False,
+            checked,
+            checked + 1 if last_id > checked else last_id,
+            f"the chain ends at entry {checked} but the head records entry {last_id} "
+            "(entries removed from the end)",
         )
     return VerifyResult(True, checked)

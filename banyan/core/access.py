@@ -38,7 +38,9 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
     Role.PROPERTY_STAFF: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE}),
     Role.VOLUNTEER: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE}),
     Role.RESIDENT: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE}),
-    Role.AUDITOR: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.VIEW_AUDIT, Action.EXPORT_LEDGER}),
+    Role.AUDITOR: frozenset(
+        {Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.VIEW_AUDIT, Action.EXPORT_LEDGER}
+    ),
 }
 
 # Which personal fields each role may reveal (always with a purpose, always audited).

@@ -58,7 +58,9 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def ninja_validation(request, exc: NinjaValidationError):
         errors = []
         for error in exc.errors:
-            loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "payload", "query", "path", "form")]
+            loc = [
+                str(p) for p in error.get("loc", ()) if p not in ("body", "payload", "query", "path", "form")
+            ]
             errors.append({"field": ".".join(loc) or None, "msg": error.get("msg", "invalid")})
         first = errors[0] if errors else {"field": None, "msg": "invalid"}
         detail = f"{first['field']}: {first['msg']}" if first["field"] else first["msg"]
@@ -67,3 +69,16 @@ def install_error_handlers(api: NinjaAPI) -> None:
             {"detail": detail, "code": "invalid", "field": first["field"], "errors": errors},
             status=422,
         )
+
+
+def require(user, action) -> None:
+    """403 before anything else when the role may never do ``action``; scope checks give 404 later."""
+    from banyan.core.access import can
+    from banyan.core.errors import PermissionDenied
+
+    if not can(user, action):
+        raise PermissionDenied(f"Your role may not {action.value.replace('.', ' ')}.")
+
+
+def page(queryset, limit: int, offset: int) -> tuple[int, list]:
+    return queryset.count(), list(queryset[offset : offset + limit])

@@ -1,3 +1,253 @@
-from ninja import Router
+from django.db.models import Count, Prefetch, Q
+from django.http import HttpRequest
+from ninja import Query, Router
 
-router = Router()
+from banyan.core import vault
+from banyan.core.access import Action
+from banyan.core.api import ErrorOut, page, require
+from banyan.core.errors import InvalidInput
+from banyan.people import services
+from banyan.people.models import CareProfile, Household, Organisation, Resident, Vehicle
+from banyan.people.schemas import (
+    CareProfileFilter,
+    CareProfileIn,
+    CareProfileList,
+    CareProfileOut,
+    ConsentIn,
+    ConsentOut,
+    HouseholdFilter,
+    HouseholdIn,
+    HouseholdList,
+    HouseholdOut,
+    LookupIn,
+    OrganisationList,
+    ResidentFilter,
+    ResidentIn,
+    ResidentList,
+    ResidentOut,
+    ResidentPatch,
+    RevealIn,
+    VehicleList,
+)
+from banyan.places.schemas import PageQuery
+from banyan.places.services import get_unit_for
+
+router = Router(tags=["people"])
+ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+
+
+def _residents(user, action=Action.VIEW_PEOPLE):
+    return (
+        Resident.objects.restrict(user, action)
+        .select_related("household__grid", "household__unit__building")
+        .prefetch_related(
+            Prefetch(
+                "care_profiles", queryset=CareProfile.objects.only("id", "kind", "is_active", "resident_id")
+            )
+        )
+    )
+
+
+@router.get("/residents", response={200: ResidentList, **ERRORS})
+def list_residents(request: HttpRequest, filters: Query[ResidentFilter]):
+    """Residents in your scope, personal fields masked."""
+    require(request.user, Action.VIEW_PEOPLE)
+    residents = _residents(request.user)
+    if filters.grid:
+        residents = residents.filter(household__grid__code=filters.grid)
+    if filters.building:
+        residents = residents.filter(household__unit__building__code=filters.building)
+    if filters.household is not None:
+        residents = residents.filter(household_id=filters.household)
+    if filters.tag:
+        residents = (
+            residents.filter(tags__contains=filters.tag)
+            if _json_contains()
+            else residents.filter(tags__icontains=f'"{filters.tag}"')
+        )
+    if filters.care:
+        residents = residents.filter(
+            care_profiles__kind=filters.care, care_profiles__is_active=True
+        ).distinct()
+    if filters.living_alone is not None:
+        residents = residents.filter(is_living_alone=filters.living_alone)
+    count, items = page(residents.order_by("id"), filters.limit, filters.offset)
+    return {"count": count, "items": items}
+
+
+def _json_contains() -> bool:
+    from django.db import connection
+
+    return connection.features.supports_json_field_contains
+
+
+@router.post("/residents/lookup", response={200: ResidentList, **ERRORS})
+def lookup_residents(request: HttpRequest, payload: LookupIn):
+    """Exact lookup by ID number or phone through the blind index (values in the body, never the URL)."""
+    require(request.user, Action.VIEW_PEOPLE)
+    residents = _residents(request.user)
+    if payload.id_number:
+        value = services.clean_id_number(payload.id_number)
+        residents = residents.filter(id_number_index=vault.blind_index("id_number", value))
+    elif payload.phone:
+        value = services.clean_phone(payload.phone)
+        residents = residents.filter(phone_index=vault.blind_index("phone", value))
+    else:
+        raise InvalidInput("Give id_number or phone.", field="id_number")
+    items = list(residents[:50])
+    return {"count": len(items), "items": items}
+
+
+@router.get("/residents/{int:resident_id}", response={200: ResidentOut, **ERRORS})
+def get_resident(request: HttpRequest, resident_id: int):
+    require(request.user, Action.VIEW_PEOPLE)
+    resident = _residents(request.user).filter(pk=resident_id).first()
+    if resident is None:
+        return services.get_resident_for(request.user, resident_id)  # raises the standard 404
+    return resident
+
+
+@router.post("/residents", response={201: ResidentOut, **ERRORS})
+def create_resident(request: HttpRequest, payload: ResidentIn):
+    require(request.user, Action.CHANGE_PEOPLE)
+    household = services.get_household_for(request.user, payload.household, Action.CHANGE_PEOPLE)
+    data = payload.dict(exclude={"household"})
+    resident = services.create_resident(actor=request.user, household=household, data=data)
+    return 201, _residents(request.user).get(pk=resident.pk)
+
+
+@router.patch("/residents/{int:resident_id}", response={200: ResidentOut, **ERRORS})
+def update_resident(request: HttpRequest, resident_id: int, payload: ResidentPatch):
+    require(request.user, Action.CHANGE_PEOPLE)
+    resident = services.get_resident_for(request.user, resident_id, Action.CHANGE_PEOPLE)
+    data = payload.dict(exclude_unset=True)
+    if "household" in data:
+        data["household_id"] = data.pop("household")
+    services.update_resident(actor=request.user, resident=resident, data=data)
+    return _residents(request.user).get(pk=resident.pk)
+
+
+@router.post("/residents/{int:resident_id}/reveal", response={200: dict, **ERRORS})
+def reveal_resident(request: HttpRequest, resident_id: int, payload: RevealIn):
+    """Clear values of the named fields, for a stated purpose; one audit entry per field."""
+    resident = services.get_resident_for(request.user, resident_id)
+    return services.reveal_resident(
+        actor=request.user, resident=resident, fields=payload.fields, purpose=payload.purpose
+    )
+
+
+@router.get("/residents/{int:resident_id}/consents", response={200: list[ConsentOut], **ERRORS})
+def list_consents(request: HttpRequest, resident_id: int):
+    resident = services.get_resident_for(request.user, resident_id)
+    return list(resident.consents.all())
+
+
+@router.post("/residents/{int:resident_id}/consents", response={201: ConsentOut, **ERRORS})
+def record_consent(request: HttpRequest, resident_id: int, payload: ConsentIn):
+    require(request.user, Action.CHANGE_PEOPLE)
+    resident = services.get_resident_for(request.user, resident_id, Action.CHANGE_PEOPLE)
+    return 201, services.record_consent(
+        actor=request.user, resident=resident, scope=payload.scope, given_by=payload.given_by
+    )
+
+
+def _households(user, action=Action.VIEW_PEOPLE):
+    return (
+        Household.objects.restrict(user, action)
+        .select_related("grid", "unit__building")
+        .annotate(member_count=Count("members", distinct=True))
+    )
+
+
+@router.get("/households", response={200: HouseholdList, **ERRORS})
+def list_households(request: HttpRequest, filters: Query[HouseholdFilter]):
+    require(request.user, Action.VIEW_PEOPLE)
+    households = _households(request.user)
+    if filters.grid:
+        households = households.filter(grid__code=filters.grid)
+    if filters.building:
+        households = households.filter(unit__building__code=filters.building)
+    if filters.unit is not None:
+        households = households.filter(unit_id=filters.unit)
+    count, items = page(households.order_by("code"), filters.limit, filters.offset)
+    return {"count": count, "items": items}
+
+
+@router.get("/households/{int:household_id}", response={200: HouseholdOut, **ERRORS})
+def get_household(request: HttpRequest, household_id: int):
+    require(request.user, Action.VIEW_PEOPLE)
+    household = _households(request.user).filter(pk=household_id).first()
+    return household or services.get_household_for(request.user, household_id)
+
+
+@router.post("/households", response={201: HouseholdOut, **ERRORS})
+def create_household(request: HttpRequest, payload: HouseholdIn):
+    require(request.user, Action.CHANGE_PEOPLE)
+    unit = get_unit_for(request.user, payload.unit)
+    household = services.create_household(
+        actor=request.user, unit=unit, code=payload.code, is_owner_occupied=payload.is_owner_occupied
+    )
+    return 201, _households(request.user).get(pk=household.pk)
+
+
+def _care_profiles(user, action=Action.VIEW_PEOPLE):
+    return CareProfile.objects.restrict(user, action).select_related("resident").prefetch_related("carers")
+
+
+@router.get("/care-profiles", response={200: CareProfileList, **ERRORS})
+def list_care_profiles(request: HttpRequest, filters: Query[CareProfileFilter]):
+    require(request.user, Action.VIEW_PEOPLE)
+    profiles = _care_profiles(request.user)
+    if filters.resident is not None:
+        profiles = profiles.filter(resident_id=filters.resident)
+    if filters.kind:
+        profiles = profiles.filter(kind=filters.kind)
+    if filters.grid:
+        profiles = profiles.filter(resident__household__grid__code=filters.grid)
+    count, items = page(profiles.order_by("id"), filters.limit, filters.offset)
+    return {"count": count, "items": items}
+
+
+@router.get("/care-profiles/{int:profile_id}", response={200: CareProfileOut, **ERRORS})
+def get_care_profile(request: HttpRequest, profile_id: int):
+    require(request.user, Action.VIEW_PEOPLE)
+    profile = _care_profiles(request.user).filter(pk=profile_id).first()
+    return profile or services.get_care_profile_for(request.user, profile_id)
+
+
+@router.post("/care-profiles", response={201: CareProfileOut, **ERRORS})
+def create_care_profile(request: HttpRequest, payload: CareProfileIn):
+    require(request.user, Action.CHANGE_PEOPLE)
+    resident = services.get_resident_for(request.user, payload.resident, Action.CHANGE_PEOPLE)
+    data = payload.dict(exclude={"resident"})
+    profile = services.create_care_profile(actor=request.user, resident=resident, data=data)
+    return 201, _care_profiles(request.user).get(pk=profile.pk)
+
+
+@router.get("/organisations", response={200: OrganisationList, **ERRORS})
+def list_organisations(request: HttpRequest, filters: Query[PageQuery]):
+    """Bodies serving regions in your scope or above it."""
+    require(request.user, Action.VIEW_PLACES)
+    from banyan.places.models import Region
+
+    visible = Region.objects.restrict(request.user)
+    user = request.user
+    condition = Q(regions__in=visible)
+    if user.region_id:
+        parts = user.region.path.strip("/").split("/")
+        condition |= Q(regions__path__in=["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)])
+    organisations = Organisation.objects.filter(condition).distinct().prefetch_related("regions")
+    count, items = page(organisations.order_by("code"), filters.limit, filters.offset)
+    return {"count": count, "items": items}
+
+
+@router.get("/vehicles", response={200: VehicleList, **ERRORS})
+def list_vehicles(request: HttpRequest, filters: Query[HouseholdFilter]):
+    require(request.user, Action.VIEW_PEOPLE)
+    vehicles = Vehicle.objects.restrict(request.user)
+    if filters.grid:
+        vehicles = vehicles.filter(household__grid__code=filters.grid)
+    if filters.building:
+        vehicles = vehicles.filter(household__unit__building__code=filters.building)
+    count, items = page(vehicles.order_by("id"), filters.limit, filters.offset)
+    return {"count": count, "items": items}

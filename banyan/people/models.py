@@ -157,7 +157,9 @@ class ResidentQuerySet(models.QuerySet):
 class Resident(models.Model):
     PERSONAL_FIELDS = ("id_number", "phone", "registered_address")
 
-    household = models.ForeignKey(Household, models.PROTECT, related_name="members", verbose_name=_("household"))
+    household = models.ForeignKey(
+        Household, models.PROTECT, related_name="members", verbose_name=_("household")
+    )
     name = models.CharField(_("name"), max_length=64)
     id_number = vault.EncryptedTextField(_("ID number"))
     id_number_index = models.CharField(max_length=64, unique=True, editable=False)
@@ -184,6 +186,14 @@ class Resident(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def id_number_masked(self) -> str:
+        return vault.mask_id_number(self.id_number)
+
+    @property
+    def phone_masked(self) -> str:
+        return vault.mask_phone(self.phone)
 
     def age_on(self, day: dt.date) -> int:
         years = day.year - self.birth_date.year
@@ -269,3 +279,7 @@ class Vehicle(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    @property
+    def plate_masked(self) -> str:
+        return vault.mask_plate(self.plate)

@@ -14,8 +14,17 @@ from banyan.audit.services import Event, record
 from banyan.core import clock, vault
 from banyan.core.access import REVEALABLE_FIELDS, Action, can, revealable_fields
 from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
-from banyan.people.choices import CareKind, Relation, ResidenceStatus, ResidentTag, Sex
-from banyan.people.models import CareProfile, Household, Resident
+from banyan.people.choices import (
+    CareKind,
+    CarerKind,
+    ConsentGivenBy,
+    ConsentScope,
+    Relation,
+    ResidenceStatus,
+    ResidentTag,
+    Sex,
+)
+from banyan.people.models import CareProfile, Carer, Consent, Household, Resident
 from banyan.people.validators import (
     birth_date_from_id,
     id_number_problem,
@@ -40,7 +49,12 @@ def get_resident_for(user, pk, action: Action = Action.VIEW_PEOPLE) -> Resident:
 
 
 def get_household_for(user, pk, action: Action = Action.VIEW_PEOPLE) -> Household:
-    household = Household.objects.restrict(user, action).select_related("grid", "unit__building").filter(pk=pk).first()
+    household = (
+        Household.objects.restrict(user, action)
+        .select_related("grid", "unit__building")
+        .filter(pk=pk)
+        .first()
+    )
     if household is None:
         raise NotFound(_("Household not found."))
     return household
@@ -132,7 +146,9 @@ def _apply(resident: Resident, data: dict) -> list[str]:
     if "tags" in data:
         data["tags"] = clean_tags(data["tags"])
     if "registered_address" in data and len(data["registered_address"] or "") > 200:
-        raise InvalidInput(_("Registered address must be at most 200 characters."), field="registered_address")
+        raise InvalidInput(
+            _("Registered address must be at most 200 characters."), field="registered_address"
+        )
     for name, value in data.items():
         if name == "household_id":
             if value != resident.household_id:
@@ -147,8 +163,10 @@ def _apply(resident: Resident, data: dict) -> list[str]:
 
 def _audit_details(changed: list[str]) -> dict:
     personal = set(Resident.PERSONAL_FIELDS) | {"id_number_index", "phone_index"}
-    return {"fields": sorted(f for f in changed if f not in {"id_number_index", "phone_index"}),
-            "personal": sorted(f for f in changed if f in personal and not f.endswith("_index"))}
+    return {
+        "fields": sorted(f for f in changed if f not in {"id_number_index", "phone_index"}),
+        "personal": sorted(f for f in changed if f in personal and not f.endswith("_index")),
+    }
 
 
 def _save_unique(resident: Resident, update_fields=None) -> None:
@@ -156,7 +174,9 @@ def _save_unique(resident: Resident, update_fields=None) -> None:
         with transaction.atomic():
             resident.save(update_fields=update_fields)
     except IntegrityError:
-        raise InvalidInput(_("A resident with this ID number is already registered."), field="id_number") from None
+        raise InvalidInput(
+            _("A resident with this ID number is already registered."), field="id_number"
+        ) from None
 
 
 @transaction.atomic
@@ -172,7 +192,10 @@ def create_resident(*, actor, household: Household, data: dict) -> Resident:
     data.pop("household_id", None)
     changed = _apply(resident, data)
     _save_unique(resident)
-    record(actor=actor, events=[Event("resident.create", "resident", resident.pk, details=_audit_details(changed))])
+    record(
+        actor=actor,
+        events=[Event("resident.create", "resident", resident.pk, details=_audit_details(changed))],
+    )
     _recheck_scope(actor, resident)
     return resident
 
@@ -188,7 +211,10 @@ def update_resident(*, actor, resident: Resident, data: dict) -> Resident:
     if not changed:
         return resident
     _save_unique(resident, update_fields=changed)
-    record(actor=actor, events=[Event("resident.update", "resident", resident.pk, details=_audit_details(changed))])
+    record(
+        actor=actor,
+        events=[Event("resident.update", "resident", resident.pk, details=_audit_details(changed))],
+    )
     _recheck_scope(actor, resident)
     return resident
 
@@ -229,7 +255,8 @@ def clean_reveal_request(actor, fields: list[str], purpose: str) -> tuple[list[s
     if unknown:
         accepted = ", ".join(REVEALABLE_FIELDS)
         raise InvalidInput(
-            _("Cannot reveal %(fields)s; accepted: %(accepted)s.") % {"fields": ", ".join(unknown), "accepted": accepted},
+            _("Cannot reveal %(fields)s; accepted: %(accepted)s.")
+            % {"fields": ", ".join(unknown), "accepted": accepted},
             field="fields",
         )
     allowed = revealable_fields(actor)
@@ -275,9 +302,7 @@ def community_overview(user) -> dict:
     for band in bands:
         band["male_pct"] = round(100 * band["male"] / peak)
         band["female_pct"] = round(100 * band["female"] / peak)
-    care = Counter(
-        CareProfile.objects.restrict(user).filter(is_active=True).values_list("kind", flat=True)
-    )
+    care = Counter(CareProfile.objects.restrict(user).filter(is_active=True).values_list("kind", flat=True))
     return {
         "residents": total,
         "households": Household.objects.restrict(user).count(),
@@ -291,3 +316,141 @@ def validation_error_to_input(exc: ValidationError) -> InvalidInput:
         name, errors = next(iter(exc.error_dict.items()))
         return InvalidInput(" ".join(m for e in errors for m in e.messages), field=name)
     return InvalidInput(" ".join(exc.messages))
+
+
+# --- households, care, consent -----------------------------------------------------------
+
+
+@transaction.atomic
+def create_household(*, actor, unit, code: str, is_owner_occupied: bool = True) -> Household:
+    """Open a household in ``unit`` (loaded in scope by the caller)."""
+    if not can(actor, Action.CHANGE_PEOPLE):
+        raise PermissionDenied(_("Your role cannot register households."))
+    if Household.objects.filter(code=code).exists():
+        raise InvalidInput(_("A household with this code exists already."), field="code")
+    household = Household(
+        code=code, unit=unit, grid_id=unit.building.grid_id, is_owner_occupied=is_owner_occupied
+    )
+    household.save()
+    record(
+        actor=actor, events=[Event("household.create", "household", household.pk, details={"unit": unit.pk})]
+    )
+    if not Household.objects.restrict(actor, Action.CHANGE_PEOPLE).filter(pk=household.pk).exists():
+        raise NotFound(_("Unit not found."))
+    return household
+
+
+def has_consent(resident: Resident, scope: str) -> bool:
+    return resident.consents.filter(scope=scope, withdrawn_at__isnull=True).exists()
+
+
+@transaction.atomic
+def record_consent(*, actor, resident: Resident, scope: str, given_by: str) -> Consent:
+    """Record separate consent (PIPL Art. 29); a minor under 14 needs a guardian's (Art. 31)."""
+    if not can(actor, Action.CHANGE_PEOPLE):
+        raise PermissionDenied(_("Your role cannot record consent."))
+    _clean_choice(scope, ConsentScope, "scope")
+    _clean_choice(given_by, ConsentGivenBy, "given_by")
+    if resident.age_on(clock.today()) < 14 and given_by != ConsentGivenBy.GUARDIAN:
+        raise InvalidInput(
+            _("A resident under 14 needs the consent of a parent or guardian."), field="given_by"
+        )
+    consent = Consent.objects.create(
+        resident=resident, scope=scope, given_by=given_by, granted_at=clock.now(), recorded_by=actor
+    )
+    record(
+        actor=actor,
+        events=[
+            Event("consent.grant", "resident", resident.pk, details={"scope": scope, "given_by": given_by})
+        ],
+    )
+    return consent
+
+
+@transaction.atomic
+def create_care_profile(*, actor, resident: Resident, data: dict) -> CareProfile:
+    """Open a care profile. Health details are kept only with the resident's health-data consent."""
+    if not can(actor, Action.CHANGE_PEOPLE):
+        raise PermissionDenied(_("Your role cannot open care profiles."))
+    _clean_choice(data["kind"], CareKind, "kind")
+    if data.get("details") and not has_consent(resident, ConsentScope.HEALTH_DATA):
+        raise InvalidInput(
+            _("Health and care details need the resident's recorded consent for health data."),
+            field="details",
+        )
+    if resident.care_profiles.filter(kind=data["kind"]).exists():
+        raise InvalidInput(_("This resident already has a care profile of that kind."), field="kind")
+    profile = CareProfile.objects.create(
+        resident=resident,
+        kind=data["kind"],
+        level=data.get("level", 2),
+        details=data.get("details") or {},
+        visit_interval_days=data.get("visit_interval_days", 7),
+        since=clock.today(),
+    )
+    carers = []
+    for i, carer in enumerate(data.get("carers") or []):
+        _clean_choice(carer["kind"], CarerKind, f"carers.{i}.kind")
+        phone = clean_phone(carer.get("phone", ""), field=f"carers.{i}.phone")
+        carers.append(
+            Carer(
+                care_profile=profile,
+                kind=carer["kind"],
+                name=carer["name"].strip(),
+                phone=phone,
+                is_primary=carer.get("is_primary", False),
+            )
+        )
+    Carer.objects.bulk_create(carers)
+    record(
+        actor=actor,
+        events=[
+            Event(
+                "care_profile.create",
+                "resident",
+                resident.pk,
+                details={"care_profile": profile.pk, "kind": profile.kind, "carers": len(carers)},
+            )
+        ],
+    )
+    return profile
+
+
+# --- key rotation ----------------------------------------------------------------------
+
+BLIND_INDEXES = {
+    Resident: {"id_number": "id_number_index", "phone": "phone_index"},
+}
+
+
+def rekey_all() -> dict[str, int]:
+    """Re-encrypt every vault column with the newest data key and recompute blind indexes.
+
+    Reading decrypts with any configured key; saving encrypts with the first one.
+    """
+    from banyan.people.models import Vehicle
+
+    plans = [
+        (Resident, ["id_number", "phone", "registered_address"], BLIND_INDEXES[Resident]),
+        (CareProfile, ["details"], {}),
+        (Carer, ["phone"], {}),
+        (Vehicle, ["plate"], {"plate": "plate_index"}),
+    ]
+    counts = {}
+    for model, fields, indexes in plans:
+        batch, total = [], 0
+        for obj in model.objects.only("pk", *fields).iterator(chunk_size=1000):
+            for field, index in indexes.items():
+                value = getattr(obj, field)
+                setattr(obj, index, vault.blind_index(field, value) if value else "")
+            batch.append(obj)
+            if len(batch) >= 1000:
+                model.objects.bulk_update(batch, fields + list(indexes.values()))
+                total += len(batch)
+                batch = []
+        if batch:
+            model.objects.bulk_update(batch, fields + list(indexes.values()))
+            total += len(batch)
+        counts[model.__name__] = total
+    record(actor=None, events=[Event("vault.rekey", "vault", "all", details=counts)])
+    return counts

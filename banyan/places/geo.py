@@ -22,7 +22,9 @@ def validate_polygon(value, *, field: str) -> None:
         raise ValidationError({field: f"Invalid polygon: {explain_validity(geometry)}."})
     minx, miny, maxx, maxy = geometry.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise ValidationError({field: "Coordinates must be WGS84 longitude (−180…180) and latitude (−90…90)."})
+        raise ValidationError(
+            {field: "Coordinates must be WGS84 longitude (−180…180) and latitude (−90…90)."}
+        )
 
 
 def rectangle(lon: float, lat: float, width_m: float, height_m: float) -> dict:

@@ -64,7 +64,10 @@ class Region(models.Model):
             raise ValidationError({"parent": _("Only a city may have no parent region.")})
         if self.parent is not None and CHILD_KIND.get(self.parent.kind) != self.kind:
             raise ValidationError(
-                {"kind": _("A %(parent)s cannot contain a %(kind)s.") % {"parent": self.parent.kind, "kind": self.kind}}
+                {
+                    "kind": _("A %(parent)s cannot contain a %(kind)s.")
+                    % {"parent": self.parent.kind, "kind": self.kind}
+                }
             )
         if self.boundary is not None:
             from banyan.places.geo import validate_polygon
@@ -150,7 +153,17 @@ class Unit(models.Model):
 
 
 class FacilityQuerySet(ScopedQuerySet):
+    """Facilities of the user's subtree and of the regions above it (a grid's clinic is the community's)."""
+
     region_path = "region__path"
+
+    def restrict(self, user, action: Action = Action.VIEW_PLACES):
+        scoped = super().restrict(user, action)
+        if not can(user, action) or user.role in UNSCOPED_ROLES or user.region_id is None:
+            return scoped
+        parts = user.region.path.strip("/").split("/")
+        ancestors = ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts))]
+        return scoped | self.filter(region__path__in=ancestors)
 
 
 class Facility(models.Model):
@@ -162,7 +175,9 @@ class Facility(models.Model):
     name_en = models.CharField(_("English name"), max_length=100, blank=True)
     latitude = models.FloatField(_("latitude"))
     longitude = models.FloatField(_("longitude"))
-    capacity = models.PositiveIntegerField(_("capacity"), default=0, help_text=_("people it can hold or serve"))
+    capacity = models.PositiveIntegerField(
+        _("capacity"), default=0, help_text=_("people it can hold or serve")
+    )
     area = models.JSONField(_("area"), null=True, blank=True, help_text="GeoJSON Polygon of the zone, WGS84")
 
     objects = FacilityQuerySet.as_manager()

@@ -1,0 +1,29 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from banyan.core import vault
+
+
+class Command(BaseCommand):
+    help = "PII vault keys: `newkey` prints fresh keys, `rekey` re-encrypts and re-indexes everything."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="verb", required=True)
+        sub.add_parser("newkey", help="print a new data key and a new index key")
+        sub.add_parser(
+            "rekey",
+            help="re-encrypt every personal value with the newest data key and "
+            "recompute every blind index with the current index key",
+        )
+
+    def handle(self, *args, verb, **options):
+        if verb == "newkey":
+            self.stdout.write(f"data={vault.generate_data_key()}")
+            self.stdout.write(f"index={vault.generate_index_key()}")
+            return
+        from banyan.people.services import rekey_all
+
+        with transaction.atomic():
+            counts = rekey_all()
+        for model, count in counts.items():
+            self.stdout.write(f"{model}: {count} rows re-encrypted")

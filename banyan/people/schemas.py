@@ -1,0 +1,262 @@
+"""API shapes for people. Personal fields are masked here, in one place, for every output."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Field, Schema
+from pydantic import field_validator
+
+from banyan.core import clock, vault
+from banyan.places.schemas import PageQuery
+
+
+class ResidentOut(Schema):
+    id: int
+    name: str
+    id_number: str
+    phone: str
+    sex: str
+    age: int
+    grid: str
+    household: int
+    household_code: str
+    building: str
+    unit: str
+    relation: str
+    residence_status: str
+    tags: list[str]
+    is_living_alone: bool
+    care_kinds: list[str]
+
+    @staticmethod
+    def resolve_id_number(obj) -> str:
+        return vault.mask_id_number(obj.id_number)
+
+    @staticmethod
+    def resolve_phone(obj) -> str:
+        return vault.mask_phone(obj.phone)
+
+    @staticmethod
+    def resolve_age(obj) -> int:
+        return obj.age_on(clock.today())
+
+    @staticmethod
+    def resolve_grid(obj) -> str:
+        return obj.household.grid.code
+
+    @staticmethod
+    def resolve_household(obj) -> int:
+        return obj.household_id
+
+    @staticmethod
+    def resolve_household_code(obj) -> str:
+        return obj.household.code
+
+    @staticmethod
+    def resolve_building(obj) -> str:
+        return obj.household.unit.building.code
+
+    @staticmethod
+    def resolve_unit(obj) -> str:
+        return obj.household.unit.number
+
+    @staticmethod
+    def resolve_care_kinds(obj) -> list[str]:
+        return sorted(p.kind for p in obj.care_profiles.all() if p.is_active)
+
+
+class ResidentList(Schema):
+    count: int
+    items: list[ResidentOut]
+
+
+class ResidentFilter(PageQuery):
+    grid: str | None = Field(None, max_length=32, description="grid code")
+    building: str | None = Field(None, max_length=32, description="building code")
+    household: int | None = None
+    tag: str | None = Field(None, max_length=32)
+    care: str | None = Field(None, max_length=32, description="care profile kind")
+    living_alone: bool | None = None
+
+
+def _no_control_chars(value: str | None) -> str | None:
+    if value is not None and any(ord(c) < 32 for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+class ResidentIn(Schema):
+    household: int
+    name: str = Field(..., min_length=1, max_length=64)
+    id_number: str = Field(..., min_length=1, max_length=32)
+    relation: str = Field(..., max_length=16)
+    phone: str = Field("", max_length=20)
+    residence_status: str = Field("registered_here", max_length=16)
+    registered_address: str = Field("", max_length=200)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+
+    _check = field_validator("name", "id_number", "phone")(_no_control_chars)
+
+
+class ResidentPatch(Schema):
+    household: int | None = None
+    name: str | None = Field(None, min_length=1, max_length=64)
+    id_number: str | None = Field(None, min_length=1, max_length=32)
+    relation: str | None = Field(None, max_length=16)
+    phone: str | None = Field(None, max_length=20)
+    residence_status: str | None = Field(None, max_length=16)
+    registered_address: str | None = Field(None, max_length=200)
+    tags: list[str] | None = Field(None, max_length=20)
+
+    _check = field_validator("name", "id_number", "phone")(_no_control_chars)
+
+
+class RevealIn(Schema):
+    fields: list[str] = Field(..., max_length=10)
+    purpose: str = Field("", max_length=500)
+
+
+class LookupIn(Schema):
+    id_number: str | None = Field(None, max_length=32)
+    phone: str | None = Field(None, max_length=20)
+
+
+class HouseholdOut(Schema):
+    id: int
+    code: str
+    grid: str = Field(..., alias="grid.code")
+    building: str = Field(..., alias="unit.building.code")
+    unit: int = Field(..., alias="unit_id")
+    unit_number: str = Field(..., alias="unit.number")
+    is_owner_occupied: bool
+    size: int
+
+    @staticmethod
+    def resolve_size(obj) -> int:
+        return getattr(obj, "member_count", None) or obj.members.count()
+
+
+class HouseholdList(Schema):
+    count: int
+    items: list[HouseholdOut]
+
+
+class HouseholdFilter(PageQuery):
+    grid: str | None = Field(None, max_length=32)
+    building: str | None = Field(None, max_length=32)
+    unit: int | None = None
+
+
+class HouseholdIn(Schema):
+    code: str = Field(..., min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    unit: int
+    is_owner_occupied: bool = True
+
+
+class CarerOut(Schema):
+    id: int
+    kind: str
+    name: str
+    phone: str
+    is_primary: bool
+
+    @staticmethod
+    def resolve_phone(obj) -> str:
+        return vault.mask_phone(obj.phone)
+
+
+class CareProfileOut(Schema):
+    id: int
+    resident: int = Field(..., alias="resident_id")
+    resident_name: str = Field(..., alias="resident.name")
+    kind: str
+    level: int
+    details: str
+    visit_interval_days: int
+    since: dt.date
+    is_active: bool
+    carers: list[CarerOut]
+
+    @staticmethod
+    def resolve_details(obj) -> str:
+        return vault.mask_text("x" if obj.details else "")
+
+    @staticmethod
+    def resolve_carers(obj) -> list:
+        return list(obj.carers.all())
+
+
+class CareProfileList(Schema):
+    count: int
+    items: list[CareProfileOut]
+
+
+class CareProfileFilter(PageQuery):
+    resident: int | None = None
+    kind: str | None = Field(None, max_length=32)
+    grid: str | None = Field(None, max_length=32)
+
+
+class CarerIn(Schema):
+    kind: str = Field(..., max_length=16)
+    name: str = Field(..., min_length=1, max_length=64)
+    phone: str = Field("", max_length=20)
+    is_primary: bool = False
+
+
+class CareProfileIn(Schema):
+    resident: int
+    kind: str = Field(..., max_length=32)
+    level: int = Field(2, ge=1, le=3)
+    details: dict = Field(default_factory=dict)
+    visit_interval_days: int = Field(7, ge=1, le=365)
+    carers: list[CarerIn] = Field(default_factory=list, max_length=10)
+
+
+class ConsentIn(Schema):
+    scope: str = Field(..., max_length=32)
+    given_by: str = Field("self", max_length=16)
+
+
+class ConsentOut(Schema):
+    id: int
+    scope: str
+    given_by: str
+    granted_at: dt.datetime
+    withdrawn_at: dt.datetime | None
+
+
+class OrganisationOut(Schema):
+    id: int
+    code: str
+    kind: str
+    name_zh: str
+    name_en: str
+    regions: list[str]
+
+    @staticmethod
+    def resolve_regions(obj) -> list[str]:
+        return [r.code for r in obj.regions.all()]
+
+
+class OrganisationList(Schema):
+    count: int
+    items: list[OrganisationOut]
+
+
+class VehicleOut(Schema):
+    id: int
+    household: int = Field(..., alias="household_id")
+    kind: str
+    plate: str
+    parking_space: str
+
+    @staticmethod
+    def resolve_plate(obj) -> str:
+        return vault.mask_plate(obj.plate)
+
+
+class VehicleList(Schema):
+    count: int
+    items: list[VehicleOut]

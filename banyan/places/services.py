@@ -1,0 +1,99 @@
+"""Reads and writes of places: access functions, region tree upkeep, the walking graph."""
+
+from __future__ import annotations
+
+import networkx as nx
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from banyan.audit.services import Event, record
+from banyan.core.access import Action, can
+from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
+from banyan.places.models import Building, Facility, PathEdge, PathNode, Region, Unit
+
+
+def get_region_for(user, pk, action: Action = Action.VIEW_PLACES) -> Region:
+    region = Region.objects.restrict(user, action).filter(pk=pk).first()
+    if region is None:
+        raise NotFound(_("Region not found."))
+    return region
+
+
+def get_region_by_code_for(user, code: str, action: Action = Action.VIEW_PLACES) -> Region:
+    region = Region.objects.restrict(user, action).filter(code=code).first()
+    if region is None:
+        raise NotFound(_("Region not found."))
+    return region
+
+
+def get_building_for(user, pk, action: Action = Action.VIEW_PLACES) -> Building:
+    building = Building.objects.restrict(user, action).select_related("grid").filter(pk=pk).first()
+    if building is None:
+        raise NotFound(_("Building not found."))
+    return building
+
+
+def get_unit_for(user, pk, action: Action = Action.VIEW_PLACES) -> Unit:
+    unit = Unit.objects.restrict(user, action).select_related("building__grid").filter(pk=pk).first()
+    if unit is None:
+        raise NotFound(_("Unit not found."))
+    return unit
+
+
+def get_facility_for(user, pk, action: Action = Action.VIEW_PLACES) -> Facility:
+    facility = Facility.objects.restrict(user, action).select_related("region").filter(pk=pk).first()
+    if facility is None:
+        raise NotFound(_("Facility not found."))
+    return facility
+
+
+def region_path(parent: Region | None, pk: int) -> str:
+    return f"{parent.path if parent else '/'}{pk}/"
+
+
+@transaction.atomic
+def create_region(*, actor, parent: Region | None, data: dict) -> Region:
+    """Add a region under ``parent`` (which the caller loaded in scope with CHANGE_PLACES)."""
+    from django.core.exceptions import ValidationError
+
+    if not can(actor, Action.CHANGE_PLACES):
+        raise PermissionDenied(_("Your role cannot change places."))
+    region = Region(parent=parent, **data)
+    try:
+        region.full_clean(exclude=["path"])
+    except ValidationError as exc:
+        name, errors = next(iter(exc.error_dict.items()))
+        raise InvalidInput(" ".join(m for e in errors for m in e.messages), field=name) from None
+    region.path = "/pending/"
+    region.save()
+    region.path = region_path(parent, region.pk)
+    region.save(update_fields=["path"])
+    record(actor=actor, events=[Event("region.create", "region", region.pk, details={"code": region.code})])
+    return region
+
+
+def walking_graph(community: Region) -> nx.Graph:
+    """The community's walking graph: nodes by id with lon/lat, edges weighted by ``length_m``."""
+    graph = nx.Graph()
+    for node in PathNode.objects.filter(community=community).values(
+        "id", "code", "latitude", "longitude", "building_id", "facility_id"
+    ):
+        graph.add_node(node["id"], **node)
+    for edge in PathEdge.objects.filter(source__community=community).values(
+        "source_id", "target_id", "length_m", "step_free"
+    ):
+        graph.add_edge(
+            edge["source_id"], edge["target_id"], length_m=edge["length_m"], step_free=edge["step_free"]
+        )
+    return graph
+
+
+def walking_distance_m(graph: nx.Graph, source: int, target: int, *, step_free: bool = False) -> float:
+    """Shortest walking distance between two nodes; ``step_free`` keeps to wheelchair-usable edges."""
+    view = graph
+    if step_free:
+        view = nx.subgraph_view(graph, filter_edge=lambda a, b: graph.edges[a, b]["step_free"])
+    try:
+        return nx.shortest_path_length(view, source, target, weight="length_m")
+    except (nx.NetworkXNoPath, nx.NodeNotFound):
+        raise InvalidInput(_("No walking path between these points."), field="target") from None
