@@ -73,3 +73,104 @@ def api(users):
         return ApiClient(users[username] if username else None)
 
     return make
+
+
+# --- factories ---------------------------------------------------------------------------
+
+_counter = iter(range(1, 10_000_000))
+
+
+def make_id_number(birth: str = "19800615", area: str = "330106") -> str:
+    """A valid synthetic resident ID number (GB 11643 with the MOD 11-2 check character)."""
+    from banyan.people.validators import check_character
+
+    first17 = f"{area}{birth}{next(_counter) % 900 + 100:03d}"
+    return first17 + check_character(first17)
+
+
+def make_region(parent, kind: str, code: str):
+    from banyan.places.geo import rectangle
+    from banyan.places.models import Region
+    from banyan.places.services import region_path
+
+    region = Region.objects.create(
+        parent=parent,
+        kind=kind,
+        code=code,
+        name_zh=code,
+        name_en=code,
+        boundary=rectangle(120.3, 30.3, 300, 300),
+    )
+    region.path = region_path(parent, region.pk)
+    region.save(update_fields=["path"])
+    return region
+
+
+def make_resident(household, **fields):
+    from banyan.core import vault
+    from banyan.people.models import Resident
+
+    id_number = fields.pop("id_number", None) or make_id_number()
+    phone = fields.pop("phone", f"139{next(_counter):08d}")
+    return Resident.objects.create(
+        household=household,
+        name=fields.pop("name", "测试居民"),
+        id_number=id_number,
+        id_number_index=vault.blind_index("id_number", id_number),
+        phone=phone,
+        phone_index=vault.blind_index("phone", phone),
+        birth_date=fields.pop("birth_date", None) or __import__("datetime").date(1980, 6, 15),
+        sex=fields.pop("sex", "M"),
+        relation=fields.pop("relation", "head"),
+        **fields,
+    )
+
+
+def make_community_under(street, code: str):
+    """A community with one grid, building, unit, household, resident, care profile and facility."""
+    import datetime as dt
+
+    from banyan.people.models import CareProfile, Household
+    from banyan.places.models import Building, Facility, Unit
+
+    community = make_region(street, "community", code)
+    grid = make_region(community, "grid", f"{code}-G1")
+    building = Building.objects.create(
+        grid=grid,
+        code=f"{code}-B1",
+        name=f"{code} 1幢",
+        kind="older_block",
+        floors=6,
+        latitude=30.3,
+        longitude=120.3,
+    )
+    unit = Unit.objects.create(building=building, number="1-01-101", floor=1, exclusive_area_m2=80)
+    household = Household.objects.create(code=f"{code}-H1", unit=unit, grid=grid)
+    resident = make_resident(household)
+    profile = CareProfile.objects.create(resident=resident, kind="chronic_illness", since=dt.date(2025, 1, 1))
+    facility = Facility.objects.create(
+        region=grid, code=f"{code}-F1", kind="clinic", name_zh="诊所", latitude=30.3, longitude=120.3
+    )
+    return {
+        "community": community,
+        "grid": grid,
+        "building": building,
+        "unit": unit,
+        "household": household,
+        "resident": resident,
+        "care_profile": profile,
+        "facility": facility,
+    }
+
+
+@pytest.fixture
+def outside(db):
+    """Two communities outside the demo community: a sibling in the same street, and one in another street."""
+    from banyan.places.models import Region
+
+    street = Region.objects.get(kind="street")
+    other_street = make_region(street.parent, "street", "T-STREET2")
+    return {
+        "sibling": make_community_under(street, "T-SIB"),
+        "other_street": make_community_under(other_street, "T-FAR"),
+    }

@@ -1,0 +1,248 @@
+"""Role × endpoint × in-scope/out-of-scope: every API endpoint, every role.
+
+For each role, ``anchors`` picks objects inside its scope and outside it. Inside answers 200
+(or 201, or 403 where the role lacks the right); outside answers 404, the same as missing.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from banyan.people.models import CareProfile, Resident
+from banyan.places.models import Building, Facility, Region
+
+ROLES = ["admin", "street01", "director", "grid01", "property01", "volunteer01", "resident01", "auditor"]
+EDITORS = {"admin", "street01", "director", "grid01"}
+ID_REVEALERS = EDITORS | {"resident01"}
+PHONE_REVEALERS = ID_REVEALERS | {"property01", "volunteer01"}
+AUDIT_READERS = {"admin", "auditor"}
+
+
+def _seeded_grids():
+    return list(Region.objects.filter(kind="grid").exclude(code__startswith="T-").order_by("code")[:2])
+
+
+def _place(grid):
+    return Building.objects.filter(grid=grid).order_by("code").first()
+
+
+def _person(grid, exclude_household=None):
+    residents = Resident.objects.filter(household__grid=grid).order_by("id")
+    if exclude_household is not None:
+        residents = residents.exclude(household=exclude_household)
+    with_care = residents.filter(care_profiles__isnull=False).first()
+    return with_care or residents.first()
+
+
+def anchors(username, users, outside):
+    g1, g2 = _seeded_grids()
+    sibling, far = outside["sibling"], outside["other_street"]
+    community = g1.parent
+    community_facility = (
+        Facility.objects.filter(region=community).first()
+        or Facility.objects.filter(region__path__startswith=community.path).first()
+    )
+    place_in, place_out = _place(g1), sibling["building"]
+    person_in, person_out = _person(g1), sibling["resident"]
+    facility_in, facility_out = community_facility, sibling["facility"]
+    if username in ("admin", "auditor"):
+        place_out = person_out = facility_out = None
+    elif username == "street01":
+        place_in, person_in, facility_in = sibling["building"], sibling["resident"], sibling["facility"]
+        place_out, person_out, facility_out = far["building"], far["resident"], far["facility"]
+    elif username == "grid01":
+        place_out, person_out = _place(g2), _person(g2)
+    elif username == "volunteer01":
+        cared = Resident.objects.filter(care_profiles__carers__user=users[username]).order_by("id")
+        person_in = cared.first()
+        person_out = Resident.objects.filter(household__grid=g1).exclude(pk__in=cared).first()
+    elif username == "resident01":
+        own = users[username].resident
+        person_in = own
+        person_out = _person(g1, exclude_household=own.household)
+        place_in, place_out = own.household.unit.building, _place(g2)
+    assert person_in is not None and place_in is not None, username
+    return {
+        "place_in": place_in,
+        "place_out": place_out,
+        "person_in": person_in,
+        "person_out": person_out,
+        "facility_in": facility_in,
+        "facility_out": facility_out,
+    }
+
+
+def detail_paths(anchor_place, anchor_person, anchor_facility):
+    paths = []
+    if anchor_place is not None:
+        unit = anchor_place.units.order_by("id").first()
+        paths += [f"regions/{anchor_place.grid_id}", f"buildings/{anchor_place.pk}", f"units/{unit.pk}"]
+    if anchor_facility is not None:
+        paths.append(f"facilities/{anchor_facility.pk}")
+    if anchor_person is not None:
+        paths += [
+            f"residents/{anchor_person.pk}",
+            f"households/{anchor_person.household_id}",
+            f"residents/{anchor_person.pk}/consents",
+        ]
+        profile = CareProfile.objects.filter(resident=anchor_person).first()
+        if profile is not None:
+            paths.append(f"care-profiles/{profile.pk}")
+    return paths
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_detail_endpoints_in_scope_200_out_of_scope_404(username, users, api, outside):
+    a = anchors(username, users, outside)
+    client = api(username)
+    for path in detail_paths(a["place_in"], a["person_in"], a["facility_in"]):
+        response = client.get(path)
+        assert response.status_code == 200, (username, path, response.data)
+    for path in detail_paths(a["place_out"], a["person_out"], a["facility_out"]):
+        response = client.get(path)
+        assert response.status_code == 404, (username, path, response.data)
+        assert response.data["code"] == "not_found"
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_lists_contain_in_scope_and_never_out_of_scope(username, users, api, outside):
+    a = anchors(username, users, outside)
+    client = api(username)
+    checks = [
+        ("residents?household={}", lambda o: o.household_id, "person"),
+        ("households?building={}", lambda o: o.household.unit.building.code, "person"),
+        ("buildings?grid={}", lambda o: o.grid.code, "place"),
+        ("units?building={}", lambda o: o.pk, "place"),
+        ("regions?code={}", lambda o: o.grid.code, "place"),
+        ("care-profiles?resident={}", lambda o: o.pk, "person"),
+        ("vehicles?building={}", lambda o: o.household.unit.building.code, "person"),
+    ]
+    for template, key, kind in checks:
+        inside, out = a[f"{kind}_in"], a[f"{kind}_out"]
+        response = client.get(template.format(key(inside)))
+        assert response.status_code == 200, (username, template)
+        if template.startswith(("residents", "households", "buildings", "units", "regions")):
+            assert response.data["count"] >= 1, (username, template)
+        if out is not None:
+            response = client.get(template.format(key(out)))
+            assert response.status_code == 200
+            assert response.data["count"] == 0, (username, template, response.data)
+    for path in (
+        "regions",
+        "buildings",
+        "units",
+        "facilities",
+        "households",
+        "residents",
+        "care-profiles",
+        "organisations",
+        "vehicles",
+    ):
+        response = client.get(f"{path}?limit=500")
+        assert response.status_code == 200, (username, path)
+        assert set(response.data) == {"count", "items"}
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_resident_writes(username, users, api, outside):
+    a = anchors(username, users, outside)
+    client = api(username)
+    person = a["person_in"]
+    response = client.patch(f"residents/{person.pk}", {"tags": ["volunteer"]})
+    assert response.status_code == (200 if username in EDITORS else 403), (username, response.data)
+    person.refresh_from_db()
+    assert ("volunteer" in person.tags) == (username in EDITORS)
+
+    from banyan.conftest import make_id_number
+
+    body = {
+        "household": person.household_id,
+        "name": "新居民",
+        "id_number": make_id_number(),
+        "relation": "other",
+    }
+    response = client.post("residents", body)
+    assert response.status_code == (201 if username in EDITORS else 403), (username, response.data)
+
+    if a["person_out"] is not None:
+        out = a["person_out"]
+        expected = 404 if username in EDITORS else 403
+        assert client.patch(f"residents/{out.pk}", {"tags": ["volunteer"]}).status_code == expected
+        body = {**body, "household": out.household_id, "id_number": make_id_number()}
+        assert client.post("residents", body).status_code == expected
+        out.refresh_from_db()
+        assert "volunteer" not in out.tags
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_reveal_rights_and_scope(username, users, api, outside):
+    from banyan.audit.models import AuditEntry
+
+    a = anchors(username, users, outside)
+    client = api(username)
+    person = a["person_in"]
+    before = AuditEntry.objects.count()
+    response = client.post(
+        f"residents/{person.pk}/reveal", {"fields": ["id_number"], "purpose": "上门核实身份"}
+    )
+    if username in ID_REVEALERS:
+        assert response.status_code == 200, (username, response.data)
+        assert response.data == {"id_number": person.id_number}
+        assert AuditEntry.objects.count() == before + 1
+    else:
+        assert response.status_code == 403, (username, response.data)
+        assert "id_number" not in response.data or response.data.get("code") == "forbidden"
+        assert AuditEntry.objects.count() == before
+    response = client.post(f"residents/{person.pk}/reveal", {"fields": ["phone"], "purpose": "电话回访"})
+    assert response.status_code == (200 if username in PHONE_REVEALERS else 403), username
+    if a["person_out"] is not None:
+        count = AuditEntry.objects.count()
+        out = a["person_out"]
+        response = client.post(f"residents/{out.pk}/reveal", {"fields": ["phone"], "purpose": "电话回访"})
+        assert response.status_code == 404, username
+        assert AuditEntry.objects.count() == count
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_audit_only_for_auditors_and_admins(username, api):
+    response = api(username).get("audit?subject_type=resident")
+    assert response.status_code == (200 if username in AUDIT_READERS else 403)
+
+
+def test_anonymous_gets_401_everywhere(api, users, outside):
+    a = anchors("admin", users, outside)
+    client = api(None)
+    paths = [
+        "regions",
+        "buildings",
+        "units",
+        "facilities",
+        "households",
+        "residents",
+        "care-profiles",
+        "organisations",
+        "vehicles",
+        "audit",
+    ]
+    paths += detail_paths(a["place_in"], a["person_in"], a["facility_in"])
+    for path in paths:
+        assert client.get(path).status_code == 401, path
+    person = a["person_in"]
+    assert (
+        client.post(
+            f"residents/{person.pk}/reveal", {"fields": ["id_number"], "purpose": "x" * 10}
+        ).status_code
+        == 401
+    )
+    assert client.patch(f"residents/{person.pk}", {"name": "x"}).status_code == 401
+
+
+def test_revoked_or_unknown_token_is_refused(api, users):
+    from django.test import Client
+
+    client = Client()
+    assert client.get("/api/v1/regions", headers={"Authorization": "Bearer byn_nope"}).status_code == 401
+    good = api("director")
+    assert good.get("regions").status_code == 200
+    users["director"].api_tokens.update(is_revoked=True)
+    assert good.get("regions").status_code == 401
