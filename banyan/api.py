@@ -16,4 +16,5 @@ install_error_handlers(api)
 
 api.add_router("/", "banyan.places.api.router")
 api.add_router("/", "banyan.people.api.router")
+api.add_router("/", "banyan.people.ledger_api.router")
 api.add_router("/", "banyan.audit.api.router")
