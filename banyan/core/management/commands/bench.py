@@ -1,0 +1,66 @@
+"""Benchmarks: ``banyan bench seed --residents 10000`` times the seed on a fresh SQLite file."""
+
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from banyan.core import clock
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+class Command(BaseCommand):
+    help = "Measure Banyan's speed. `seed`: seed N residents into a fresh SQLite database and time it."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="verb", required=True)
+        seed = sub.add_parser("seed", help="time `banyan seed` on a fresh SQLite file")
+        seed.add_argument("--residents", type=int, default=10000)
+        seed.add_argument("--seed", type=int, default=1)
+        seed.add_argument("--runs", type=int, default=1)
+
+    def handle(self, *args, verb, residents, seed, runs, **options):
+        banyan = [sys.executable, "-m", "banyan"]
+        timings = []
+        for run in range(runs):
+            with tempfile.TemporaryDirectory(prefix="banyan-bench-") as tmp:
+                env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3", "BANYAN_VAR_DIR": tmp}
+                subprocess.run([*banyan, "migrate", "-v0"], env=env, check=True)
+                started = clock.SystemClock().now()
+                result = subprocess.run(
+                    [
+                        *banyan,
+                        "seed",
+                        "--residents",
+                        str(residents),
+                        "--seed",
+                        str(seed),
+                        "--demo-password",
+                        "bench-password",
+                    ],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
+                elapsed = (clock.SystemClock().now() - started).total_seconds()
+                if result.returncode:
+                    raise CommandError(f"seed failed:\n{result.stdout}\n{result.stderr}")
+                timings.append(elapsed)
+                self.stdout.write(f"run {run + 1}: seed of {residents} residents took {elapsed:.1f} s")
+        self.stdout.write(f"machine: {_machine()}")
+        self.stdout.write(f"best {min(timings):.1f} s, worst {max(timings):.1f} s over {runs} run(s)")
