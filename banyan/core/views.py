@@ -1,11 +1,20 @@
+"""The web shell's own pages (sign-in, home, elder mode) and the glue every page view uses."""
+
+from __future__ import annotations
+
+import functools
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseRedirect, JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from banyan.core import clock
+from banyan.core.errors import NotFound, PermissionDenied
 
 
 def healthz(request):
@@ -16,6 +25,31 @@ def healthz(request):
     return JsonResponse({"status": "ok", "time": clock.now().isoformat()})
 
 
+def service_errors(view):
+    """Turn the services' errors into HTTP answers: NotFound → 404 page, PermissionDenied → 403 page.
+
+    ``InvalidInput`` is not caught here: a view that submits a form catches it and puts the
+    message next to the field it names.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from None
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.message) from None
+
+    return wrapper
+
+
+def private(response):
+    """Mark a response that shows personal values as never to be cached or stored."""
+    add_never_cache_headers(response)
+    return response
+
+
 class LoginView(auth_views.LoginView):
     template_name = "core/login.html"
     redirect_authenticated_user = True
@@ -24,8 +58,12 @@ class LoginView(auth_views.LoginView):
 @login_required
 def home(request):
     from banyan.people.services import community_overview
+    from banyan.places.choices import RegionKind
+    from banyan.places.models import Region
 
-    return render(request, "core/home.html", {"overview": community_overview(request.user)})
+    grids = Region.objects.restrict(request.user).filter(kind=RegionKind.GRID).order_by("code")
+    context = {"overview": community_overview(request.user), "grids": list(grids), "nav": "home"}
+    return render(request, "core/home.html", context)
 
 
 @require_POST
