@@ -7,7 +7,7 @@ log or the browser history.
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from ninja import File, Form, Query, Router, Schema
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from banyan.core.api import ErrorOut
@@ -55,7 +55,7 @@ class LedgerExportIn(Schema):
 def import_resident_ledger(request: HttpRequest, file: File[UploadedFile], dry_run: Form[bool] = True):
     """Check (``dry_run``, the default) or import a resident ledger; any bad row and nothing is written."""
     report = ledgers.import_residents(actor=request.user, file=file, filename=file.name, dry_run=dry_run)
-    return (200 if report.is_valid else 400), report.as_dict()
+    return Status(200 if report.is_valid else 400, report.as_dict())
 
 
 def _xlsx_response(content: bytes, grid: str) -> HttpResponse:
