@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -97,6 +98,9 @@ TAG_ALIASES = {
     ResidentTag.KEY_CARE: ("重点关爱", "重点人群"),
 }
 TAG_SEPARATORS = (";", "；")
+# A cell starting like this is a formula to a spreadsheet (formula injection); refused in stored text.
+FORMULA_STARTS = ("=", "+", "-", "@")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -387,6 +391,9 @@ def _check_row(row: LedgerRow, lookups: _Lookups, errors: list[RowError]) -> dic
     code = values["household_code"]
     if code and len(code) > 32:
         problem("household_code", _("A household code has at most 32 characters."))
+    for key in ("household_code", "name"):
+        if values[key][:1] in FORMULA_STARTS or CONTROL_CHARACTERS.search(values[key]):
+            problem(key, _("Must not start with =, +, - or @, nor hold control characters."))
     name = " ".join(values["name"].split())
     if name and len(name) > 64:
         problem("name", _("A name has at most 64 characters."))
@@ -728,6 +735,22 @@ def _label(choices, value: str) -> str:
         return value
 
 
+def _text_cells(sheet, *values) -> list:
+    """Cells for one row; strings stay text even when they look like a formula, control characters go."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cells = []
+    for value in values:
+        if isinstance(value, str):
+            value = CONTROL_CHARACTERS.sub("", value)
+            if value.startswith("="):
+                cell = WriteOnlyCell(sheet, value)
+                cell.data_type = "s"
+                value = cell
+        cells.append(value)
+    return cells
+
+
 def _grid_for_export(actor, grid_code: str) -> Region:
     grid = (
         Region.objects.restrict(actor, Action.EXPORT_LEDGER)
@@ -813,7 +836,8 @@ def export_residents_xlsx(
         exported.append(pk)
         age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
         sheet.append(
-            [
+            _text_cells(
+                sheet,
                 code,
                 building,
                 unit,
@@ -826,7 +850,7 @@ def export_residents_xlsx(
                 age,
                 _label(Sex, sex),
                 tag_separator.join(care.get(pk, [])),
-            ]
+            )
         )
     buffer = io.BytesIO()
     workbook.save(buffer)

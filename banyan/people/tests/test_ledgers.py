@@ -228,6 +228,28 @@ def test_dry_run_reports_every_bad_row_and_writes_nothing(users, place):
     assert counts() == before
 
 
+def test_formulas_and_control_characters_are_refused_in_names_and_codes(users, place):
+    rows = good_rows(place, 3)
+    rows[0][3] = '=HYPERLINK("http://example.com","x")'
+    rows[1][0] = "@SUM(A1)"
+    rows[2][3] = "测\x07试"
+
+    report = ledgers.import_residents(actor=users["grid01"], file=csv_bytes(rows), filename="a.csv")
+
+    assert [(e.row, e.field) for e in report.errors] == [(2, "name"), (3, "household_code"), (4, "name")]
+
+
+def test_export_writes_formula_like_text_as_text(users, place):
+    resident = Resident.objects.filter(household__grid=place.grid).first()
+    Resident.objects.filter(pk=resident.pk).update(name="=1+1")
+
+    content = ledgers.export_residents_xlsx(actor=users["grid01"], grid_code=place.grid.code)
+
+    workbook = load_workbook(io.BytesIO(content))
+    cells = [row[3] for row in workbook.worksheets[0].iter_rows(min_row=2) if row[3].value == "=1+1"]
+    assert len(cells) == 1 and cells[0].data_type == "s"
+
+
 def test_dry_run_without_errors_counts_what_it_would_create(users, place):
     rows = good_rows(place, 3) + good_rows(place, 2, code="T-LEDGER-H2")
     before = counts()
