@@ -656,10 +656,9 @@ def _write(*, actor, valid: list[_Valid], report: ImportReport) -> None:
             first_row[item.household_code] = item.row
     residents = []
     for item in valid:
-        household_id = item.household_id
         residents.append(
             Resident(
-                household_id=household_id,
+                household_id=item.household_id,
                 name=item.name,
                 id_number=item.id_number,
                 id_number_index=vault.blind_index("id_number", item.id_number),
