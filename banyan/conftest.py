@@ -39,7 +39,7 @@ class ApiClient:
         from banyan.core.auth import create_token
 
         self.client = Client()
-        self.headers = {}
+        self.headers = {"Accept-Language": "en"}
         if user is not None:
             self.headers["Authorization"] = f"Bearer {create_token(user)}"
 

@@ -104,7 +104,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = PROJECT_DIR / "staticfiles"
+# No STATIC_ROOT by default: WhiteNoise serves straight from the apps (WHITENOISE_USE_FINDERS).
+if os.environ.get("BANYAN_STATIC_ROOT"):
+    STATIC_ROOT = os.environ["BANYAN_STATIC_ROOT"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 

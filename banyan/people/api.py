@@ -1,6 +1,6 @@
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from banyan.core import vault
 from banyan.core.access import Action
@@ -113,7 +113,7 @@ def create_resident(request: HttpRequest, payload: ResidentIn):
     household = services.get_household_for(request.user, payload.household, Action.CHANGE_PEOPLE)
     data = payload.dict(exclude={"household"})
     resident = services.create_resident(actor=request.user, household=household, data=data)
-    return 201, _residents(request.user).get(pk=resident.pk)
+    return Status(201, _residents(request.user).get(pk=resident.pk))
 
 
 @router.patch("/residents/{int:resident_id}", response={200: ResidentOut, **ERRORS})
@@ -146,9 +146,10 @@ def list_consents(request: HttpRequest, resident_id: int):
 def record_consent(request: HttpRequest, resident_id: int, payload: ConsentIn):
     require(request.user, Action.CHANGE_PEOPLE)
     resident = services.get_resident_for(request.user, resident_id, Action.CHANGE_PEOPLE)
-    return 201, services.record_consent(
+    consent = services.record_consent(
         actor=request.user, resident=resident, scope=payload.scope, given_by=payload.given_by
     )
+    return Status(201, consent)
 
 
 def _households(user, action=Action.VIEW_PEOPLE):
@@ -187,7 +188,7 @@ def create_household(request: HttpRequest, payload: HouseholdIn):
     household = services.create_household(
         actor=request.user, unit=unit, code=payload.code, is_owner_occupied=payload.is_owner_occupied
     )
-    return 201, _households(request.user).get(pk=household.pk)
+    return Status(201, _households(request.user).get(pk=household.pk))
 
 
 def _care_profiles(user, action=Action.VIEW_PEOPLE):
@@ -221,7 +222,7 @@ def create_care_profile(request: HttpRequest, payload: CareProfileIn):
     resident = services.get_resident_for(request.user, payload.resident, Action.CHANGE_PEOPLE)
     data = payload.dict(exclude={"resident"})
     profile = services.create_care_profile(actor=request.user, resident=resident, data=data)
-    return 201, _care_profiles(request.user).get(pk=profile.pk)
+    return Status(201, _care_profiles(request.user).get(pk=profile.pk))
 
 
 @router.get("/organisations", response={200: OrganisationList, **ERRORS})
