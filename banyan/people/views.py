@@ -12,6 +12,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from banyan.core import clock
@@ -22,6 +24,34 @@ from banyan.people.choices import CareKind, CareLevel, ResidentTag
 from banyan.people.forms import RevealForm
 from banyan.people.models import CareProfile, Resident, Vehicle
 from banyan.people.services import get_household_for, get_resident_for, reveal_resident
+
+# Labels of the keys that care details use; an unknown key is shown as it is.
+DETAIL_LABELS = {
+    "conditions": _("Conditions"),
+    "medications": _("Medications"),
+    "needs": _("Needs"),
+    "family_contact": _("Family contact"),
+    "disability": _("Disability"),
+    "grade": _("Grade"),
+    "mobility_aid": _("Mobility aid"),
+    "stage": _("Stage"),
+    "weeks": _("Weeks of pregnancy"),
+    "due_date": _("Due date"),
+    "guardian": _("Guardian"),
+    "subsidy": _("Subsidy"),
+}
+
+
+def _detail_rows(details) -> list[tuple[str, str]]:
+    """Care details as (label, text) rows; lists are joined with the language's list separator."""
+    if not isinstance(details, dict):
+        return [("", str(details))] if details else []
+    separator = pgettext("list separator", ", ")
+    rows = []
+    for key, value in details.items():
+        text = separator.join(str(v) for v in value) if isinstance(value, list | tuple) else str(value)
+        rows.append((str(DETAIL_LABELS.get(key, key)), text))
+    return rows
 
 
 def _active_care_profiles():
@@ -125,7 +155,7 @@ def resident_reveal(request, pk: int):
                     {
                         "kind": _label(CareKind, item["kind"]),
                         "level": _label(CareLevel, item["level"]),
-                        "details": item["details"],
+                        "details": _detail_rows(item["details"]),
                     }
                     for item in values["care_details"]
                 ]

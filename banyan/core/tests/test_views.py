@@ -1,0 +1,161 @@
+"""The web shell: sign-in and sign-out, the home page, language switch, elder mode, error pages."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from banyan.conftest import DEMO_PASSWORD
+
+pytestmark = [
+    pytest.mark.django_db,
+    # WhiteNoise warns when STATIC_ROOT (collectstatic's output) does not exist, as in a fresh checkout.
+    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
+]
+
+
+@pytest.fixture
+def signed_in(users):
+    """``signed_in("director")`` — a web client with a session for that demo account."""
+
+    def make(username: str) -> Client:
+        client = Client()
+        client.force_login(users[username])
+        return client
+
+    return make
+
+
+def test_sign_in_with_the_demo_password(users):
+    client = Client()
+    response = client.post(reverse("core:login"), {"username": "director", "password": DEMO_PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("core:home")
+    assert client.session["_auth_user_id"] == str(users["director"].pk)
+    assert client.get(reverse("core:home")).status_code == 200
+
+
+def test_sign_in_with_a_wrong_password_fails(users):
+    client = Client()
+    response = client.post(reverse("core:login"), {"username": "director", "password": "not-the-password"})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+    assert 'role="alert"' in response.content.decode()
+    assert client.get(reverse("core:home")).status_code == 302
+
+
+def test_sign_in_page_is_labelled_and_translated():
+    html = Client().get(reverse("core:login")).content.decode()
+    assert '<html lang="zh-hans">' in html
+    assert '<label for="id_username">' in html
+    assert '<label for="id_password">' in html
+    assert "登录" in html
+    assert 'href="#main"' in html
+
+
+def test_signed_in_user_is_sent_on_from_the_sign_in_page(signed_in):
+    response = signed_in("director").get(reverse("core:login"))
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("core:home", []),
+        ("places:grid-list", []),
+        ("places:grid-detail", [1]),
+        ("places:building-detail", [1]),
+        ("people:household-detail", [1]),
+        ("people:resident-detail", [1]),
+        ("people:resident-reveal", [1]),
+    ],
+)
+def test_pages_require_sign_in(name, args):
+    url = reverse(name, args=args)
+    response = Client().get(url)
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('core:login')}?next={url}"
+
+
+def test_sign_out_is_a_post(signed_in):
+    client = signed_in("director")
+    assert client.get(reverse("core:logout")).status_code == 405
+    response = client.post(reverse("core:logout"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("core:login")
+    assert client.get(reverse("core:home")).status_code == 302
+
+
+def test_home_shows_totals_pyramid_and_care_counts(signed_in, users):
+    from banyan.people.services import community_overview
+
+    overview = community_overview(users["director"])
+    response = signed_in("director").get(reverse("core:home"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"<strong>{overview['residents']}</strong>" in html
+    assert f"<strong>{overview['households']}</strong>" in html
+    for band in overview["pyramid"]:
+        assert f'<th scope="row">{band["label"]}</th>' in html
+        assert f"<span>{band['male']}</span>" in html
+    for row in overview["care"]:
+        assert f"<td>{row['kind']}</td>" in html
+    assert reverse("places:grid-list") in html
+    assert "社区概况" in html
+
+
+def test_base_layout_has_landmarks_and_forms(signed_in):
+    html = signed_in("director").get(reverse("core:home")).content.decode()
+    for landmark in ("<header", "<nav", '<main id="main"', "<footer"):
+        assert landmark in html
+    assert f'action="{reverse("set_language")}"' in html
+    assert '<label for="language-select">' in html
+    assert f'action="{reverse("core:elder-mode")}"' in html
+    assert f'action="{reverse("core:logout")}"' in html
+    assert "/static/banyan/css/banyan.css" in html
+
+
+def test_language_switch_renders_english(signed_in):
+    client = signed_in("director")
+    response = client.post(reverse("set_language"), {"language": "en", "next": reverse("core:home")})
+    assert response.status_code == 302
+    html = client.get(reverse("core:home")).content.decode()
+    assert '<html lang="en">' in html
+    assert "Community overview" in html
+    assert "社区概况" not in html
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    assert "社区概况" in client.get(reverse("core:home")).content.decode()
+
+
+def test_elder_mode_cookie_sets_the_body_class(signed_in):
+    client = signed_in("director")
+    assert "<body>" in client.get(reverse("core:home")).content.decode()
+    response = client.post(reverse("core:elder-mode"), {"next": reverse("places:grid-list")})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("places:grid-list")
+    assert response.cookies["banyan_elder"].value == "1"
+    html = client.get(reverse("core:home")).content.decode()
+    assert '<body class="elder">' in html
+    assert 'aria-pressed="true"' in html
+    client.post(reverse("core:elder-mode"), {"next": "/"})
+    assert '<body class="elder">' not in client.get(reverse("core:home")).content.decode()
+
+
+def test_elder_mode_works_before_sign_in_and_refuses_foreign_redirects():
+    client = Client()
+    response = client.post(reverse("core:elder-mode"), {"next": "https://evil.example/"})
+    assert response["Location"] == "/"
+    assert '<body class="elder">' in client.get(reverse("core:login")).content.decode()
+
+
+def test_static_files_are_served():
+    response = Client().get("/static/banyan/css/banyan.css")
+    assert response.status_code == 200
+    assert b"body.elder" in b"".join(response.streaming_content)
+
+
+def test_not_found_page_is_the_friendly_one(signed_in):
+    response = signed_in("director").get(reverse("places:grid-detail", args=[10**9]))
+    assert response.status_code == 404
+    assert "不在您负责的范围内" in response.content.decode()
