@@ -1,0 +1,203 @@
+"""End to end in Debian's Chromium: sign in, browse to a resident, reveal an ID number, and check
+every page with axe-core (no "serious" or "critical" violation) and at a 360 px phone width.
+
+Database: ``live_server`` runs a real server thread, so the test uses a transactional database
+that pytest-django flushes after the test, and pytest-django orders transactional tests after
+all others. The session seed (banyan/conftest.py) is still there when this test starts, unless
+another transactional test has already flushed it; then the test seeds the same community
+itself with :func:`banyan.sim.services.seed_community` (committed, so the server thread sees
+it). ``serialized_rollback`` would not help: Django serialises the test database right after
+the migrations, before the session seed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from banyan.conftest import DEMO_PASSWORD, SEED, SEED_RESIDENTS
+
+# Playwright's sync API runs an asyncio event loop in this thread; the ORM calls of the test
+# (seeding, reading the expected value) are still plain synchronous calls.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+BLOCKING_IMPACTS = {"serious", "critical"}
+
+pytestmark = [
+    pytest.mark.browser,
+    # WhiteNoise warns when STATIC_ROOT (collectstatic's output) does not exist, as in a fresh checkout.
+    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def community(live_server):
+    """The demo community, seeded here if a transactional test before this one flushed it."""
+    from banyan.people.models import User
+
+    if not User.objects.filter(username="director").exists():
+        from banyan.sim.services import seed_community
+
+        seed_community(residents=SEED_RESIDENTS, seed=SEED, demo_password=DEMO_PASSWORD)
+    return live_server.url
+
+
+class Axe:
+    """Runs axe-core on a page and keeps the serious and critical violations by page name."""
+
+    def __init__(self) -> None:
+        self.problems: dict[str, list[dict]] = {}
+        self.checked: list[str] = []
+
+    def check(self, page, name: str) -> None:
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        self.checked.append(name)
+        blocking = [
+            {
+                "id": violation["id"],
+                "impact": violation["impact"],
+                "help": violation["help"],
+                "targets": [node["target"] for node in violation["nodes"]][:5],
+            }
+            for violation in result["violations"]
+            if violation["impact"] in BLOCKING_IMPACTS
+        ]
+        if blocking:
+            self.problems[name] = blocking
+
+    def report(self) -> str:
+        return json.dumps(self.problems, ensure_ascii=False, indent=2)
+
+
+def sign_in(page, base_url: str, username: str = "director") -> None:
+    page.goto(f"{base_url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
+
+
+def follow_first(page, selector: str, url_pattern: str) -> None:
+    page.click(selector)
+    page.wait_for_url(url_pattern)
+
+
+def no_horizontal_scroll(page) -> tuple[int, int]:
+    return page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+
+
+def test_sign_in_browse_reveal_and_accessibility(browser, community, tmp_path):
+    from banyan.people.models import Resident
+
+    started = time.monotonic()
+    base_url = community
+    axe = Axe()
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    console_errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+
+    page.goto(f"{base_url}/login/")
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    axe.check(page, "login")
+
+    sign_in(page, base_url)
+    assert page.locator("h1").inner_text() == "社区概况"
+    axe.check(page, "home")
+
+    follow_first(page, "nav.site-nav a[href='/places/grids/']", "**/places/grids/")
+    axe.check(page, "grid list")
+    follow_first(page, "main table a[href^='/places/grids/']", "**/places/grids/*/")
+    axe.check(page, "grid")
+    follow_first(page, "main table a[href^='/places/buildings/']", "**/places/buildings/*/")
+    axe.check(page, "building")
+    follow_first(page, "main table a[href^='/people/households/']", "**/people/households/*/")
+    axe.check(page, "household")
+    follow_first(page, "main table a[href^='/people/residents/']", "**/people/residents/*/")
+    axe.check(page, "resident")
+    resident_url = page.url
+    resident = Resident.objects.get(pk=int(resident_url.rstrip("/").rsplit("/", 1)[1]))
+    assert resident.id_number not in page.content()
+    assert resident.id_number_masked in page.content()
+
+    # The reveal button opens a modal dialog (the link is the no-JS fallback).
+    dialog = page.locator("#reveal-dialog")
+    assert not dialog.is_visible()
+    page.click("a[data-dialog='reveal-dialog']")
+    assert dialog.is_visible()
+    assert page.url == resident_url
+    assert page.evaluate("() => document.activeElement.closest('dialog') !== null")
+    axe.check(page, "resident with reveal dialog")
+    page.keyboard.press("Escape")
+    assert not dialog.is_visible()
+
+    page.click("a[data-dialog='reveal-dialog']")
+    dialog.locator("input[value='id_number']").check()
+    dialog.locator("textarea[name='purpose']").fill("Verify identity for the elderly care subsidy")
+    dialog.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    revealed = page.locator("[data-revealed='id_number']")
+    assert revealed.inner_text() == resident.id_number
+    assert "purpose" not in page.url and resident.id_number not in page.url
+    axe.check(page, "resident after reveal")
+
+    # Elder mode: the toggle posts and comes back to the same page with large type.
+    page.goto(f"{base_url}/")
+    page.click("form[action='/elder-mode/'] button")
+    page.wait_for_url(f"{base_url}/")
+    assert page.locator("body").get_attribute("class") == "elder"
+    base_font = page.evaluate("() => parseFloat(getComputedStyle(document.body).fontSize)")
+    assert base_font >= 22
+    axe.check(page, "home in elder mode")
+    page.screenshot(path=str(tmp_path / "home-elder.png"), full_page=True)
+    context.close()
+
+    # A 360 px phone, in normal and in elder mode: no horizontal scrolling on the resident page.
+    phone = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True)
+    page = phone.new_page()
+    sign_in(page, base_url)
+    page.goto(resident_url)
+    scroll_width, inner_width = no_horizontal_scroll(page)
+    page.screenshot(path=str(tmp_path / "resident-360.png"), full_page=True)
+    assert scroll_width <= 360, f"scrollWidth {scroll_width} at innerWidth {inner_width}"
+    page.click("form[action='/elder-mode/'] button")
+    page.wait_for_url(resident_url)
+    assert page.locator("body").get_attribute("class") == "elder"
+    scroll_width, inner_width = no_horizontal_scroll(page)
+    page.screenshot(path=str(tmp_path / "resident-360-elder.png"), full_page=True)
+    assert scroll_width <= 360, f"elder mode: scrollWidth {scroll_width} at innerWidth {inner_width}"
+    axe.check(page, "resident at 360 px in elder mode")
+    phone.close()
+
+    print(f"\naxe-core checked {len(axe.checked)} pages: {', '.join(axe.checked)}")
+    print(f"screenshots in {tmp_path}; browser test took {time.monotonic() - started:.1f} s")
+    assert not axe.problems, "serious or critical accessibility violations:\n" + axe.report()
+    assert console_errors == []
