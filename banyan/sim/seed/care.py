@@ -29,7 +29,7 @@ from banyan.sim.seed.data import (
     MOBILITY_AIDS,
 )
 from banyan.sim.seed.plan import AccountPlan, CareProfilePlan, CarerPlan, ConsentPlan, HouseholdPlan
-from banyan.sim.seed.population import SINGLE, Family, Person, weighted_sample
+from banyan.sim.seed.population import COUPLE, SINGLE, Family, Person, weighted_sample
 
 HEALTH_KINDS = frozenset(
     {CareKind.CHRONIC_ILLNESS, CareKind.DISABILITY, CareKind.DEMENTIA, CareKind.PREGNANT}
@@ -139,9 +139,7 @@ def plan_care(
         for k in everyone
         if person[k].sex == Sex.FEMALE
         and 22 <= person[k].age <= 38
-        and members[k][2].kind != SINGLE
-        and person[k].relation in (Relation.HEAD, Relation.SPOUSE, Relation.OTHER_RELATIVE, Relation.CHILD)
-        and len(members[k][2].core) == 2
+        and members[k][2].kind == COUPLE
         and person[k] in members[k][2].core
     ]
     for key in rng.sample(expecting, min(len(expecting), max(1, round(0.004 * len(everyone))))):

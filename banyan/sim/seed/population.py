@@ -79,6 +79,14 @@ class AgeIndex:
     def add(self, age: int, item) -> None:
         self._buckets[age].append(item)
 
+    def drain(self, accept: Callable[[object], bool]) -> list:
+        """Everything still filed that ``accept`` takes, youngest first; the index is emptied."""
+        out = []
+        for age in sorted(self._buckets):
+            out.extend(item for item in self._buckets[age] if accept(item))
+        self._buckets.clear()
+        return out
+
     def take(self, ages: Iterable[int], accept: Callable[[object], bool] | None = None):
         for age in ages:
             bucket = self._buckets.get(age)
@@ -236,7 +244,7 @@ def assemble_families(people: list[Person], rng: random.Random) -> list[Family]:
         if not family.grandchildren:
             parents_of_adults.add(family.core[1].age, family)
     stay_single = []
-    for person in _drain(singles, is_free):
+    for person in singles.drain(is_free):
         if person.age <= 34 and rng.random() < 0.4:
             home = parents_of_adults.take(
                 _near(person.age + 28, person.age + 21, person.age + 40, rng), lambda f: len(f.children) < 3
@@ -314,14 +322,6 @@ def assemble_families(people: list[Person], rng: random.Random) -> list[Family]:
             flat, group[:] = group[:size], group[size:]
             families.append(Family(FLATMATES if size > 1 else SINGLE, flat))
     return families
-
-
-def _drain(index: AgeIndex, accept) -> list[Person]:
-    out = []
-    for age in sorted(index._buckets):
-        out.extend(p for p in index._buckets[age] if accept(p))
-        index._buckets[age] = []
-    return out
 
 
 def _with_adult_child(elder: Person, child: Person) -> Family:
