@@ -39,11 +39,7 @@ CHROMIUM_ARGS = [
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 BLOCKING_IMPACTS = {"serious", "critical"}
 
-pytestmark = [
-    pytest.mark.browser,
-    # WhiteNoise warns when STATIC_ROOT (collectstatic's output) does not exist, as in a fresh checkout.
-    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
-]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")

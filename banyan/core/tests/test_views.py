@@ -8,11 +8,7 @@ from django.urls import reverse
 
 from banyan.conftest import DEMO_PASSWORD
 
-pytestmark = [
-    pytest.mark.django_db,
-    # WhiteNoise warns when STATIC_ROOT (collectstatic's output) does not exist, as in a fresh checkout.
-    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
-]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

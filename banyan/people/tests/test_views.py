@@ -12,11 +12,7 @@ from banyan.audit.models import AuditEntry
 from banyan.people.models import CareProfile, Household, Resident
 from banyan.places.models import Building
 
-pytestmark = [
-    pytest.mark.django_db,
-    # WhiteNoise warns when STATIC_ROOT (collectstatic's output) does not exist, as in a fresh checkout.
-    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
-]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
