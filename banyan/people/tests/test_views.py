@@ -258,3 +258,36 @@ def test_auditor_page_offers_no_reveal(signed_in, users):
     assert response.status_code == 403
     assert "无权" in response.content.decode()
     assert AuditEntry.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    ("page", "queries"),
+    [("grid-list", 7), ("grid", 7), ("building", 7), ("household", 7), ("resident", 5)],
+)
+def test_pages_use_a_fixed_number_of_queries(signed_in, users, django_assert_num_queries, page, queries):
+    """Session, user, then the page's own queries; none per row."""
+    resident = resident_in(users["grid01"].region)
+    household = resident.household
+    url = {
+        "grid-list": reverse("places:grid-list"),
+        "grid": reverse("places:grid-detail", args=[household.grid_id]),
+        "building": reverse("places:building-detail", args=[household.unit.building_id]),
+        "household": reverse("people:household-detail", args=[household.pk]),
+        "resident": reverse("people:resident-detail", args=[resident.pk]),
+    }[page]
+    client = signed_in("director")
+    with django_assert_num_queries(queries):
+        assert client.get(url).status_code == 200
+
+
+def test_grid_pages_link_the_ledger_export_for_roles_that_may_export(signed_in, users):
+    grid = users["grid01"].region
+    href = f"{reverse('api:export_resident_ledger')}?grid={grid.code}"
+    client = signed_in("grid01")
+    for url in (reverse("places:grid-list"), reverse("places:grid-detail", args=[grid.pk])):
+        assert f'href="{href}"' in client.get(url).content.decode(), url
+    response = client.get(href)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml")
+    grid_page = signed_in("property01").get(reverse("places:grid-detail", args=[grid.pk]))
+    assert reverse("api:export_resident_ledger") not in grid_page.content.decode()
