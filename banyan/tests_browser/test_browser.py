@@ -21,10 +21,6 @@ import pytest
 
 from banyan.conftest import DEMO_PASSWORD, SEED, SEED_RESIDENTS
 
-# Playwright's sync API runs an asyncio event loop in this thread; the ORM calls of the test
-# (seeding, reading the expected value) are still plain synchronous calls.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -40,6 +36,20 @@ AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 BLOCKING_IMPACTS = {"serious", "critical"}
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module", autouse=True)
+def allow_orm_beside_playwright():
+    """Playwright's sync API runs an asyncio event loop in this thread, which Django takes for an
+    async context; the ORM calls of these tests (seeding, reading an expected value) are plain
+    synchronous calls all the same. Set for this module only, so other tests keep the check."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture(scope="module")
