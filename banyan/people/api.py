@@ -235,8 +235,7 @@ def list_organisations(request: HttpRequest, filters: Query[PageQuery]):
     user = request.user
     condition = Q(regions__in=visible)
     if user.region_id:
-        parts = user.region.path.strip("/").split("/")
-        condition |= Q(regions__path__in=["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)])
+        condition |= Q(regions__path__in=user.region.ancestor_paths(include_self=True))
     organisations = Organisation.objects.filter(condition).distinct().prefetch_related("regions")
     count, items = page(organisations.order_by("code"), filters.limit, filters.offset)
     return {"count": count, "items": items}

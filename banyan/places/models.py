@@ -44,7 +44,7 @@ class Region(models.Model):
     name_en = models.CharField(_("English name"), max_length=100, blank=True)
     kind = models.CharField(_("kind"), max_length=16, choices=RegionKind.choices)
     parent = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="children")
-    # Materialised path of ids, e.g. "/1/4/9/"; a subtree is path__startswith.
+    # Materialised path of zero-padded ids, e.g. "/0000000001/0000000004/"; a subtree is path__startswith.
     path = models.CharField(max_length=255, db_index=True, editable=False)
     boundary = models.JSONField(_("boundary"), null=True, blank=True, help_text="GeoJSON Polygon, WGS84")
 
@@ -56,6 +56,16 @@ class Region(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name_zh} ({self.code})"
+
+    @staticmethod
+    def path_for(parent: Region | None, pk: int) -> str:
+        """Path of region ``pk`` under ``parent``; ids are zero-padded so that paths sort as a tree."""
+        return f"{parent.path if parent else '/'}{pk:010d}/"
+
+    def ancestor_paths(self, *, include_self: bool = False) -> list[str]:
+        parts = self.path.strip("/").split("/")
+        stop = len(parts) + 1 if include_self else len(parts)
+        return ["/" + "/".join(parts[:i]) + "/" for i in range(1, stop)]
 
     def clean(self) -> None:
         from banyan.places.choices import CHILD_KIND
@@ -161,9 +171,7 @@ class FacilityQuerySet(ScopedQuerySet):
         scoped = super().restrict(user, action)
         if not can(user, action) or user.role in UNSCOPED_ROLES or user.region_id is None:
             return scoped
-        parts = user.region.path.strip("/").split("/")
-        ancestors = ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts))]
-        return scoped | self.filter(region__path__in=ancestors)
+        return scoped | self.filter(region__path__in=user.region.ancestor_paths())
 
 
 class Facility(models.Model):

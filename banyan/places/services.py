@@ -48,7 +48,7 @@ def get_facility_for(user, pk, action: Action = Action.VIEW_PLACES) -> Facility:
 
 
 def region_path(parent: Region | None, pk: int) -> str:
-    return f"{parent.path if parent else '/'}{pk}/"
+    return Region.path_for(parent, pk)
 
 
 @transaction.atomic

@@ -37,14 +37,10 @@ def _person(grid, exclude_household=None):
 def anchors(username, users, outside):
     g1, g2 = _seeded_grids()
     sibling, far = outside["sibling"], outside["other_street"]
-    community = g1.parent
-    community_facility = (
-        Facility.objects.filter(region=community).first()
-        or Facility.objects.filter(region__path__startswith=community.path).first()
-    )
+    facility_in = Facility.objects.filter(region__path__startswith=g1.path).order_by("id").first()
     place_in, place_out = _place(g1), sibling["building"]
     person_in, person_out = _person(g1), sibling["resident"]
-    facility_in, facility_out = community_facility, sibling["facility"]
+    facility_out = sibling["facility"]
     if username in ("admin", "auditor"):
         place_out = person_out = facility_out = None
     elif username == "street01":

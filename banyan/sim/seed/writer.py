@@ -49,7 +49,7 @@ def write_plan(plan: CommunityPlan, *, demo_password: str, progress: Callable[[s
             boundary=item.boundary,
             path="",
         )
-        region.path = f"{parent.path if parent else '/'}{region.pk}/"
+        region.path = Region.path_for(parent, region.pk)
         region.save(update_fields=["path"])
         regions[item.code] = region
     community = regions[plan.community.code]
