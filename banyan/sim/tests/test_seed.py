@@ -327,7 +327,7 @@ def _check_database(report=None) -> None:
     from banyan.places.models import Building, Facility, PathEdge, PathNode, Region, Unit
 
     for region in Region.objects.select_related("parent"):
-        expected = f"{region.parent.path if region.parent else '/'}{region.pk}/"
+        expected = Region.path_for(region.parent, region.pk)
         assert region.path == expected, region.code
     grids = Region.objects.filter(kind=RegionKind.GRID)
     assert grids.count() >= 6 and grids.filter(code="G01").exists()
