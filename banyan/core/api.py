@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404
 from ninja import NinjaAPI, Schema
 from ninja.errors import ValidationError as NinjaValidationError
@@ -49,6 +50,16 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(DjangoValidationError)
     def django_validation(request, exc: DjangoValidationError):
         return api.create_response(request, _validation_body(exc), status=400)
+
+    @api.exception_handler(OverflowError)
+    def overflow(request, exc):
+        body = {"detail": "A number in the request is out of range.", "code": "out_of_range"}
+        return api.create_response(request, body, status=400)
+
+    @api.exception_handler(DataError)
+    def data_error(request, exc):
+        body = {"detail": "A value in the request is out of range for its field.", "code": "out_of_range"}
+        return api.create_response(request, body, status=400)
 
     @api.exception_handler(Http404)
     def not_found(request, exc):

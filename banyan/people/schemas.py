@@ -8,7 +8,7 @@ from ninja import Field, Schema
 from pydantic import field_validator
 
 from banyan.core import clock, vault
-from banyan.places.schemas import PageQuery
+from banyan.places.schemas import ObjectId, PageQuery
 
 
 class ResidentOut(Schema):
@@ -19,7 +19,7 @@ class ResidentOut(Schema):
     sex: str
     age: int
     grid: str
-    household: int
+    household: ObjectId
     household_code: str
     building: str
     unit: str
@@ -74,7 +74,7 @@ class ResidentList(Schema):
 class ResidentFilter(PageQuery):
     grid: str | None = Field(None, max_length=32, description="grid code")
     building: str | None = Field(None, max_length=32, description="building code")
-    household: int | None = None
+    household: ObjectId | None = None
     tag: str | None = Field(None, max_length=32)
     care: str | None = Field(None, max_length=32, description="care profile kind")
     living_alone: bool | None = None
@@ -87,7 +87,7 @@ def _no_control_chars(value: str | None) -> str | None:
 
 
 class ResidentIn(Schema):
-    household: int
+    household: ObjectId
     name: str = Field(..., min_length=1, max_length=64)
     id_number: str = Field(..., min_length=1, max_length=32)
     relation: str = Field(..., max_length=16)
@@ -100,7 +100,7 @@ class ResidentIn(Schema):
 
 
 class ResidentPatch(Schema):
-    household: int | None = None
+    household: ObjectId | None = None
     name: str | None = Field(None, min_length=1, max_length=64)
     id_number: str | None = Field(None, min_length=1, max_length=32)
     relation: str | None = Field(None, max_length=16)
@@ -145,12 +145,12 @@ class HouseholdList(Schema):
 class HouseholdFilter(PageQuery):
     grid: str | None = Field(None, max_length=32)
     building: str | None = Field(None, max_length=32)
-    unit: int | None = None
+    unit: ObjectId | None = None
 
 
 class HouseholdIn(Schema):
     code: str = Field(..., min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
-    unit: int
+    unit: ObjectId
     is_owner_occupied: bool = True
 
 
@@ -193,7 +193,7 @@ class CareProfileList(Schema):
 
 
 class CareProfileFilter(PageQuery):
-    resident: int | None = None
+    resident: ObjectId | None = None
     kind: str | None = Field(None, max_length=32)
     grid: str | None = Field(None, max_length=32)
 
@@ -206,7 +206,7 @@ class CarerIn(Schema):
 
 
 class CareProfileIn(Schema):
-    resident: int
+    resident: ObjectId
     kind: str = Field(..., max_length=32)
     level: int = Field(2, ge=1, le=3)
     details: dict = Field(default_factory=dict)

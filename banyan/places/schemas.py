@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from ninja import Field, Schema
+
+# A database id: positive and within a 64-bit integer, so that no lookup can overflow.
+ObjectId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class PageQuery(Schema):
@@ -26,7 +31,7 @@ class RegionList(Schema):
 
 class RegionFilter(PageQuery):
     kind: str | None = Field(None, pattern=r"^(city|district|street|community|grid)$")
-    parent: int | None = None
+    parent: ObjectId | None = None
     code: str | None = Field(None, max_length=32)
 
 
@@ -71,7 +76,7 @@ class UnitList(Schema):
 
 
 class UnitFilter(PageQuery):
-    building: int | None = None
+    building: ObjectId | None = None
     grid: str | None = Field(None, max_length=32)
 
 
