@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from banyan.core import clock
 from banyan.people.models import CareProfile, Resident
 from banyan.places.models import Building, Facility, Region
 
@@ -249,3 +250,99 @@ def test_revoked_or_unknown_token_is_refused(api, users):
     assert good.get("regions").status_code == 200
     users["director"].api_tokens.update(is_revoked=True)
     assert good.get("regions").status_code == 401
+
+
+IMPORTERS = EDITORS
+EXPORTERS = EDITORS | {"auditor"}
+COMMUNITY_VIEWERS = {"admin", "auditor", "director", "property01", "volunteer01", "street01"}
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_household_consent_and_care_profile_writes(username, users, api, outside):
+    a = anchors(username, users, outside)
+    client = api(username)
+    person, place = a["person_in"], a["place_in"]
+    unit = place.units.order_by("id").first()
+    expected = 201 if username in EDITORS else 403
+    response = client.post("households", {"code": f"T-NEW-{username}", "unit": unit.pk})
+    assert response.status_code == expected, (username, response.data)
+    response = client.post(
+        f"residents/{person.pk}/consents", {"scope": "care_monitoring", "given_by": "self"}
+    )
+    if username in EDITORS and person.age_on(clock.today()) < 14:
+        assert response.status_code == 400
+    else:
+        assert response.status_code == expected, (username, response.data)
+    kind = next(
+        k for k in ("low_income", "empty_nest", "pregnant") if not person.care_profiles.filter(kind=k)
+    )
+    response = client.post("care-profiles", {"resident": person.pk, "kind": kind, "level": 1})
+    assert response.status_code == expected, (username, response.data)
+    if a["place_out"] is not None:
+        out_unit = a["place_out"].units.order_by("id").first()
+        out_status = 404 if username in EDITORS else 403
+        assert (
+            client.post("households", {"code": f"T-OUT-{username}", "unit": out_unit.pk}).status_code
+            == out_status
+        )
+        out = a["person_out"]
+        response = client.post(
+            f"residents/{out.pk}/consents", {"scope": "care_monitoring", "given_by": "self"}
+        )
+        assert response.status_code == out_status
+        response = client.post("care-profiles", {"resident": out.pk, "kind": "low_income", "level": 1})
+        assert response.status_code == out_status
+        assert not out.care_profiles.filter(kind="low_income").exists()
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_lookup_finds_only_in_scope(username, users, api, outside):
+    a = anchors(username, users, outside)
+    client = api(username)
+    response = client.post("residents/lookup", {"id_number": a["person_in"].id_number})
+    assert response.status_code == 200
+    assert [i["id"] for i in response.data["items"]] == [a["person_in"].pk]
+    if a["person_out"] is not None:
+        response = client.post("residents/lookup", {"id_number": a["person_out"].id_number})
+        assert response.status_code == 200 and response.data["count"] == 0
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_walking_graph_scope(username, users, api, outside):
+    community = _seeded_grids()[0].parent
+    response = api(username).get(f"regions/{community.pk}/walking-graph")
+    if username in COMMUNITY_VIEWERS:
+        assert response.status_code == 200, username
+        assert response.data["nodes"]
+    else:
+        assert response.status_code == 404, username
+    far = outside["other_street"]["community"]
+    if username not in ("admin", "auditor"):
+        assert api(username).get(f"regions/{far.pk}/walking-graph").status_code == 404
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_ledger_endpoints(username, users, api, outside):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    a = anchors(username, users, outside)
+    client = api(username)
+    grid = a["place_in"].grid
+    response = client.client.get(f"/api/v1/ledgers/residents.xlsx?grid={grid.code}", headers=client.headers)
+    assert response.status_code == (200 if username in EXPORTERS else 403), username
+    if a["place_out"] is not None and username in EXPORTERS:
+        out_grid = a["place_out"].grid
+        response = client.client.get(
+            f"/api/v1/ledgers/residents.xlsx?grid={out_grid.code}", headers=client.headers
+        )
+        assert response.status_code == 404, username
+    header = "household_code,building_code,unit_number,name,id_number,relation\n"
+    upload = SimpleUploadedFile("l.csv", header.encode(), content_type="text/csv")
+    response = client.client.post(
+        "/api/v1/ledgers/residents/import", {"file": upload, "dry_run": "true"}, headers=client.headers
+    )
+    if username in IMPORTERS:
+        assert response.status_code in (200, 400), (username, response.content)
+        assert response.status_code != 403
+    else:
+        assert response.status_code == 403, (username, response.content)
