@@ -236,7 +236,9 @@ def list_organisations(request: HttpRequest, filters: Query[PageQuery]):
     condition = Q(regions__in=visible)
     if user.region_id:
         condition |= Q(regions__path__in=user.region.ancestor_paths(include_self=True))
-    organisations = Organisation.objects.filter(condition).distinct().prefetch_related("regions")
+    organisations = (
+        Organisation.objects.filter(condition).distinct().prefetch_related("regions", "memberships__user")
+    )
     count, items = page(organisations.order_by("code"), filters.limit, filters.offset)
     return {"count": count, "items": items}
 

@@ -227,6 +227,13 @@ class ConsentOut(Schema):
     withdrawn_at: dt.datetime | None
 
 
+class MemberOut(Schema):
+    username: str = Field(..., alias="user.username")
+    name: str = Field(..., alias="user.display_name")
+    role: str = Field(..., alias="user.role")
+    title: str
+
+
 class OrganisationOut(Schema):
     id: int
     code: str
@@ -234,6 +241,11 @@ class OrganisationOut(Schema):
     name_zh: str
     name_en: str
     regions: list[str]
+    members: list[MemberOut]
+
+    @staticmethod
+    def resolve_members(obj) -> list:
+        return list(obj.memberships.all())
 
     @staticmethod
     def resolve_regions(obj) -> list[str]:

@@ -324,3 +324,13 @@ def test_out_of_range_query_values_name_the_field(api, path, field):
 def test_out_of_range_ids_in_paths_are_4xx(api, path):
     response = api("director").get(path)
     assert response.status_code in (400, 404), response.data
+
+
+def test_organisations_list_members_and_regions(api):
+    response = api("director").get("organisations")
+    assert response.status_code == 200
+    committee = next(o for o in response.data["items"] if o["kind"] == "community_committee")
+    assert "director" in [m["username"] for m in committee["members"]]
+    assert committee["regions"]
+    grid_view = api("grid01").get("organisations").data["items"]
+    assert any(o["kind"] == "community_committee" for o in grid_view)  # serves the grid's community
