@@ -7,6 +7,7 @@ import logging
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import ValidationError as NinjaValidationError
 
@@ -53,17 +54,17 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(OverflowError)
     def overflow(request, exc):
-        body = {"detail": "A number in the request is out of range.", "code": "out_of_range"}
+        body = {"detail": _("A number in the request is out of range."), "code": "out_of_range"}
         return api.create_response(request, body, status=400)
 
     @api.exception_handler(DataError)
     def data_error(request, exc):
-        body = {"detail": "A value in the request is out of range for its field.", "code": "out_of_range"}
+        body = {"detail": _("A value in the request is out of range for its field."), "code": "out_of_range"}
         return api.create_response(request, body, status=400)
 
     @api.exception_handler(Http404)
     def not_found(request, exc):
-        return api.create_response(request, {"detail": "Not found.", "code": "not_found"}, status=404)
+        return api.create_response(request, {"detail": _("Not found."), "code": "not_found"}, status=404)
 
     @api.exception_handler(NinjaValidationError)
     def ninja_validation(request, exc: NinjaValidationError):
@@ -88,7 +89,7 @@ def require(user, action) -> None:
     from banyan.core.errors import PermissionDenied
 
     if not can(user, action):
-        raise PermissionDenied(f"Your role may not {action.value.replace('.', ' ')}.")
+        raise PermissionDenied(_("Your role may not do this (%(action)s).") % {"action": action.value})
 
 
 def page(queryset, limit: int, offset: int) -> tuple[int, list]:

@@ -1,5 +1,6 @@
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
 from banyan.core import vault
@@ -93,7 +94,7 @@ def lookup_residents(request: HttpRequest, payload: LookupIn):
         value = services.clean_phone(payload.phone)
         residents = residents.filter(phone_index=vault.blind_index("phone", value))
     else:
-        raise InvalidInput("Give id_number or phone.", field="id_number")
+        raise InvalidInput(_("Give id_number or phone."), field="id_number")
     items = list(residents[:50])
     return {"count": len(items), "items": items}
 

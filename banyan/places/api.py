@@ -1,4 +1,5 @@
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from banyan.core.access import Action
@@ -54,7 +55,7 @@ def get_walking_graph(request: HttpRequest, region_id: int):
     community = services.get_region_for(request.user, region_id)
     if community.kind != RegionKind.COMMUNITY:
         raise InvalidInput(
-            "Walking graphs belong to communities; this region is a " + community.kind + ".",
+            _("Walking graphs belong to communities; this region is a %(kind)s.") % {"kind": community.kind},
             field="region_id",
         )
     return {
