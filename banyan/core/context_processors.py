@@ -1,3 +1,10 @@
+from banyan.core.access import Action, can
+
+
 def shell(request):
-    """Elder mode and the signed-in user's role for the base layout."""
-    return {"elder_mode": request.COOKIES.get("banyan_elder") == "1"}
+    """Elder mode, and which of the signed-in user's pages the base layout links."""
+    user = getattr(request, "user", None)
+    return {
+        "elder_mode": request.COOKIES.get("banyan_elder") == "1",
+        "can_import_ledger": can(user, Action.IMPORT_LEDGER),
+    }

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from banyan.core.access import REVEALABLE_FIELDS
+from banyan.core.access import REVEALABLE_FIELDS, revealable_fields
+from banyan.people.ledgers import LEDGER_REVEALABLE
 
 FIELD_LABELS = {
     "id_number": _("ID number"),
@@ -40,3 +41,50 @@ class RevealForm(forms.Form):
         """Put a service's ``InvalidInput`` next to the field it names (``fields`` is our ``field``)."""
         name = {"fields": "field", "purpose": "purpose"}.get(exc.field or "")
         self.add_error(name, exc.message)
+
+
+class LedgerExportForm(RevealForm):
+    """Which of a ledger's masked columns to export in clear, and why (audited per resident)."""
+
+    def __init__(self, *args, allowed: frozenset[str] | set[str], **kwargs):
+        super().__init__(*args, allowed=set(allowed) & set(LEDGER_REVEALABLE), **kwargs)
+        self.fields["field"].label = _("Columns in clear")
+        self.fields["field"].error_messages["required"] = _("Choose at least one column to export in clear.")
+        self.fields["purpose"].help_text = _(
+            "Why you need the clear values in a file, e.g. “list for the elderly care subsidy application”."
+        )
+
+    @staticmethod
+    def allowed_for(user) -> frozenset[str]:
+        """The ledger columns ``user``'s role may export in clear (none: no form)."""
+        return revealable_fields(user) & frozenset(LEDGER_REVEALABLE)
+
+
+class LedgerImportForm(forms.Form):
+    """A ledger file and whether to check it only (``dry_run``, the default) or import it.
+
+    The file is read in the request and not kept: a real run needs the file chosen again.
+    ``checked`` carries a keyed digest of the file that passed the check, so that a real run of
+    another file is only checked, not imported unseen.
+    """
+
+    file = forms.FileField(
+        label=_("Ledger file (.csv or .xlsx)"),
+        widget=forms.FileInput(attrs={"accept": ".csv,.xlsx"}),
+        error_messages={
+            "required": _("Choose a ledger file."),
+            "empty": _("The file is empty; the first row must name the columns."),
+        },
+    )
+    dry_run = forms.TypedChoiceField(
+        choices=[("1", "1"), ("0", "0")],
+        coerce=lambda value: value != "0",
+        empty_value=True,
+        required=False,
+        widget=forms.HiddenInput,
+    )
+    checked = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+    def add_service_error(self, exc) -> None:
+        """A service's ``InvalidInput`` goes next to the file: every file-level problem is about it."""
+        self.add_error("file", exc.message)

@@ -4,26 +4,43 @@ Personal values (ID number, phone, care details) are shown only masked. The reve
 POSTs to :func:`resident_reveal`, which calls :func:`~banyan.people.services.reveal_resident`
 (one audit entry per field, with the purpose) and renders the clear values in that one
 response, marked ``no-store``. Values and purpose never appear in a URL, a redirect or a log.
+
+Ledgers (台账): :func:`ledger_import` checks an uploaded file (a dry run) and, when every row is
+correct, offers to import it. The file is read within the request and never kept, since it holds
+ID numbers; so the real run asks for the same file again, and imports it only if it is the file
+that passed the check (a keyed digest travels in the form). :func:`ledger_export` downloads a
+grid's residents masked; :func:`ledger_export_reveal` with the columns in clear, for a purpose.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.shortcuts import render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from banyan.core import clock
-from banyan.core.access import REVEALABLE_FIELDS, revealable_fields
-from banyan.core.errors import InvalidInput
+from banyan.core.access import REVEALABLE_FIELDS, Action, can, revealable_fields
+from banyan.core.errors import InvalidInput, NotFound
 from banyan.core.views import private, service_errors
+from banyan.people import ledgers
 from banyan.people.choices import CareKind, CareLevel, ResidentTag
-from banyan.people.forms import RevealForm
+from banyan.people.forms import LedgerExportForm, LedgerImportForm, RevealForm
 from banyan.people.models import CareProfile, Resident, Vehicle
 from banyan.people.services import get_household_for, get_resident_for, reveal_resident
+from banyan.places.choices import RegionKind
+from banyan.places.services import get_region_by_code_for
+from banyan.places.views import render_grid_detail
 
 # Labels of the keys that care details use; an unknown key is shown as it is.
 DETAIL_LABELS = {
@@ -161,3 +178,170 @@ def resident_reveal(request, pk: int):
                 ]
             return private(_render_resident(request, resident, revealed=values))
     return private(_render_resident(request, resident, form=form, reveal_open=True))
+
+
+# --- ledgers ---------------------------------------------------------------------------
+
+# What to enter in each import column, by column key (the keys and headers are in ledgers.COLUMNS).
+COLUMN_HELP = {
+    "household_code": _("The household's code. Rows with the same code form one household."),
+    "building_code": _("The code of a building in your area, as its page shows it."),
+    "unit_number": _("The unit in that building, e.g. 1-01-101."),
+    "name": _("The resident's full name."),
+    "id_number": _("The 18-character resident ID number; its check character is verified."),
+    "phone": _("An 11-digit mobile number."),
+    "relation": _("Relation to the head of household, e.g. 户主, 配偶, 子女, 父母, 租户."),
+    "residence_status": _("户在人在 (the default), 人在户不在 or 户在人不在."),
+    "tags": _("Any of 党员, 退役军人, 志愿者, 楼栋长, 业主, 租户, 重点关爱, separated by “;”."),
+}
+TEMPLATE_FILENAME = "ledger-template.csv"
+
+
+def _require(user, action: Action) -> None:
+    if not can(user, action):
+        raise PermissionDenied
+
+
+def _file_digest(data: bytes) -> str:
+    """A keyed digest of a ledger file: ties the real run to the file that passed the check."""
+    return salted_hmac("banyan.people.ledger-import", data, algorithm="sha256").hexdigest()
+
+
+def _import_columns() -> list[dict]:
+    return [
+        {"key": c.key, "header": c.header_zh, "required": c.required, "help": COLUMN_HELP[c.key]}
+        for c in ledgers.COLUMNS
+    ]
+
+
+def _error_rows(report) -> list[dict]:
+    """The report's problems with the column named as in the file: Chinese header and key."""
+    headers = {c.key: c.header_zh for c in ledgers.COLUMNS}
+    return [
+        {
+            "row": error.row,
+            "header": headers.get(error.field) or gettext("The whole file"),
+            "key": error.field if error.field in headers else "",
+            "message": error.message,
+        }
+        for error in report.errors
+    ]
+
+
+def _render_import(request, form, *, report=None, confirm_form=None, other_file=False):
+    context = {
+        "form": form,
+        "report": report,
+        "errors": _error_rows(report) if report else [],
+        "confirm_form": confirm_form,
+        "other_file": other_file,
+        "columns": _import_columns(),
+        "max_rows": ledgers.MAX_ROWS,
+        "max_megabytes": ledgers.MAX_BYTES // 2**20,
+        "nav": "ledgers",
+    }
+    return private(render(request, "people/ledger_import.html", context))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@service_errors
+def ledger_import(request):
+    """GET: the form. POST: check the file (dry run), or import it if it is the file that passed."""
+    user = request.user
+    _require(user, Action.IMPORT_LEDGER)
+    if request.method == "GET":
+        return _render_import(request, LedgerImportForm())
+    form = LedgerImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _render_import(request, form)
+    upload = form.cleaned_data["file"]
+    data = upload.read(ledgers.MAX_BYTES + 1)
+    digest = _file_digest(data)
+    wanted_real_run = not form.cleaned_data["dry_run"]
+    other_file = wanted_real_run and not constant_time_compare(form.cleaned_data["checked"], digest)
+    try:
+        report = ledgers.import_residents(
+            actor=user, file=data, filename=upload.name, dry_run=not wanted_real_run or other_file
+        )
+    except InvalidInput as exc:
+        form.add_service_error(exc)
+        return _render_import(request, form, other_file=other_file)
+    if not report.dry_run and report.is_valid:
+        messages.success(
+            request,
+            gettext("The ledger was imported. New households: %(households)d. New residents: %(residents)d.")
+            % {"households": report.created_households, "residents": report.created_residents},
+        )
+        return redirect("places:grid-list")
+    confirm_form = None
+    if report.dry_run and report.is_valid:
+        confirm_form = LedgerImportForm(initial={"dry_run": "0", "checked": digest}, auto_id="confirm_%s")
+    return _render_import(
+        request, LedgerImportForm(), report=report, confirm_form=confirm_form, other_file=other_file
+    )
+
+
+@login_required
+@require_GET
+@service_errors
+def ledger_template(request):
+    """An empty ledger to fill in: the Chinese headers only, as UTF-8 with a BOM for Excel."""
+    _require(request.user, Action.IMPORT_LEDGER)
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow([c.header_zh for c in ledgers.COLUMNS])
+    response = HttpResponse(("\ufeff" + buffer.getvalue()).encode(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{TEMPLATE_FILENAME}"'
+    return response
+
+
+def _xlsx_response(content: bytes, grid_code: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=ledgers.XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{ledgers.export_filename(grid_code)}"'
+    return private(response)
+
+
+@login_required
+@require_GET
+@service_errors
+def ledger_export(request):
+    """The residents of the grid ``?grid=CODE`` as XLSX, ID numbers and phones masked (audited)."""
+    grid_code = request.GET.get("grid", "")
+    content = ledgers.export_residents_xlsx(actor=request.user, grid_code=grid_code)
+    return _xlsx_response(content, grid_code)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@service_errors
+def ledger_export_reveal(request):
+    """The grid's residents with the chosen columns in clear, for a stated purpose.
+
+    The grid is in the URL (``?grid=CODE``); columns and purpose in the body only. An invalid
+    form shows the grid page again with the errors, and nothing is exported or audited. A GET
+    (the language or elder-mode switch on that page) goes back to the grid page's form.
+    """
+    user = request.user
+    _require(user, Action.EXPORT_LEDGER)
+    allowed = LedgerExportForm.allowed_for(user)
+    if not allowed:
+        raise PermissionDenied
+    grid = get_region_by_code_for(user, request.GET.get("grid", ""), Action.EXPORT_LEDGER)
+    if grid.kind != RegionKind.GRID:
+        raise NotFound(gettext("Grid not found."))
+    if request.method == "GET":
+        return redirect(reverse("places:grid-detail", args=[grid.pk]) + "#ledger-reveal")
+    form = LedgerExportForm(request.POST, allowed=allowed)
+    if form.is_valid():
+        try:
+            content = ledgers.export_residents_xlsx(
+                actor=user,
+                grid_code=grid.code,
+                reveal_fields=form.cleaned_data["field"],
+                purpose=form.cleaned_data["purpose"],
+            )
+        except InvalidInput as exc:
+            form.add_service_error(exc)
+        else:
+            return _xlsx_response(content, grid.code)
+    return private(render_grid_detail(request, grid, export_form=form))

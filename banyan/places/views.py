@@ -15,6 +15,7 @@ from django.shortcuts import render
 
 from banyan.core.access import Action, can
 from banyan.core.views import service_errors
+from banyan.people.forms import LedgerExportForm
 from banyan.people.models import Household, Resident
 from banyan.places.choices import RegionKind
 from banyan.places.models import Building, Region
@@ -44,10 +45,19 @@ def grid_list(request):
 @login_required
 @service_errors
 def grid_detail(request, pk: int):
-    user = request.user
-    grid = get_region_for(user, pk)
+    grid = get_region_for(request.user, pk)
     if grid.kind != RegionKind.GRID:
         raise Http404
+    return render_grid_detail(request, grid)
+
+
+def render_grid_detail(request, grid: Region, *, export_form: LedgerExportForm | None = None):
+    """The grid page; ``export_form`` is a submitted ledger export form to show with its errors."""
+    user = request.user
+    can_export = can(user, Action.EXPORT_LEDGER)
+    if export_form is None and can_export:
+        allowed = LedgerExportForm.allowed_for(user)
+        export_form = LedgerExportForm(allowed=allowed) if allowed else None
     buildings = list(Building.objects.restrict(user).filter(grid=grid).annotate(unit_count=Count("units")))
     households = _counts(Household.objects.restrict(user).filter(grid=grid), "unit__building")
     residents = _counts(
@@ -59,7 +69,8 @@ def grid_detail(request, pk: int):
     context = {
         "grid": grid,
         "buildings": buildings,
-        "can_export": can(user, Action.EXPORT_LEDGER),
+        "can_export": can_export,
+        "export_form": export_form,
         "nav": "places",
     }
     return render(request, "places/grid_detail.html", context)

@@ -207,3 +207,109 @@ def test_sign_in_browse_reveal_and_accessibility(browser, community, tmp_path):
     print(f"screenshots in {tmp_path}; browser test took {time.monotonic() - started:.1f} s")
     assert not axe.problems, "serious or critical accessibility violations:\n" + axe.report()
     assert console_errors == []
+
+
+def write_ledger(path: Path, rows: list[list[str]]) -> Path:
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["户编号", "楼栋编号", "房号", "姓名", "身份证号", "手机号", "与户主关系", "居住状态", "标签"]
+        )
+        writer.writerows(rows)
+    return path
+
+
+def test_ledger_import_dry_run_and_accessibility(browser, community, tmp_path):
+    """A grid worker checks a ledger with bad rows, then a correct one, and imports it."""
+    from banyan.conftest import make_id_number
+    from banyan.people.models import Resident, User
+    from banyan.places.models import Unit
+
+    base_url = community
+    axe = Axe()
+    grid = User.objects.get(username="grid01").region
+    unit = Unit.objects.filter(building__grid=grid).select_related("building").order_by("id").first()
+    place = [unit.building.code, unit.number]
+    bad = write_ledger(
+        tmp_path / "bad.csv",
+        [
+            ["T-BROWSER-H1", *place, "", "110101194703120000", "123", "户主", "", ""],
+            [
+                "T-BROWSER-H1",
+                "NO-SUCH-BUILDING",
+                unit.number,
+                "测试乙",
+                make_id_number("19490820"),
+                "",
+                "朋友",
+                "",
+                "",
+            ],
+        ],
+    )
+    good = write_ledger(
+        tmp_path / "good.csv",
+        [
+            ["T-BROWSER-H2", *place, "测试甲", make_id_number("19470312", "110101"), "", "户主", "", ""],
+            ["T-BROWSER-H2", *place, "测试乙", make_id_number("19490820", "110101"), "", "配偶", "", "党员"],
+        ],
+    )
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    console_errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    sign_in(page, base_url, "grid01")
+    follow_first(page, "nav.site-nav a[href='/people/ledgers/import/']", "**/people/ledgers/import/")
+    assert page.locator("h1").inner_text() == "导入居民台账"
+    axe.check(page, "ledger import")
+
+    page.set_input_files("#id_file", str(bad))
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
+    table = page.locator("table.row-errors")
+    assert table.locator("caption").inner_text() == "各行问题（第 1 行为表头）"
+    rows = table.locator("tbody tr")
+    assert {rows.nth(i).locator("th").inner_text() for i in range(rows.count())} == {"2", "3"}
+    assert "110101194703120000" not in page.content()
+    axe.check(page, "ledger import with row errors")
+
+    page.set_input_files("#id_file", str(good))
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("[data-count='residents']").inner_text() == "2"
+    axe.check(page, "ledger import check passed")
+    before = Resident.objects.count()
+    page.set_input_files("#confirm_file", str(good))
+    page.click("main form button[type=submit]")
+    page.wait_for_url("**/places/grids/")
+    assert "台账已导入" in page.locator(".messages").inner_text()
+    assert Resident.objects.count() == before + 2
+    axe.check(page, "grid list after import")
+    context.close()
+
+    # A 360 px phone, in normal and in elder mode: the error table scrolls in its box, not the page.
+    phone = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True)
+    page = phone.new_page()
+    sign_in(page, base_url, "grid01")
+    page.goto(f"{base_url}/people/ledgers/import/")
+    for mode in ("normal", "elder"):
+        if mode == "elder":
+            page.click("form[action='/elder-mode/'] button")
+            page.wait_for_url("**/people/ledgers/import/")
+            assert page.locator("body").get_attribute("class") == "elder"
+        page.set_input_files("#id_file", str(bad))
+        page.click("main form button[type=submit]")
+        page.wait_for_load_state()
+        assert page.locator("table.row-errors").is_visible()
+        scroll_width, inner_width = no_horizontal_scroll(page)
+        page.screenshot(path=str(tmp_path / f"ledger-import-360-{mode}.png"), full_page=True)
+        assert scroll_width <= 360, f"{mode}: scrollWidth {scroll_width} at innerWidth {inner_width}"
+        axe.check(page, f"ledger import with row errors at 360 px ({mode})")
+    phone.close()
+
+    print(f"\naxe-core checked {len(axe.checked)} pages: {', '.join(axe.checked)}")
+    assert not axe.problems, "serious or critical accessibility violations:\n" + axe.report()
+    assert console_errors == []

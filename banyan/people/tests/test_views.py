@@ -282,12 +282,14 @@ def test_pages_use_a_fixed_number_of_queries(signed_in, users, django_assert_num
 
 def test_grid_pages_link_the_ledger_export_for_roles_that_may_export(signed_in, users):
     grid = users["grid01"].region
-    href = f"{reverse('api:export_resident_ledger')}?grid={grid.code}"
+    href = f"{reverse('people:ledger-export')}?grid={grid.code}"
     client = signed_in("grid01")
     for url in (reverse("places:grid-list"), reverse("places:grid-detail", args=[grid.pk])):
-        assert f'href="{href}"' in client.get(url).content.decode(), url
+        html = client.get(url).content.decode()
+        assert f'href="{href}"' in html, url
+        assert reverse("api:export_resident_ledger") not in html, url
     response = client.get(href)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml")
     grid_page = signed_in("property01").get(reverse("places:grid-detail", args=[grid.pk]))
-    assert reverse("api:export_resident_ledger") not in grid_page.content.decode()
+    assert reverse("people:ledger-export") not in grid_page.content.decode()
