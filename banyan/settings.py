@@ -111,6 +111,10 @@ if os.environ.get("BANYAN_STATIC_ROOT"):
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# Uploads (ledgers full of ID numbers) stay in memory, never in a temporary file.
+FILE_UPLOAD_HANDLERS = ["banyan.core.uploads.BoundedMemoryUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 21 * 1024 * 1024  # also keeps ASGI request bodies off disk
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
