@@ -1,4 +1,5 @@
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
@@ -28,6 +29,7 @@ from banyan.people.schemas import (
     ResidentOut,
     ResidentPatch,
     RevealIn,
+    VehicleFilter,
     VehicleList,
 )
 from banyan.places.schemas import PageQuery
@@ -154,10 +156,12 @@ def record_consent(request: HttpRequest, resident_id: int, payload: ConsentIn):
 
 
 def _households(user, action=Action.VIEW_PEOPLE):
+    # A subquery, not Count("members"): restrict() may itself filter on members.
+    members = Resident.objects.filter(household=OuterRef("pk")).order_by().values("household")
     return (
         Household.objects.restrict(user, action)
         .select_related("grid", "unit__building")
-        .annotate(member_count=Count("members", distinct=True))
+        .annotate(member_count=Coalesce(Subquery(members.annotate(n=Count("id")).values("n")), 0))
     )
 
 
@@ -245,12 +249,14 @@ def list_organisations(request: HttpRequest, filters: Query[PageQuery]):
 
 
 @router.get("/vehicles", response={200: VehicleList, **ERRORS})
-def list_vehicles(request: HttpRequest, filters: Query[HouseholdFilter]):
+def list_vehicles(request: HttpRequest, filters: Query[VehicleFilter]):
     require(request.user, Action.VIEW_PEOPLE)
     vehicles = Vehicle.objects.restrict(request.user)
     if filters.grid:
         vehicles = vehicles.filter(household__grid__code=filters.grid)
     if filters.building:
         vehicles = vehicles.filter(household__unit__building__code=filters.building)
+    if filters.household is not None:
+        vehicles = vehicles.filter(household_id=filters.household)
     count, items = page(vehicles.order_by("id"), filters.limit, filters.offset)
     return {"count": count, "items": items}

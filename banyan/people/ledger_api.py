@@ -7,11 +7,13 @@ log or the browser history.
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from ninja import File, Form, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
+from pydantic import field_validator
 
 from banyan.core.api import ErrorOut
 from banyan.people import ledgers
+from banyan.places.schemas import clean_text
 
 router = Router(tags=["ledgers"])
 ERRORS = {403: ErrorOut, 404: ErrorOut}
@@ -39,13 +41,17 @@ class LedgerImportOut(Schema):
 
 
 class LedgerExportQuery(Schema):
-    grid: str
+    grid: str = Field(..., min_length=1, max_length=32)
+
+    _text = field_validator("*")(clean_text)
 
 
 class LedgerExportIn(Schema):
-    grid: str
-    fields: list[str] = []
-    purpose: str = ""
+    grid: str = Field(..., min_length=1, max_length=32)
+    fields: list[str] = Field(default_factory=list, max_length=10)
+    purpose: str = Field("", max_length=500)
+
+    _text = field_validator("*")(clean_text)
 
 
 @router.post(

@@ -223,13 +223,19 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    unreadable = InvalidInput(_("The file is not a readable .xlsx workbook."), field="file")
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError):
-        raise InvalidInput(_("The file is not a readable .xlsx workbook."), field="file") from None
+        raise unreadable from None
+    except Exception:  # a damaged workbook fails deep inside openpyxl/ElementTree in many ways
+        raise unreadable from None
     try:
         sheet = workbook.worksheets[0]
+        # Rows are parsed lazily, so a damaged sheet can fail here as well.
         yield from sheet.iter_rows(values_only=True)
+    except Exception:
+        raise unreadable from None
     finally:
         workbook.close()
 

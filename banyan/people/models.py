@@ -13,7 +13,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from banyan.core import vault
-from banyan.core.access import UNSCOPED_ROLES, Action, can
+from banyan.core.access import UNSCOPED_ROLES, Action, can, revealable_fields
 from banyan.core.choices import Role
 from banyan.people.choices import (
     CareKind,
@@ -200,8 +200,15 @@ class Resident(models.Model):
         return years - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
 
 
+def may_see_care(user) -> bool:
+    """Care kinds are health data: only roles that may reveal care details see that a profile exists."""
+    return "care_details" in revealable_fields(user)
+
+
 class CareProfileQuerySet(models.QuerySet):
     def restrict(self, user, action: Action = Action.VIEW_PEOPLE):
+        if not may_see_care(user):
+            return self.none()
         return self.filter(resident__in=Resident.objects.restrict(user, action))
 
 

@@ -8,7 +8,7 @@ from ninja import Field, Schema
 from pydantic import field_validator
 
 from banyan.core import clock, vault
-from banyan.places.schemas import ObjectId, PageQuery
+from banyan.places.schemas import ObjectId, PageQuery, clean_text
 
 
 class ResidentOut(Schema):
@@ -62,7 +62,11 @@ class ResidentOut(Schema):
         return obj.household.unit.number
 
     @staticmethod
-    def resolve_care_kinds(obj) -> list[str]:
+    def resolve_care_kinds(obj, context) -> list[str]:
+        from banyan.people.models import may_see_care
+
+        if not may_see_care(context["request"].user):
+            return []
         return sorted(p.kind for p in obj.care_profiles.all() if p.is_active)
 
 
@@ -80,13 +84,29 @@ class ResidentFilter(PageQuery):
     living_alone: bool | None = None
 
 
-def _no_control_chars(value: str | None) -> str | None:
-    if value is not None and any(ord(c) < 32 for c in value):
-        raise ValueError("must not contain control characters")
+def clean_care_details(value: dict) -> dict:
+    """Care details are a small flat document: up to 20 keys, each text or a list of texts."""
+    if len(value) > 20:
+        raise ValueError("at most 20 keys")
+    for key, item in value.items():
+        clean_text(key)
+        if not key or len(key) > 40:
+            raise ValueError("keys must be 1–40 characters")
+        texts = item if isinstance(item, list) else [item]
+        if len(texts) > 20 or not all(isinstance(t, str) and len(t) <= 200 for t in texts):
+            raise ValueError(f"{key}: a text of at most 200 characters, or a list of up to 20 such texts")
+        for text in texts:
+            clean_text(text)
     return value
 
 
-class ResidentIn(Schema):
+class CleanIn(Schema):
+    """Input whose every text field is checked for control characters and broken Unicode."""
+
+    _text = field_validator("*")(clean_text)
+
+
+class ResidentIn(CleanIn):
     household: ObjectId
     name: str = Field(..., min_length=1, max_length=64)
     id_number: str = Field(..., min_length=1, max_length=32)
@@ -96,10 +116,8 @@ class ResidentIn(Schema):
     registered_address: str = Field("", max_length=200)
     tags: list[str] = Field(default_factory=list, max_length=20)
 
-    _check = field_validator("name", "id_number", "phone")(_no_control_chars)
 
-
-class ResidentPatch(Schema):
+class ResidentPatch(CleanIn):
     household: ObjectId | None = None
     name: str | None = Field(None, min_length=1, max_length=64)
     id_number: str | None = Field(None, min_length=1, max_length=32)
@@ -109,15 +127,13 @@ class ResidentPatch(Schema):
     registered_address: str | None = Field(None, max_length=200)
     tags: list[str] | None = Field(None, max_length=20)
 
-    _check = field_validator("name", "id_number", "phone")(_no_control_chars)
 
-
-class RevealIn(Schema):
+class RevealIn(CleanIn):
     fields: list[str] = Field(..., max_length=10)
     purpose: str = Field("", max_length=500)
 
 
-class LookupIn(Schema):
+class LookupIn(CleanIn):
     id_number: str | None = Field(None, max_length=32)
     phone: str | None = Field(None, max_length=20)
 
@@ -134,7 +150,8 @@ class HouseholdOut(Schema):
 
     @staticmethod
     def resolve_size(obj) -> int:
-        return getattr(obj, "member_count", None) or obj.members.count()
+        count = getattr(obj, "member_count", None)
+        return obj.members.count() if count is None else count
 
 
 class HouseholdList(Schema):
@@ -148,7 +165,7 @@ class HouseholdFilter(PageQuery):
     unit: ObjectId | None = None
 
 
-class HouseholdIn(Schema):
+class HouseholdIn(CleanIn):
     code: str = Field(..., min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     unit: ObjectId
     is_owner_occupied: bool = True
@@ -198,23 +215,28 @@ class CareProfileFilter(PageQuery):
     grid: str | None = Field(None, max_length=32)
 
 
-class CarerIn(Schema):
+class CarerIn(CleanIn):
     kind: str = Field(..., max_length=16)
     name: str = Field(..., min_length=1, max_length=64)
     phone: str = Field("", max_length=20)
     is_primary: bool = False
 
 
-class CareProfileIn(Schema):
+class CareProfileIn(CleanIn):
     resident: ObjectId
     kind: str = Field(..., max_length=32)
     level: int = Field(2, ge=1, le=3)
-    details: dict = Field(default_factory=dict)
+    details: dict = Field(default_factory=dict, description="keys → text or list of texts")
     visit_interval_days: int = Field(7, ge=1, le=365)
     carers: list[CarerIn] = Field(default_factory=list, max_length=10)
 
+    @field_validator("details")
+    @classmethod
+    def check_details(cls, value: dict) -> dict:
+        return clean_care_details(value)
 
-class ConsentIn(Schema):
+
+class ConsentIn(CleanIn):
     scope: str = Field(..., max_length=32)
     given_by: str = Field("self", max_length=16)
 
@@ -267,6 +289,12 @@ class VehicleOut(Schema):
     @staticmethod
     def resolve_plate(obj) -> str:
         return vault.mask_plate(obj.plate)
+
+
+class VehicleFilter(PageQuery):
+    grid: str | None = Field(None, max_length=32)
+    building: str | None = Field(None, max_length=32)
+    household: ObjectId | None = None
 
 
 class VehicleList(Schema):

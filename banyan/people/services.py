@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 from banyan.audit.services import Event, record
 from banyan.core import clock, vault
 from banyan.core.access import REVEALABLE_FIELDS, Action, can, revealable_fields
+from banyan.core.choices import Role
 from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
 from banyan.people.choices import (
     CareKind,
@@ -242,8 +244,19 @@ REVEAL_READERS = {
 }
 
 
+# Something that looks like an ID number or a mobile number must not be written into the audit log.
+_PERSONAL_PATTERN = re.compile(r"\d{17}[\dXx]|(?<!\d)1[3-9]\d{9}(?!\d)|\d{6}(19|20)\d{6}")
+
+
 def clean_reveal_request(actor, fields: list[str], purpose: str) -> tuple[list[str], str]:
     purpose = (purpose or "").strip()
+    if any(ord(c) < 32 for c in purpose):
+        raise InvalidInput(_("The purpose must be plain text without control characters."), field="purpose")
+    if _PERSONAL_PATTERN.search(purpose.replace(" ", "")):
+        raise InvalidInput(
+            _("Do not write ID numbers or phone numbers in the purpose; it is kept in the audit log."),
+            field="purpose",
+        )
     if len(purpose) < 4:
         raise InvalidInput(_("State the purpose of revealing (at least 4 characters)."), field="purpose")
     if len(purpose) > 500:
@@ -270,6 +283,8 @@ def clean_reveal_request(actor, fields: list[str], purpose: str) -> tuple[list[s
 def reveal_resident(*, actor, resident: Resident, fields: list[str], purpose: str) -> dict:
     """Return clear values of ``fields``; one audit entry per field, with the purpose."""
     fields, purpose = clean_reveal_request(actor, fields, purpose)
+    if actor.role == Role.RESIDENT and resident.pk != actor.resident_id and "care_details" in fields:
+        raise PermissionDenied(_("Residents may reveal only their own care details."))
     values = {f: REVEAL_READERS[f](resident) for f in fields}
     record(
         actor=actor,

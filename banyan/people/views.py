@@ -71,8 +71,9 @@ def _detail_rows(details) -> list[tuple[str, str]]:
     return rows
 
 
-def _active_care_profiles():
-    return CareProfile.objects.filter(is_active=True).defer("details").order_by("kind")
+def _active_care_profiles(user):
+    """Active care profiles the user may know of (care kinds are health data)."""
+    return CareProfile.objects.restrict(user).filter(is_active=True).defer("details").order_by("kind")
 
 
 def _allowed_reveals(user) -> frozenset[str]:
@@ -95,7 +96,7 @@ def household_detail(request, pk: int):
     residents = list(
         Resident.objects.restrict(user)
         .filter(household=household)
-        .prefetch_related(Prefetch("care_profiles", queryset=_active_care_profiles()))
+        .prefetch_related(Prefetch("care_profiles", queryset=_active_care_profiles(user)))
     )
     today = clock.today()
     for resident in residents:
@@ -126,7 +127,7 @@ def _render_resident(request, resident: Resident, *, form=None, reveal_open=Fals
         "grid": household.grid,
         "age": resident.age_on(clock.today()),
         "tags": [_label(ResidentTag, tag) for tag in resident.tags or []],
-        "care_profiles": list(_active_care_profiles().filter(resident=resident)),
+        "care_profiles": list(_active_care_profiles(user).filter(resident=resident)),
         "reveal_form": form,
         "reveal_open": reveal_open,
         "revealed": revealed or {},

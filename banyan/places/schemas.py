@@ -3,14 +3,29 @@ from __future__ import annotations
 from typing import Annotated
 
 from ninja import Field, Schema
+from pydantic import field_validator
 
 # A database id: positive and within a 64-bit integer, so that no lookup can overflow.
 ObjectId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
+def clean_text(value):
+    """Refuse control characters and unpaired surrogates in any text parameter."""
+    if isinstance(value, str):
+        if any(ord(c) < 32 for c in value):
+            raise ValueError("must not contain control characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode text") from None
+    return value
+
+
 class PageQuery(Schema):
     limit: int = Field(50, ge=1, le=500, description="page size, 1–500")
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=10**9)
+
+    _text = field_validator("*")(clean_text)
 
 
 class RegionOut(Schema):

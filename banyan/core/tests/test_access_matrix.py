@@ -17,6 +17,7 @@ EDITORS = {"admin", "street01", "director", "grid01"}
 ID_REVEALERS = EDITORS | {"resident01"}
 PHONE_REVEALERS = ID_REVEALERS | {"property01", "volunteer01"}
 AUDIT_READERS = {"admin", "auditor"}
+CARE_VIEWERS = EDITORS | {"volunteer01", "resident01"}
 
 
 def _seeded_grids():
@@ -82,10 +83,12 @@ def detail_paths(anchor_place, anchor_person, anchor_facility):
             f"households/{anchor_person.household_id}",
             f"residents/{anchor_person.pk}/consents",
         ]
-        profile = CareProfile.objects.filter(resident=anchor_person).first()
-        if profile is not None:
-            paths.append(f"care-profiles/{profile.pk}")
     return paths
+
+
+def care_path(anchor_person):
+    profile = CareProfile.objects.filter(resident=anchor_person).first() if anchor_person else None
+    return f"care-profiles/{profile.pk}" if profile else None
 
 
 @pytest.mark.parametrize("username", ROLES)
@@ -99,6 +102,13 @@ def test_detail_endpoints_in_scope_200_out_of_scope_404(username, users, api, ou
         response = client.get(path)
         assert response.status_code == 404, (username, path, response.data)
         assert response.data["code"] == "not_found"
+    # Care kinds are health data: roles that may not reveal care details do not see profiles at all.
+    inside = care_path(a["person_in"])
+    if inside:
+        assert client.get(inside).status_code == (200 if username in CARE_VIEWERS else 404), username
+    outside_path = care_path(a["person_out"])
+    if outside_path:
+        assert client.get(outside_path).status_code == 404, username
 
 
 @pytest.mark.parametrize("username", ROLES)

@@ -334,3 +334,102 @@ def test_organisations_list_members_and_regions(api):
     assert committee["regions"]
     grid_view = api("grid01").get("organisations").data["items"]
     assert any(o["kind"] == "community_committee" for o in grid_view)  # serves the grid's community
+
+
+def test_household_size_counts_every_member_for_a_resident(api, users):
+    own = users["resident01"].resident.household
+    response = api("resident01").get("households")
+    assert [(h["id"], h["size"]) for h in response.data["items"]] == [(own.pk, own.members.count())]
+    assert own.members.count() > 1
+
+
+def test_vehicles_filter_by_household(api):
+    from banyan.people.models import Vehicle
+
+    vehicle = Vehicle.objects.order_by("id").first()
+    response = api("admin").get(f"vehicles?household={vehicle.household_id}")
+    assert {v["household"] for v in response.data["items"]} == {vehicle.household_id}
+    assert response.data["items"][0]["plate"] == vault.mask_plate(vehicle.plate)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("care-profiles", {"resident": 1, "kind": "disability", "details": {"a": "\ud83d"}}, "details"),
+        ("care-profiles", {"resident": 1, "kind": "disability", "details": {"a": {"deep": 1}}}, "details"),
+        (
+            "care-profiles",
+            {"resident": 1, "kind": "disability", "details": {f"k{i}": "x" for i in range(30)}},
+            "details",
+        ),
+        ("residents/lookup", {"phone": "\ud83d"}, "phone"),
+        ("ledgers/residents/export", {"grid": "\ud83d", "fields": [], "purpose": ""}, "grid"),
+        ("ledgers/residents/export", {"grid": "G01", "fields": [], "purpose": "x" * 600}, "purpose"),
+    ],
+)
+def test_broken_text_and_oversized_documents_are_422(api, path, body, field):
+    response = api("admin").post(path, body)
+    assert response.status_code == 422, response.content
+    assert response.data["field"] == field
+
+
+def test_huge_offset_is_refused(api):
+    response = api("director").get("residents?offset=9223372036854775808")
+    assert response.status_code == 422 and response.data["field"] == "offset"
+
+
+@pytest.mark.parametrize("purpose", ["核实 330106198006151234 的身份", "回访 13812345678", "check\x00it out"])
+def test_purpose_may_not_carry_personal_numbers_or_control_characters(api, purpose):
+    resident = Resident.objects.filter(household__grid=first_grid()).first()
+    before = AuditEntry.objects.count()
+    response = api("director").post(
+        f"residents/{resident.pk}/reveal", {"fields": ["phone"], "purpose": purpose}
+    )
+    assert response.status_code in (400, 422)
+    assert response.data["field"] == "purpose"
+    assert AuditEntry.objects.count() == before
+
+
+def test_resident_reveals_only_their_own_care_details(api, users):
+    me = users["resident01"].resident
+    other = me.household.members.exclude(pk=me.pk).first()
+    client = api("resident01")
+    assert (
+        client.post(
+            f"residents/{me.pk}/reveal", {"fields": ["care_details"], "purpose": "查看本人档案"}
+        ).status_code
+        == 200
+    )
+    response = client.post(
+        f"residents/{other.pk}/reveal", {"fields": ["care_details"], "purpose": "查看家人档案"}
+    )
+    assert response.status_code == 403
+    response = client.post(f"residents/{other.pk}/reveal", {"fields": ["phone"], "purpose": "联系家人"})
+    assert response.status_code == 200
+
+
+def test_care_kinds_are_hidden_from_roles_without_care_rights(api):
+    resident = Resident.objects.filter(care_profiles__is_active=True).first()
+    path = f"residents/{resident.pk}"
+    assert api("director").get(path).data["care_kinds"]
+    assert api("property01").get(path).data["care_kinds"] == []
+    assert api("auditor").get(path).data["care_kinds"] == []
+    assert api("property01").get("care-profiles").data["count"] == 0
+
+
+def test_damaged_xlsx_ledger_is_a_clear_400(api, tmp_path):
+    import io
+    import zipfile
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<x")
+    client = api("director")
+    upload = SimpleUploadedFile("l.xlsx", buffer.getvalue())
+    response = client.client.post(
+        "/api/v1/ledgers/residents/import", {"file": upload}, headers=client.headers
+    )
+    assert response.status_code == 400
+    assert response.json()["field"] == "file"
