@@ -9,6 +9,7 @@ from django.db import DataError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
+from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from banyan.core.errors import BanyanError
@@ -51,6 +52,24 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(DjangoValidationError)
     def django_validation(request, exc: DjangoValidationError):
         return api.create_response(request, _validation_body(exc), status=400)
+
+    @api.exception_handler(HttpError)
+    def http_error(request, exc: HttpError):
+        codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+        messages = {
+            401: _("Sign in, or send Authorization: Bearer <token>."),
+            403: _("Forbidden: %(reason)s") % {"reason": exc.message},
+        }
+        body = {
+            "detail": messages.get(exc.status_code, exc.message),
+            "code": codes.get(exc.status_code, "error"),
+        }
+        return api.create_response(request, body, status=status)
+
+    @api.exception_handler(UnicodeError)
+    def broken_text(request, exc):
+        body = {"detail": _("The request holds text that is not valid Unicode."), "code": "invalid"}
+        return api.create_response(request, body, status=400)
 
     @api.exception_handler(OverflowError)
     def overflow(request, exc):

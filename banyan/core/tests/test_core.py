@@ -66,3 +66,25 @@ def test_healthz(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+def test_api_errors_share_one_json_shape(db, client):
+    response = client.get("/api/v1/residents")
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthorized"
+    assert "Bearer" in response.json()["detail"]
+
+
+def test_session_api_calls_need_csrf(users):
+    from django.test import Client
+
+    from banyan.conftest import DEMO_PASSWORD
+
+    client = Client(enforce_csrf_checks=True)
+    assert client.login(username="director", password=DEMO_PASSWORD)
+    response = client.post(
+        "/api/v1/residents/lookup", data={"phone": "13800000000"}, content_type="application/json"
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "forbidden"
+    assert client.get("/api/v1/regions").status_code == 200
