@@ -64,7 +64,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
             "detail": messages.get(exc.status_code, exc.message),
             "code": codes.get(exc.status_code, "error"),
         }
-        return api.create_response(request, body, status=status)
+        return api.create_response(request, body, status=exc.status_code)
 
     @api.exception_handler(UnicodeError)
     def broken_text(request, exc):
