@@ -15,12 +15,14 @@ from banyan.people.schemas import (
     CareProfileIn,
     CareProfileList,
     CareProfileOut,
+    CareProfilePatch,
     ConsentIn,
     ConsentOut,
     HouseholdFilter,
     HouseholdIn,
     HouseholdList,
     HouseholdOut,
+    HouseholdPatch,
     LookupIn,
     OrganisationList,
     ResidentFilter,
@@ -155,6 +157,15 @@ def record_consent(request: HttpRequest, resident_id: int, payload: ConsentIn):
     return Status(201, consent)
 
 
+@router.post(
+    "/residents/{int:resident_id}/consents/{int:consent_id}/withdraw", response={200: ConsentOut, **ERRORS}
+)
+def withdraw_consent(request: HttpRequest, resident_id: int, consent_id: int):
+    """Withdraw a consent; withdrawing health-data consent erases the stored care details."""
+    consent = services.get_consent_for(request.user, resident_id, consent_id)
+    return services.withdraw_consent(actor=request.user, consent=consent)
+
+
 def _households(user, action=Action.VIEW_PEOPLE):
     # A subquery, not Count("members"): restrict() may itself filter on members.
     members = Resident.objects.filter(household=OuterRef("pk")).order_by().values("household")
@@ -184,6 +195,17 @@ def get_household(request: HttpRequest, household_id: int):
     require(request.user, Action.VIEW_PEOPLE)
     household = _households(request.user).filter(pk=household_id).first()
     return household or services.get_household_for(request.user, household_id)
+
+
+@router.patch("/households/{int:household_id}", response={200: HouseholdOut, **ERRORS})
+def update_household(request: HttpRequest, household_id: int, payload: HouseholdPatch):
+    require(request.user, Action.CHANGE_PEOPLE)
+    household = services.get_household_for(request.user, household_id, Action.CHANGE_PEOPLE)
+    unit = get_unit_for(request.user, payload.unit) if payload.unit is not None else None
+    services.update_household(
+        actor=request.user, household=household, unit=unit, is_owner_occupied=payload.is_owner_occupied
+    )
+    return _households(request.user).get(pk=household.pk)
 
 
 @router.post("/households", response={201: HouseholdOut, **ERRORS})
@@ -228,6 +250,14 @@ def create_care_profile(request: HttpRequest, payload: CareProfileIn):
     data = payload.dict(exclude={"resident"})
     profile = services.create_care_profile(actor=request.user, resident=resident, data=data)
     return Status(201, _care_profiles(request.user).get(pk=profile.pk))
+
+
+@router.patch("/care-profiles/{int:profile_id}", response={200: CareProfileOut, **ERRORS})
+def update_care_profile(request: HttpRequest, profile_id: int, payload: CareProfilePatch):
+    require(request.user, Action.CHANGE_PEOPLE)
+    profile = services.get_care_profile_for(request.user, profile_id, Action.CHANGE_PEOPLE)
+    services.update_care_profile(actor=request.user, profile=profile, data=payload.dict(exclude_unset=True))
+    return _care_profiles(request.user).get(pk=profile.pk)
 
 
 @router.get("/organisations", response={200: OrganisationList, **ERRORS})

@@ -236,6 +236,23 @@ class CareProfileIn(CleanIn):
         return clean_care_details(value)
 
 
+class CareProfilePatch(CleanIn):
+    level: int | None = Field(None, ge=1, le=3)
+    details: dict | None = None
+    visit_interval_days: int | None = Field(None, ge=1, le=365)
+    is_active: bool | None = None
+
+    @field_validator("details")
+    @classmethod
+    def check_details(cls, value: dict | None) -> dict | None:
+        return None if value is None else clean_care_details(value)
+
+
+class HouseholdPatch(CleanIn):
+    unit: ObjectId | None = None
+    is_owner_occupied: bool | None = None
+
+
 class ConsentIn(CleanIn):
     scope: str = Field(..., max_length=32)
     given_by: str = Field("self", max_length=16)

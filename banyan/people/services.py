@@ -469,3 +469,101 @@ def rekey_all() -> dict[str, int]:
         counts[model.__name__] = total
     record(actor=None, events=[Event("vault.rekey", "vault", "all", details=counts)])
     return counts
+
+
+# --- updates and withdrawal ------------------------------------------------------------------
+
+
+@transaction.atomic
+def update_household(
+    *, actor, household: Household, unit=None, is_owner_occupied: bool | None = None
+) -> Household:
+    """Move a household to another unit (loaded in scope by the caller) or change its tenure."""
+    if not can(actor, Action.CHANGE_PEOPLE):
+        raise PermissionDenied(_("Your role cannot change households."))
+    changed = []
+    if unit is not None and unit.pk != household.unit_id:
+        household.unit, household.grid_id = unit, unit.building.grid_id
+        changed += ["unit", "grid"]
+    if is_owner_occupied is not None and is_owner_occupied != household.is_owner_occupied:
+        household.is_owner_occupied = is_owner_occupied
+        changed.append("is_owner_occupied")
+    if changed:
+        household.save(update_fields=changed)
+        record(
+            actor=actor,
+            events=[Event("household.update", "household", household.pk, details={"fields": changed})],
+        )
+        if not Household.objects.restrict(actor, Action.CHANGE_PEOPLE).filter(pk=household.pk).exists():
+            raise NotFound(_("Unit not found."))
+    return household
+
+
+@transaction.atomic
+def update_care_profile(*, actor, profile: CareProfile, data: dict) -> CareProfile:
+    """Change level, visiting interval, details (with consent) or close a care profile."""
+    if not can(actor, Action.CHANGE_PEOPLE):
+        raise PermissionDenied(_("Your role cannot change care profiles."))
+    if data.get("details") and not has_consent(profile.resident, ConsentScope.HEALTH_DATA):
+        raise InvalidInput(
+            _("Health and care details need the resident's recorded consent for health data."),
+            field="details",
+        )
+    changed = [name for name, value in data.items() if value is not None and getattr(profile, name) != value]
+    for name in changed:
+        setattr(profile, name, data[name])
+    if changed:
+        profile.save(update_fields=changed)
+        record(
+            actor=actor,
+            events=[
+                Event(
+                    "care_profile.update",
+                    "resident",
+                    profile.resident_id,
+                    details={"care_profile": profile.pk, "fields": sorted(changed)},
+                )
+            ],
+        )
+    return profile
+
+
+def get_consent_for(user, resident_pk, consent_pk) -> Consent:
+    resident = get_resident_for(user, resident_pk)
+    consent = resident.consents.filter(pk=consent_pk).first()
+    if consent is None:
+        raise NotFound(_("Consent not found."))
+    return consent
+
+
+@transaction.atomic
+def withdraw_consent(*, actor, consent: Consent) -> Consent:
+    """Withdraw a consent (PIPL Art. 15). Withdrawing health-data consent erases stored care details."""
+    own = actor.role == Role.RESIDENT and actor.resident_id == consent.resident_id
+    if not (can(actor, Action.CHANGE_PEOPLE) or own):
+        raise PermissionDenied(_("Only the resident or a registry editor can withdraw this consent."))
+    if consent.withdrawn_at is not None:
+        raise InvalidInput(_("This consent was withdrawn already."), field="consent")
+    consent.withdrawn_at = clock.now()
+    consent.save(update_fields=["withdrawn_at"])
+    cleared = 0
+    if consent.scope == ConsentScope.HEALTH_DATA and not has_consent(
+        consent.resident, ConsentScope.HEALTH_DATA
+    ):
+        for profile in consent.resident.care_profiles.all():
+            if profile.details:
+                profile.details = {}
+                profile.save(update_fields=["details"])
+                cleared += 1
+    record(
+        actor=actor,
+        events=[
+            Event(
+                "consent.withdraw",
+                "resident",
+                consent.resident_id,
+                details={"scope": consent.scope, "cleared_care_details": cleared},
+            )
+        ],
+    )
+    return consent

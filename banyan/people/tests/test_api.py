@@ -433,3 +433,61 @@ def test_damaged_xlsx_ledger_is_a_clear_400(api, tmp_path):
     )
     assert response.status_code == 400
     assert response.json()["field"] == "file"
+
+
+def _resident_with_details():
+    from banyan.people.models import CareProfile
+
+    profile = next(p for p in CareProfile.objects.filter(resident__household__grid=first_grid()) if p.details)
+    return profile.resident, profile
+
+
+def test_withdrawing_health_consent_erases_care_details(api):
+    resident, profile = _resident_with_details()
+    consent = resident.consents.get(scope="health_data", withdrawn_at__isnull=True)
+    with_details = sum(1 for p in resident.care_profiles.all() if p.details)
+    client = api("grid01")
+    response = client.post(f"residents/{resident.pk}/consents/{consent.pk}/withdraw")
+    assert response.status_code == 200, response.data
+    assert response.data["withdrawn_at"]
+    profile.refresh_from_db()
+    assert profile.details == {}
+    entry = AuditEntry.objects.order_by("-id").first()
+    assert (entry.action, entry.details["cleared_care_details"]) == ("consent.withdraw", with_details)
+    assert all(not p.details for p in resident.care_profiles.all())
+    again = client.post(f"residents/{resident.pk}/consents/{consent.pk}/withdraw")
+    assert again.status_code == 400 and again.data["field"] == "consent"
+    patch = client.patch(f"care-profiles/{profile.pk}", {"details": {"needs": ["助浴"]}})
+    assert patch.status_code == 400 and patch.data["field"] == "details"
+
+
+def test_a_resident_withdraws_their_own_consent_only(api, users):
+    me = users["resident01"].resident
+    client = api("director")
+    mine = client.post(f"residents/{me.pk}/consents", {"scope": "care_monitoring", "given_by": "self"}).data
+    other = me.household.members.exclude(pk=me.pk).first()
+    theirs = client.post(
+        f"residents/{other.pk}/consents", {"scope": "care_monitoring", "given_by": "guardian"}
+    )
+    resident_client = api("resident01")
+    response = resident_client.post(f"residents/{other.pk}/consents/{theirs.data['id']}/withdraw")
+    assert response.status_code == 403
+    assert resident_client.post(f"residents/{me.pk}/consents/{mine['id']}/withdraw").status_code == 200
+
+
+def test_update_care_profile_and_household(api):
+    resident, profile = _resident_with_details()
+    client = api("director")
+    response = client.patch(f"care-profiles/{profile.pk}", {"level": 3, "visit_interval_days": 2})
+    assert response.status_code == 200, response.data
+    assert (response.data["level"], response.data["visit_interval_days"]) == (3, 2)
+    entry = AuditEntry.objects.order_by("-id").first()
+    assert entry.details["fields"] == ["level", "visit_interval_days"]
+    household = resident.household
+    other_unit = household.unit.building.units.exclude(pk=household.unit_id).first()
+    response = client.patch(f"households/{household.pk}", {"unit": other_unit.pk, "is_owner_occupied": False})
+    assert response.status_code == 200, response.data
+    assert response.data["unit"] == other_unit.pk and response.data["is_owner_occupied"] is False
+    assert (
+        api("property01").patch(f"households/{household.pk}", {"is_owner_occupied": True}).status_code == 403
+    )
