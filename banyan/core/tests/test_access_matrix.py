@@ -356,3 +356,37 @@ def test_ledger_endpoints(username, users, api, outside):
         assert response.status_code != 403
     else:
         assert response.status_code == 403, (username, response.content)
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_updates_and_consent_withdrawal(username, users, api, outside):
+    from banyan.people.models import Consent
+
+    a = anchors(username, users, outside)
+    client = api(username)
+    person = a["person_in"]
+    expected = 200 if username in EDITORS else 403
+    response = client.patch(f"households/{person.household_id}", {"is_owner_occupied": False})
+    assert response.status_code == expected, (username, response.data)
+    profile = CareProfile.objects.filter(resident=person).first() or CareProfile.objects.create(
+        resident=person, kind="low_income", since=clock.today()
+    )
+    assert client.patch(f"care-profiles/{profile.pk}", {"level": 1}).status_code == expected, username
+    consent = Consent.objects.create(
+        resident=person, scope="care_monitoring", given_by="self", granted_at=clock.now()
+    )
+    response = client.post(f"residents/{person.pk}/consents/{consent.pk}/withdraw")
+    assert response.status_code == (200 if username in EDITORS | {"resident01"} else 403), username
+    if a["person_out"] is not None:
+        out = a["person_out"]
+        out_consent = Consent.objects.create(
+            resident=out, scope="care_monitoring", given_by="self", granted_at=clock.now()
+        )
+        out_status = 404 if username in EDITORS else 403
+        assert (
+            client.patch(f"households/{out.household_id}", {"is_owner_occupied": False}).status_code
+            == out_status
+        )
+        assert client.post(f"residents/{out.pk}/consents/{out_consent.pk}/withdraw").status_code == 404
+        out_consent.refresh_from_db()
+        assert out_consent.withdrawn_at is None
