@@ -156,3 +156,32 @@ def test_template_literals_are_in_the_catalogue(entries):
             if match.group(2) not in msgids:
                 missing.append(f"{template.relative_to(BANYAN_DIR)}: {match.group(2)!r}")
     assert missing == [], "run makemessages; not in django.po:\n" + "\n".join(missing)
+
+
+def _gettext_literals(tree: ast.AST) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in {"_", "gettext", "gettext_lazy"}
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            found.append((node.lineno, node.args[0].value))
+    return found
+
+
+def test_python_literals_are_in_the_catalogue(entries):
+    """Every _("…") in the code (tests aside) has an entry: makemessages was re-run after code changed."""
+    msgids = {e.msgid for e in entries}
+    missing = []
+    for source in sorted(BANYAN_DIR.rglob("*.py")):
+        relative = source.relative_to(BANYAN_DIR)
+        if any(part.startswith("tests") or part == "migrations" for part in relative.parts):
+            continue
+        for line, text in _gettext_literals(ast.parse(source.read_text(encoding="utf-8"))):
+            if text not in msgids:
+                missing.append(f"{relative}:{line}: {text!r}")
+    assert missing == [], "run makemessages; not in django.po:\n" + "\n".join(missing)
