@@ -7,6 +7,7 @@ transaction that is rolled back, so tests may change data freely.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from django.test import Client
@@ -16,10 +17,21 @@ SEED_RESIDENTS = 400
 SEED = 7
 
 
+def pytest_configure(config):
+    """The audit anchor of the machine running the tests is never touched, nor handed on to the
+    ``banyan`` processes some tests start (they keep theirs under their own ``BANYAN_VAR_DIR``)."""
+    os.environ.pop("BANYAN_AUDIT_ANCHOR", None)
+
+
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_db_setup, django_db_blocker, tmp_path_factory):
+    from django.conf import settings
+
     from banyan.sim.services import seed_community
 
+    # One anchor per session, set before the seed commits its first entries. Tests of the anchor
+    # point it at their own file: transactional tests (run last) may flush and seed again.
+    settings.AUDIT_ANCHOR_FILE = tmp_path_factory.mktemp("audit") / "audit.anchor"
     with django_db_blocker.unblock():
         seed_community(residents=SEED_RESIDENTS, seed=SEED, demo_password=DEMO_PASSWORD)
 

@@ -115,6 +115,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 FILE_UPLOAD_HANDLERS = ["banyan.core.uploads.BoundedMemoryUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 21 * 1024 * 1024  # also keeps ASGI request bodies off disk
 
+# The end of the audit chain, recorded outside the database (docs/adr/0004-audit-chain.md).
+AUDIT_ANCHOR_FILE = Path(os.environ.get("BANYAN_AUDIT_ANCHOR", VAR_DIR / "audit.anchor"))
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

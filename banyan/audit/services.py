@@ -1,24 +1,39 @@
-"""Writing and verifying the audit chain.
+"""Writing, anchoring and verifying the audit chain.
 
 ``record`` appends entries under a row lock on :class:`ChainHead`, so concurrent writers on
-PostgreSQL (and SQLite's single writer) produce one unbroken chain. ``verify`` recomputes
-every hash and link and reports the first entry that does not fit.
+PostgreSQL (and SQLite's single writer) produce one unbroken chain. After the transaction
+commits, the anchor file outside the database is moved forward to the last entry (id and hash
+only), so removing entries from the end is visible even when the head row is rewound too.
+``verify`` recomputes every hash and link, compares the end of the chain with the head and the
+anchor, and reports the first entry that does not fit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import json
+import logging
+import os
+import re
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from django.apps import apps
+from django.conf import settings
 from django.db import transaction
 
 from banyan.audit.models import AuditEntry, ChainHead
 from banyan.core import clock, context
 
+logger = logging.getLogger(__name__)
+
 GENESIS = "0" * 64
+_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -61,7 +76,10 @@ def _actor_columns(actor) -> tuple[int | None, str]:
 
 
 def record(*, actor, events: Iterable[Event]) -> list[AuditEntry]:
-    """Append ``events`` to the chain in the caller's transaction (or a new one)."""
+    """Append ``events`` to the chain in the caller's transaction (or a new one).
+
+    Once that transaction commits, the anchor file moves forward to the last of them.
+    """
     events = list(events)
     if not events:
         return []
@@ -94,6 +112,9 @@ def record(*, actor, events: Iterable[Event]) -> list[AuditEntry]:
         AuditEntry.objects.bulk_create(entries, batch_size=500)
         head.last_id, head.last_hash = next_id, prev
         head.save(update_fields=["last_id", "last_hash"])
+        # Registered inside the block: a rolled-back savepoint drops it with the entries.
+        last = Anchor(next_id, prev)
+        transaction.on_commit(lambda: _advance_anchor_after_commit(last), robust=True)
     return entries
 
 
@@ -104,20 +125,200 @@ def record_one(*, actor, action: str, subject_type: str, subject_id, purpose: st
     )[0]
 
 
+# --- the anchor: the end of the chain, outside the database ------------------------------
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The last committed entry as the anchor file records it: its id and hash, nothing else."""
+
+    id: int
+    hash: str
+
+
+class AnchorError(Exception):
+    """The anchor file exists but does not hold an id and a hash."""
+
+
+def anchor_path() -> Path:
+    """``BANYAN_AUDIT_ANCHOR``, by default ``var/audit.anchor`` (``settings.AUDIT_ANCHOR_FILE``)."""
+    return Path(settings.AUDIT_ANCHOR_FILE)
+
+
+def read_anchor(path: Path | None = None) -> Anchor | None:
+    """The anchor, or ``None`` if there is no anchor file. Raises :class:`AnchorError` if unreadable."""
+    path = path or anchor_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise AnchorError(f"cannot read it ({exc.strerror})") from None
+    try:
+        data = json.loads(text)
+        anchor = Anchor(id=data["id"], hash=data["hash"])
+    except (ValueError, TypeError, KeyError):
+        raise AnchorError('expected {"id": N, "hash": "<64 hex digits>"}') from None
+    if type(anchor.id) is not int or anchor.id < 1:
+        raise AnchorError("its id must be a positive whole number")
+    if not isinstance(anchor.hash, str) or not _HASH.fullmatch(anchor.hash):
+        raise AnchorError("its hash must be 64 lower-case hex digits")
+    return anchor
+
+
+@contextlib.contextmanager
+def _anchor_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock beside the anchor, shared by every process that writes it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_name(f"{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _write_anchor(path: Path, anchor: Anchor) -> None:
+    """Replace the anchor file atomically: a reader sees the old anchor or the new, never half."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps({"id": anchor.id, "hash": anchor.hash}) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the rename itself survives a crash
+    finally:
+        os.close(directory)
+
+
+def advance_anchor(entry_id: int, entry_hash: str) -> bool:
+    """Move the anchor forward to a committed entry; never back. True if the file was written.
+
+    Commits of several processes may finish in any order; the lock and the comparison under it
+    keep the anchor at the highest id any of them reported.
+    """
+    path = anchor_path()
+    with _anchor_lock(path):
+        current = read_anchor(path)
+        if current is not None and current.id >= entry_id:
+            if current.id == entry_id and current.hash != entry_hash:
+                logger.warning(
+                    "the audit anchor %s records entry %d with another hash; run `banyan audit verify`",
+                    path,
+                    entry_id,
+                )
+            return False
+        _write_anchor(path, Anchor(entry_id, entry_hash))
+        return True
+
+
+def _advance_anchor_after_commit(last: Anchor) -> None:
+    """The on-commit side of :func:`record`: a failure is logged, and the commit stands."""
+    try:
+        advance_anchor(last.id, last.hash)
+    except (OSError, AnchorError) as exc:
+        logger.error("could not advance the audit anchor %s to entry %d: %s", anchor_path(), last.id, exc)
+
+
+@dataclass(frozen=True)
+class Reanchored:
+    previous: Anchor | None
+    current: Anchor
+
+
+def reanchor(*, actor) -> Reanchored:
+    """Rewrite the anchor from the current head, backwards if need be, and audit doing so.
+
+    For an operator who has checked the chain, e.g. after restoring a database backup (the
+    anchor is then ahead of the chain). Refuses with :class:`ChainBroken` unless the chain
+    verifies without the anchor. The entry ``audit.anchor`` names the anchor id it replaced.
+    """
+    result = verify(use_anchor=False)
+    if not result.ok:
+        raise ChainBroken(result)
+    try:
+        previous = read_anchor()
+    except AnchorError:
+        previous = None
+    with transaction.atomic(durable=True):
+        record_one(
+            actor=actor,
+            action="audit.anchor",
+            subject_type="audit",
+            subject_id="anchor",
+            details={"previous_anchor_id": previous.id if previous else None},
+        )
+    path = anchor_path()
+    with _anchor_lock(path):
+        # Read under the lock: an append committed meanwhile is in the head, or advances after us.
+        head = ChainHead.objects.get(pk=1)
+        current = Anchor(head.last_id, head.last_hash)
+        _write_anchor(path, current)
+    return Reanchored(previous, current)
+
+
+# --- verification --------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     ok: bool
     checked: int
     bad_id: int | None = None
     reason: str = ""
+    notes: tuple[str, ...] = ()
+    anchored_id: int | None = None
+
+
+class ChainBroken(Exception):
+    def __init__(self, result: VerifyResult):
+        super().__init__(result.reason)
+        self.result = result
 
 
 def _entries() -> Iterator[AuditEntry]:
     yield from AuditEntry.objects.order_by("id").iterator(chunk_size=2000)
 
 
-def verify() -> VerifyResult:
-    """Recompute the chain. The first entry that does not fit is named, with the reason."""
+def _registry_holds_data() -> bool:
+    """Whether places or people hold rows (looked up by name: audit does not import them)."""
+    for label in ("places.Region", "people.Resident"):
+        try:
+            model = apps.get_model(label)
+        except LookupError:
+            continue
+        if model._base_manager.exists():
+            return True
+    return False
+
+
+def verify(*, use_anchor: bool = True) -> VerifyResult:
+    """Recompute the chain. The first entry that does not fit is named, with the reason.
+
+    The anchor and the head are read before the entries, so entries appended while this runs
+    are checked like the others but need not match them. Without an anchor file everything
+    else is checked and a note says that the end of the chain is not anchored.
+    """
+    notes: list[str] = []
+    anchor = None
+    if use_anchor:
+        path = anchor_path()
+        try:
+            anchor = read_anchor(path)
+        except AnchorError as exc:
+            return VerifyResult(False, 0, None, f"the anchor file {path} is unusable: {exc}")
+        if anchor is None:
+            notes.append(f"no anchor file at {path}; the end of the chain is not anchored")
+    head = ChainHead.objects.filter(pk=1).first()
+    head_id, head_hash = (head.last_id, head.last_hash) if head else (0, GENESIS)
+
     prev = GENESIS
     expected_id = 1
     checked = 0
@@ -132,17 +333,32 @@ def verify() -> VerifyResult:
             )
         if compute_hash(entry) != entry.hash:
             return VerifyResult(False, checked, entry.id, "its contents do not match its hash (altered)")
+        if entry.id == head_id and entry.hash != head_hash:
+            return VerifyResult(False, checked, entry.id, f"entry {entry.id} does not match the head")
+        if anchor is not None and entry.id == anchor.id and entry.hash != anchor.hash:
+            return VerifyResult(False, checked, entry.id, f"entry {entry.id} does not match the anchor")
         prev = entry.hash
         expected_id += 1
         checked += 1
-    head = ChainHead.objects.filter(pk=1).first()
-    last_id, last_hash = (head.last_id, head.last_hash) if head else (0, GENESIS)
-    if last_id != checked or last_hash != prev:
+
+    if head_id > checked:
         return VerifyResult(
             False,
             checked,
-            checked + 1 if last_id > checked else last_id,
-            f"the chain ends at entry {checked} but the head records entry {last_id} "
+            checked + 1,
+            f"the chain ends at entry {checked} but the head records entry {head_id} "
             "(entries removed from the end)",
         )
-    return VerifyResult(True, checked)
+    if checked and not ChainHead.objects.filter(pk=1).exists():
+        return VerifyResult(False, checked, None, "the chain head is missing")
+    if anchor is not None and anchor.id > checked:
+        return VerifyResult(
+            False,
+            checked,
+            checked + 1,
+            f"entries up to {anchor.id} were recorded by the anchor but the chain ends at {checked}: "
+            "removed from the end",
+        )
+    if checked == 0 and _registry_holds_data():
+        return VerifyResult(False, 0, None, "the audit log is empty but the registry holds data")
+    return VerifyResult(True, checked, notes=tuple(notes), anchored_id=anchor.id if anchor else None)

@@ -1,22 +1,57 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from banyan.audit.services import verify
+from banyan.audit.services import ChainBroken, VerifyResult, anchor_path, reanchor, verify
+
+
+def _broken(result: VerifyResult) -> CommandError:
+    if result.bad_id is None:
+        message = f"audit chain broken: {result.reason} ({result.checked} entries verified)"
+    else:
+        message = (
+            f"audit chain broken at entry {result.bad_id}: {result.reason} "
+            f"({result.checked} entries verified before it)"
+        )
+    return CommandError(message, returncode=1)
 
 
 class Command(BaseCommand):
-    help = "Audit log tools: `banyan audit verify` checks the hash chain (exit 0 intact, 1 broken)."
+    help = (
+        "Audit log tools: `banyan audit verify` checks the hash chain (exit 0 intact, 1 broken); "
+        "`banyan audit anchor` rewrites the anchor file from the chain's head once the chain verifies."
+    )
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="verb", required=True)
-        sub.add_parser("verify", help="recompute every hash and link of the chain")
+        sub.add_parser(
+            "verify", help="recompute every hash and link of the chain and compare its end with the anchor"
+        )
+        sub.add_parser(
+            "anchor",
+            help="check the chain, then point the anchor file at its head (e.g. after restoring a backup)",
+        )
 
     def handle(self, *args, verb, **options):
+        if verb == "anchor":
+            self.handle_anchor()
+        else:
+            self.handle_verify()
+
+    def handle_verify(self):
         result = verify()
-        if result.ok:
-            self.stdout.write(f"audit chain intact: {result.checked} entries")
-            return
-        raise CommandError(
-            f"audit chain broken at entry {result.bad_id}: {result.reason} "
-            f"({result.checked} entries verified before it)",
-            returncode=1,
-        )
+        for note in result.notes:
+            self.stdout.write(f"note: {note}")
+        if not result.ok:
+            raise _broken(result)
+        anchored = f", anchored at entry {result.anchored_id}" if result.anchored_id else ""
+        self.stdout.write(f"audit chain intact: {result.checked} entries{anchored}")
+
+    def handle_anchor(self):
+        try:
+            done = reanchor(actor=None)
+        except ChainBroken as exc:
+            raise _broken(exc.result) from None
+        except OSError as exc:
+            message = f"cannot write the audit anchor {anchor_path()}: {exc}"
+            raise CommandError(message, returncode=1) from None
+        was = f"it recorded entry {done.previous.id}" if done.previous else "there was no usable anchor"
+        self.stdout.write(f"audit anchor {anchor_path()} now records entry {done.current.id} ({was})")
