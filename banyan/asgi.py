@@ -2,5 +2,8 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from banyan.core.asgi_limits import BodySizeLimit
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "banyan.settings")
-application = get_asgi_application()
+# Bodies above FILE_UPLOAD_MAX_MEMORY_SIZE would be spooled to a temporary file by Django: refused first.
+application = BodySizeLimit(get_asgi_application())
