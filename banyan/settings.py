@@ -3,6 +3,7 @@
 Everything that differs between machines comes from the environment:
 ``DATABASE_URL`` (default: a SQLite file under ``var/``), ``BANYAN_SECRET_KEY``,
 ``BANYAN_DATA_KEY`` / ``BANYAN_INDEX_KEY`` / ``BANYAN_KEY_FILE`` (see ``banyan.core.vault``),
+``BANYAN_AUDIT_ANCHOR`` (the audit chain's anchor file, default ``var/audit.anchor``), ``BANYAN_VAR_DIR``,
 ``BANYAN_DEBUG`` and ``BANYAN_ALLOWED_HOSTS``.
 """
 

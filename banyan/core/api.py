@@ -58,7 +58,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
         codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
         messages = {
             401: _("Sign in, or send Authorization: Bearer <token>."),
-            403: _("Forbidden: %(reason)s") % {"reason": exc.message},
+            # Ninja raises 403 only for a session request without a valid CSRF token.
+            403: _("The CSRF check failed: reload the page, or use a bearer token."),
         }
         body = {
             "detail": messages.get(exc.status_code, exc.message),
