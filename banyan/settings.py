@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "banyan.places",
     "banyan.people",
     "banyan.audit",
+    "banyan.sensing",
+    "banyan.warning",
     "banyan.sim",
 ]
 
