@@ -155,3 +155,17 @@ def test_not_found_page_is_the_friendly_one(signed_in):
     response = signed_in("director").get(reverse("places:grid-detail", args=[10**9]))
     assert response.status_code == 404
     assert "不在您负责的范围内" in response.content.decode()
+
+
+def test_resident_home_links_to_their_own_household(users):
+    from django.test import Client
+
+    from banyan.conftest import DEMO_PASSWORD
+
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    assert client.login(username="resident01", password=DEMO_PASSWORD)
+    household = users["resident01"].resident.household
+    html = client.get("/").content.decode()
+    assert f'href="/people/households/{household.pk}/"' in html
+    assert "My household" in html
+    assert client.get(f"/people/households/{household.pk}/").status_code == 200
