@@ -22,7 +22,7 @@ import math
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -159,6 +159,9 @@ class CapInfo:
     areas: tuple[CapArea, ...] = ()
 
     def __post_init__(self) -> None:
+        for name in ("categories", "response_types"):  # a lone string is one value, not its letters
+            if isinstance(getattr(self, name), str):
+                object.__setattr__(self, name, (getattr(self, name),))
         _require(self.categories, "an info block needs at least one category")
         _choices("category", self.categories, CATEGORIES)
         _choices("responseType", self.response_types, RESPONSE_TYPES)
@@ -469,9 +472,8 @@ def _spec_problems(root: etree._Element) -> list[str]:
     ):
         where = root.find(_cap("msgType")) if references is None else references
         problems.append(
-            f"line {where.sourceline}: msgType {msg_type} needs <references> naming the earlier message(s) "
-            "as "
-            "'sender,identifier,sent' (CAP 1.2 §3.2.1); "
+            f"line {where.sourceline}: msgType {msg_type} needs <references> naming the earlier "
+            "message(s) as 'sender,identifier,sent' (CAP 1.2 §3.2.1); "
             + ("it is empty" if references is not None else "it is missing")
         )
     if references is not None:
@@ -567,7 +569,7 @@ class ImportedCap:
     note: str = ""
     references: tuple[CapReference, ...] = ()
     incidents: str = ""
-    infos: tuple[ImportedInfo, ...] = field(default=())
+    infos: tuple[ImportedInfo, ...] = ()
     signed: bool = False
 
     def info_for(self, language: str) -> ImportedInfo | None:

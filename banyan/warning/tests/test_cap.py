@@ -284,6 +284,10 @@ def test_built_message_round_trips_through_the_importer():
     assert imported.info_for("en").event == "Underground garage flooding"
 
 
+def test_a_single_category_may_be_a_string():
+    assert make_info(categories="Fire", response_types="Evacuate").categories == ("Fire",)
+
+
 def test_control_characters_are_dropped_from_text():
     info = make_info("en", description="bell\x07 and \x0bvertical tab", areas=())
     assert b"bell and vertical tab" in build_cap(make_alert(infos=(info,)))
