@@ -47,6 +47,7 @@ class SeedReport:
     path_nodes: int
     path_edges: int
     users: int
+    devices: int = 0
     accounts: tuple[SeedAccount, ...] = ()
 
 

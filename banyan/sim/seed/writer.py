@@ -26,6 +26,7 @@ from banyan.people.models import (
     Vehicle,
 )
 from banyan.places.models import Building, Facility, PathEdge, PathNode, Region, Unit
+from banyan.sim.seed.devices import plan_devices, write_devices
 from banyan.sim.seed.plan import CommunityPlan
 
 BATCH = 1000
@@ -289,6 +290,18 @@ def write_plan(plan: CommunityPlan, *, demo_password: str, progress: Callable[[s
         batch_size=BATCH,
     )
 
+    devices = write_devices(
+        plan_devices(plan),
+        regions=regions,
+        buildings=buildings,
+        unit_ids=unit_ids,
+        facilities=facilities,
+        resident_ids=resident_ids,
+        now=now,
+        batch_size=BATCH,
+        progress=progress,
+    )
+
     counts = {
         "regions": len(regions),
         "grids": len(plan.grids),
@@ -305,6 +318,7 @@ def write_plan(plan: CommunityPlan, *, demo_password: str, progress: Callable[[s
         "path_nodes": len(nodes),
         "path_edges": len(plan.path_edges),
         "users": len(users),
+        "devices": devices,
     }
     record(
         actor="sim", events=[Event("sim.seed", "region", community.pk, details={"seed": plan.seed, **counts})]

@@ -25,6 +25,7 @@ SUMMARY = (
     ("path_nodes", "path nodes"),
     ("path_edges", "path edges"),
     ("users", "accounts"),
+    ("devices", "devices"),
 )
 
 

@@ -1,0 +1,547 @@
+"""Devices and readings: access functions, registry changes, storing readings, dead letters.
+
+``store_readings`` is the one writer of readings, used by the MQTT worker and the HTTP batch
+endpoint alike. It is idempotent: a reading is stored once per (device, metric, ts), so a
+message delivered twice (QoS 1 after a crash) changes nothing the second time, and the report
+says which readings were new — only those should reach the rule engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from banyan.audit.services import Event, record
+from banyan.core import clock
+from banyan.core.access import Action, can
+from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
+from banyan.people.models import Resident, may_see_care
+from banyan.places.choices import RegionKind
+from banyan.places.models import Region
+from banyan.places.services import get_building_for, get_facility_for, get_region_for, get_unit_for
+from banyan.sensing.choices import DeadLetterSource, DeviceStatus
+from banyan.sensing.kinds import HEALTH_METRICS, KINDS
+from banyan.sensing.models import PAYLOAD_EXCERPT_BYTES, DeadLetter, Device, Reading, SequenceGap
+from banyan.sensing.parsing import ProblemCode, ReadingIn, check_against_kind, parse_item
+
+BATCH = 1000
+KEY_CHUNK = 500
+BATTERY_METRIC = "battery_pct"
+MAX_HTTP_ITEMS = 10_000
+
+# --- access --------------------------------------------------------------------------------
+
+
+def get_device_for(user, pk, action: Action = Action.VIEW_PLACES) -> Device:
+    device = (
+        Device.objects.restrict(user, action)
+        .select_related("community", "grid", "building", "unit", "facility")
+        .filter(pk=pk)
+        .first()
+    )
+    if device is None:
+        raise NotFound(_("Device not found."))
+    return device
+
+
+def visible_resident_ids(user, resident_ids: Iterable[int | None]) -> set[int]:
+    """Which of these residents ``user`` may see linked to a device: care data, so care roles only."""
+    wanted = {pk for pk in resident_ids if pk is not None}
+    if not wanted or not may_see_care(user):
+        return set()
+    return set(
+        Resident.objects.restrict(user, Action.VIEW_PEOPLE).filter(pk__in=wanted).values_list("pk", flat=True)
+    )
+
+
+def may_read_readings(user, device: Device) -> bool:
+    """Readings of a device that carries health data (a wearable) are health data of its wearer."""
+    kind = device.kind_spec
+    if kind is None or not kind.health_data:
+        return True
+    if device.resident_id is None:
+        return may_see_care(user)
+    return device.resident_id in visible_resident_ids(user, [device.resident_id])
+
+
+# --- registry ------------------------------------------------------------------------------
+
+LOCATION_FIELDS = ("grid", "building", "unit", "facility")
+EDITABLE_FIELDS = (
+    "kind",
+    "status",
+    "battery_pct",
+    "expected_interval_s",
+    "installed_at",
+    "zone",
+    "metadata",
+)
+
+
+def _location(actor, ids: dict[str, int | None]) -> dict[str, Any]:
+    """grid, community, building, unit and facility from the ids given, each loaded in scope."""
+    change = Action.CHANGE_PLACES
+    unit = get_unit_for(actor, ids["unit"], change) if ids.get("unit") else None
+    building = get_building_for(actor, ids["building"], change) if ids.get("building") else None
+    facility = get_facility_for(actor, ids["facility"], change) if ids.get("facility") else None
+    grid = get_region_for(actor, ids["grid"], change) if ids.get("grid") else None
+    if grid is not None and grid.kind != RegionKind.GRID:
+        raise InvalidInput(_("A device stands in a grid; region %(code)s is a %(kind)s.") % {
+            "code": grid.code, "kind": grid.kind}, field="grid")  # fmt: skip
+    if unit is not None:
+        if building is not None and building.pk != unit.building_id:
+            raise InvalidInput(_("This unit is not in the building given."), field="unit")
+        building = unit.building
+    if building is not None:
+        if grid is not None and grid.pk != building.grid_id:
+            raise InvalidInput(_("This building is not in the grid given."), field="building")
+        grid = building.grid
+    if facility is not None:
+        region = facility.region
+        if grid is None and region.kind == RegionKind.GRID:
+            grid = region
+        elif grid is None:
+            raise InvalidInput(
+                _("This facility serves a whole %(kind)s: give the grid the device stands in.")
+                % {"kind": region.kind},
+                field="grid",
+            )
+        elif not grid.path.startswith(region.path):
+            raise InvalidInput(_("This facility is not in the grid given."), field="facility")
+    if grid is None:
+        raise InvalidInput(_("Say where the device is: a grid, building, unit or facility."), field="grid")
+    community = Region.objects.filter(pk=grid.parent_id, kind=RegionKind.COMMUNITY).first()
+    if community is None:
+        raise InvalidInput(_("This grid belongs to no community."), field="grid")
+    return {"grid": grid, "community": community, "building": building, "unit": unit, "facility": facility}
+
+
+def _resident(actor, resident_id: int | None) -> Resident | None:
+    if resident_id is None:
+        return None
+    if not may_see_care(actor) or not visible_resident_ids(actor, [resident_id]):
+        raise NotFound(_("Resident not found."), field="resident")
+    return Resident.objects.get(pk=resident_id)
+
+
+def _validate(device: Device) -> None:
+    try:
+        device.full_clean(validate_unique=False, validate_constraints=True)
+    except ValidationError as exc:
+        name, errors = next(iter(exc.error_dict.items()))
+        raise InvalidInput(
+            " ".join(m for e in errors for m in e.messages), field=None if name == "__all__" else name
+        ) from None
+
+
+def _save(device: Device, **kwargs) -> None:
+    try:
+        with transaction.atomic():
+            device.save(**kwargs)
+    except IntegrityError:
+        raise InvalidInput(
+            _("A device with code %(code)s already exists.") % {"code": device.code},
+            field="code",
+            code="duplicate",
+        ) from None
+
+
+def _recheck_scope(actor, device: Device) -> None:
+    if not Device.objects.restrict(actor, Action.CHANGE_PLACES).filter(pk=device.pk).exists():
+        raise NotFound(_("Device not found."))
+
+
+def _audit_details(device: Device, changed: Iterable[str]) -> dict:
+    # The resident a device serves is care data: the audit log says only whether one is linked.
+    return {
+        "code": device.code,
+        "kind": device.kind,
+        "grid": device.grid.code,
+        "changed": sorted(changed),
+        "resident_linked": device.resident_id is not None,
+    }
+
+
+@transaction.atomic(durable=True)
+def create_device(*, actor, data: dict) -> Device:
+    """Register a device; ``data`` holds ids for grid/building/unit/facility/resident."""
+    if not can(actor, Action.CHANGE_PLACES):
+        raise PermissionDenied(_("Your role cannot change places."))
+    kind = KINDS.get(data.get("kind") or "")
+    if kind is None:
+        raise InvalidInput(
+            _("Unknown device kind; one of: %(kinds)s.") % {"kinds": ", ".join(sorted(KINDS))}, field="kind"
+        )
+    if Device.objects.filter(code=data["code"]).exists():
+        raise InvalidInput(
+            _("A device with code %(code)s already exists.") % {"code": data["code"]},
+            field="code",
+            code="duplicate",
+        )
+    location = _location(actor, {name: data.get(name) for name in LOCATION_FIELDS})
+    device = Device(
+        code=data["code"],
+        kind=kind.code,
+        resident=_resident(actor, data.get("resident")),
+        status=data.get("status") or DeviceStatus.ONLINE,
+        battery_pct=data.get("battery_pct"),
+        expected_interval_s=data.get("expected_interval_s") or kind.expected_interval_s,
+        installed_at=data.get("installed_at") or clock.now(),
+        zone=data.get("zone"),
+        metadata=data.get("metadata") or {},
+        **location,
+    )
+    _validate(device)
+    _save(device)
+    record(
+        actor=actor,
+        events=[Event("device.create", "device", device.pk, details=_audit_details(device, ["*"]))],
+    )
+    _recheck_scope(actor, device)
+    return device
+
+
+@transaction.atomic(durable=True)
+def update_device(*, actor, device: Device, data: dict) -> Device:
+    """Change a device. Location fields are given together: those left out are cleared."""
+    if not can(actor, Action.CHANGE_PLACES):
+        raise PermissionDenied(_("Your role cannot change places."))
+    changed: set[str] = set()
+    if "kind" in data and data["kind"] not in KINDS:
+        raise InvalidInput(
+            _("Unknown device kind; one of: %(kinds)s.") % {"kinds": ", ".join(sorted(KINDS))}, field="kind"
+        )
+    if any(name in data for name in LOCATION_FIELDS):
+        location = _location(actor, {name: data.get(name) for name in LOCATION_FIELDS})
+        for name, value in location.items():
+            if getattr(device, f"{name}_id") != (value.pk if value else None):
+                setattr(device, name, value)
+                changed.add(name)
+    if "resident" in data:
+        resident = _resident(actor, data["resident"])
+        if device.resident_id != (resident.pk if resident else None):
+            if device.resident_id is not None and not visible_resident_ids(actor, [device.resident_id]):
+                raise NotFound(_("Resident not found."), field="resident")
+            device.resident = resident
+            changed.add("resident")
+    for name in EDITABLE_FIELDS:
+        if name in data and getattr(device, name) != data[name]:
+            if name in ("status", "expected_interval_s", "installed_at", "kind") and data[name] is None:
+                raise InvalidInput(_("This field cannot be empty."), field=name)
+            setattr(device, name, data[name] if name != "metadata" else (data[name] or {}))
+            changed.add(name)
+    if not changed:
+        return device
+    _validate(device)
+    _save(device, update_fields=sorted(changed))
+    record(
+        actor=actor,
+        events=[Event("device.update", "device", device.pk, details=_audit_details(device, changed))],
+    )
+    _recheck_scope(actor, device)
+    return device
+
+
+# --- storing readings -----------------------------------------------------------------------
+
+
+@dataclass
+class StoreReport:
+    accepted: int = 0
+    duplicates: int = 0
+    gaps: int = 0
+    # (device id, reading) for every reading this call stored: what the rule engine should see.
+    new: list[tuple[int, ReadingIn]] = field(default_factory=list)
+
+
+def _existing_keys(keys: list[tuple[int, str, dt.datetime]]) -> set[tuple[int, str, dt.datetime]]:
+    found: set[tuple[int, str, dt.datetime]] = set()
+    wanted = set(keys)
+    for start in range(0, len(keys), KEY_CHUNK):
+        chunk = keys[start : start + KEY_CHUNK]
+        rows = Reading.objects.filter(
+            device_id__in={k[0] for k in chunk}, ts__in={k[2] for k in chunk}
+        ).values_list("device_id", "metric", "ts")
+        found.update(row for row in rows if row in wanted)
+    return found
+
+
+def _advance(device: Device, readings: list[ReadingIn], received_at: dt.datetime) -> list[SequenceGap]:
+    """Move the device's last seen time, sequence and battery forward; return the gaps found."""
+    gaps = []
+    seen_before = device.last_seen_at
+    last = device.last_seq
+    ordered = sorted(readings, key=lambda r: (r.ts, r.seq if r.seq is not None else -1))
+    for reading in ordered:
+        seq = reading.seq
+        if seq is None:
+            continue
+        if last is None or seq == last:
+            last = seq
+        elif seq > last:
+            if seq > last + 1:
+                gaps.append(
+                    SequenceGap(device=device, expected_seq=last + 1, got_seq=seq, detected_at=received_at)
+                )
+            last = seq
+        elif seen_before is None or reading.ts > seen_before:
+            last = seq  # a newer message with a lower number: the device restarted its count
+        # else: a late message filling an earlier gap; the count stays where it is
+    device.last_seq = last
+    newest = ordered[-1].ts
+    if seen_before is None or newest > seen_before:
+        device.last_seen_at = newest
+    battery = [r for r in ordered if r.metric == BATTERY_METRIC]
+    if battery and (seen_before is None or battery[-1].ts >= seen_before):
+        device.battery_pct = max(0, min(100, round(battery[-1].value)))
+    if device.status == DeviceStatus.OFFLINE:
+        device.status = DeviceStatus.ONLINE
+    return gaps
+
+
+def store_readings(
+    device_batches: Iterable[tuple[Device, Sequence[ReadingIn]]],
+    *,
+    received_at: dt.datetime | None = None,
+) -> StoreReport:
+    """Store checked readings once, move each device's state on and record its sequence gaps.
+
+    Readings already stored (same device, metric and ts) count as duplicates and change nothing.
+    Runs in one transaction (a savepoint inside the caller's): all of it is stored or none.
+    """
+    received_at = received_at or clock.now()
+    report = StoreReport()
+    unique: dict[tuple[int, str, dt.datetime], ReadingIn] = {}
+    for device, readings in device_batches:
+        for reading in readings:
+            key = (device.pk, reading.metric, reading.ts)
+            if key in unique:
+                report.duplicates += 1
+            else:
+                unique[key] = reading
+    if not unique:
+        return report
+    with transaction.atomic():
+        existing = _existing_keys(list(unique))
+        report.duplicates += len(existing)
+        new = [(key, reading) for key, reading in unique.items() if key not in existing]
+        Reading.objects.bulk_create(
+            [
+                Reading(
+                    device_id=key[0],
+                    metric=key[1],
+                    value=r.value,
+                    ts=r.ts,
+                    seq=r.seq,
+                    received_at=received_at,
+                )
+                for key, r in new
+            ],
+            batch_size=BATCH,
+            ignore_conflicts=True,
+        )
+        report.accepted = len(new)
+        report.new = [(key[0], reading) for key, reading in new]
+        per_device: dict[int, list[ReadingIn]] = defaultdict(list)
+        for key, reading in new:
+            per_device[key[0]].append(reading)
+        devices = list(
+            Device.objects.select_for_update()
+            .filter(pk__in=per_device)
+            .only("id", "last_seq", "last_seen_at", "battery_pct", "status")
+        )
+        gaps: list[SequenceGap] = []
+        for device in devices:
+            gaps += _advance(device, per_device[device.pk], received_at)
+        Device.objects.bulk_update(
+            devices, ["last_seq", "last_seen_at", "battery_pct", "status"], batch_size=BATCH
+        )
+        SequenceGap.objects.bulk_create(gaps, batch_size=BATCH)
+        report.gaps = len(gaps)
+    return report
+
+
+# --- dead letters ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadLetterIn:
+    source: str
+    reason: str
+    detail: str = ""
+    topic: str = ""
+    device_code: str = ""
+    device: Device | None = None
+    region: Region | None = None
+    item_index: int | None = None
+    field: str = ""
+    payload: Any = b""  # raw bytes of a message, or one item already decoded
+
+
+def _redact(data: Any, *, health: bool) -> Any:
+    if isinstance(data, list):
+        return [_redact(item, health=health) for item in data]
+    if isinstance(data, dict) and "value" in data and (health or data.get("metric") in HEALTH_METRICS):
+        return {**data, "value": None}
+    return data
+
+
+def payload_excerpt(payload: Any, *, health: bool = False) -> str:
+    """At most 2 KB of the payload, with the values of health metrics removed (see DeadLetter)."""
+    if isinstance(payload, bytes | bytearray | memoryview | str):
+        raw = bytes(payload) if not isinstance(payload, str) else payload.encode("utf-8", "replace")
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            if health:
+                return ""
+            return raw[:PAYLOAD_EXCERPT_BYTES].decode("utf-8", "replace").replace("\x00", "\ufffd")
+    else:
+        data = payload
+    try:
+        text = json.dumps(_redact(data, health=health), ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):
+        return ""
+    return text.encode("utf-8")[:PAYLOAD_EXCERPT_BYTES].decode("utf-8", "ignore")
+
+
+def _dead_letter_row(letter: DeadLetterIn, received_at: dt.datetime) -> DeadLetter:
+    device = letter.device
+    health = bool(device is not None and device.kind_spec is not None and device.kind_spec.health_data)
+    region = letter.region
+    return DeadLetter(
+        received_at=received_at,
+        source=letter.source,
+        topic=letter.topic[:255],
+        device_code=(letter.device_code or (device.code if device else ""))[:64],
+        device=device,
+        region_id=device.community_id if device is not None else (region.pk if region else None),
+        item_index=letter.item_index,
+        reason=letter.reason[:32],
+        field=(letter.field or "")[:32],
+        detail=letter.detail[:500],
+        payload=payload_excerpt(letter.payload, health=health),
+    )
+
+
+def record_dead_letters(letters: Iterable[DeadLetterIn], *, received_at: dt.datetime | None = None) -> int:
+    """Keep messages or items that could not be stored, with the reason; returns how many."""
+    received_at = received_at or clock.now()
+    rows = [_dead_letter_row(letter, received_at) for letter in letters]
+    DeadLetter.objects.bulk_create(rows, batch_size=BATCH)
+    return len(rows)
+
+
+def record_dead_letter(**fields) -> DeadLetter:
+    received_at = fields.pop("received_at", None) or clock.now()
+    row = _dead_letter_row(DeadLetterIn(**fields), received_at)
+    row.save()
+    return row
+
+
+# --- the HTTP batch -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RejectedItem:
+    index: int
+    code: str
+    field: str | None
+    message: str
+
+
+@dataclass
+class BatchReport:
+    accepted: int = 0
+    duplicates: int = 0
+    gaps: int = 0
+    rejected: list[RejectedItem] = field(default_factory=list)
+
+
+def ingest_http_batch(*, actor, items: list[Any]) -> BatchReport:
+    """Store the good readings of a gateway's batch; dead-letter and report the others by index.
+
+    Each item is ``{"device": "<code>", "metric", "value", "ts", "seq"}``. A device outside the
+    sender's scope is an unknown device, as if it did not exist.
+    """
+    if not can(actor, Action.CHANGE_PLACES):
+        raise PermissionDenied(_("Your role may not send readings."))
+    if len(items) > MAX_HTTP_ITEMS:
+        raise InvalidInput(
+            _("At most %(n)d readings per request.") % {"n": MAX_HTTP_ITEMS},
+            field="readings",
+            code="too_many",
+        )
+    now = clock.now()
+    codes = {
+        item["device"] for item in items if isinstance(item, dict) and isinstance(item.get("device"), str)
+    }
+    devices: dict[str, Device] = {}
+    code_list = sorted(code for code in codes if len(code) <= 64)
+    for start in range(0, len(code_list), KEY_CHUNK):
+        scoped = Device.objects.restrict(actor, Action.CHANGE_PLACES).filter(
+            code__in=code_list[start : start + KEY_CHUNK]
+        )
+        devices.update({d.code: d for d in scoped})
+    good: dict[int, tuple[Device, list[ReadingIn]]] = {}
+    letters: list[DeadLetterIn] = []
+    report = BatchReport()
+    sender_region = actor.region if actor.region_id else None
+
+    def reject(index, code, field_name, message, item, device=None, device_code=""):
+        report.rejected.append(RejectedItem(index, str(code), field_name, message))
+        letters.append(
+            DeadLetterIn(
+                source=DeadLetterSource.HTTP,
+                reason=str(code),
+                detail=message,
+                device_code=device_code,
+                device=device,
+                region=sender_region,
+                item_index=index,
+                field=field_name or "",
+                payload=item,
+            )
+        )
+
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            reject(index, ProblemCode.NOT_A_READING, None, "A reading is a JSON object.", item)
+            continue
+        code = item.get("device")
+        if not isinstance(code, str) or not code:
+            reject(index, ProblemCode.MISSING_FIELD, "device", "The reading names no device.", item)
+            continue
+        device = devices.get(code)
+        if device is None:
+            reject(
+                index,
+                ProblemCode.UNKNOWN_DEVICE,
+                "device",
+                "No device with this code.",
+                item,
+                device_code=code,
+            )
+            continue
+        parsed = parse_item(item, index=index, now=now)
+        problem = parsed if not isinstance(parsed, ReadingIn) else None
+        kind = device.kind_spec
+        if problem is None and kind is not None:
+            problem = check_against_kind(parsed, kind, index=index)
+        if problem is not None:
+            reject(index, problem.code, problem.field, problem.message, item, device=device)
+            continue
+        good.setdefault(device.pk, (device, []))[1].append(parsed)
+    with transaction.atomic():
+        stored = store_readings(good.values(), received_at=now)
+        record_dead_letters(letters, received_at=now)
+    report.accepted, report.duplicates, report.gaps = stored.accepted, stored.duplicates, stored.gaps
+    return report
