@@ -302,7 +302,7 @@ class _NoDataState(_State):
 
     def on_reading(self, rule: NoDataRule, reading: Reading, t: float, clock: float) -> Event | None:
         self.watch(t)
-        horizon = max(self.horizon, t)
+        horizon = max(self.horizon, t, clock)
         key = (t, _seq(reading))
         if key in self.samples:
             return None
@@ -408,7 +408,7 @@ class _CountState(_State):
         if rule.condition is not None and not rule.condition.test(reading.value):
             return None
         key = (reading.device, t, _seq(reading))
-        horizon = max(self.horizon, t)
+        horizon = max(self.horizon, t, clock)
         if t <= horizon - rule.window_s or key in self.events:
             return None
         self.events[key] = reading.value
@@ -475,8 +475,7 @@ class _CompositeState(_State):
             met = met or holds
         if not applied:
             return None
-        if t > self.horizon:
-            self.horizon = t
+        self.horizon = max(self.horizon, t, clock)
         if self._holds(rule, self.horizon):
             if self.open:
                 if met:
