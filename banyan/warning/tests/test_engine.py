@@ -456,3 +456,11 @@ def test_crowd_density_sums_the_counters_of_a_zone_and_ignores_zones_without_an_
     ]
     assert [(e.grade, e.value) for e in eng.evaluate(count(150, 1, device="cc-2"))] == [(Grade.RED, 3.0)]
     assert eng.evaluate(count(10_000, 2, place="field")) == []
+
+
+def test_the_benchmark_runs_and_reports_throughput():
+    from banyan.warning.engine.bench import bench_engine
+
+    result = bench_engine(n=3000, devices=100)
+    assert result["readings"] == 3000 and result["devices"] == 100
+    assert result["readings_per_s"] > 0 and result["events"] > 0 and result["rules"] == 17
