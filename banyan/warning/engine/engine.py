@@ -47,7 +47,10 @@ _UTC = dt.UTC
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """One value of one metric of one device, tagged with the device's kind and place (zone/unit key)."""
+    """One value of one metric of one device, tagged with the device's kind and place (zone/unit key).
+
+    ``ts`` must be aware (the ingest parser makes it so; it is not re-checked on the hot path) and
+    ``value`` finite (non-finite values belong in the dead-letter table, not here)."""
 
     device: str
     kind: str
@@ -693,6 +696,8 @@ class Engine:
     def tick(self, now: dt.datetime) -> list[Event]:
         """Let time pass: silence (no data, offline), conditions held long enough (sustained) and windows
         that moved on (count window, composite). Call it about once a second with ``core.clock.now()``."""
+        if now.tzinfo is None:
+            raise ValueError("tick needs an aware datetime, e.g. core.clock.now()")
         t = now.timestamp()
         if t > self._clock:
             self._clock = t

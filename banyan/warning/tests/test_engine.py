@@ -464,3 +464,9 @@ def test_the_benchmark_runs_and_reports_throughput():
     result = bench_engine(n=3000, devices=100)
     assert result["readings"] == 3000 and result["devices"] == 100
     assert result["readings_per_s"] > 0 and result["events"] > 0 and result["rules"] == 17
+
+
+def test_tick_refuses_a_naive_time():
+    eng = engine(kind="offline", interval_s=10)
+    with pytest.raises(ValueError, match="aware"):
+        eng.tick(dt.datetime(2026, 11, 29, 8, 0))  # noqa: DTZ001
