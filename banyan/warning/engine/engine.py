@@ -15,6 +15,9 @@ Order and duplicates (see ADR 0005):
 * Kinds that count (count window, no data) keep the keys ``(device, ts, seq)`` inside their window: a late
   reading still inside the window counts once, a duplicate never twice, one older than the window not at all.
 * Offline only moves a device's last-seen time forward.
+
+Windows are half-open, ``(now - window, now]``, where ``now`` is the later of the newest reading and the
+last tick; durations are reached when ``now - start >= duration``.
 """
 
 from __future__ import annotations
@@ -115,8 +118,9 @@ def _in(t: float | None) -> float:
 
 
 # --- state per rule × subject -------------------------------------------------------------------------
-# Each class: new(rule, subject, place, t), on_reading(rule, reading, t, clock) -> Event | None,
-# on_tick(rule, now, now_dt) -> Event | None (only kinds in _TIMED), dump() -> list, load(rule, data).
+# Each class: State(subject, place), on_reading(rule, reading, t, clock) -> Event | None (``clock`` is the
+# last tick's time), on_tick(rule, now, now_dt) -> Event | None (only classes with ``timed``),
+# dump() -> list (a JSON-ready copy) and load(rule, data).
 
 
 class _State:
