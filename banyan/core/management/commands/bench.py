@@ -33,8 +33,24 @@ class Command(BaseCommand):
         seed.add_argument("--residents", type=int, default=10000)
         seed.add_argument("--seed", type=int, default=1)
         seed.add_argument("--runs", type=int, default=1)
+        rules = sub.add_parser("rules", help="evaluate readings through the rule engine alone (one core)")
+        rules.add_argument("--readings", type=int, default=200_000)
+        rules.add_argument("--devices", type=int, default=1000)
 
-    def handle(self, *args, verb, residents, seed, runs, **options):
+    def handle(self, *args, verb, **options):
+        if verb == "rules":
+            from banyan.warning.engine.bench import bench_engine
+
+            result = bench_engine(n=options["readings"], devices=options["devices"])
+            self.stdout.write(
+                f"{result['readings']} readings, {result['rules']} rules, {result['devices']} devices: "
+                f"{result['readings_per_s']:,.0f} readings/s ({result['events']} events)"
+            )
+            self.stdout.write(f"machine: {_machine()}")
+            return
+        self.bench_seed(**options)
+
+    def bench_seed(self, *, residents, seed, runs, **options):
         banyan = [sys.executable, "-m", "banyan"]
         timings = []
         for run in range(runs):
