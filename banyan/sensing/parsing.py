@@ -221,3 +221,12 @@ def check_against_kind(reading: ReadingIn, kind: DeviceKind, *, index: int | Non
             + ".",
         )
     return None
+
+
+TOPIC = re.compile(r"^banyan/([^/+#]{1,32})/devices/([^/+#]{1,64})/readings$")
+
+
+def parse_topic(topic: str) -> tuple[str, str] | None:
+    """(community code, device code) of ``banyan/<community-code>/devices/<device-id>/readings``."""
+    match = TOPIC.match(topic)
+    return (match.group(1), match.group(2)) if match else None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from banyan.audit.services import Event, record
@@ -274,7 +274,16 @@ def _existing_keys(keys: list[tuple[int, str, dt.datetime]]) -> set[tuple[int, s
     return found
 
 
-def _advance(device: Device, readings: list[ReadingIn], received_at: dt.datetime) -> list[SequenceGap]:
+@dataclass
+class _DeviceState:
+    pk: int
+    last_seq: int | None
+    last_seen_at: dt.datetime | None
+    battery_pct: int | None
+    status: str
+
+
+def _advance(device: _DeviceState, readings: list[ReadingIn], received_at: dt.datetime) -> list[SequenceGap]:
     """Move the device's last seen time, sequence and battery forward; return the gaps found."""
     gaps = []
     seen_before = device.last_seen_at
@@ -289,7 +298,9 @@ def _advance(device: Device, readings: list[ReadingIn], received_at: dt.datetime
         elif seq > last:
             if seq > last + 1:
                 gaps.append(
-                    SequenceGap(device=device, expected_seq=last + 1, got_seq=seq, detected_at=received_at)
+                    SequenceGap(
+                        device_id=device.pk, expected_seq=last + 1, got_seq=seq, detected_at=received_at
+                    )
                 )
             last = seq
         elif seen_before is None or reading.ts > seen_before:
@@ -305,6 +316,21 @@ def _advance(device: Device, readings: list[ReadingIn], received_at: dt.datetime
     if device.status == DeviceStatus.OFFLINE:
         device.status = DeviceStatus.ONLINE
     return gaps
+
+
+def _save_device_state(devices: list[_DeviceState]) -> None:
+    """One prepared UPDATE run for many rows: ``bulk_update`` builds a CASE per row and field,
+    which costs about 1.6 ms per device and dominated the time of storing a batch."""
+    if not devices:
+        return
+    table = connection.ops.quote_name(Device._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET last_seq = %s, last_seen_at = %s, battery_pct = %s, status = %s "
+            "WHERE id = %s",
+            [(d.last_seq, adapt(d.last_seen_at), d.battery_pct, d.status, d.pk) for d in devices],
+        )
 
 
 def store_readings(
@@ -353,17 +379,16 @@ def store_readings(
         per_device: dict[int, list[ReadingIn]] = defaultdict(list)
         for key, reading in new:
             per_device[key[0]].append(reading)
-        devices = list(
-            Device.objects.select_for_update()
+        devices = [
+            _DeviceState(*row)
+            for row in Device.objects.select_for_update()
             .filter(pk__in=per_device)
-            .only("id", "last_seq", "last_seen_at", "battery_pct", "status")
-        )
+            .values_list("id", "last_seq", "last_seen_at", "battery_pct", "status")
+        ]
         gaps: list[SequenceGap] = []
         for device in devices:
             gaps += _advance(device, per_device[device.pk], received_at)
-        Device.objects.bulk_update(
-            devices, ["last_seq", "last_seen_at", "battery_pct", "status"], batch_size=BATCH
-        )
+        _save_device_state(devices)
         SequenceGap.objects.bulk_create(gaps, batch_size=BATCH)
         report.gaps = len(gaps)
     return report
@@ -544,4 +569,116 @@ def ingest_http_batch(*, actor, items: list[Any]) -> BatchReport:
         stored = store_readings(good.values(), received_at=now)
         record_dead_letters(letters, received_at=now)
     report.accepted, report.duplicates, report.gaps = stored.accepted, stored.duplicates, stored.gaps
+    return report
+
+
+# --- MQTT messages ----------------------------------------------------------------------------
+
+
+@dataclass
+class MessageReport:
+    messages: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    gaps: int = 0
+    dead_letters: int = 0
+    # (device id, reading) for every reading stored by this call, for the rule engine.
+    new: list[tuple[int, ReadingIn]] = field(default_factory=list)
+
+
+def ingest_messages(
+    messages: Sequence[tuple[str, bytes]],
+    *,
+    source: str = DeadLetterSource.MQTT,
+    device_cache: dict[str, Device] | None = None,
+) -> MessageReport:
+    """Parse, check and store a batch of MQTT messages ``(topic, payload)`` in one transaction.
+
+    Topics are ``banyan/<community-code>/devices/<device-id>/readings``. A message for a device
+    that is unknown, or registered in another community, is dead-lettered whole; within a known
+    device's message each bad item is dead-lettered and the good ones stored. Never raises for
+    bad input: the worker acknowledges the batch once this returns.
+
+    ``device_cache`` (code → device with its community loaded) saves looking devices up for every
+    batch; the worker owns it and drops it when devices change.
+    """
+    from banyan.sensing.parsing import parse_payload, parse_topic
+
+    now = clock.now()
+    report = MessageReport(messages=len(messages))
+    addressed = [(topic, payload, parse_topic(topic)) for topic, payload in messages]
+    devices: dict[str, Device] = device_cache if device_cache is not None else {}
+    codes = sorted({address[1] for _t, _p, address in addressed if address} - devices.keys())
+    for start in range(0, len(codes), KEY_CHUNK):
+        chunk = Device.objects.select_related("community").filter(code__in=codes[start : start + KEY_CHUNK])
+        devices.update({d.code: d for d in chunk})
+    communities: dict[str, Region] = {}
+    good: dict[int, tuple[Device, list[ReadingIn]]] = {}
+    letters: list[DeadLetterIn] = []
+    for topic, payload, address in addressed:
+        if address is None:
+            letters.append(
+                DeadLetterIn(
+                    source=source,
+                    reason=ProblemCode.BAD_TOPIC,
+                    detail="The topic is not banyan/<community-code>/devices/<device-id>/readings.",
+                    topic=topic,
+                    payload=payload,
+                )
+            )
+            continue
+        community_code, device_code = address
+        device = devices.get(device_code)
+        if device is None or device.community.code != community_code:
+            if community_code not in communities:
+                communities[community_code] = Region.objects.filter(
+                    code=community_code, kind=RegionKind.COMMUNITY
+                ).first()
+            letters.append(
+                DeadLetterIn(
+                    source=source,
+                    reason=ProblemCode.UNKNOWN_DEVICE,
+                    detail="No device with this code in this community.",
+                    topic=topic,
+                    device_code=device_code,
+                    region=communities[community_code],
+                    payload=payload,
+                )
+            )
+            continue
+        readings, problems = parse_payload(payload, now=now)
+        kind = device.kind_spec
+        fitting = []
+        refused = {p.index for p in problems if p.index is not None}
+        positions = [i for i in range(len(readings) + len(refused)) if i not in refused]
+        for index, item in zip(positions, readings, strict=True):
+            problem = check_against_kind(item, kind, index=index) if kind is not None else None
+            if problem is None:
+                fitting.append(item)
+            else:
+                problems.append(problem)
+        for problem in problems:
+            letters.append(
+                DeadLetterIn(
+                    source=source,
+                    reason=problem.code,
+                    detail=problem.message,
+                    topic=topic,
+                    device=device,
+                    item_index=problem.index,
+                    field=problem.field or "",
+                    payload=payload,
+                )
+            )
+        if fitting:
+            good.setdefault(device.pk, (device, []))[1].extend(fitting)
+    with transaction.atomic():
+        stored = store_readings(good.values(), received_at=now)
+        report.dead_letters = record_dead_letters(letters, received_at=now)
+    report.accepted, report.duplicates, report.gaps, report.new = (
+        stored.accepted,
+        stored.duplicates,
+        stored.gaps,
+        stored.new,
+    )
     return report

@@ -203,3 +203,17 @@ def test_wrong_unit():
 def test_parse_item_is_the_same_check_for_http_items():
     result = parse_item({"device": "X", **GOOD}, index=7, now=NOW)
     assert isinstance(result, ReadingIn) and result.seq == 1
+
+
+def test_parse_topic():
+    from banyan.sensing.parsing import parse_topic
+
+    assert parse_topic("banyan/330102001001/devices/WM-000123/readings") == ("330102001001", "WM-000123")
+    for bad in (
+        "banyan/c/devices/d/status",
+        "banyan//devices/d/readings",
+        "banyan/c/devices/a/b/readings",
+        "banyan/+/devices/d/readings",
+        "other/c/devices/d/readings",
+    ):
+        assert parse_topic(bad) is None, bad

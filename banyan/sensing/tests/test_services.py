@@ -242,3 +242,51 @@ def test_dead_letters_are_scoped(users, outside, device_factory, now):
     assert ("bad_json", far.code) not in seen("director") and ("bad_topic", "") not in seen("director")
     assert seen("grid01") == set() and seen("auditor") == set()
     assert Device.objects.restrict(users["grid01"]).filter(pk=inside.pk).exists()
+
+
+# --- MQTT messages ---------------------------------------------------------------------------
+
+
+def topic(device):
+    return f"banyan/{device.community.code}/devices/{device.code}/readings"
+
+
+def test_ingest_messages_stores_good_and_dead_letters_bad(device_factory, now):
+    level = device_factory()
+    band = device_factory(kind="wearable_band")
+    ts = (NOW - dt.timedelta(minutes=1)).isoformat()
+    good = json.dumps({"metric": "water_level_cm", "value": 20, "ts": ts, "seq": 1}).encode()
+    mixed = json.dumps(
+        [
+            {"metric": "water_level_cm", "value": "x", "ts": ts},
+            {"metric": "water_level_cm", "value": 21, "ts": NOW.isoformat(), "seq": 3},
+            {"metric": "heart_rate", "value": 70, "ts": ts},
+        ]
+    ).encode()
+    messages = [
+        (topic(level), good),
+        (topic(level), mixed),
+        (topic(level), b"{oops"),
+        (f"banyan/{level.community.code}/devices/NOPE/readings", good),
+        (f"banyan/OTHER/devices/{level.code}/readings", good),
+        ("banyan/x/devices/y/status", good),
+        (topic(band), json.dumps({"metric": "heart_rate", "value": 300, "ts": ts}).encode()),
+    ]
+    report = services.ingest_messages(messages)
+    assert (report.messages, report.accepted, report.duplicates, report.gaps) == (7, 2, 0, 1)
+    assert [(d, r.value) for d, r in report.new] == [(level.pk, 20.0), (level.pk, 21.0)]
+    letters = list(DeadLetter.objects.order_by("id").values_list("reason", "item_index", "device_code"))
+    assert letters == [
+        ("bad_value", 0, level.code),
+        ("unknown_metric", 2, level.code),
+        ("bad_json", None, level.code),
+        ("unknown_device", None, "NOPE"),
+        ("unknown_device", None, level.code),
+        ("bad_topic", None, ""),
+        ("out_of_range", 0, band.code),
+    ]
+    assert report.dead_letters == 7
+    band_letter = DeadLetter.objects.get(device=band)
+    assert "300" not in band_letter.payload + band_letter.detail
+    again = services.ingest_messages(messages[:2])
+    assert (again.accepted, again.duplicates, again.new) == (0, 2, [])
