@@ -94,8 +94,11 @@ def _location(actor, ids: dict[str, int | None]) -> dict[str, Any]:
     facility = get_facility_for(actor, ids["facility"], change) if ids.get("facility") else None
     grid = get_region_for(actor, ids["grid"], change) if ids.get("grid") else None
     if grid is not None and grid.kind != RegionKind.GRID:
-        raise InvalidInput(_("A device stands in a grid; region %(code)s is a %(kind)s.") % {
-            "code": grid.code, "kind": grid.kind}, field="grid")  # fmt: skip
+        raise InvalidInput(
+            _("A device stands in a grid; region %(code)s is a %(kind)s.")
+            % {"code": grid.code, "kind": grid.kind},
+            field="grid",
+        )
     if unit is not None:
         if building is not None and building.pk != unit.building_id:
             raise InvalidInput(_("This unit is not in the building given."), field="unit")

@@ -196,3 +196,18 @@ def test_link_a_resident(api, users, now):
     assert api("auditor").get(f"devices/{response.data['id']}").data["resident"] is None
     response = api("director").patch(f"devices/{response.data['id']}", {"resident": None})
     assert response.status_code == 200 and response.data["resident"] is None
+
+
+def test_device_list_queries_do_not_grow_with_the_page(api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api("director")
+    counts = []
+    for limit in (5, 200):
+        with CaptureQueriesContext(connection) as queries:
+            assert len(client.get(f"devices?kind=water_meter&limit={limit}").data["items"]) == min(
+                limit, Device.objects.filter(kind="water_meter").count()
+            )
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
