@@ -1,0 +1,314 @@
+"""The asynchronous shell of ``banyan ingest``: MQTT in, batches out to the writer thread, acks.
+
+One asyncio task reads messages (mqttium, MQTT 5, persistent session, manual acknowledgement)
+into a queue. The main loop cuts the queue into batches bounded by size and time, hands each to
+the one writer thread (:class:`~banyan.sensing.ingest.writer.BatchWriter`, which owns the
+database connection) and, once the batch's transaction has committed, acknowledges its messages
+(PUBACK) in arrival order. So:
+
+- a message is acknowledged only after it is stored or dead-lettered; if the process dies before
+  that, the broker delivers it again (to this client id's session) and idempotent storage
+  (device+metric+ts) stores nothing twice;
+- while a batch cannot be written (the database is down), nothing is acknowledged, the broker
+  stops sending once the session's Receive Maximum of unacknowledged messages is reached, and the
+  rest waits in the broker's queue: consumption pauses and catches up afterwards;
+- a failing batch is retried with bounded backoff; a bad message is dead-lettered by the writer
+  and never stops the loop.
+
+The loop also marks silent devices offline every ``offline_sweep_s`` and forgets its device
+cache as often, so devices registered meanwhile are found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import re
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from banyan.sensing.ingest.writer import BatchWriter, mark_silent_devices_offline
+
+log = logging.getLogger("banyan.ingest")
+
+READINGS_TOPIC = "banyan/{community}/devices/+/readings"
+FRIGATE_TOPIC = "frigate/events"
+_STOP = object()
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    url: str = "mqtt://127.0.0.1:1883"
+    client_id: str = ""
+    community: str | None = None  # the partition: one community's devices, or all
+    frigate: bool = True
+    batch_size: int = 1000
+    batch_wait_s: float = 0.05
+    receive_maximum: int = 5000
+    session_expiry_s: int = 7 * 86400
+    offline_sweep_s: float = 60.0
+    backoff_max_s: float = 30.0
+
+    @property
+    def topics(self) -> list[str]:
+        topics = [READINGS_TOPIC.format(community=self.community or "+")]
+        if self.frigate:
+            topics.append(FRIGATE_TOPIC)
+        return topics
+
+
+def default_client_id(community: str | None) -> str:
+    """Stable across restarts of the same worker: the broker keeps its session under this id."""
+    host = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:40]
+    return f"banyan-ingest-{host}-{community or 'all'}"
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+
+def parse_broker_url(url: str) -> BrokerAddress:
+    """``mqtt://[user[:password]@]host[:port]`` or ``mqtts://…`` (TLS, default port 8883)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+        raise ValueError(
+            f"BANYAN_MQTT_URL must start with mqtt:// or mqtts://, not {parts.scheme or '(none)'}://"
+        )
+    tls = parts.scheme in ("mqtts", "ssl")
+    return BrokerAddress(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or (8883 if tls else 1883),
+        tls=tls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+class Backoff:
+    """Bounded exponential backoff: 0.5 s, 1 s, 2 s … up to ``maximum``."""
+
+    def __init__(self, maximum: float, first: float = 0.5) -> None:
+        self.first, self.maximum, self.delay = first, maximum, first
+
+    def next(self) -> float:
+        delay = self.delay
+        self.delay = min(self.maximum, self.delay * 2)
+        return delay
+
+    def reset(self) -> None:
+        self.delay = self.first
+
+
+@dataclass
+class Counters:
+    messages: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    batches: int = 0
+    failed_batches: int = 0
+
+
+class IngestWorker:
+    def __init__(self, config: IngestConfig, writer: BatchWriter) -> None:
+        self.config = config
+        self.writer = writer
+        self.counters = Counters()
+        self.stopping = asyncio.Event()
+        # One thread for all database work: Django connections belong to the thread that opened them.
+        self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-db")
+        self._next_sweep = time.monotonic() + config.offline_sweep_s
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def _in_thread(self, fn, *args) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    def _client(self):
+        from mqttium import MQTTProtocolVersion
+        from mqttium.api import AsyncClient, Properties
+
+        address = parse_broker_url(self.config.url)
+        return AsyncClient(
+            self.config.client_id or default_client_id(self.config.community),
+            protocol=MQTTProtocolVersion.MQTTv5,
+            clean_start=False,
+            connect_properties=Properties({"session_expiry_interval": self.config.session_expiry_s}),
+            username=address.username,
+            password=address.password,
+            manual_ack=True,
+            max_inbound_inflight=self.config.receive_maximum,
+            max_unacknowledged_messages=max(10_000, self.config.receive_maximum * 2),
+            connect_timeout=10.0,
+        ), address
+
+    async def run(self) -> None:
+        """Consume until :meth:`stop`; reconnects with bounded backoff."""
+        backoff = Backoff(self.config.backoff_max_s)
+        try:
+            while not self.stopping.is_set():
+                client, address = self._client()
+                try:
+                    await client.connect(address.host, address.port, ssl=True if address.tls else None)
+                    await client.subscribe(self.config.topics, qos=1)
+                except (OSError, Exception) as exc:  # noqa: BLE001 -- any failure to connect is retried
+                    delay = backoff.next()
+                    log.warning(
+                        "cannot reach the MQTT broker (%s); retrying in %.1f s", type(exc).__name__, delay
+                    )
+                    await self._disconnect(client)
+                    await self._sleep(delay)
+                    continue
+                backoff.reset()
+                log.info(
+                    "ingest connected to %s:%s, topics %s", address.host, address.port, self.config.topics
+                )
+                await self._consume(client)
+                await self._disconnect(client)
+                if not self.stopping.is_set():
+                    delay = backoff.next()
+                    log.warning("MQTT connection lost; reconnecting in %.1f s", delay)
+                    await self._sleep(delay)
+        finally:
+            self.executor.shutdown(wait=True)
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    async def _disconnect(self, client) -> None:
+        try:
+            await asyncio.wait_for(client.disconnect(), timeout=5)
+        except Exception:  # noqa: BLE001 -- already gone
+            pass
+
+    async def _consume(self, client) -> None:
+        queue: asyncio.Queue = asyncio.Queue()
+
+        async def read() -> None:
+            try:
+                async for message in client.messages():
+                    queue.put_nowait(message)
+            except Exception as exc:  # noqa: BLE001 -- the connection is over either way
+                log.warning("MQTT receive ended: %s", type(exc).__name__)
+            finally:
+                queue.put_nowait(_STOP)
+
+        reader = asyncio.create_task(read())
+        try:
+            connected = True
+            while connected and not self.stopping.is_set():
+                batch, connected = await self._collect(queue)
+                if batch:
+                    if not await self._store(batch):
+                        return  # stopping: unacknowledged messages come back next time
+                    await self._ack(client, batch)
+                await self._maybe_sweep()
+        finally:
+            reader.cancel()
+            try:
+                await reader
+            except asyncio.CancelledError:
+                pass
+
+    async def _collect(self, queue: asyncio.Queue) -> tuple[list, bool]:
+        """Up to ``batch_size`` messages, waiting at most ``batch_wait_s`` after the first."""
+        batch: list = []
+        try:
+            first = await asyncio.wait_for(queue.get(), timeout=0.5)
+        except TimeoutError:
+            return batch, True
+        if first is _STOP:
+            return batch, False
+        batch.append(first)
+        deadline = time.monotonic() + self.config.batch_wait_s
+        while len(batch) < self.config.batch_size:
+            try:
+                item = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(queue.get(), timeout=remaining)
+                except TimeoutError:
+                    break
+            if item is _STOP:
+                return batch, False
+            batch.append(item)
+        return batch, True
+
+    async def _store(self, batch: list) -> bool:
+        """Write the batch, retrying with backoff until it commits; False if asked to stop first."""
+        messages = [(message.topic, message.payload) for message in batch]
+        backoff = Backoff(self.config.backoff_max_s)
+        while True:
+            try:
+                result = await self._in_thread(self.writer.write, messages)
+            except Exception as exc:  # noqa: BLE001 -- logged without payloads, batch retried
+                self.counters.failed_batches += 1
+                delay = backoff.next()
+                log.error(
+                    "storing a batch of %d messages failed (%s); retrying in %.1f s",
+                    len(messages),
+                    type(exc).__name__,
+                    delay,
+                )
+                await self._in_thread(_close_connection)
+                await self._sleep(delay)
+                if self.stopping.is_set():
+                    return False
+                continue
+            counters = self.counters
+            counters.batches += 1
+            counters.messages += result.messages
+            counters.accepted += result.accepted
+            counters.duplicates += result.duplicates
+            counters.dead_letters += result.dead_letters
+            return True
+
+    async def _ack(self, client, batch: list) -> None:
+        for message in batch:
+            try:
+                await client.ack(message)
+            except Exception:  # noqa: BLE001 -- connection gone: the broker redelivers, storage dedups
+                return
+
+    async def _maybe_sweep(self) -> None:
+        if time.monotonic() < self._next_sweep:
+            return
+        self._next_sweep = time.monotonic() + self.config.offline_sweep_s
+        try:
+            offline = await self._in_thread(_sweep, self.writer)
+        except Exception as exc:  # noqa: BLE001 -- tried again next time
+            log.error("marking silent devices offline failed (%s)", type(exc).__name__)
+            await self._in_thread(_close_connection)
+            return
+        if offline:
+            log.info("%d silent devices marked offline", offline)
+
+
+def _sweep(writer: BatchWriter) -> int:
+    writer.forget_devices()
+    return mark_silent_devices_offline()
+
+
+def _close_connection() -> None:
+    from django.db import connection
+
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001 -- a broken connection may fail to close; a new one is opened
+        pass

@@ -1,0 +1,155 @@
+"""The synchronous side of ``banyan ingest``: one thread that owns the database connection.
+
+:class:`BatchWriter` stores a batch of MQTT messages in one transaction through
+:func:`banyan.sensing.services.ingest_messages` (readings) and the same function for camera
+readings mapped from Frigate events, dead-letters what cannot be stored, and calls the
+``on_new_readings`` hook after the commit with the readings stored for the first time.
+It also marks silent devices offline. Only the worker thread calls it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from banyan.core import clock
+from banyan.sensing.choices import DeadLetterSource, DeviceStatus
+from banyan.sensing.ingest import frigate
+from banyan.sensing.models import Device
+from banyan.sensing.parsing import ReadingIn
+from banyan.sensing.services import DeadLetterIn, ingest_messages, record_dead_letters
+
+log = logging.getLogger("banyan.ingest")
+
+MISSED_HEARTBEATS = 3
+
+NewReadings = list[tuple[int, ReadingIn]]
+
+
+def no_hook(readings: NewReadings) -> None:
+    """The default ``on_new_readings``: nothing (the rule engine is wired here later)."""
+
+
+@dataclass
+class BatchResult:
+    messages: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+
+
+def silent_device_ids(devices: Sequence[tuple[int, dt.datetime | None, int]], now: dt.datetime) -> list[int]:
+    """Devices ``(id, last_seen_at, expected_interval_s)`` that missed three heartbeats.
+
+    A device that never reported (no ``last_seen_at``) is left as it is: it may not be installed.
+    """
+    return [
+        pk
+        for pk, last_seen_at, interval in devices
+        if last_seen_at is not None
+        and last_seen_at < now - dt.timedelta(seconds=MISSED_HEARTBEATS * interval)
+    ]
+
+
+def mark_silent_devices_offline(now: dt.datetime | None = None) -> int:
+    """Set ``offline`` on online devices whose last reading is older than 3 × their interval."""
+    now = now or clock.now()
+    online = Device.objects.filter(status=DeviceStatus.ONLINE, last_seen_at__isnull=False).values_list(
+        "id", "last_seen_at", "expected_interval_s"
+    )
+    silent = silent_device_ids(list(online), now)
+    changed = 0
+    for start in range(0, len(silent), 500):
+        chunk = silent[start : start + 500]
+        # Readings are stored by this same thread, so none can arrive between the read and this
+        # UPDATE from this worker; the status is checked again for the other writers.
+        changed += Device.objects.filter(pk__in=chunk, status=DeviceStatus.ONLINE).update(
+            status=DeviceStatus.OFFLINE
+        )
+    return changed
+
+
+class BatchWriter:
+    def __init__(
+        self,
+        *,
+        on_new_readings: Callable[[NewReadings], None] = no_hook,
+        community: str | None = None,
+    ) -> None:
+        self.on_new_readings = on_new_readings
+        self.community = community
+        self.device_cache: dict[str, Device] = {}
+        self.cameras: dict[str, list[frigate.Camera]] | None = None
+        self.tracker = frigate.FrigateTracker()
+
+    def forget_devices(self) -> None:
+        """Devices may have changed (new ones, cameras re-pointed): look them up again."""
+        self.device_cache = {}
+        self.cameras = None
+
+    def _camera_map(self) -> dict[str, list[frigate.Camera]]:
+        if self.cameras is None:
+            cameras: dict[str, list[frigate.Camera]] = {}
+            rows = Device.objects.filter(kind="camera").select_related("community")
+            if self.community:
+                rows = rows.filter(community__code=self.community)
+            for device in rows:
+                name = (device.metadata or {}).get("frigate_camera")
+                if isinstance(name, str) and name:
+                    zone = (device.metadata or {}).get("frigate_zone") or frigate.ALL_ZONES
+                    cameras.setdefault(name, []).append(
+                        frigate.Camera(device.code, device.community.code, str(zone))
+                    )
+            self.cameras = cameras
+        return self.cameras
+
+    def write(self, messages: Sequence[tuple[str, bytes]]) -> BatchResult:
+        """Store one batch in one transaction; raises only if the database fails (retry then)."""
+        readings_messages: list[tuple[str, bytes]] = []
+        camera_messages: list[tuple[str, bytes]] = []
+        letters: list[DeadLetterIn] = []
+        cameras = self._camera_map() if any(topic == frigate.TOPIC for topic, _p in messages) else {}
+        # The tracker's state only moves on when the batch commits: a retried batch starts again
+        # from the same counts.
+        tracker = frigate.FrigateTracker({name: dict(live) for name, live in self.tracker.people.items()})
+        for topic, payload in messages:
+            if topic != frigate.TOPIC:
+                readings_messages.append((topic, payload))
+                continue
+            mapped, problem = tracker.translate(payload, cameras)
+            if problem is not None:
+                letters.append(
+                    DeadLetterIn(
+                        source=DeadLetterSource.FRIGATE,
+                        reason=problem.reason,
+                        detail=problem.detail,
+                        topic=topic,
+                        device_code=problem.camera_name,
+                        payload=payload,
+                    )
+                )
+            camera_messages += [frigate.reading_message(reading) for reading in mapped]
+        result = BatchResult(messages=len(messages))
+        with transaction.atomic():
+            new: NewReadings = []
+            for source, batch in (
+                (DeadLetterSource.MQTT, readings_messages),
+                (DeadLetterSource.FRIGATE, camera_messages),
+            ):
+                if not batch:
+                    continue
+                report = ingest_messages(batch, source=source, device_cache=self.device_cache)
+                result.accepted += report.accepted
+                result.duplicates += report.duplicates
+                result.dead_letters += report.dead_letters
+                new += report.new
+            result.dead_letters += record_dead_letters(letters)
+            if new:
+                hook = self.on_new_readings
+                transaction.on_commit(lambda: hook(new), robust=True)
+        self.tracker = tracker
+        return result

@@ -1,0 +1,342 @@
+"""``banyan ingest`` against a real Mosquitto: stored once, persistent session, dead letters, Frigate.
+
+Each test module starts its own Mosquitto (``deploy/mosquitto/banyan.conf`` with a free loopback
+port and persistence in a temporary folder) and stops it by pid. The worker runs as a separate
+``python -m banyan ingest`` process on a temporary SQLite file, migrated and seeded here, which
+the tests read with ``sqlite3`` directly. That holds on PostgreSQL runs too: the worker's database
+is always this SQLite file, so what these tests prove is the MQTT path, not the backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+CONFIG = REPO / "deploy" / "mosquitto" / "banyan.conf"
+MOSQUITTO = "/usr/sbin/mosquitto"
+
+pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="Mosquitto is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(port: int, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    """Mosquitto with Banyan's config on a free port; yields the port."""
+    folder = tmp_path_factory.mktemp("mosquitto")
+    port = _free_port()
+    lines = []
+    for line in CONFIG.read_text().splitlines():
+        if line.startswith("listener "):
+            line = f"listener {port} 127.0.0.1"
+        elif line.startswith("persistence_location "):
+            line = f"persistence_location {folder}/"
+        lines.append(line)
+    (folder / "mosquitto.conf").write_text("\n".join(lines) + "\n")
+    with open(folder / "mosquitto.log", "wb") as log:
+        process = subprocess.Popen([MOSQUITTO, "-c", str(folder / "mosquitto.conf")], stdout=log, stderr=log)
+    try:
+        _wait_for_port(port)
+        yield port
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A migrated, minimally seeded SQLite file for the worker; yields (env, db path, devices)."""
+    folder = tmp_path_factory.mktemp("ingest-site")
+    database = folder / "banyan.sqlite3"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "BANYAN_VAR_DIR": str(folder),
+        "BANYAN_AUDIT_ANCHOR": str(folder / "audit.anchor"),
+        "BANYAN_LOG_LEVEL": "INFO",
+    }
+    for name in ("BANYAN_DATA_KEY", "BANYAN_INDEX_KEY", "BANYAN_KEY_FILE"):
+        env.pop(name, None)
+    banyan = [sys.executable, "-m", "banyan"]
+    subprocess.run([*banyan, "migrate", "-v0"], env=env, check=True, cwd=REPO)
+    subprocess.run(
+        [*banyan, "seed", "--residents", "60", "--seed", "2", "--demo-password", "test-pass-2026"],
+        env=env,
+        check=True,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    with sqlite3.connect(database) as db:
+        rows = db.execute(
+            "SELECT d.code, d.kind, r.code, d.metadata FROM sensing_device d "
+            "JOIN places_region r ON r.id = d.community_id WHERE d.kind IN ('water_level', 'camera') "
+            "ORDER BY d.code"
+        ).fetchall()
+    db.close()
+    devices = {
+        "levels": [(code, community) for code, kind, community, _m in rows if kind == "water_level"],
+        "cameras": [
+            (code, community, json.loads(meta)["frigate_camera"])
+            for code, kind, community, meta in rows
+            if kind == "camera"
+        ],
+    }
+    return env, database, devices
+
+
+class Worker:
+    def __init__(self, env: dict, port: int, client_id: str, log: Path) -> None:
+        self.command = [
+            sys.executable,
+            "-m",
+            "banyan",
+            "ingest",
+            "--url",
+            f"mqtt://127.0.0.1:{port}",
+            "--client-id",
+            client_id,
+            "--batch-wait-ms",
+            "10",
+        ]
+        self.env, self.log = env, log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Worker:
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(self.command, env=self.env, cwd=REPO, stdout=log, stderr=log)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if "ingest connected" in self.log.read_text()[offset:]:
+                return self
+            assert self.process.poll() is None, self.log.read_text()
+            time.sleep(0.05)
+        raise AssertionError(f"the worker did not connect:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=15)
+        self.process = None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+async def _publish(port: int, messages: list[tuple[str, bytes]]) -> None:
+    from mqttium.api import AsyncClient
+
+    client = AsyncClient("banyan-test-publisher")
+    await client.connect("127.0.0.1", port)
+    try:
+        for topic, payload in messages:
+            receipt = await client.publish(topic, payload, qos=1)
+            await receipt.wait()
+    finally:
+        await client.disconnect()
+
+
+def publish(port: int, messages: list[tuple[str, bytes | str]]) -> None:
+    asyncio.run(
+        _publish(port, [(t, p.encode() if isinstance(p, str) else p) for t, p in messages]),
+    )
+
+
+def query(database: Path, sql: str, *params) -> list[tuple]:
+    db = sqlite3.connect(database, timeout=5)
+    try:
+        return db.execute(sql, params).fetchall()
+    finally:
+        db.close()
+
+
+def wait_until(check, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.05)
+
+
+def topic(community: str, code: str) -> str:
+    return f"banyan/{community}/devices/{code}/readings"
+
+
+def reading(value: float, ts: dt.datetime, seq: int | None = None, metric: str = "water_level_cm") -> str:
+    body = {"metric": metric, "value": value, "ts": ts.isoformat()}
+    if seq is not None:
+        body["seq"] = seq
+    return json.dumps(body)
+
+
+def readings_of(database: Path, code: str, metric: str = "water_level_cm") -> list[tuple[float, str]]:
+    return query(
+        database,
+        "SELECT r.value, r.ts FROM sensing_reading r JOIN sensing_device d ON d.id = r.device_id "
+        "WHERE d.code = ? AND r.metric = ? ORDER BY r.ts",
+        code,
+        metric,
+    )
+
+
+@pytest.fixture(scope="module")
+def worker(broker, site, tmp_path_factory):
+    env, _database, _devices = site
+    running = Worker(env, broker, "banyan-test-main", tmp_path_factory.mktemp("logs") / "ingest.log").start()
+    yield running
+    if running.running:
+        running.stop()
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(tz=dt.UTC).replace(microsecond=0)
+
+
+def test_readings_are_stored_once_even_when_published_twice(broker, site, worker):
+    _env, database, devices = site
+    code, community = devices["levels"][0]
+    start = now() - dt.timedelta(minutes=5)
+    single = reading(41.5, start, seq=1)
+    batch = json.dumps(
+        [json.loads(reading(42.0, start + dt.timedelta(seconds=s), seq=1 + s)) for s in (1, 2)]
+    )
+    publish(broker, [(topic(community, code), single), (topic(community, code), batch)])
+    publish(broker, [(topic(community, code), single), (topic(community, code), batch)])  # duplicates
+
+    assert wait_until(lambda: len(readings_of(database, code)) >= 3)
+    time.sleep(0.3)  # the duplicates were delivered too; nothing more may appear
+    assert [value for value, _ts in readings_of(database, code)] == [41.5, 42.0, 42.0]
+    assert query(database, "SELECT last_seq, status FROM sensing_device WHERE code = ?", code) == [
+        (3, "online")
+    ]
+    assert worker.running
+
+
+def test_bad_messages_are_dead_lettered_and_the_worker_goes_on(broker, site, worker):
+    _env, database, devices = site
+    code, community = devices["levels"][1]
+    ts = now() - dt.timedelta(minutes=4)
+    before = query(database, "SELECT count(*) FROM sensing_deadletter")[0][0]
+    publish(
+        broker,
+        [
+            (topic(community, code), "{not json"),
+            (topic(community, "NO-SUCH-DEVICE"), reading(1.0, ts)),
+            (topic(community, code), reading(1e9, ts)),  # a water level of 10,000 km
+            (topic(community, code), reading(55.0, ts, seq=7)),
+        ],
+    )
+
+    assert wait_until(lambda: readings_of(database, code)) == [(55.0, ts.strftime("%Y-%m-%d %H:%M:%S"))]
+    letters = query(
+        database,
+        "SELECT source, reason, device_code FROM sensing_deadletter ORDER BY id LIMIT -1 OFFSET ?",
+        before,
+    )
+    assert sorted(letters) == sorted(
+        [
+            ("mqtt", "bad_json", code),
+            ("mqtt", "unknown_device", "NO-SUCH-DEVICE"),
+            ("mqtt", "out_of_range", code),
+        ]
+    )
+    assert worker.running
+
+
+def test_frigate_events_become_camera_readings(broker, site, worker):
+    _env, database, devices = site
+    code, _community, camera = devices["cameras"][0]
+    start = now() - dt.timedelta(minutes=3)
+    person = {
+        "id": f"{start.timestamp()}-abcdef",
+        "camera": camera,
+        "label": "person",
+        "false_positive": False,
+        "start_time": start.timestamp(),
+        "frame_time": start.timestamp() + 1,
+        "current_zones": ["gate"],
+    }
+    fall = {
+        **person,
+        "id": f"{start.timestamp()}-fallen",
+        "label": "fall",
+        "frame_time": start.timestamp() + 2,
+    }
+    stranger = {**person, "id": "1-unknwn", "camera": "cam_nowhere"}
+    events = [
+        {"type": "new", "before": {}, "after": person},
+        {"type": "new", "before": {}, "after": fall},
+        {"type": "update", "before": fall, "after": {**fall, "frame_time": start.timestamp() + 3}},
+        {"type": "end", "before": person, "after": {**person, "end_time": start.timestamp() + 4}},
+        {"type": "new", "before": {}, "after": stranger},
+    ]
+    publish(broker, [("frigate/events", json.dumps(event)) for event in events])
+
+    assert wait_until(lambda: len(readings_of(database, code, "person_count")) >= 2)
+    assert wait_until(lambda: readings_of(database, code, "fall"))
+    time.sleep(0.2)
+    assert [value for value, _ts in readings_of(database, code, "person_count")] == [1.0, 0.0]
+    assert [value for value, _ts in readings_of(database, code, "fall")] == [1.0]  # one fall, not two
+    assert query(database, "SELECT reason, device_code FROM sensing_deadletter WHERE source = 'frigate'") == [
+        ("unknown_device", "cam_nowhere")
+    ]
+
+
+def test_readings_published_while_the_worker_is_down_arrive_when_it_returns(broker, site, tmp_path):
+    env, database, devices = site
+    code, community = devices["levels"][0]  # at other times than the first test's
+    worker = Worker(env, broker, "banyan-test-restart", tmp_path / "ingest.log").start()
+    worker.stop()  # the broker keeps its session and queues for it from now on
+
+    start = now() - dt.timedelta(minutes=30)
+    publish(
+        broker,
+        [
+            (topic(community, code), reading(float(i), start + dt.timedelta(seconds=i), seq=i))
+            for i in range(50)
+        ],
+    )
+
+    def queued():
+        return [
+            value for value, ts in readings_of(database, code) if ts < str(start + dt.timedelta(minutes=1))
+        ]
+
+    assert queued() == []
+    worker.start()
+    try:
+        assert wait_until(lambda: len(queued()) >= 50)
+        time.sleep(0.2)
+        assert queued() == [float(i) for i in range(50)]
+    finally:
+        worker.stop()
