@@ -20,6 +20,9 @@ class Action(StrEnum):
     VIEW_AUDIT = "audit.view"
     IMPORT_LEDGER = "ledger.import"
     EXPORT_LEDGER = "ledger.export"
+    VIEW_ALERTS = "alerts.view"
+    HANDLE_ALERTS = "alerts.handle"
+    CHANGE_RULES = "rules.change"
 
 
 _STAFF_EDITORS = {
@@ -30,16 +33,21 @@ _STAFF_EDITORS = {
     Action.EXPORT_LEDGER,
 }
 
+# Alerts: every staff role sees them; those who respond on the ground handle them (acknowledge,
+# resolve); the community's and street's managers change the rules that raise them.
+_ALERT_HANDLERS = {Action.VIEW_ALERTS, Action.HANDLE_ALERTS}
+_RULE_CHANGERS = _ALERT_HANDLERS | {Action.CHANGE_RULES}
+
 PERMISSIONS: dict[str, frozenset[Action]] = {
     Role.PLATFORM_ADMIN: frozenset(Action),
-    Role.STREET_OFFICER: frozenset(_STAFF_EDITORS | {Action.CHANGE_PLACES}),
-    Role.COMMUNITY_DIRECTOR: frozenset(_STAFF_EDITORS | {Action.CHANGE_PLACES}),
-    Role.GRID_WORKER: frozenset(_STAFF_EDITORS),
-    Role.PROPERTY_STAFF: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE}),
+    Role.STREET_OFFICER: frozenset(_STAFF_EDITORS | {Action.CHANGE_PLACES} | _RULE_CHANGERS),
+    Role.COMMUNITY_DIRECTOR: frozenset(_STAFF_EDITORS | {Action.CHANGE_PLACES} | _RULE_CHANGERS),
+    Role.GRID_WORKER: frozenset(_STAFF_EDITORS | _ALERT_HANDLERS),
+    Role.PROPERTY_STAFF: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE} | _ALERT_HANDLERS),
     Role.VOLUNTEER: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE}),
     Role.RESIDENT: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE}),
     Role.AUDITOR: frozenset(
-        {Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.VIEW_AUDIT, Action.EXPORT_LEDGER}
+        {Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.VIEW_AUDIT, Action.EXPORT_LEDGER, Action.VIEW_ALERTS}
     ),
 }
 

@@ -1,0 +1,495 @@
+"""Rules and alerts: access functions and every state change (STYLE 2, 8, 9).
+
+``apply_events`` is the one writer of alerts from the rule engine: the ingest worker calls it inside
+the transaction that stores the readings (and the engine checkpoint), so alerts, readings and the
+checkpoint commit together. People move alerts on with ``acknowledge_alert`` and ``resolve_alert``;
+``escalate_due`` (run about once a second by the worker, or a drill) moves alerts nobody acknowledged
+in time up the escalation ladder. Every transition is audited and published on ``banyan.core.bus``
+after commit, under the topics ``alert.raised``, ``alert.updated``, ``alert.cleared``,
+``alert.acknowledged``, ``alert.resolved`` and ``alert.escalated``. Sending notifications to the next
+level is issue 4's ``notify`` app, which subscribes to ``alert.*``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from banyan.audit.services import Event, record
+from banyan.core import bus, clock
+from banyan.core.access import Action, can
+from banyan.core.errors import BanyanError, InvalidInput, NotFound, PermissionDenied
+from banyan.places.choices import RegionKind
+from banyan.places.models import Facility, Region
+from banyan.warning.choices import ACTIVE_STATUSES, AlertStatus
+from banyan.warning.engine import Cleared, Raised, Updated
+from banyan.warning.engine import Event as EngineEvent
+from banyan.warning.models import RULE_COLUMNS, Alert, Rule
+
+logger = logging.getLogger(__name__)
+
+SYSTEM_ACTOR = "rules"
+DEFAULT_ESCALATION_SECONDS = {"red": 30, "orange": 120, "yellow": 600, "blue": 1800}
+# Who is told at each escalation level: 0 is the grid's own staff, then upwards.
+ESCALATION_LADDER = ("grid", "community", "street", "district")
+MAX_ESCALATION_LEVEL = len(ESCALATION_LADDER) - 1
+
+
+class AlertStateError(BanyanError):
+    """The alert is not in a state that allows this step (e.g. acknowledging a resolved alert)."""
+
+    status = 409
+    code = "conflict"
+
+
+# --- access --------------------------------------------------------------------------------
+
+
+def get_rule_for(user, pk, action: Action = Action.VIEW_ALERTS) -> Rule:
+    rule = Rule.objects.restrict(user, action).select_related("community").filter(pk=pk).first()
+    if rule is None:
+        raise NotFound(_("Rule not found."))
+    return rule
+
+
+def get_alert_for(user, pk, action: Action = Action.VIEW_ALERTS) -> Alert:
+    alert = (
+        Alert.objects.restrict(user, action)
+        .select_related("rule", "community", "grid", "device", "facility")
+        .filter(pk=pk)
+        .first()
+    )
+    if alert is None:
+        raise NotFound(_("Alert not found."))
+    return alert
+
+
+def place_key(device) -> str:
+    """The place a device's readings are tagged with for the engine: its facility code, else its
+    building code (with the unit number after a slash), else its grid code."""
+    if device.facility_id:
+        return device.facility.code
+    if device.unit_id:
+        return f"{device.building.code}/{device.unit.number}"
+    if device.building_id:
+        return device.building.code
+    return device.grid.code
+
+
+# --- rules ---------------------------------------------------------------------------------
+
+
+def _split_rule_data(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    columns = {key: data[key] for key in (*RULE_COLUMNS, "is_active") if key in data}
+    params = {
+        key: value
+        for key, value in data.items()
+        if key not in (*RULE_COLUMNS, "is_active", "community", "id") and value is not None
+    }
+    return columns, params
+
+
+def _community_for(actor, code: str | None) -> Region:
+    communities = Region.objects.restrict(actor, Action.CHANGE_RULES).filter(kind=RegionKind.COMMUNITY)
+    if code:
+        community = communities.filter(code=code).first()
+        if community is None:
+            raise NotFound(_("Community not found."), field="community")
+        return community
+    choices = list(communities[:2])
+    if len(choices) != 1:
+        raise InvalidInput(_("Say which community the rule is for (its code)."), field="community")
+    return choices[0]
+
+
+def _save_rule(rule: Rule, **kwargs) -> None:
+    try:
+        rule.save(**kwargs)
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise InvalidInput(f"{field}: {' '.join(messages)}", field=field, code="invalid_rule") from None
+
+
+def _rule_details(rule: Rule, changed: Iterable[str]) -> dict:
+    return {
+        "name": rule.name,
+        "kind": rule.kind,
+        "community": rule.community.code,
+        "changed": sorted(changed),
+    }
+
+
+def _publish_after_commit(topic: str, payload: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: bus.publish(topic, payload), robust=True)
+
+
+@transaction.atomic(durable=True)
+def create_rule(*, actor, data: dict[str, Any]) -> Rule:
+    """Store a rule. ``data`` is the engine's rule dict (``kind``, ``grade``, the kind's settings) plus
+    ``name``, ``is_active`` and ``community`` (a code; optional when the actor can reach only one)."""
+    if not can(actor, Action.CHANGE_RULES):
+        raise PermissionDenied(_("Your role may not change warning rules."))
+    columns, params = _split_rule_data(data)
+    now = clock.now()
+    rule = Rule(
+        community=_community_for(actor, data.get("community")),
+        created_by=actor if getattr(actor, "pk", None) else None,
+        params=params,
+        created_at=now,
+        updated_at=now,
+        **columns,
+    )
+    _save_rule(rule)
+    record(actor=actor, events=[Event("rule.create", "rule", rule.pk, details=_rule_details(rule, ["*"]))])
+    _publish_after_commit("rule.changed", {"rule": rule.pk, "community": rule.community.code})
+    return rule
+
+
+@transaction.atomic(durable=True)
+def update_rule(*, actor, rule: Rule, data: dict[str, Any]) -> Rule:
+    """Change a rule. Settings given replace the stored ones key by key; ``null`` removes a setting."""
+    if not can(actor, Action.CHANGE_RULES):
+        raise PermissionDenied(_("Your role may not change warning rules."))
+    rule = Rule.objects.select_for_update().select_related("community").get(pk=rule.pk)
+    changed: set[str] = set()
+    for key in (*RULE_COLUMNS, "is_active"):
+        if key in data and data[key] is not None and getattr(rule, key) != data[key]:
+            setattr(rule, key, data[key])
+            changed.add(key)
+    params = dict(rule.params)
+    for key, value in data.items():
+        if key in (*RULE_COLUMNS, "is_active", "community", "id"):
+            continue
+        if value is None:
+            if params.pop(key, None) is not None:
+                changed.add(key)
+        elif params.get(key) != value:
+            params[key] = value
+            changed.add(key)
+    if not changed:
+        return rule
+    rule.params = params
+    rule.updated_at = clock.now()
+    _save_rule(
+        rule, update_fields=["name", "kind", "grade", "auto_clear", "is_active", "params", "updated_at"]
+    )
+    record(actor=actor, events=[Event("rule.update", "rule", rule.pk, details=_rule_details(rule, changed))])
+    if not Rule.objects.restrict(actor, Action.CHANGE_RULES).filter(pk=rule.pk).exists():
+        raise NotFound(_("Rule not found."))
+    _publish_after_commit("rule.changed", {"rule": rule.pk, "community": rule.community.code})
+    return rule
+
+
+# --- alerts from the engine ---------------------------------------------------------------------
+
+
+def escalation_seconds(grade: str) -> float:
+    deadlines = getattr(settings, "BANYAN_ESCALATION_SECONDS", DEFAULT_ESCALATION_SECONDS)
+    return float(deadlines.get(grade, DEFAULT_ESCALATION_SECONDS[grade]))
+
+
+def alert_payload(alert: Alert) -> dict[str, Any]:
+    """What the bus carries about an alert: no personal data, only codes, grades and times."""
+    return {
+        "id": alert.pk,
+        "rule": alert.rule_id,
+        "subject": alert.subject,
+        "place": alert.place,
+        "community": alert.community.code,
+        "grid": alert.grid.code if alert.grid_id else None,
+        "grade": alert.grade,
+        "status": alert.status,
+        "count": alert.count,
+        "last_value": alert.last_value,
+        "escalation_level": alert.escalation_level,
+        "reading_at": alert.reading_at.isoformat() if alert.reading_at else None,
+        "raised_at": alert.raised_at.isoformat(),
+    }
+
+
+def _subjects(rules: dict[int, Rule], events: Sequence[EngineEvent]) -> tuple[dict, dict]:
+    from banyan.sensing.models import Device
+
+    codes = {e.subject for e in events if not _per_place(rules[int(e.rule_id)])}
+    devices = {d.code: d for d in Device.objects.select_related("grid", "facility").filter(code__in=codes)}
+    places = {e.subject for e in events} | {e.place for e in events if e.place}
+    facilities = {f.code: f for f in Facility.objects.select_related("region").filter(code__in=places)}
+    return devices, facilities
+
+
+def _grid_of_facility(facility: Facility | None) -> Region | None:
+    if facility is None:
+        return None
+    if facility.region.kind == RegionKind.GRID:
+        return facility.region
+    device = facility.devices.select_related("grid").order_by("id").first()
+    return device.grid if device is not None else None
+
+
+def _new_alert(rule: Rule, event: EngineEvent, devices: dict, facilities: dict, now: dt.datetime) -> Alert:
+    device = devices.get(event.subject)
+    facility = device.facility if device is not None else facilities.get(event.subject)
+    if facility is None and event.place:
+        facility = facilities.get(event.place)
+    grid = device.grid if device is not None else _grid_of_facility(facility)
+    raised_at = event.at
+    return Alert(
+        rule=rule,
+        subject=event.subject,
+        place=event.place or "",
+        community=rule.community,
+        grid=grid,
+        device=device,
+        facility=facility,
+        grade=event.grade.code,
+        status=AlertStatus.OPEN,
+        count=1,
+        last_value=event.value,
+        reading_at=event.reading_ts,
+        raised_at=raised_at,
+        updated_at=now,
+        next_escalation_at=raised_at + dt.timedelta(seconds=escalation_seconds(event.grade.code)),
+    )
+
+
+def _active(rule_id: int, subject: str) -> Alert | None:
+    return (
+        Alert.objects.select_for_update()
+        .select_related("rule", "community", "grid")
+        .filter(rule_id=rule_id, subject=subject, status__in=ACTIVE_STATUSES)
+        .first()
+    )
+
+
+def _repeat(alert: Alert, event: EngineEvent, now: dt.datetime) -> None:
+    fields: dict[str, Any] = {"count": F("count") + 1, "last_value": event.value, "updated_at": now}
+    if event.reading_ts is not None:
+        fields["reading_at"] = event.reading_ts
+    if event.grade.code != alert.grade:
+        fields["grade"] = event.grade.code
+    Alert.objects.filter(pk=alert.pk).update(**fields)
+    alert.refresh_from_db()
+
+
+def apply_events(events: Iterable[EngineEvent]) -> list[Alert]:
+    """Turn the engine's events into alerts, in the caller's transaction (or a new one).
+
+    ``Raised`` opens an alert, or counts as a repeat of the one still active for that rule × subject;
+    ``Updated`` counts a repeat (and a crowd density grade change); ``Cleared`` clears the active
+    alert if its rule auto-clears. Repeats are coalesced into one bus event per alert and not audited
+    one by one (the count says how many); raising and clearing are. Returns the alerts touched.
+    """
+    events = list(events)
+    if not events:
+        return []
+    with transaction.atomic():
+        rule_ids = {int(e.rule_id) for e in events if str(e.rule_id).isdigit()}
+        rules = {r.pk: r for r in Rule.objects.select_related("community").filter(pk__in=rule_ids)}
+        events = [e for e in events if str(e.rule_id).isdigit() and int(e.rule_id) in rules]
+        devices, facilities = _subjects(rules, events)
+        now = clock.now()
+        touched: dict[int, tuple[str, Alert]] = {}
+        audit: list[Event] = []
+        for event in events:
+            rule = rules[int(event.rule_id)]
+            if isinstance(event, Cleared):
+                alert = _active(rule.pk, event.subject)
+                if alert is None or not rule.auto_clear:
+                    continue
+                cleared_at = event.at
+                Alert.objects.filter(pk=alert.pk).update(
+                    status=AlertStatus.CLEARED,
+                    cleared_at=cleared_at,
+                    updated_at=now,
+                    last_value=event.value,
+                    next_escalation_at=None,
+                )
+                alert.refresh_from_db()
+                touched[alert.pk] = ("alert.cleared", alert)
+                audit.append(
+                    Event("alert.clear", "alert", alert.pk, details={"rule": rule.pk, "value": event.value})
+                )
+                continue
+            alert = _active(rule.pk, event.subject)
+            if alert is not None:
+                _repeat(alert, event, now)
+                topic = touched.get(alert.pk, ("alert.updated", alert))[0]
+                touched[alert.pk] = (topic, alert)
+                continue
+            if isinstance(event, Updated) and not isinstance(event, Raised):
+                # A repeat for an alert a person already resolved: the engine is told to forget the
+                # subject on ``alert.resolved``; until it has, repeats raise nothing new.
+                logger.debug("no active alert for %s × %s; repeat ignored", rule.pk, event.subject)
+                continue
+            alert = _new_alert(rule, event, devices, facilities, now)
+            try:
+                with transaction.atomic():
+                    alert.save()
+            except IntegrityError:  # raised concurrently by another writer: count it as a repeat
+                alert = _active(rule.pk, event.subject)
+                if alert is None:
+                    raise
+                _repeat(alert, event, now)
+                touched[alert.pk] = (touched.get(alert.pk, ("alert.updated", alert))[0], alert)
+                continue
+            alert.community = rule.community
+            touched[alert.pk] = ("alert.raised", alert)
+            audit.append(
+                Event(
+                    "alert.raise",
+                    "alert",
+                    alert.pk,
+                    details={
+                        "rule": rule.pk,
+                        "subject": alert.subject,
+                        "grade": alert.grade,
+                        "value": event.value,
+                    },
+                )
+            )
+        record(actor=SYSTEM_ACTOR, events=audit)
+        for topic, alert in touched.values():
+            _publish_after_commit(topic, alert_payload(alert))
+    return [alert for _, alert in touched.values()]
+
+
+def _per_place(rule: Rule) -> bool:
+    return rule.kind in ("composite", "crowd_density") or (
+        rule.kind == "count_window" and (rule.params or {}).get("per") == "place"
+    )
+
+
+# --- alerts by people -----------------------------------------------------------------------------
+
+
+def _lock(alert: Alert) -> Alert:
+    return Alert.objects.select_for_update().select_related("rule", "community", "grid").get(pk=alert.pk)
+
+
+def _recheck_scope(actor, alert: Alert) -> None:
+    if not Alert.objects.restrict(actor, Action.HANDLE_ALERTS).filter(pk=alert.pk).exists():
+        raise NotFound(_("Alert not found."))
+
+
+@transaction.atomic(durable=True)
+def acknowledge_alert(*, actor, alert: Alert) -> Alert:
+    """Someone has seen the alert and is on it: escalation stops."""
+    if not can(actor, Action.HANDLE_ALERTS):
+        raise PermissionDenied(_("Your role may not handle alerts."))
+    _recheck_scope(actor, alert)
+    now = clock.now()
+    updated = Alert.objects.filter(pk=alert.pk, status=AlertStatus.OPEN).update(
+        status=AlertStatus.ACKNOWLEDGED,
+        acknowledged_at=now,
+        acknowledged_by=actor,
+        next_escalation_at=None,
+        updated_at=now,
+    )
+    alert = _lock(alert)
+    if not updated:
+        raise AlertStateError(
+            _("Only an open alert can be acknowledged; this one is %(status)s.") % {"status": alert.status},
+            field="status",
+        )
+    record(
+        actor=actor,
+        events=[
+            Event(
+                "alert.acknowledge", "alert", alert.pk, details={"rule": alert.rule_id, "grade": alert.grade}
+            )
+        ],
+    )
+    _publish_after_commit("alert.acknowledged", alert_payload(alert))
+    return alert
+
+
+@transaction.atomic(durable=True)
+def resolve_alert(*, actor, alert: Alert, note: str) -> Alert:
+    """A person closes the alert, saying what was found and done (``note`` is required)."""
+    if not can(actor, Action.HANDLE_ALERTS):
+        raise PermissionDenied(_("Your role may not handle alerts."))
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput(_("Say what was found and done: a note is required."), field="note")
+    _recheck_scope(actor, alert)
+    now = clock.now()
+    updated = Alert.objects.filter(pk=alert.pk, status__in=ACTIVE_STATUSES).update(
+        status=AlertStatus.RESOLVED,
+        resolved_at=now,
+        resolved_by=actor,
+        resolution_note=note,
+        next_escalation_at=None,
+        updated_at=now,
+    )
+    alert = _lock(alert)
+    if not updated:
+        raise AlertStateError(
+            _("Only an open or acknowledged alert can be resolved; this one is %(status)s.")
+            % {"status": alert.status},
+            field="status",
+        )
+    record(
+        actor=actor,
+        events=[
+            Event("alert.resolve", "alert", alert.pk, details={"rule": alert.rule_id, "grade": alert.grade})
+        ],
+    )
+    _publish_after_commit("alert.resolved", alert_payload(alert))
+    return alert
+
+
+@transaction.atomic
+def escalate_due(now: dt.datetime | None = None) -> list[Alert]:
+    """Move every open alert whose escalation deadline has come (``next_escalation_at <= now``) one
+    level up the ladder (grid → community → street → district), audited and published as
+    ``alert.escalated``; the next deadline is the grade's deadline again, none after the top level.
+    Who is told at each level is the ``notify`` app's business (issue 4)."""
+    now = now or clock.now()
+    due = list(
+        Alert.objects.select_related("rule", "community", "grid")
+        .filter(status=AlertStatus.OPEN, next_escalation_at__lte=now)
+        .order_by("next_escalation_at", "id")
+    )
+    escalated = []
+    audit = []
+    for alert in due:
+        level = alert.escalation_level + 1
+        following = (
+            alert.next_escalation_at + dt.timedelta(seconds=escalation_seconds(alert.grade))
+            if level < MAX_ESCALATION_LEVEL
+            else None
+        )
+        changed = Alert.objects.filter(
+            pk=alert.pk, status=AlertStatus.OPEN, escalation_level=alert.escalation_level
+        ).update(escalation_level=level, next_escalation_at=following, updated_at=now)
+        if not changed:  # acknowledged or escalated by someone else meanwhile
+            continue
+        alert.escalation_level, alert.next_escalation_at = level, following
+        escalated.append(alert)
+        audit.append(
+            Event(
+                "alert.escalate",
+                "alert",
+                alert.pk,
+                details={"level": level, "to": ESCALATION_LADDER[level], "grade": alert.grade},
+            )
+        )
+        payload = alert_payload(alert) | {"to": ESCALATION_LADDER[level]}
+        _publish_after_commit("alert.escalated", payload)
+    record(actor=SYSTEM_ACTOR, events=audit)
+    return escalated
+
+
+def mark_pushed(alert_ids: Iterable[int], *, at: dt.datetime | None = None) -> int:
+    """Record when alerts were first pushed to people (the ``notify`` app calls this once sent)."""
+    return Alert.objects.filter(pk__in=list(alert_ids), pushed_at__isnull=True).update(
+        pushed_at=at or clock.now()
+    )
