@@ -493,3 +493,156 @@ def mark_pushed(alert_ids: Iterable[int], *, at: dt.datetime | None = None) -> i
     return Alert.objects.filter(pk__in=list(alert_ids), pushed_at__isnull=True).update(
         pushed_at=at or clock.now()
     )
+
+
+# --- CAP ---------------------------------------------------------------------------------------
+# A community alert is not a government warning: only county-level or higher governments issue
+# warnings (Emergency Response Law Art. 64). Banyan's CAP therefore has scope "Restricted" — for the
+# community's staff and its emergency partners — with a restriction saying so, and a senderName that
+# names the community platform. See docs/adr/0006-alerts.md.
+
+CAP_RESTRICTION = (
+    "Community early-warning alert from sensors, for community staff and emergency partners. "
+    "Not a government warning under the Emergency Response Law (Art. 64). "
+    "社区传感器预警，仅供社区工作人员及应急合作方使用，非政府发布的预警信息。"
+)
+_CATEGORY_BY_METRIC = {
+    "smoke_obscuration": "Fire",
+    "smoke_alarm": "Fire",
+    "temperature_c": "Fire",
+    "gas_lel": "Safety",
+    "water_level_cm": "Met",
+    "water_m3": "Health",
+    "door_open": "Health",
+    "heart_rate": "Health",
+    "spo2": "Health",
+    "fall": "Health",
+    "sos": "Rescue",
+    "person_count": "Safety",
+    "pm25": "Env",
+    "co2": "Env",
+}
+_GRADE_EN = {"blue": "Blue", "yellow": "Yellow", "orange": "Orange", "red": "Red"}
+
+
+def _cap_token(text: str) -> str:
+    import re
+
+    return re.sub(r"[\s,<&]+", "-", text) or "banyan"
+
+
+def cap_sender(community: Region) -> str:
+    domain = getattr(settings, "BANYAN_CAP_SENDER_DOMAIN", "banyan.invalid")
+    return _cap_token(f"alerts.{community.code.lower()}@{domain}")
+
+
+def _cap_area(alert: Alert):
+    from banyan.warning.cap import CapArea, polygon_from_geojson
+
+    candidates = []
+    if alert.device_id and alert.device.zone:
+        candidates.append(alert.device.zone)
+    if alert.facility_id and alert.facility.area:
+        candidates.append(alert.facility.area)
+    if alert.grid_id and alert.grid.boundary:
+        candidates.append(alert.grid.boundary)
+    if alert.community.boundary:
+        candidates.append(alert.community.boundary)
+    polygons: tuple[str, ...] = ()
+    for geojson in candidates:
+        try:
+            polygons = (polygon_from_geojson(geojson),)
+            break
+        except ValueError:
+            continue
+    where = alert.facility.name_zh if alert.facility_id else (alert.grid.name_zh if alert.grid_id else "")
+    description = " / ".join(part for part in (alert.community.name_zh, where, alert.subject) if part)
+    return CapArea(description=description, polygons=polygons)
+
+
+def _metric_of(rule: Rule) -> str:
+    params = rule.params or {}
+    if "metric" in params:
+        return params["metric"]
+    conditions = params.get("conditions") or [{}]
+    return conditions[0].get("metric", "") if isinstance(conditions[0], dict) else ""
+
+
+def cap_for_alert(alert: Alert):
+    """The alert as a :class:`~banyan.warning.cap.CapAlert`: zh-CN and en info blocks, severity from
+    the grade, the area from the device's zone, the facility's area, the grid's or community's boundary.
+    A resolved or cleared alert is a ``Cancel`` referring to the alert as raised."""
+    from banyan.warning.cap import (
+        GRADE_COLOUR_ZH,
+        GRADE_LEVEL_ZH,
+        CapAlert,
+        CapInfo,
+        CapReference,
+        grade_parameter,
+        grade_to_severity,
+    )
+
+    rule, community = alert.rule, alert.community
+    sender = cap_sender(community)
+    identifier = _cap_token(f"{community.code}-alert-{alert.pk}")
+    active = alert.status in ACTIVE_STATUSES
+    ended_at = alert.resolved_at or alert.cleared_at
+    area = _cap_area(alert)
+    category = _CATEGORY_BY_METRIC.get(_metric_of(rule), "Safety")
+    value = "" if alert.last_value is None else f"{alert.last_value:g}"
+    raised_zh = alert.raised_at.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+    common = {
+        "categories": (category,),
+        "event": rule.name,
+        "urgency": "Immediate" if active else "Past",
+        "severity": grade_to_severity(alert.grade),
+        "certainty": "Observed",
+        "effective": alert.raised_at,
+        "areas": (area,),
+    }
+    zh = CapInfo(
+        language="zh-CN",
+        headline=f"{GRADE_COLOUR_ZH[alert.grade]}预警（{GRADE_LEVEL_ZH[alert.grade]}）：{rule.name}",
+        description=(
+            f"对象 {alert.subject}，最近数值 {value or '—'}，满足规则 {alert.count} 次，"
+            f"触发于 {raised_zh}（北京时间）。状态：{AlertStatus(alert.status).label}。"
+        ),
+        instruction="请网格员尽快到场核实并处置。" if active else "该告警已结束。",
+        sender_name=f"{community.name_zh} 社区预警平台（社区告警，非政府预警）",
+        parameters=(grade_parameter(alert.grade, "zh-CN"),),
+        **common,
+    )
+    en = CapInfo(
+        language="en",
+        headline=f"{_GRADE_EN[alert.grade]} alert: {rule.name}",
+        description=(
+            f"Subject {alert.subject}, last value {value or '-'}, met the rule {alert.count} time(s), "
+            f"raised at {alert.raised_at.isoformat(timespec='seconds')}. Status: {alert.status}."
+        ),
+        instruction="Grid staff: check on site and respond." if active else "This alert has ended.",
+        sender_name=(
+            f"Banyan community alerts, {community.name_en or community.code} (not a government warning)"
+        ),
+        parameters=(grade_parameter(alert.grade, "en"),),
+        **common,
+    )
+    if active or ended_at is None:
+        return CapAlert(
+            identifier=identifier,
+            sender=sender,
+            sent=alert.raised_at,
+            scope="Restricted",
+            restriction=CAP_RESTRICTION,
+            infos=(zh, en),
+        )
+    return CapAlert(
+        identifier=f"{identifier}-end",
+        sender=sender,
+        sent=ended_at,
+        msg_type="Cancel",
+        scope="Restricted",
+        restriction=CAP_RESTRICTION,
+        references=(CapReference(sender=sender, identifier=identifier, sent=alert.raised_at),),
+        note=alert.status,
+        infos=(zh, en),
+    )
