@@ -32,7 +32,7 @@ from banyan.places.models import Facility, Region
 from banyan.warning.choices import ACTIVE_STATUSES, AlertStatus
 from banyan.warning.engine import Cleared, Raised, Updated
 from banyan.warning.engine import Event as EngineEvent
-from banyan.warning.models import RULE_COLUMNS, Alert, Rule
+from banyan.warning.models import RULE_COLUMNS, Alert, OfficialWarning, Rule
 
 logger = logging.getLogger(__name__)
 
@@ -646,3 +646,110 @@ def cap_for_alert(alert: Alert):
         note=alert.status,
         infos=(zh, en),
     )
+
+
+# --- official warnings --------------------------------------------------------------------------
+
+
+def _imported_areas(cap) -> list[dict[str, Any]]:
+    areas: dict[str, dict[str, Any]] = {}
+    for info in cap.infos:
+        for area in info.areas:
+            entry = areas.setdefault(
+                area.description,
+                {"description": area.description, "polygons": [], "circles": [], "geocodes": []},
+            )
+            entry["polygons"] += [p for p in area.polygons if p not in entry["polygons"]]
+            entry["circles"] += [
+                c
+                for c in (
+                    {"lat": c.latitude, "lon": c.longitude, "radius_km": c.radius_km} for c in area.circles
+                )
+                if c not in entry["circles"]
+            ]
+            entry["geocodes"] += [list(g) for g in area.geocodes if list(g) not in entry["geocodes"]]
+    return list(areas.values())
+
+
+def _as_text(data: bytes) -> str:
+    """The message as text for keeping: UTF-8 (most feeds), else Latin-1 (which never fails)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _info_in(cap, primary: str):
+    return next((info for info in cap.infos if info.language.lower().split("-")[0] == primary), None)
+
+
+@transaction.atomic(durable=True)
+def import_official_warning(*, actor, data: bytes, source_url: str = ""):
+    """Store a government CAP message once per (sender, identifier, sent); returns ``(warning, created)``.
+
+    ``data`` is parsed by :func:`banyan.warning.cap.parse_cap` (size limit, no DTD or entities, no
+    network, schema and spec checks); a refused message raises :class:`~banyan.warning.cap.CapError`."""
+    from banyan.warning.cap import parse_cap
+
+    cap = parse_cap(data)
+    first = cap.infos[0] if cap.infos else None
+    zh, en = _info_in(cap, "zh"), _info_in(cap, "en")
+    main = en or first
+    existing = OfficialWarning.objects.filter(
+        sender=cap.sender, identifier=cap.identifier, sent=cap.sent
+    ).first()
+    if existing is not None:
+        return existing, False
+    warning = OfficialWarning(
+        identifier=cap.identifier,
+        sender=cap.sender,
+        sent=cap.sent,
+        status=cap.status,
+        msg_type=cap.msg_type,
+        scope=cap.scope,
+        event=(first.event if first else "")[:255],
+        severity=first.severity if first else "",
+        grade=(first.grade or "") if first else "",
+        sender_name=((zh or main).sender_name if (zh or main) else "")[:255],
+        headline_zh=zh.headline if zh else "",
+        headline_en=main.headline if main and main is not zh else "",
+        description=(main.description if main else "") or (zh.description if zh else ""),
+        instruction=(main.instruction if main else "") or (zh.instruction if zh else ""),
+        areas=_imported_areas(cap),
+        effective=first.effective if first else None,
+        expires=first.expires if first else None,
+        signed=cap.signed,
+        source_url=source_url[:500],
+        raw=_as_text(data),
+        imported_at=clock.now(),
+    )
+    try:
+        with transaction.atomic():
+            warning.save()
+    except IntegrityError:  # imported concurrently
+        return OfficialWarning.objects.get(sender=cap.sender, identifier=cap.identifier, sent=cap.sent), False
+    record(
+        actor=actor,
+        events=[
+            Event(
+                "official_warning.import",
+                "official_warning",
+                warning.pk,
+                details={
+                    "sender": warning.sender,
+                    "identifier": warning.identifier,
+                    "source": warning.source_url,
+                },
+            )
+        ],
+    )
+    _publish_after_commit(
+        "official_warning.imported",
+        {
+            "id": warning.pk,
+            "sender": warning.sender,
+            "identifier": warning.identifier,
+            "grade": warning.grade,
+        },
+    )
+    return warning, True
