@@ -28,6 +28,7 @@ from banyan.people.models import (
 from banyan.places.models import Building, Facility, PathEdge, PathNode, Region, Unit
 from banyan.sim.seed.devices import plan_devices, write_devices
 from banyan.sim.seed.plan import CommunityPlan
+from banyan.sim.seed.rules import plan_rules, write_rules
 
 BATCH = 1000
 RESIDENT_CHUNK = 2000
@@ -301,6 +302,8 @@ def write_plan(plan: CommunityPlan, *, demo_password: str, progress: Callable[[s
         batch_size=BATCH,
         progress=progress,
     )
+
+    write_rules(plan_rules(plan), community=community, now=now)
 
     counts = {
         "regions": len(regions),
