@@ -158,7 +158,7 @@ def update_rule(*, actor, rule: Rule, data: dict[str, Any]) -> Rule:
     """Change a rule. Settings given replace the stored ones key by key; ``null`` removes a setting."""
     if not can(actor, Action.CHANGE_RULES):
         raise PermissionDenied(_("Your role may not change warning rules."))
-    rule = Rule.objects.select_for_update().select_related("community").get(pk=rule.pk)
+    rule = Rule.objects.select_for_update(of=("self",)).select_related("community").get(pk=rule.pk)
     changed: set[str] = set()
     for key in (*RULE_COLUMNS, "is_active"):
         if key in data and data[key] is not None and getattr(rule, key) != data[key]:
@@ -262,7 +262,7 @@ def _new_alert(rule: Rule, event: EngineEvent, devices: dict, facilities: dict, 
 
 def _active(rule_id: int, subject: str) -> Alert | None:
     return (
-        Alert.objects.select_for_update()
+        Alert.objects.select_for_update(of=("self",))
         .select_related("rule", "community", "grid")
         .filter(rule_id=rule_id, subject=subject, status__in=ACTIVE_STATUSES)
         .first()
@@ -371,7 +371,11 @@ def _per_place(rule: Rule) -> bool:
 
 
 def _lock(alert: Alert) -> Alert:
-    return Alert.objects.select_for_update().select_related("rule", "community", "grid").get(pk=alert.pk)
+    return (
+        Alert.objects.select_for_update(of=("self",))
+        .select_related("rule", "community", "grid")
+        .get(pk=alert.pk)
+    )
 
 
 def _recheck_scope(actor, alert: Alert) -> None:
@@ -499,7 +503,7 @@ def mark_pushed(alert_ids: Iterable[int], *, at: dt.datetime | None = None) -> i
 # A community alert is not a government warning: only county-level or higher governments issue
 # warnings (Emergency Response Law Art. 64). Banyan's CAP therefore has scope "Restricted" — for the
 # community's staff and its emergency partners — with a restriction saying so, and a senderName that
-# names the community platform. See docs/adr/0006-alerts.md.
+# names the community platform (README, API section).
 
 CAP_RESTRICTION = (
     "Community early-warning alert from sensors, for community staff and emergency partners. "
