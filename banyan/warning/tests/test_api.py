@@ -191,3 +191,17 @@ def test_official_warnings_list(api, now):
     assert response.data["items"][0]["grade"] == "red"
     assert api("resident01").get("official-warnings?current=true").data["count"] == 0
     assert api(None).get("official-warnings").status_code == 401
+
+
+def test_the_alert_list_has_a_fixed_number_of_queries(api, now, django_assert_max_num_queries, users):
+    rule = make_rule()
+    from banyan.sensing.models import Device
+
+    devices = Device.objects.filter(kind="smoke").order_by("code")[:12]
+    services.apply_events([event("Raised", rule, device.code) for device in devices])
+    for alert in Alert.objects.filter(rule=rule)[:3]:
+        services.acknowledge_alert(actor=users["director"], alert=alert)
+    client = api("director")
+    with django_assert_max_num_queries(6):  # token, its last use, count, page (joins), no N+1
+        response = client.get("alerts?limit=500")
+    assert response.data["count"] == 12

@@ -268,3 +268,53 @@ def test_rule_services_validate_and_audit(users, now):
     assert actions == ["rule.create", "rule.update"]
     with pytest.raises(PermissionDenied):
         services.create_rule(actor=users["grid01"], data={"name": "x", "kind": "offline", "interval_s": 60})
+
+
+def test_the_in_process_bus(caplog):
+    seen = []
+
+    def broken(topic, payload):
+        raise RuntimeError("boom")
+
+    unsubscribe_broken = bus.subscribe("alert.*", broken)
+    unsubscribe = bus.subscribe("alert.raised", lambda topic, payload: seen.append((topic, payload)))
+    try:
+        bus.publish("alert.raised", {"id": 1})
+        bus.publish("alert.cleared", {"id": 1})
+        bus.publish("rule.changed", {"rule": 1})
+    finally:
+        unsubscribe_broken()
+        unsubscribe()
+    assert seen == [("alert.raised", {"id": 1})]
+    assert "bus handler" in caplog.text and "boom" in caplog.text  # logged, not raised
+    bus.publish("alert.raised", {"id": 2})
+    assert len(seen) == 1  # unsubscribed
+    unsubscribe()  # twice is harmless
+
+
+def test_the_bus_is_thread_safe():
+    import threading
+
+    seen = []
+    lock = threading.Lock()
+
+    def handler(topic, payload):
+        with lock:
+            seen.append(payload["n"])
+
+    def subscriber_churn():
+        for _ in range(200):
+            bus.subscribe("other", handler)()
+
+    unsubscribe = bus.subscribe("count", handler)
+    threads = [threading.Thread(target=subscriber_churn) for _ in range(4)]
+    threads += [
+        threading.Thread(target=lambda i=i: [bus.publish("count", {"n": i}) for _ in range(100)])
+        for i in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    unsubscribe()
+    assert len(seen) == 400
