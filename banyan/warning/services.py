@@ -87,6 +87,15 @@ def place_key(device) -> str:
 # --- rules ---------------------------------------------------------------------------------
 
 
+def engine_rules(community: Region | None = None) -> list:
+    """The active rules (of ``community``, else of every community) as the engine's frozen rules, for
+    ``Engine(rules)`` or ``Engine.restore(rules, checkpoint)``. Stored rules were validated when saved."""
+    rules = Rule.objects.filter(is_active=True).order_by("id")
+    if community is not None:
+        rules = rules.filter(community=community)
+    return [rule.engine_rule() for rule in rules]
+
+
 def _split_rule_data(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     columns = {key: data[key] for key in (*RULE_COLUMNS, "is_active") if key in data}
     params = {

@@ -318,3 +318,23 @@ def test_the_bus_is_thread_safe():
         thread.join()
     unsubscribe()
     assert len(seen) == 400
+
+
+def test_engine_rules_and_place_keys(db):
+    from banyan.places.models import Region
+    from banyan.sensing.models import Device
+
+    community = Region.objects.filter(kind="community").order_by("code").first()
+    extra = make_rule(community=community)
+    make_rule(community=community, name="off", device_codes=["X"]).__class__.objects.filter(
+        name="off"
+    ).update(is_active=False)
+    built = services.engine_rules(community)
+    ids = [rule.id for rule in built]
+    assert str(extra.pk) in ids and ids == sorted(ids, key=int)
+    assert all(rule.name != "off" for rule in built)
+    Engine(built)  # the whole active set builds one engine
+    counter = Device.objects.filter(kind="crowd_counter").select_related("facility").first()
+    assert services.place_key(counter) == counter.facility.code
+    meter = Device.objects.filter(kind="water_meter").select_related("building", "unit").first()
+    assert services.place_key(meter) == f"{meter.building.code}/{meter.unit.number}"
