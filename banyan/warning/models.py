@@ -235,3 +235,16 @@ class OfficialWarning(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sender} {self.identifier}"
+
+
+class EngineCheckpoint(models.Model):
+    """The rule engine's state for one partition (a community, or "all"), saved with the alerts it
+    produced so that a restarted ingest worker resumes hysteresis, windows and timers."""
+
+    key = models.CharField(max_length=64, unique=True)
+    state = models.JSONField(default=dict)
+    resolved_seen_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.key
