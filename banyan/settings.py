@@ -141,9 +141,7 @@ NINJA_PAGINATION_MAX_LIMIT = 500
 BANYAN_MQTT_URL = os.environ.get("BANYAN_MQTT_URL", "mqtt://127.0.0.1:1883")
 BANYAN_INGEST = {
     "BATCH_SIZE": int(os.environ.get("BANYAN_INGEST_BATCH_SIZE", "1000")),  # messages per transaction
-    "BATCH_WAIT_MS": int(os.environ.get("BANYAN_INGEST_BATCH_WAIT_MS", "50")),  # longest wait to fill a batch
-    "RECEIVE_MAXIMUM": 5000,  # unacknowledged messages the broker may send before it waits for PUBACKs
-    "SESSION_EXPIRY_S": 7 * 86400,  # how long the broker queues readings for a stopped worker
+    "BATCH_WAIT_MS": int(os.environ.get("BANYAN_INGEST_BATCH_WAIT_MS", "10")),  # longest wait to fill a batch
     "OFFLINE_SWEEP_S": int(os.environ.get("BANYAN_INGEST_OFFLINE_SWEEP_S", "60")),
     "BACKOFF_MAX_S": 30,  # reconnect and retry delays double up to this
 }

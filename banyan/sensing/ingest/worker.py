@@ -1,6 +1,6 @@
 """The asynchronous shell of ``banyan ingest``: MQTT in, batches out to the writer thread, acks.
 
-One asyncio task reads messages (mqttium, MQTT 5, persistent session, manual acknowledgement)
+One asyncio task reads messages (mqttium, MQTT 3.1.1, persistent session, manual acknowledgement)
 into a queue. The main loop cuts the queue into batches bounded by size and time, hands each to
 the one writer thread (:class:`~banyan.sensing.ingest.writer.BatchWriter`, which owns the
 database connection) and, once the batch's transaction has committed, acknowledges its messages
@@ -10,7 +10,7 @@ database connection) and, once the batch's transaction has committed, acknowledg
   that, the broker delivers it again (to this client id's session) and idempotent storage
   (device+metric+ts) stores nothing twice;
 - while a batch cannot be written (the database is down), nothing is acknowledged, the broker
-  stops sending once the session's Receive Maximum of unacknowledged messages is reached, and the
+  stops sending once its window of unacknowledged messages (``max_inflight_messages``) is full, and the
   rest waits in the broker's queue: consumption pauses and catches up afterwards;
 - a failing batch is retried with bounded backoff; a bad message is dead-lettered by the writer
   and never stops the loop.
@@ -48,8 +48,6 @@ class IngestConfig:
     frigate: bool = True
     batch_size: int = 1000
     batch_wait_s: float = 0.05
-    receive_maximum: int = 5000
-    session_expiry_s: int = 7 * 86400
     offline_sweep_s: float = 60.0
     backoff_max_s: float = 30.0
 
@@ -116,6 +114,7 @@ class Counters:
     dead_letters: int = 0
     batches: int = 0
     failed_batches: int = 0
+    refused_acks: int = 0
 
 
 class IngestWorker:
@@ -136,19 +135,21 @@ class IngestWorker:
 
     def _client(self):
         from mqttium import MQTTProtocolVersion
-        from mqttium.api import AsyncClient, Properties
+        from mqttium.api import AsyncClient
 
         address = parse_broker_url(self.config.url)
         return AsyncClient(
             self.config.client_id or default_client_id(self.config.community),
-            protocol=MQTTProtocolVersion.MQTTv5,
+            # MQTT 3.1.1 with clean session off: the broker keeps the session (its expiry is the
+            # broker's persistent_client_expiration) and bounds the unacknowledged messages in flight
+            # by its max_inflight_messages. Not MQTT 5: Mosquitto 2.0.11 resends more than the
+            # client's Receive Maximum when a session resumes, which a strict client must refuse.
+            protocol=MQTTProtocolVersion.MQTTv311,
             clean_start=False,
-            connect_properties=Properties({"session_expiry_interval": self.config.session_expiry_s}),
             username=address.username,
             password=address.password,
             manual_ack=True,
-            max_inbound_inflight=self.config.receive_maximum,
-            max_unacknowledged_messages=max(10_000, self.config.receive_maximum * 2),
+            max_unacknowledged_messages=None,  # the broker's in-flight window is the bound
             connect_timeout=10.0,
         ), address
 
@@ -164,7 +165,10 @@ class IngestWorker:
                 except (OSError, Exception) as exc:  # noqa: BLE001 -- any failure to connect is retried
                     delay = backoff.next()
                     log.warning(
-                        "cannot reach the MQTT broker (%s); retrying in %.1f s", type(exc).__name__, delay
+                        "cannot reach the MQTT broker (%s: %s); retrying in %.1f s",
+                        type(exc).__name__,
+                        exc,
+                        delay,
                     )
                     await self._disconnect(client)
                     await self._sleep(delay)
@@ -177,7 +181,11 @@ class IngestWorker:
                 await self._disconnect(client)
                 if not self.stopping.is_set():
                     delay = backoff.next()
-                    log.warning("MQTT connection lost; reconnecting in %.1f s", delay)
+                    log.warning(
+                        "MQTT connection lost (%s); reconnecting in %.1f s",
+                        client.stats().last_disconnect,
+                        delay,
+                    )
                     await self._sleep(delay)
         finally:
             self.executor.shutdown(wait=True)
@@ -214,7 +222,10 @@ class IngestWorker:
                 if batch:
                     if not await self._store(batch):
                         return  # stopping: unacknowledged messages come back next time
-                    await self._ack(client, batch)
+                    if not await self._ack(client, batch):
+                        # Refused acknowledgements leave messages in flight that block the
+                        # broker's window: start a new connection, the broker redelivers them.
+                        return
                 await self._maybe_sweep()
         finally:
             reader.cancel()
@@ -279,12 +290,25 @@ class IngestWorker:
             counters.dead_letters += result.dead_letters
             return True
 
-    async def _ack(self, client, batch: list) -> None:
+    async def _ack(self, client, batch: list) -> bool:
+        """PUBACK the batch in order; False if the connection should be renewed."""
+        from mqttium import NotConnectedError
+
+        refused = 0
         for message in batch:
             try:
                 await client.ack(message)
-            except Exception:  # noqa: BLE001 -- connection gone: the broker redelivers, storage dedups
-                return
+            except NotConnectedError:
+                return False  # the broker delivers the rest again on reconnect; storage dedups
+            except Exception:  # noqa: BLE001 -- see below
+                # mqttium 1.2.1 sometimes refuses a handle under load ("not an active inbound
+                # acknowledgement"); that message is redelivered after a reconnect and deduplicated.
+                refused += 1
+        if refused:
+            self.counters.refused_acks += refused
+            log.warning("%d acknowledgements refused by the MQTT client; reconnecting", refused)
+            return False
+        return True
 
     async def _maybe_sweep(self) -> None:
         if time.monotonic() < self._next_sweep:

@@ -49,8 +49,6 @@ class Command(BaseCommand):
             frigate=not options["no_frigate"] and not community,
             batch_size=max(1, options["batch_size"]),
             batch_wait_s=max(0, options["batch_wait_ms"]) / 1000,
-            receive_maximum=max(tuning["RECEIVE_MAXIMUM"], options["batch_size"]),
-            session_expiry_s=tuning["SESSION_EXPIRY_S"],
             offline_sweep_s=max(1.0, options["offline_sweep_s"]),
             backoff_max_s=tuning["BACKOFF_MAX_S"],
         )
