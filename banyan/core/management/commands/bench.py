@@ -1,5 +1,6 @@
 """Benchmarks: ``banyan bench seed --residents 10000`` times the seed on a fresh SQLite file."""
 
+import argparse
 import os
 import platform
 import subprocess
@@ -36,8 +37,18 @@ class Command(BaseCommand):
         rules = sub.add_parser("rules", help="evaluate readings through the rule engine alone (one core)")
         rules.add_argument("--readings", type=int, default=200_000)
         rules.add_argument("--devices", type=int, default=1000)
+        ingest = sub.add_parser(
+            "ingest", help="own Mosquitto + publisher process: broker baseline and ingest path"
+        )
+        ingest.add_argument("--readings", type=int, default=100_000)
+        ingest.add_argument("--json", dest="json_file", default=None, help="write the result object here")
+        ingest.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+        ingest.add_argument("--inner-port", type=int, default=None, help=argparse.SUPPRESS)
 
     def handle(self, *args, verb, **options):
+        if verb == "ingest":
+            self.bench_ingest(**options)
+            return
         if verb == "rules":
             from banyan.warning.engine.bench import bench_engine
 
@@ -49,6 +60,24 @@ class Command(BaseCommand):
             self.stdout.write(f"machine: {_machine()}")
             return
         self.bench_seed(**options)
+
+    def bench_ingest(self, *, readings, json_file, database_url, inner_port, **options):
+        import json
+
+        from banyan.sensing.ingest import bench
+
+        if inner_port:  # the measuring process, pointed at the prepared database
+            bench.measure(port=inner_port, readings=readings, json_file=json_file, machine=_machine())
+            return
+        result = bench.prepare_and_run(readings=readings, json_file=json_file, database_url=database_url)
+        self.stdout.write(
+            f"raw broker {result['raw_readings_per_s']:,} readings/s; Banyan {result['readings_per_s']:,}/s, "
+            f"batched {result['batched_readings_per_s']:,}/s; p50/p99 "
+            f"{result['p50_ms_at_1000']}/{result['p99_ms_at_1000']} ms at 1,000/s, "
+            f"{result['p50_ms_at_5000']}/{result['p99_ms_at_5000']} ms at 5,000/s; "
+            f"lost {result['lost']}, duplicates {result['duplicates']} ({result['backend']})"
+        )
+        self.stdout.write(json.dumps(result))
 
     def bench_seed(self, *, residents, seed, runs, **options):
         banyan = [sys.executable, "-m", "banyan"]
