@@ -49,6 +49,7 @@ class IngestConfig:
     batch_size: int = 1000
     batch_wait_s: float = 0.05
     offline_sweep_s: float = 60.0
+    tick_s: float = 1.0  # how often time-driven rules and escalations are evaluated
     backoff_max_s: float = 30.0
 
     @property
@@ -126,6 +127,7 @@ class IngestWorker:
         # One thread for all database work: Django connections belong to the thread that opened them.
         self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-db")
         self._next_sweep = time.monotonic() + config.offline_sweep_s
+        self._next_tick = time.monotonic() + config.tick_s
 
     def stop(self) -> None:
         self.stopping.set()
@@ -227,6 +229,7 @@ class IngestWorker:
                         # broker's window: start a new connection, the broker redelivers them.
                         return
                 await self._maybe_sweep()
+                await self._maybe_tick()
         finally:
             reader.cancel()
             try:
@@ -309,6 +312,19 @@ class IngestWorker:
             log.warning("%d acknowledgements refused by the MQTT client; reconnecting", refused)
             return False
         return True
+
+    async def _maybe_tick(self) -> None:
+        if time.monotonic() < self._next_tick:
+            return
+        self._next_tick = time.monotonic() + self.config.tick_s
+        try:
+            alerts = await self._in_thread(self.writer.tick)
+        except Exception as exc:  # noqa: BLE001 -- tried again at the next tick
+            log.error("evaluating timed rules failed (%s)", type(exc).__name__)
+            await self._in_thread(_close_connection)
+            return
+        if alerts:
+            log.info("%d alerts raised or changed by timed rules", alerts)
 
     async def _maybe_sweep(self) -> None:
         if time.monotonic() < self._next_sweep:

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
@@ -40,6 +41,7 @@ class BatchResult:
     accepted: int = 0
     duplicates: int = 0
     dead_letters: int = 0
+    alerts: int = 0
 
 
 def silent_device_ids(devices: Sequence[tuple[int, dt.datetime | None, int]], now: dt.datetime) -> list[int]:
@@ -79,9 +81,14 @@ class BatchWriter:
         *,
         on_new_readings: Callable[[NewReadings], None] = no_hook,
         community: str | None = None,
+        rules_factory: Callable[[str | None], Any] | None = None,
     ) -> None:
         self.on_new_readings = on_new_readings
         self.community = community
+        # Builds the rule pipeline (``banyan.warning.pipeline.RulePipeline``) in the database thread;
+        # injected by the ``ingest`` command so that sensing does not import warning.
+        self.rules_factory = rules_factory
+        self._rules: Any = None
         self.device_cache: dict[str, Device] = {}
         self.cameras: dict[str, list[frigate.Camera]] | None = None
         self.tracker = frigate.FrigateTracker()
@@ -107,8 +114,35 @@ class BatchWriter:
             self.cameras = cameras
         return self.cameras
 
+    def rules(self) -> Any:
+        if self._rules is None and self.rules_factory is not None:
+            self._rules = self.rules_factory(self.community)
+        return self._rules
+
+    def tick(self) -> int:
+        """Let time-driven rules fire and overdue alerts escalate; returns the alerts written."""
+        rules = self.rules()
+        if rules is None:
+            return 0
+        try:
+            return len(rules.tick())
+        except Exception:
+            self._rules = None  # its state may be ahead of the database: rebuild from the checkpoint
+            raise
+
     def write(self, messages: Sequence[tuple[str, bytes]]) -> BatchResult:
-        """Store one batch in one transaction; raises only if the database fails (retry then)."""
+        """Store one batch in one transaction; raises only if the database fails (retry then).
+
+        New readings go through the rules in the same transaction, with the engine's checkpoint, so
+        a crash either keeps readings, alerts and engine state together or loses them together (and
+        the broker redelivers the batch)."""
+        try:
+            return self._write(messages)
+        except Exception:
+            self._rules = None  # the engine saw readings that were rolled back: rebuild it
+            raise
+
+    def _write(self, messages: Sequence[tuple[str, bytes]]) -> BatchResult:
         readings_messages: list[tuple[str, bytes]] = []
         camera_messages: list[tuple[str, bytes]] = []
         letters: list[DeadLetterIn] = []
@@ -148,6 +182,9 @@ class BatchWriter:
                 result.dead_letters += report.dead_letters
                 new += report.new
             result.dead_letters += record_dead_letters(letters)
+            rules = self.rules()
+            if rules is not None and new:
+                result.alerts = len(rules.process(new))
             if new:
                 hook = self.on_new_readings
                 transaction.on_commit(lambda: hook(new), robust=True)

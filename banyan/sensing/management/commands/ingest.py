@@ -56,7 +56,7 @@ class Command(BaseCommand):
         return None
 
     async def _run(self, config: IngestConfig) -> None:
-        worker = IngestWorker(config, BatchWriter(community=config.community))
+        worker = IngestWorker(config, BatchWriter(community=config.community, rules_factory=_rule_pipeline))
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, worker.stop)
@@ -70,3 +70,12 @@ class Command(BaseCommand):
             c.duplicates,
             c.dead_letters,
         )
+
+
+def _rule_pipeline(community_code: str | None):
+    """The ingest process is where sensing meets warning: readings go through the stored rules."""
+    from banyan.places.models import Region
+    from banyan.warning.pipeline import RulePipeline
+
+    community = Region.objects.get(kind="community", code=community_code) if community_code else None
+    return RulePipeline(community)
