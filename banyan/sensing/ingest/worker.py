@@ -272,6 +272,16 @@ class IngestWorker:
             try:
                 result = await self._in_thread(self.writer.write, messages)
             except Exception as exc:  # noqa: BLE001 -- logged without payloads, batch retried
+                if not _is_database_error(exc):
+                    # Not the database: some message in the batch cannot be processed. Store the
+                    # others one by one and dead-letter the poison, rather than retry for ever.
+                    try:
+                        result = await self._in_thread(write_one_by_one, self.writer, messages)
+                    except Exception as again:  # noqa: BLE001 -- the database failed meanwhile
+                        exc = again
+                    else:
+                        self._count(result)
+                        return True
                 self.counters.failed_batches += 1
                 delay = backoff.next()
                 log.error(
@@ -285,13 +295,16 @@ class IngestWorker:
                 if self.stopping.is_set():
                     return False
                 continue
-            counters = self.counters
-            counters.batches += 1
-            counters.messages += result.messages
-            counters.accepted += result.accepted
-            counters.duplicates += result.duplicates
-            counters.dead_letters += result.dead_letters
+            self._count(result)
             return True
+
+    def _count(self, result) -> None:
+        counters = self.counters
+        counters.batches += 1
+        counters.messages += result.messages
+        counters.accepted += result.accepted
+        counters.duplicates += result.duplicates
+        counters.dead_letters += result.dead_letters
 
     async def _ack(self, client, batch: list) -> bool:
         """PUBACK the batch in order; False if the connection should be renewed."""
@@ -352,3 +365,44 @@ def _close_connection() -> None:
         connection.close()
     except Exception:  # noqa: BLE001 -- a broken connection may fail to close; a new one is opened
         pass
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    from django.db import DatabaseError, InterfaceError
+
+    return isinstance(exc, DatabaseError | InterfaceError)
+
+
+def write_one_by_one(writer: BatchWriter, messages: list[tuple[str, bytes]]):
+    """Store each message alone; one that fails for any reason but the database is dead-lettered
+    with reason ``processing_error``. A database error is raised (the caller retries the batch)."""
+    from banyan.sensing.choices import DeadLetterSource
+    from banyan.sensing.ingest.writer import BatchResult
+    from banyan.sensing.services import DeadLetterIn, record_dead_letters
+
+    total = BatchResult(messages=len(messages))
+    for topic, payload in messages:
+        try:
+            result = writer.write([(topic, payload)])
+        except Exception as exc:
+            if _is_database_error(exc):
+                raise
+            log.error("a message on %s could not be processed (%s); dead-lettered", topic, type(exc).__name__)
+            source = DeadLetterSource.FRIGATE if topic == "frigate/events" else DeadLetterSource.MQTT
+            total.dead_letters += record_dead_letters(
+                [
+                    DeadLetterIn(
+                        source=source,
+                        reason="processing_error",
+                        detail=type(exc).__name__,
+                        topic=topic,
+                        payload=payload,
+                    )
+                ]
+            )
+            continue
+        total.accepted += result.accepted
+        total.duplicates += result.duplicates
+        total.dead_letters += result.dead_letters
+        total.alerts += result.alerts
+    return total
