@@ -13,7 +13,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from banyan.core import vault
-from banyan.core.access import UNSCOPED_ROLES, Action, can, revealable_fields
+from banyan.core.access import Action, revealable_fields
 from banyan.core.choices import Role
 from banyan.people.choices import (
     CareKind,
@@ -27,7 +27,7 @@ from banyan.people.choices import (
     Sex,
     VehicleKind,
 )
-from banyan.places.models import Region, Unit
+from banyan.places.models import Region, ScopedQuerySet, Unit
 
 
 class User(AbstractUser):
@@ -98,19 +98,16 @@ class Membership(models.Model):
         constraints = [models.UniqueConstraint(fields=["organisation", "user"], name="membership_unique")]
 
 
-class HouseholdQuerySet(models.QuerySet):
-    def restrict(self, user, action: Action = Action.VIEW_PEOPLE):
-        if not can(user, action):
-            return self.none()
-        if user.role in UNSCOPED_ROLES:
-            return self
+class HouseholdQuerySet(ScopedQuerySet):
+    region_path = "grid__path"
+    default_action = Action.VIEW_PEOPLE
+
+    def personal_scope(self, user):
         if user.role == Role.RESIDENT:
             return self.filter(members__account=user) if user.resident_id else self.none()
         if user.role == Role.VOLUNTEER:
             return self.filter(members__care_profiles__carers__user=user).distinct()
-        if user.region_id is None:
-            return self.none()
-        return self.filter(grid__path__startswith=user.region.path)
+        return None
 
 
 class Household(models.Model):
@@ -137,21 +134,16 @@ class Household(models.Model):
         super().save(*args, **kwargs)
 
 
-class ResidentQuerySet(models.QuerySet):
-    def restrict(self, user, action: Action = Action.VIEW_PEOPLE):
-        if not can(user, action):
-            return self.none()
-        if user.role in UNSCOPED_ROLES:
-            return self
+class ResidentQuerySet(ScopedQuerySet):
+    region_path = "household__grid__path"
+    default_action = Action.VIEW_PEOPLE
+
+    def personal_scope(self, user):
         if user.role == Role.RESIDENT:
-            if not user.resident_id:
-                return self.none()
-            return self.filter(household__members__account=user)
+            return self.filter(household__members__account=user) if user.resident_id else self.none()
         if user.role == Role.VOLUNTEER:
             return self.filter(care_profiles__carers__user=user).distinct()
-        if user.region_id is None:
-            return self.none()
-        return self.filter(household__grid__path__startswith=user.region.path)
+        return None
 
 
 class Resident(models.Model):

@@ -21,15 +21,27 @@ class ScopedQuerySet(models.QuerySet):
     """
 
     region_path: str = ""
+    default_action: Action = Action.VIEW_PLACES
 
-    def restrict(self, user, action: Action = Action.VIEW_PLACES):
-        if not can(user, action):
+    def restrict(self, user, action: Action | None = None):
+        if not can(user, action or self.default_action):
             return self.none()
         if user.role in UNSCOPED_ROLES:
             return self
+        personal = self.personal_scope(user)
+        if personal is not None:
+            return personal
         if user.region_id is None:
             return self.none()
-        return self.filter(**{f"{self.region_path}__startswith": user.region.path})
+        return self.filter(self.region_q(user.region))
+
+    def personal_scope(self, user):
+        """For roles scoped to people rather than regions (residents, volunteers): their queryset."""
+        return None
+
+    def region_q(self, region: Region) -> models.Q:
+        """What lies in ``region``'s subtree."""
+        return models.Q(**{f"{self.region_path}__startswith": region.path})
 
 
 class RegionQuerySet(ScopedQuerySet):
@@ -167,11 +179,8 @@ class FacilityQuerySet(ScopedQuerySet):
 
     region_path = "region__path"
 
-    def restrict(self, user, action: Action = Action.VIEW_PLACES):
-        scoped = super().restrict(user, action)
-        if not can(user, action) or user.role in UNSCOPED_ROLES or user.region_id is None:
-            return scoped
-        return scoped | self.filter(region__path__in=user.region.ancestor_paths())
+    def region_q(self, region: Region) -> models.Q:
+        return super().region_q(region) | models.Q(region__path__in=region.ancestor_paths())
 
 
 class Facility(models.Model):

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from banyan.core.access import UNSCOPED_ROLES, Action, can
+from banyan.core.access import Action
 from banyan.places.models import Building, Facility, Region, ScopedQuerySet, Unit
 from banyan.sensing.choices import DeadLetterSource, DeviceStatus
 from banyan.sensing.kinds import KINDS, get_kind
@@ -153,20 +153,14 @@ class SequenceGap(models.Model):
         return self.got_seq - self.expected_seq
 
 
-class DeadLetterQuerySet(models.QuerySet):
+class DeadLetterQuerySet(ScopedQuerySet):
     """Dead letters of the regions in scope; those of no known region only for unscoped roles."""
 
-    def restrict(self, user, action: Action = Action.CHANGE_PLACES):
-        if not can(user, action):
-            return self.none()
-        if user.role in UNSCOPED_ROLES:
-            return self
-        if user.region_id is None:
-            return self.none()
-        region = user.region
-        return self.filter(
-            models.Q(region__path__startswith=region.path)
-            | models.Q(device__grid__path__startswith=region.path)
+    default_action = Action.CHANGE_PLACES
+
+    def region_q(self, region: Region) -> models.Q:
+        return models.Q(region__path__startswith=region.path) | models.Q(
+            device__grid__path__startswith=region.path
         )
 
 

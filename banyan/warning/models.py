@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from banyan.core.access import UNSCOPED_ROLES, Action, can
-from banyan.places.models import Facility, Region
+from banyan.core.access import Action
+from banyan.places.models import Facility, Region, ScopedQuerySet
 from banyan.warning.choices import ACTIVE_STATUSES, AlertStatus, Grade, RuleKind
 from banyan.warning.engine import RuleError, parse_rule
 
@@ -21,18 +21,14 @@ from banyan.warning.engine import RuleError, parse_rule
 RULE_COLUMNS = ("name", "kind", "grade", "auto_clear")
 
 
-class RuleQuerySet(models.QuerySet):
-    def restrict(self, user, action: Action = Action.VIEW_ALERTS):
-        if not can(user, action):
-            return self.none()
-        if user.role in UNSCOPED_ROLES:
-            return self
-        if user.region_id is None:
-            return self.none()
-        region = user.region
-        return self.filter(
-            models.Q(community__path__startswith=region.path)
-            | models.Q(community__path__in=region.ancestor_paths())
+class RuleQuerySet(ScopedQuerySet):
+    """Rules of the communities in scope and of the community a grid worker works in."""
+
+    default_action = Action.VIEW_ALERTS
+
+    def region_q(self, region: Region) -> models.Q:
+        return models.Q(community__path__startswith=region.path) | models.Q(
+            community__path__in=region.ancestor_paths()
         )
 
 
@@ -102,18 +98,12 @@ class Rule(models.Model):
             raise ValidationError({error.field: error.message}, code="invalid_rule") from None
 
 
-class AlertQuerySet(models.QuerySet):
-    def restrict(self, user, action: Action = Action.VIEW_ALERTS):
-        if not can(user, action):
-            return self.none()
-        if user.role in UNSCOPED_ROLES:
-            return self
-        if user.region_id is None:
-            return self.none()
-        path = user.region.path
-        return self.filter(
-            models.Q(grid__path__startswith=path)
-            | models.Q(grid__isnull=True, community__path__startswith=path)
+class AlertQuerySet(ScopedQuerySet):
+    default_action = Action.VIEW_ALERTS
+
+    def region_q(self, region: Region) -> models.Q:
+        return models.Q(grid__path__startswith=region.path) | models.Q(
+            grid__isnull=True, community__path__startswith=region.path
         )
 
     def active(self):
