@@ -10,5 +10,5 @@ urlpatterns = [
     path("", include("banyan.core.urls")),
     path("places/", include("banyan.places.urls")),
     path("people/", include("banyan.people.urls")),
-    path("cap/", include("banyan.warning.urls")),
+    path("", include("banyan.warning.urls")),
 ]

@@ -7,4 +7,5 @@ def shell(request):
     return {
         "elder_mode": request.COOKIES.get("banyan_elder") == "1",
         "can_import_ledger": can(user, Action.IMPORT_LEDGER),
+        "can_view_alerts": can(user, Action.VIEW_ALERTS),
     }

@@ -1,3 +1,5 @@
+"""Included at the site root: the staff alert pages under alerts/, the Atom feed under cap/."""
+
 from django.urls import path
 
 from banyan.warning import views
@@ -5,5 +7,10 @@ from banyan.warning import views
 app_name = "warning"
 
 urlpatterns = [
-    path("alerts.atom", views.alerts_atom, name="alerts-atom"),
+    path("alerts/", views.alert_list, name="alert-list"),
+    path("alerts/<int:pk>/", views.alert_detail, name="alert-detail"),
+    path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert-acknowledge"),
+    path("alerts/<int:pk>/resolve/", views.alert_resolve, name="alert-resolve"),
+    path("alerts/official/<int:pk>/", views.official_warning_detail, name="official-warning-detail"),
+    path("cap/alerts.atom", views.alerts_atom, name="alerts-atom"),
 ]
