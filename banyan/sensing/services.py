@@ -34,6 +34,7 @@ from banyan.sensing.parsing import ProblemCode, ReadingIn, check_against_kind, p
 
 BATCH = 1000
 KEY_CHUNK = 500
+INSERT_CHUNK = 1000  # rows per INSERT: 6,000 parameters, well under both databases' limits
 BATTERY_METRIC = "battery_pct"
 MAX_HTTP_ITEMS = 10_000
 
@@ -265,16 +266,41 @@ class StoreReport:
     new: list[tuple[int, ReadingIn]] = field(default_factory=list)
 
 
-def _existing_keys(keys: list[tuple[int, str, dt.datetime]]) -> set[tuple[int, str, dt.datetime]]:
-    found: set[tuple[int, str, dt.datetime]] = set()
-    wanted = set(keys)
-    for start in range(0, len(keys), KEY_CHUNK):
-        chunk = keys[start : start + KEY_CHUNK]
-        rows = Reading.objects.filter(
-            device_id__in={k[0] for k in chunk}, ts__in={k[2] for k in chunk}
-        ).values_list("device_id", "metric", "ts")
-        found.update(row for row in rows if row in wanted)
-    return found
+def _insert_new_readings(
+    unique: dict[tuple[int, str, dt.datetime], ReadingIn], received_at: dt.datetime
+) -> list[tuple[tuple[int, str, dt.datetime], ReadingIn]]:
+    """Insert the readings; return those that were not stored before, in the order given.
+
+    One multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING`` per chunk (SQLite ≥ 3.35 and
+    PostgreSQL): the database itself says which rows are new, so a reading that another writer
+    stored meanwhile is neither stored twice nor evaluated twice. The ORM's ``bulk_create`` cost
+    about 200 µs a row here, most of it preparing values; this is a few µs.
+    """
+    table = connection.ops.quote_name(Reading._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    received = adapt(received_at)
+    by_row: dict[tuple[int, str, Any], tuple[tuple[int, str, dt.datetime], ReadingIn]] = {}
+    rows = []
+    for key, reading in unique.items():
+        ts = adapt(key[2])
+        by_row[(key[0], key[1], ts)] = (key, reading)
+        rows.append((key[0], key[1], reading.value, ts, reading.seq, received))
+    inserted: set[tuple[int, str, Any]] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[start : start + INSERT_CHUNK]
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} (device_id, metric, value, ts, seq, received_at) VALUES {values} "
+                "ON CONFLICT (device_id, metric, ts) DO NOTHING RETURNING device_id, metric, ts",
+                [item for row in chunk for item in row],
+            )
+            inserted.update(
+                # SQLite gives back the text it stored, PostgreSQL a datetime: compare like with like.
+                (device_id, metric, adapt(ts) if isinstance(ts, dt.datetime) else ts)
+                for device_id, metric, ts in cursor.fetchall()
+            )
+    return [pair for row, pair in by_row.items() if row in inserted]
 
 
 @dataclass
@@ -359,24 +385,8 @@ def store_readings(
     if not unique:
         return report
     with transaction.atomic():
-        existing = _existing_keys(list(unique))
-        report.duplicates += len(existing)
-        new = [(key, reading) for key, reading in unique.items() if key not in existing]
-        Reading.objects.bulk_create(
-            [
-                Reading(
-                    device_id=key[0],
-                    metric=key[1],
-                    value=r.value,
-                    ts=r.ts,
-                    seq=r.seq,
-                    received_at=received_at,
-                )
-                for key, r in new
-            ],
-            batch_size=BATCH,
-            ignore_conflicts=True,
-        )
+        new = _insert_new_readings(unique, received_at)
+        report.duplicates += len(unique) - len(new)
         report.accepted = len(new)
         report.new = [(key[0], reading) for key, reading in new]
         per_device: dict[int, list[ReadingIn]] = defaultdict(list)

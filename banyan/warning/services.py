@@ -19,8 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from banyan.audit.services import Event, record
@@ -278,14 +277,49 @@ def _active(rule_id: int, subject: str) -> Alert | None:
     )
 
 
+def _active_alerts(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Alert]:
+    """The open or acknowledged alert of each rule × subject in ``keys``, locked, in few queries."""
+    found: dict[tuple[int, str], Alert] = {}
+    rule_ids = {rule_id for rule_id, _subject in keys}
+    subjects = sorted({subject for _rule_id, subject in keys})
+    for start in range(0, len(subjects), 500):
+        rows = (
+            Alert.objects.select_for_update(of=("self",))
+            .select_related("rule", "community", "grid")
+            .filter(rule_id__in=rule_ids, subject__in=subjects[start : start + 500])
+            .filter(status__in=ACTIVE_STATUSES)
+        )
+        found.update({(a.rule_id, a.subject): a for a in rows if (a.rule_id, a.subject) in keys})
+    return found
+
+
 def _repeat(alert: Alert, event: EngineEvent, now: dt.datetime) -> None:
-    fields: dict[str, Any] = {"count": F("count") + 1, "last_value": event.value, "updated_at": now}
+    """Count a repeat in memory; :func:`_save_repeats` writes them all at once."""
+    alert.count += 1
+    alert.last_value = event.value
     if event.reading_ts is not None:
-        fields["reading_at"] = event.reading_ts
-    if event.grade.code != alert.grade:
-        fields["grade"] = event.grade.code
-    Alert.objects.filter(pk=alert.pk).update(**fields)
-    alert.refresh_from_db()
+        alert.reading_at = event.reading_ts
+    alert.grade = event.grade.code
+    alert.updated_at = now
+
+
+def _save_repeats(alerts: Iterable[Alert]) -> None:
+    """One prepared UPDATE for every alert that counted repeats (rows locked by ``_active_alerts``;
+    only the columns repeats change, so a person's acknowledgement is never overwritten)."""
+    alerts = list(alerts)
+    if not alerts:
+        return
+    table = connection.ops.quote_name(Alert._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET count = %s, last_value = %s, reading_at = %s, grade = %s, updated_at = %s "
+            "WHERE id = %s",
+            [
+                (a.count, a.last_value, adapt(a.reading_at), a.grade, adapt(a.updated_at), a.pk)
+                for a in alerts
+            ],
+        )
 
 
 def apply_events(events: Iterable[EngineEvent]) -> list[Alert]:
@@ -295,6 +329,10 @@ def apply_events(events: Iterable[EngineEvent]) -> list[Alert]:
     ``Updated`` counts a repeat (and a crowd density grade change); ``Cleared`` clears the active
     alert if its rule auto-clears. Repeats are coalesced into one bus event per alert and not audited
     one by one (the count says how many); raising and clearing are. Returns the alerts touched.
+
+    The active alerts of the batch are read (and locked) in one query and repeats written in one
+    statement, so a batch of readings that keep a rule broken costs a few queries, not a few per
+    reading.
     """
     events = list(events)
     if not events:
@@ -304,34 +342,34 @@ def apply_events(events: Iterable[EngineEvent]) -> list[Alert]:
         rules = {r.pk: r for r in Rule.objects.select_related("community").filter(pk__in=rule_ids)}
         events = [e for e in events if str(e.rule_id).isdigit() and int(e.rule_id) in rules]
         devices, facilities = _subjects(rules, events)
+        active = _active_alerts({(int(e.rule_id), e.subject) for e in events})
         now = clock.now()
         touched: dict[int, tuple[str, Alert]] = {}
+        repeated: dict[int, Alert] = {}
         audit: list[Event] = []
         for event in events:
             rule = rules[int(event.rule_id)]
+            key = (rule.pk, event.subject)
+            alert = active.get(key)
             if isinstance(event, Cleared):
-                alert = _active(rule.pk, event.subject)
                 if alert is None or not rule.auto_clear:
                     continue
-                cleared_at = event.at
-                Alert.objects.filter(pk=alert.pk).update(
-                    status=AlertStatus.CLEARED,
-                    cleared_at=cleared_at,
-                    updated_at=now,
-                    last_value=event.value,
-                    next_escalation_at=None,
+                _save_repeats([repeated.pop(alert.pk)] if alert.pk in repeated else [])
+                alert.status, alert.cleared_at, alert.updated_at = AlertStatus.CLEARED, event.at, now
+                alert.last_value, alert.next_escalation_at = event.value, None
+                alert.save(
+                    update_fields=["status", "cleared_at", "updated_at", "last_value", "next_escalation_at"]
                 )
-                alert.refresh_from_db()
+                del active[key]
                 touched[alert.pk] = ("alert.cleared", alert)
                 audit.append(
                     Event("alert.clear", "alert", alert.pk, details={"rule": rule.pk, "value": event.value})
                 )
                 continue
-            alert = _active(rule.pk, event.subject)
             if alert is not None:
                 _repeat(alert, event, now)
-                topic = touched.get(alert.pk, ("alert.updated", alert))[0]
-                touched[alert.pk] = (topic, alert)
+                repeated[alert.pk] = alert
+                touched[alert.pk] = (touched.get(alert.pk, ("alert.updated", alert))[0], alert)
                 continue
             if isinstance(event, Updated) and not isinstance(event, Raised):
                 # A repeat for an alert a person already resolved: the engine is told to forget the
@@ -346,10 +384,13 @@ def apply_events(events: Iterable[EngineEvent]) -> list[Alert]:
                 alert = _active(rule.pk, event.subject)
                 if alert is None:
                     raise
+                active[key] = alert
                 _repeat(alert, event, now)
+                repeated[alert.pk] = alert
                 touched[alert.pk] = (touched.get(alert.pk, ("alert.updated", alert))[0], alert)
                 continue
             alert.community = rule.community
+            active[key] = alert
             touched[alert.pk] = ("alert.raised", alert)
             audit.append(
                 Event(
@@ -364,6 +405,7 @@ def apply_events(events: Iterable[EngineEvent]) -> list[Alert]:
                     },
                 )
             )
+        _save_repeats(repeated.values())
         record(actor=SYSTEM_ACTOR, events=audit)
         for topic, alert in touched.values():
             _publish_after_commit(topic, alert_payload(alert))
