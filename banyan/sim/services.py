@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from banyan.core import clock
 from banyan.core.errors import InvalidInput
 from banyan.places.models import Region
+from banyan.sim.scenario import FleetDevice
 from banyan.sim.seed.planner import MAXIMUM_RESIDENTS, MINIMUM_RESIDENTS, plan_community
 from banyan.sim.seed.writer import write_plan
 
@@ -88,3 +89,58 @@ def _refuse_unless_empty() -> None:
             _("The database already holds regions; a community can only be seeded into an empty database."),
             code="not_empty",
         )
+
+
+def load_fleet(community_code: str | None = None) -> list[FleetDevice]:
+    """The devices the scenario simulator drives (``banyan.sim.scenario``): every device that is not
+    in maintenance, of one community or all, with the place key the rules see and, for crowd counters
+    and cameras, the zone's area as the community's crowd density rule has it (else from the zone)."""
+    from banyan.places.geo import polygon_area_m2
+    from banyan.sensing.choices import DeviceStatus
+    from banyan.sensing.kinds import KINDS
+    from banyan.sensing.models import Device
+    from banyan.warning.models import Rule
+    from banyan.warning.services import place_key
+
+    devices = (
+        Device.objects.exclude(status=DeviceStatus.MAINTENANCE)
+        .filter(kind__in=list(KINDS))
+        .select_related("community", "grid", "building", "unit", "facility")
+        .order_by("code")
+    )
+    if community_code:
+        devices = devices.filter(community__code=community_code)
+    areas: dict[tuple[int, str], float] = {}
+    for community_id, params in Rule.objects.filter(kind="crowd_density", is_active=True).values_list(
+        "community_id", "params"
+    ):
+        for place, area in ((params or {}).get("areas_m2") or {}).items():
+            areas[(community_id, place)] = float(area)
+    fleet = []
+    for device in devices:
+        place = place_key(device)
+        area = None
+        if device.kind in ("crowd_counter", "camera"):
+            area = areas.get((device.community_id, place))
+            if area is None and device.zone:
+                area = polygon_area_m2(device.zone)
+        fleet.append(
+            FleetDevice(
+                code=device.code,
+                kind=device.kind,
+                community=device.community.code,
+                place=place,
+                site=_site(device),
+                interval_s=device.expected_interval_s,
+                battery_pct=device.battery_pct,
+                area_m2=area,
+            )
+        )
+    return fleet
+
+
+def _site(device) -> str:
+    """The building or facility a device is in: devices sharing it take part in one event together."""
+    if device.facility_id:
+        return device.facility.code
+    return device.building.code if device.building_id else ""
