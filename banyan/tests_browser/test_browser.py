@@ -12,6 +12,7 @@ the migrations, before the session seed.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import time
@@ -102,6 +103,14 @@ class Axe:
         return json.dumps(self.problems, ensure_ascii=False, indent=2)
 
 
+def desktop(browser, console_errors: list[str]):
+    """A 1280 px page in Chinese whose console errors are collected in ``console_errors``."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    return context, page
+
+
 def sign_in(page, base_url: str, username: str = "director") -> None:
     page.goto(f"{base_url}/login/")
     page.fill("#id_username", username)
@@ -126,10 +135,8 @@ def test_sign_in_browse_reveal_and_accessibility(browser, community, tmp_path):
     base_url = community
     axe = Axe()
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = context.new_page()
     console_errors: list[str] = []
-    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    context, page = desktop(browser, console_errors)
 
     page.goto(f"{base_url}/login/")
     assert page.locator("html").get_attribute("lang") == "zh-hans"
@@ -257,10 +264,8 @@ def test_ledger_import_dry_run_and_accessibility(browser, community, tmp_path):
         ],
     )
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = context.new_page()
     console_errors: list[str] = []
-    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    context, page = desktop(browser, console_errors)
     sign_in(page, base_url, "grid01")
     follow_first(page, "nav.site-nav a[href='/people/ledgers/import/']", "**/people/ledgers/import/")
     assert page.locator("h1").inner_text() == "导入居民台账"
@@ -311,5 +316,121 @@ def test_ledger_import_dry_run_and_accessibility(browser, community, tmp_path):
     phone.close()
 
     print(f"\naxe-core checked {len(axe.checked)} pages: {', '.join(axe.checked)}")
+    assert not axe.problems, "serious or critical accessibility violations:\n" + axe.report()
+    assert console_errors == []
+
+
+def seed_alerts(grid) -> dict:
+    """Three alerts on devices of ``grid`` (red, orange, blue) and a bilingual government warning in
+    force, committed so that the server thread sees them."""
+    from banyan.core import clock
+    from banyan.warning import services
+    from banyan.warning.cap import build_cap
+    from banyan.warning.tests.conftest import event, make_rule, seeded_device
+    from banyan.warning.tests.test_cap import make_alert, make_info
+
+    device = seeded_device(grid=grid)
+    alerts = {}
+    for grade, name in (("red", "浓烟报警"), ("orange", "地下车库积水"), ("blue", "设备离线")):
+        rule = make_rule(community=device.community, name=name, grade=grade)
+        [alerts[grade]] = services.apply_events([event("Raised", rule, device.code, grade=grade)])
+    now = clock.now()
+    times = {"effective": now, "expires": now + dt.timedelta(hours=6)}
+    cap = make_alert(
+        identifier=f"CMA-browser-{now:%H%M%S}",
+        sent=now,
+        infos=(make_info("zh-CN", **times), make_info("en", **times)),
+    )
+    warning, _created = services.import_official_warning(actor="test", data=build_cap(cap))
+    return {"alerts": alerts, "official": warning}
+
+
+def box(page, selector: str) -> dict:
+    return page.locator(selector).bounding_box()
+
+
+def test_alert_pages_acknowledge_resolve_and_accessibility(browser, community, tmp_path):
+    """A grid worker opens the alerts, filters them, acknowledges and resolves one (a missing note is
+    refused at the field), and reads the official warning; desktop, then 360 px normal and elder."""
+    from banyan.people.models import User
+    from banyan.warning.models import Alert
+
+    base_url = community
+    axe = Axe()
+    seeded = seed_alerts(User.objects.get(username="grid01").region)
+    red, official = seeded["alerts"]["red"], seeded["official"]
+
+    console_errors: list[str] = []
+    context, page = desktop(browser, console_errors)
+    sign_in(page, base_url, "grid01")
+    follow_first(page, "nav.site-nav a[href='/alerts/']", "**/alerts/")
+    assert page.locator("h1").inner_text() == "告警"
+    cards = page.locator("section[aria-labelledby='local-title'] li.alert-card")
+    assert cards.first.locator("h3").inner_text() == "浓烟报警", "the red alert comes first"
+    assert "红色（一级）" in cards.first.inner_text(), "the grade is named in text, not colour alone"
+    assert "橙色预警：3号楼地下车库水位 52 cm" in page.locator(".official").inner_text()
+    local, beside = box(page, "section[aria-labelledby='local-title']"), box(page, ".official")
+    assert beside["x"] > local["x"] + local["width"] - 1, "official warnings stand beside on a wide screen"
+    axe.check(page, "alert list")
+    page.screenshot(path=str(tmp_path / "alert-list-1280.png"), full_page=True)
+
+    page.select_option("#id_grade", "blue")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**/alerts/?*grade=blue*")
+    assert cards.count() == 1 and cards.first.locator("h3").inner_text() == "设备离线"
+    axe.check(page, "alert list filtered")
+
+    page.goto(f"{base_url}/alerts/{red.pk}/")
+    axe.check(page, "alert detail")
+    with page.expect_navigation():
+        page.click("section[aria-labelledby='acknowledge-title'] button[type=submit]")
+    assert "告警已确认" in page.locator(".messages").inner_text()
+    with page.expect_navigation():
+        page.click("#resolve button[type=submit]")
+    assert page.locator("#id_note").get_attribute("aria-invalid") == "true"
+    assert "处置告警必须填写处置说明" in page.locator("#resolve").inner_text()
+    axe.check(page, "alert detail with a resolve error")
+    page.fill("#id_note", "现场核实为烧水冒汽，已通风，无人员受伤。")
+    with page.expect_navigation():
+        page.click("#resolve button[type=submit]")
+    assert page.url.split("#")[0] == f"{base_url}/alerts/{red.pk}/"
+    assert "告警已处置" in page.locator(".messages").inner_text()
+    assert Alert.objects.get(pk=red.pk).status == "resolved"
+    assert page.locator(".timeline li").count() == 3
+    axe.check(page, "alert detail resolved")
+
+    page.goto(f"{base_url}/alerts/official/{official.pk}/")
+    assert page.locator("h1").inner_text() == "橙色预警：3号楼地下车库水位 52 cm"
+    axe.check(page, "official warning")
+    context.close()
+
+    # A 360 px phone, in normal and in elder mode: the sections stack, nothing scrolls sideways.
+    phone = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True)
+    page = phone.new_page()
+    sign_in(page, base_url, "grid01")
+    alert_url = f"{base_url}/alerts/{seeded['alerts']['orange'].pk}/"
+    for mode in ("normal", "elder"):
+        page.goto(f"{base_url}/alerts/?status=any")
+        if mode == "elder":
+            page.click("form[action='/elder-mode/'] button")
+            page.wait_for_url("**/alerts/?status=any")
+            assert page.locator("body").get_attribute("class") == "elder"
+        local, beside = box(page, "section[aria-labelledby='local-title']"), box(page, ".official")
+        assert beside["y"] >= local["y"] + local["height"] - 1, "stacked on a phone"
+        for name, url in (("alert list", None), ("alert detail", alert_url), ("official warning", None)):
+            if name == "official warning":
+                url = f"{base_url}/alerts/official/{official.pk}/"
+            if url:
+                page.goto(url)
+            scroll_width, inner_width = no_horizontal_scroll(page)
+            slug = name.replace(" ", "-")
+            page.screenshot(path=str(tmp_path / f"{slug}-360-{mode}.png"), full_page=True)
+            assert scroll_width <= 360, (
+                f"{name} ({mode}): scrollWidth {scroll_width} at innerWidth {inner_width}"
+            )
+            axe.check(page, f"{name} at 360 px ({mode})")
+    phone.close()
+
+    print(f"\naxe-core checked {len(axe.checked)} pages: {', '.join(axe.checked)}; screenshots in {tmp_path}")
     assert not axe.problems, "serious or critical accessibility violations:\n" + axe.report()
     assert console_errors == []

@@ -179,7 +179,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     _require(user, Action.VIEW_ALERTS)
     form = AlertFilterForm(request.GET)
     filters = form.filters()
-    alerts = Alert.objects.restrict(user).select_related("rule", "grid", "facility")
+    alerts = Alert.objects.restrict(user).select_related("rule", "community", "grid", "facility")
     if filters["status"] == ACTIVE:
         alerts = alerts.filter(status__in=ACTIVE_STATUSES)
     elif filters["status"] != ANY:
