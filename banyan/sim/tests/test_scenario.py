@@ -8,16 +8,16 @@ import datetime as dt
 import pytest
 
 from banyan.core import clock
+from banyan.sensing.ingest.writer import BatchWriter
 from banyan.sensing.kinds import KINDS
+from banyan.sensing.management.commands.ingest import _rule_pipeline as rule_pipeline
 from banyan.sensing.models import DeadLetter, Reading
 from banyan.sensing.parsing import check_against_kind, parse_payload
-from banyan.sensing.services import ingest_messages
 from banyan.sim.scenario import EVENT_KINDS, WATER_BY_HOUR, Message, Scenario, door_openings
 from banyan.sim.services import load_fleet
 from banyan.warning.engine import Engine
 from banyan.warning.engine import Reading as EngineReading
 from banyan.warning.models import Alert
-from banyan.warning.pipeline import RulePipeline
 from banyan.warning.services import engine_rules
 
 START = dt.datetime(2026, 11, 30, 0, 0, tzinfo=dt.UTC)  # 08:00 in Hangzhou
@@ -125,14 +125,14 @@ def test_a_day_and_a_half_of_normal_readings_fits_the_kinds_and_raises_no_rule(f
 
 
 class Feed:
-    """Scenario messages → ``ingest_messages`` → ``RulePipeline``, the way ``banyan ingest`` wires them,
-    on a simulated clock; ticks the rules after every step."""
+    """Scenario messages → the ingest worker's writer (``ingest_messages``, then the rule pipeline
+    built by the ``ingest`` command's factory) on a simulated clock; ticks the rules after every step."""
 
     def __init__(self, scenario: Scenario, simulated: clock.SimulatedClock, only: set[str] | None = None):
         self.scenario = scenario
         self.simulated = simulated
         self.only = only
-        self.pipeline = RulePipeline(None)
+        self.writer = BatchWriter(rules_factory=rule_pipeline)
         self.readings = 0
 
     def until(self, end: dt.datetime, step_s: float, watch: set[str] = frozenset()) -> list[str]:
@@ -144,11 +144,10 @@ class Feed:
                 m for m in self.scenario.step(now).messages if self.only is None or m.device in self.only
             ]
             if messages:
-                report = ingest_messages([(m.topic, m.payload()) for m in messages])
-                assert report.dead_letters == 0
-                self.readings += report.accepted
-                self.pipeline.process(report.new)
-            self.pipeline.tick(now)
+                result = self.writer.write([(m.topic, m.payload()) for m in messages])
+                assert (result.dead_letters, result.duplicates) == (0, 0)
+                self.readings += result.accepted
+            self.writer.tick()
             for grade in (
                 Alert.objects.filter(subject__in=watch).order_by("id").values_list("grade", flat=True)
             ):
