@@ -1,9 +1,35 @@
+"""``banyan demo``: migrate, seed if empty, and serve, with live readings when a broker can be had.
+
+Live readings: a broker answering at ``BANYAN_MQTT_URL`` is used; otherwise, when Mosquitto is
+installed (``/usr/sbin/mosquitto``), the demo starts its own on a free loopback port with
+``deploy/mosquitto/banyan.conf`` (persistence in ``var/mosquitto/``). ``banyan ingest`` and
+``banyan simulate`` then run as child processes beside the web server; when the demo ends they
+(and the demo's own broker) are stopped by their process ids. Without a broker the demo says so
+and serves without live readings. See docs/demo.md.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from banyan.sensing.ingest.worker import parse_broker_url
+
+MOSQUITTO = Path("/usr/sbin/mosquitto")
+BROKER_CONFIG = settings.PROJECT_DIR / "deploy" / "mosquitto" / "banyan.conf"
+
 
 class Command(BaseCommand):
-    help = "Migrate, seed a synthetic community if the database is empty, and serve it."
+    help = "Migrate, seed a synthetic community if the database is empty, and serve it with live readings."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -11,13 +37,144 @@ class Command(BaseCommand):
         parser.add_argument("--residents", type=int, default=3000)
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--demo-password", default="banyan-demo-2026")
+        parser.add_argument("--no-simulator", action="store_true", help="serve without live readings")
+        parser.add_argument("--speed", type=float, default=10.0, help="the simulator's --speed")
+        parser.add_argument("--events-per-hour", type=float, default=6.0, help="the simulator's events")
 
     def handle(self, *args, host, port, residents, seed, demo_password, **options):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("database migrated")
         call_command("seed", residents=residents, seed=seed, demo_password=demo_password, if_empty=True)
-        self.stdout.write(
-            f"sign in at http://{host}:{port}/ as admin, director, grid01, grid02, auditor or resident01 "
-            f"with the password {demo_password!r}"
+        children: list[tuple[str, subprocess.Popen]] = []
+        try:
+            if not options["no_simulator"]:
+                children = self._start_live_readings(seed, options["speed"], options["events_per_hour"])
+            self.stdout.write(
+                f"sign in at http://{host}:{port}/ as admin, director, grid01, grid02, auditor or resident01 "
+                f"with the password {demo_password!r}"
+            )
+            call_command("serve", host=host, port=port)
+        finally:
+            for name, process in reversed(children):  # the simulator first, the broker last
+                _stop(process)
+                self.stdout.write(f"{name} stopped")
+
+    def _start_live_readings(self, seed: int, speed: float, events_per_hour: float):
+        folder = settings.VAR_DIR / "demo"
+        folder.mkdir(parents=True, exist_ok=True)
+        children: list[tuple[str, subprocess.Popen]] = []
+        url = settings.BANYAN_MQTT_URL
+        address = parse_broker_url(url)
+        if _listening(address.host, address.port):
+            self.stdout.write(f"live readings through the MQTT broker at {address.host}:{address.port}")
+        elif MOSQUITTO.exists():
+            broker, port = _start_mosquitto(settings.VAR_DIR / "mosquitto")
+            children.append(("mosquitto", broker))
+            _wait_until(lambda: _listening("127.0.0.1", port) or broker.poll() is not None, 10)
+            if broker.poll() is not None or not _listening("127.0.0.1", port):
+                self.stderr.write(
+                    f"Mosquitto did not start (see {settings.VAR_DIR / 'mosquitto' / 'mosquitto.log'}): "
+                    "serving without live readings"
+                )
+                return children
+            url = f"mqtt://127.0.0.1:{port}"
+            self.stdout.write(
+                f"no MQTT broker at {address.host}:{address.port}: started Mosquitto on port {port}"
+            )
+        else:
+            self.stderr.write(
+                f"No MQTT broker answers at {address.host}:{address.port} (BANYAN_MQTT_URL) and Mosquitto "
+                f"is not installed at {MOSQUITTO} (apt-get install mosquitto): serving without live readings."
+            )
+            return children
+        env = {**os.environ, "BANYAN_MQTT_URL": url}
+        banyan = [sys.executable, "-m", "banyan"]
+        ingest_log = folder / "ingest.log"
+        offset = ingest_log.stat().st_size if ingest_log.exists() else 0
+        with open(ingest_log, "ab") as log:
+            ingest = subprocess.Popen(
+                [*banyan, "ingest", "--url", url], env=env, stdout=log, stderr=log, start_new_session=True
+            )
+        children.append(("ingest", ingest))
+
+        def connected() -> bool:
+            return (
+                ingest.poll() is not None
+                or "ingest connected" in ingest_log.read_text(errors="replace")[offset:]
+            )
+
+        if not _wait_until(connected, 20) or ingest.poll() is not None:
+            self.stderr.write(
+                f"banyan ingest did not connect (see {ingest_log}): serving without live readings"
+            )
+            return children
+        self.stdout.write(f"banyan ingest running (log: {ingest_log})")
+        simulate = [
+            *banyan,
+            "simulate",
+            "--url",
+            url,
+            "--seed",
+            str(seed),
+            "--speed",
+            f"{speed:g}",
+            "--events-per-hour",
+            f"{events_per_hour:g}",
+        ]
+        children.append(("simulator", subprocess.Popen(simulate, env=env, start_new_session=True)))
+        return children
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until(check, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return check()
+
+
+def _start_mosquitto(folder: Path) -> tuple[subprocess.Popen, int]:
+    """Mosquitto with Banyan's settings on a free loopback port, persisting in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    lines = []
+    for line in BROKER_CONFIG.read_text().splitlines():
+        if line.startswith("listener "):
+            line = f"listener {port} 127.0.0.1"
+        elif line.startswith("persistence_location "):
+            line = f"persistence_location {folder}/"
+        lines.append(line)
+    config = folder / "mosquitto.conf"
+    config.write_text("\n".join(lines) + "\n")
+    with open(folder / "mosquitto.log", "ab") as log:
+        process = subprocess.Popen(
+            [str(MOSQUITTO), "-c", str(config)], stdout=log, stderr=log, start_new_session=True
         )
-        call_command("serve", host=host, port=port)
+    return process, port
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM by pid, then SIGKILL after 10 s."""
+    if process.poll() is not None:
+        return
+    os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
