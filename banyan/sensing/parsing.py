@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 if TYPE_CHECKING:
     from banyan.sensing.kinds import DeviceKind
 
@@ -77,9 +79,14 @@ def parse_payload(
 ) -> tuple[list[ReadingIn], list[Problem]]:
     """Readings and problems of one message body."""
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        return [], [Problem(None, None, ProblemCode.BAD_JSON, f"The payload is not valid JSON: {exc}")]
+        data = orjson.loads(raw)
+    except (orjson.JSONDecodeError, TypeError):
+        # orjson is strict (no NaN, integers within 64 bits): the standard parser either reads the
+        # payload, so that the problem is named per field, or says what is wrong with it.
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError, TypeError) as exc:
+            return [], [Problem(None, None, ProblemCode.BAD_JSON, f"The payload is not valid JSON: {exc}")]
     items = data if isinstance(data, list) else [data]
     if not items:
         return [], [Problem(None, None, ProblemCode.EMPTY, "The payload holds no readings.")]

@@ -233,8 +233,25 @@ class EngineCheckpoint(models.Model):
 
     key = models.CharField(max_length=64, unique=True)
     state = models.JSONField(default=dict)
+    # The last reading (by id) the state has seen; readings after it are replayed on restore.
+    state_mark = models.BigIntegerField(null=True, blank=True)
     resolved_seen_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField()
 
     def __str__(self) -> str:
         return self.key
+
+
+class EngineProgress(models.Model):
+    """The last reading (by id) whose events a partition's engine has written.
+
+    Moved on with every batch, in the batch's transaction, while the full state is saved about once
+    a second (:class:`EngineCheckpoint`): readings between the two are replayed on restore without
+    writing their events again, and readings after this mark (stored by someone else, e.g. an HTTP
+    gateway) are evaluated as new."""
+
+    key = models.CharField(max_length=64, unique=True)
+    reading_id = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.reading_id}"

@@ -170,6 +170,7 @@ class BatchWriter:
         result = BatchResult(messages=len(messages))
         with transaction.atomic():
             new: NewReadings = []
+            ids: list[int] = []
             for source, batch in (
                 (DeadLetterSource.MQTT, readings_messages),
                 (DeadLetterSource.FRIGATE, camera_messages),
@@ -181,10 +182,11 @@ class BatchWriter:
                 result.duplicates += report.duplicates
                 result.dead_letters += report.dead_letters
                 new += report.new
+                ids += report.ids
             result.dead_letters += record_dead_letters(letters)
             rules = self.rules()
             if rules is not None and new:
-                result.alerts = len(rules.process(new))
+                result.alerts = len(rules.process(new, ids))
             if new:
                 hook = self.on_new_readings
                 transaction.on_commit(lambda: hook(new), robust=True)

@@ -22,6 +22,7 @@ last tick; durations are reached when ``now - start >= duration``.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
@@ -294,7 +295,7 @@ class _RateState(_State):
 
 
 class _NoDataState(_State):
-    __slots__ = ("since", "horizon", "samples")
+    __slots__ = ("since", "horizon", "samples", "keys")
     timed = True
 
     def __init__(self, subject: str, place: str) -> None:
@@ -302,6 +303,7 @@ class _NoDataState(_State):
         self.since = _NEVER  # when watching began: first reading of the device, or first tick
         self.horizon = _NEVER  # the latest time seen (reading or tick)
         self.samples: dict[tuple[float, int], float] = {}  # (ts, seq) -> value, in the window
+        self.keys: list[tuple[float, int]] = []  # the samples' keys in order: pruning is a bisection
 
     def watch(self, t: float) -> None:
         if self.since == _NEVER:
@@ -319,6 +321,10 @@ class _NoDataState(_State):
             if rule.condition is not None and not rule.condition.test(reading.value):
                 return self._judge(rule, horizon, reading.ts)
         self.samples[key] = reading.value
+        if not self.keys or key > self.keys[-1]:
+            self.keys.append(key)  # readings mostly arrive in order
+        else:
+            bisect.insort(self.keys, key)
         return self._judge(rule, horizon, reading.ts)
 
     def on_tick(self, rule: NoDataRule, now: float, now_dt: dt.datetime) -> Event | None:
@@ -328,24 +334,21 @@ class _NoDataState(_State):
     def _judge(self, rule: NoDataRule, horizon: float, at: dt.datetime) -> Event | None:
         self.horizon = horizon
         start = horizon - rule.window_s
-        samples = self.samples
+        samples, keys = self.samples, self.keys
+        before = bisect.bisect_right(keys, (start, math.inf))  # samples at or before the start
+        # "delta" keeps the newest sample at or before the window's start as the baseline
+        drop = max(before - 1, 0) if rule.measure == "delta" else before
+        if drop:
+            for key in keys[:drop]:
+                del samples[key]
+            del keys[:drop]
         if rule.measure == "delta":
-            # keep the newest sample at or before the window's start as the baseline
-            ordered = sorted(samples)
-            before = [key for key in ordered if key[0] <= start]
-            for key in before[:-1]:
-                del samples[key]
-            ordered = ordered[max(len(before) - 1, 0) :]
-            measure = samples[ordered[-1]] - samples[ordered[0]] if ordered else 0.0
-            latest = ordered[-1][0] if ordered else None
+            measure = samples[keys[-1]] - samples[keys[0]] if keys else 0.0
+        elif rule.measure == "count":
+            measure = float(len(keys))
         else:
-            for key in [key for key in samples if key[0] <= start]:
-                del samples[key]
-            if rule.measure == "count":
-                measure = float(len(samples))
-            else:
-                measure = sum(samples.values())
-            latest = max(samples)[0] if samples else None
+            measure = sum(samples.values())
+        latest = keys[-1][0] if keys else None
         if self.open:
             if measure >= rule.below:
                 return self._clear(rule, rule.grade, measure, _stamp(latest), at)
@@ -362,6 +365,7 @@ class _NoDataState(_State):
         since, horizon, samples = self._load_head(data)
         self.since, self.horizon = _in(since), _in(horizon)
         self.samples = {(t, seq): value for t, seq, value in samples}
+        self.keys = sorted(self.samples)
 
 
 class _OfflineState(_State):

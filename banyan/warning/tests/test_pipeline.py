@@ -9,7 +9,7 @@ import pytest
 from banyan.sensing.parsing import ReadingIn
 from banyan.sensing.services import store_readings
 from banyan.warning.choices import AlertStatus
-from banyan.warning.models import Alert, EngineCheckpoint, Rule
+from banyan.warning.models import Alert, EngineCheckpoint, EngineProgress, Rule
 from banyan.warning.pipeline import RulePipeline
 from banyan.warning.services import resolve_alert
 from banyan.warning.tests.conftest import NOW, make_rule, seeded_device
@@ -29,7 +29,7 @@ def feed(pipeline, device, values, start=NOW, step=60):
         for i, value in enumerate(values)
     ]
     report = store_readings([(device, readings)])
-    return pipeline.process(report.new)
+    return pipeline.process(report.new, report.ids)
 
 
 def test_readings_raise_repeat_and_clear_one_alert(water):
@@ -99,3 +99,41 @@ def test_tick_fires_time_driven_rules_and_picks_up_rule_changes(water, now):
     pipeline.tick()
     alert = Alert.objects.get(rule=offline)
     assert (alert.grade, alert.subject) == ("blue", device.code)
+
+
+def test_a_restart_between_checkpoints_replays_without_writing_events_twice(water):
+    device, rule = water
+    pipeline = RulePipeline(device.community)
+    feed(pipeline, device, [55, 60])  # raised, then a repeat; the full state is not saved yet
+    checkpoint = EngineCheckpoint.objects.get(key=pipeline.key)
+    assert checkpoint.state_mark < EngineProgress.objects.get(key=pipeline.key).reading_id
+
+    restarted = RulePipeline(device.community)  # replays the two readings, writes nothing
+    alert = Alert.objects.get(rule=rule)
+    assert (alert.count, alert.status) == (2, AlertStatus.OPEN)
+    feed(restarted, device, [45], start=NOW + dt.timedelta(minutes=5))  # inside the hysteresis band
+    alert.refresh_from_db()
+    assert (alert.count, alert.status) == (2, AlertStatus.OPEN)
+    feed(restarted, device, [35], start=NOW + dt.timedelta(minutes=6))
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.CLEARED
+    assert Alert.objects.filter(rule=rule).count() == 1
+
+
+def test_readings_stored_by_others_are_evaluated_in_id_order(water, now):
+    """An HTTP gateway's readings (stored without the worker) reach the rules: before the worker's
+    own next batch, or at the next tick."""
+    device, rule = water
+    pipeline = RulePipeline(device.community)
+    store_readings([(device, [ReadingIn("water_level_cm", 70.0, NOW, seq=None)])])  # someone else
+    assert not Alert.objects.filter(rule=rule).exists()
+    feed(pipeline, device, [75], start=NOW + dt.timedelta(minutes=1))
+    alert = Alert.objects.get(rule=rule)
+    assert (alert.count, alert.last_value) == (2, 75)  # 70 first, then 75
+
+    store_readings([(device, [ReadingIn("water_level_cm", 20.0, NOW + dt.timedelta(minutes=2))])])
+    pipeline.tick()
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.CLEARED
+    pipeline.tick()  # nothing new: evaluated once only
+    assert Alert.objects.filter(rule=rule).count() == 1
