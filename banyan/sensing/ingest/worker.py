@@ -22,6 +22,7 @@ cache as often, so devices registered meanwhile are found.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import logging
 import re
@@ -31,12 +32,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import orjson
+
 from banyan.sensing.ingest.writer import BatchWriter, mark_silent_devices_offline
 
 log = logging.getLogger("banyan.ingest")
 
 READINGS_TOPIC = "banyan/{community}/devices/+/readings"
 FRIGATE_TOPIC = "frigate/events"
+EVENTS_TOPIC = "banyan/{community}/events/{event}"  # e.g. banyan/330102001001/events/alert.raised
+EVENT_PATTERNS = ("alert.*",)
 _STOP = object()
 
 
@@ -116,6 +121,8 @@ class Counters:
     batches: int = 0
     failed_batches: int = 0
     refused_acks: int = 0
+    events: int = 0
+    events_dropped: int = 0
 
 
 class IngestWorker:
@@ -128,9 +135,31 @@ class IngestWorker:
         self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-db")
         self._next_sweep = time.monotonic() + config.offline_sweep_s
         self._next_tick = time.monotonic() + config.tick_s
+        # Events from the database thread, sent by the asyncio loop (deque: thread-safe append/pop).
+        self.events: collections.deque[tuple[str, dict[str, Any]]] = collections.deque(maxlen=100_000)
 
     def stop(self) -> None:
         self.stopping.set()
+
+    def on_event(self, topic: str, payload: dict[str, Any]) -> None:
+        """A bus handler (it runs in the database thread after a commit): queue the event for MQTT."""
+        self.events.append((topic, payload))
+
+    def _publish_events(self, client) -> None:
+        """Send queued events to ``banyan/<community>/events/<event>`` with QoS 1 (the cockpit, notifiers
+        and other processes subscribe there). An event that cannot be sent is logged and dropped: the
+        alert itself is in the database, and readers catch up from the API."""
+        while self.events:
+            topic, payload = self.events.popleft()
+            community = payload.get("community") or "unknown"
+            body = orjson.dumps({"event": topic, **payload})
+            try:
+                client.publish_nowait(EVENTS_TOPIC.format(community=community, event=topic), body, qos=1)
+            except Exception as exc:  # noqa: BLE001 -- never lose the worker over a notification
+                self.counters.events_dropped += 1
+                log.warning("could not publish %s (%s)", topic, type(exc).__name__)
+            else:
+                self.counters.events += 1
 
     async def _in_thread(self, fn, *args) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -157,7 +186,10 @@ class IngestWorker:
 
     async def run(self) -> None:
         """Consume until :meth:`stop`; reconnects with bounded backoff."""
+        from banyan.core import bus
+
         backoff = Backoff(self.config.backoff_max_s)
+        unsubscribe = [bus.subscribe(pattern, self.on_event) for pattern in EVENT_PATTERNS]
         try:
             while not self.stopping.is_set():
                 client, address = self._client()
@@ -190,6 +222,8 @@ class IngestWorker:
                     )
                     await self._sleep(delay)
         finally:
+            for undo in unsubscribe:
+                undo()
             self.executor.shutdown(wait=True)
 
     async def _sleep(self, seconds: float) -> None:
@@ -224,12 +258,14 @@ class IngestWorker:
                 if batch:
                     if not await self._store(batch):
                         return  # stopping: unacknowledged messages come back next time
+                    self._publish_events(client)
                     if not await self._ack(client, batch):
                         # Refused acknowledgements leave messages in flight that block the
                         # broker's window: start a new connection, the broker redelivers them.
                         return
                 await self._maybe_sweep()
                 await self._maybe_tick()
+                self._publish_events(client)
         finally:
             reader.cancel()
             try:

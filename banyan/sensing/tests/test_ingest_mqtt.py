@@ -18,6 +18,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -354,7 +355,7 @@ def _restart_delivers_the_queue(env, database, broker, code, community, tmp_path
 def test_a_high_water_level_raises_an_alert_and_a_low_one_clears_it(broker, site, worker):
     """The worker puts new readings through the seeded rules (water level ≥ 50 cm → orange)."""
     _env, database, devices = site
-    code, community = devices["levels"][-1]
+    code, community = devices["levels"][0]  # never above 50 cm in the other tests (levels[1] is)
     start = now() + dt.timedelta(seconds=120)  # newer than any reading the other tests sent
 
     def alerts():
@@ -364,9 +365,53 @@ def test_a_high_water_level_raises_an_alert_and_a_low_one_clears_it(broker, site
             code,
         )
 
-    publish(broker, [(topic(community, code), reading(62.0, start, seq=1000))])
-    assert wait_until(lambda: ("orange", "open", 62.0) in alerts())
-    publish(broker, [(topic(community, code), reading(30.0, start + dt.timedelta(seconds=30), seq=1001))])
-    assert wait_until(lambda: alerts() and alerts()[-1][1] == "cleared")
-    assert [a for a in alerts() if a[1] in ("open", "acknowledged")] == []
-    assert query(database, "SELECT COUNT(*) FROM warning_enginecheckpoint")[0][0] >= 1
+    with EventListener(broker, f"banyan/{community}/events/#") as events:
+        publish(broker, [(topic(community, code), reading(62.0, start, seq=1000))])
+        assert wait_until(lambda: ("orange", "open", 62.0) in alerts())
+        publish(broker, [(topic(community, code), reading(30.0, start + dt.timedelta(seconds=30), seq=1001))])
+        assert wait_until(lambda: alerts() and alerts()[-1][1] == "cleared")
+        assert [a for a in alerts() if a[1] in ("open", "acknowledged")] == []
+        assert query(database, "SELECT COUNT(*) FROM warning_enginecheckpoint")[0][0] >= 1
+        # The cockpit's feed: both transitions on MQTT, with codes and times but no personal data.
+        assert wait_until(lambda: len([e for e in events.received if e[1]["subject"] == code]) >= 2)
+    mine = [(t, e["event"], e["grade"], e["status"]) for t, e in events.received if e["subject"] == code]
+    assert mine == [
+        (f"banyan/{community}/events/alert.raised", "alert.raised", "orange", "open"),
+        (f"banyan/{community}/events/alert.cleared", "alert.cleared", "orange", "cleared"),
+    ]
+
+
+class EventListener:
+    """Subscribes in a thread of its own and keeps ``(topic, decoded payload)`` of what arrives."""
+
+    def __init__(self, port: int, pattern: str) -> None:
+        self.port, self.pattern = port, pattern
+        self.received: list[tuple[str, dict]] = []
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._listen()), daemon=True)
+
+    async def _listen(self) -> None:
+        from mqttium.api import AsyncClient
+
+        client = AsyncClient("banyan-test-events", clean_start=True)
+        await client.connect("127.0.0.1", self.port)
+        await client.subscribe(self.pattern, qos=1)
+        self._ready.set()
+        messages = client.messages().__aiter__()
+        while not self._stop.is_set():
+            try:
+                message = await asyncio.wait_for(messages.__anext__(), timeout=0.1)
+            except TimeoutError:
+                continue
+            self.received.append((message.topic, json.loads(message.payload)))
+        await client.disconnect()
+
+    def __enter__(self) -> EventListener:
+        self._thread.start()
+        assert self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(10)
