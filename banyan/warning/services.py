@@ -218,9 +218,16 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         "count": alert.count,
         "last_value": alert.last_value,
         "escalation_level": alert.escalation_level,
-        "reading_at": alert.reading_at.isoformat() if alert.reading_at else None,
+        "reading_at": _iso(alert.reading_at),
         "raised_at": alert.raised_at.isoformat(),
+        "acknowledged_at": _iso(alert.acknowledged_at),
+        "cleared_at": _iso(alert.cleared_at),
+        "resolved_at": _iso(alert.resolved_at),
     }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def _subjects(rules: dict[int, Rule], events: Sequence[EngineEvent]) -> tuple[dict, dict]:
@@ -344,7 +351,10 @@ def apply_events(events: Iterable[EngineEvent]) -> list[Alert]:
         devices, facilities = _subjects(rules, events)
         active = _active_alerts({(int(e.rule_id), e.subject) for e in events})
         now = clock.now()
-        touched: dict[int, tuple[str, Alert]] = {}
+        touched: dict[int, Alert] = {}
+        # Raising and clearing are each an event, with the alert as it was then; repeats become one
+        # "alert.updated" per alert still active at the end.
+        events_out: list[tuple[str, dict[str, Any]]] = []
         repeated: dict[int, Alert] = {}
         audit: list[Event] = []
         for event in events:
@@ -361,7 +371,8 @@ def apply_events(events: Iterable[EngineEvent]) -> list[Alert]:
                     update_fields=["status", "cleared_at", "updated_at", "last_value", "next_escalation_at"]
                 )
                 del active[key]
-                touched[alert.pk] = ("alert.cleared", alert)
+                touched[alert.pk] = alert
+                events_out.append(("alert.cleared", alert_payload(alert)))
                 audit.append(
                     Event("alert.clear", "alert", alert.pk, details={"rule": rule.pk, "value": event.value})
                 )
@@ -369,7 +380,7 @@ def apply_events(events: Iterable[EngineEvent]) -> list[Alert]:
             if alert is not None:
                 _repeat(alert, event, now)
                 repeated[alert.pk] = alert
-                touched[alert.pk] = (touched.get(alert.pk, ("alert.updated", alert))[0], alert)
+                touched[alert.pk] = alert
                 continue
             if isinstance(event, Updated) and not isinstance(event, Raised):
                 # A repeat for an alert a person already resolved: the engine is told to forget the
@@ -387,11 +398,12 @@ def apply_events(events: Iterable[EngineEvent]) -> list[Alert]:
                 active[key] = alert
                 _repeat(alert, event, now)
                 repeated[alert.pk] = alert
-                touched[alert.pk] = (touched.get(alert.pk, ("alert.updated", alert))[0], alert)
+                touched[alert.pk] = alert
                 continue
             alert.community = rule.community
             active[key] = alert
-            touched[alert.pk] = ("alert.raised", alert)
+            touched[alert.pk] = alert
+            events_out.append(("alert.raised", alert_payload(alert)))
             audit.append(
                 Event(
                     "alert.raise",
@@ -407,9 +419,14 @@ def apply_events(events: Iterable[EngineEvent]) -> list[Alert]:
             )
         _save_repeats(repeated.values())
         record(actor=SYSTEM_ACTOR, events=audit)
-        for topic, alert in touched.values():
-            _publish_after_commit(topic, alert_payload(alert))
-    return [alert for _, alert in touched.values()]
+        events_out += [
+            ("alert.updated", alert_payload(alert))
+            for alert in repeated.values()
+            if alert.status in ACTIVE_STATUSES
+        ]
+        for topic, payload in events_out:
+            _publish_after_commit(topic, payload)
+    return list(touched.values())
 
 
 def _per_place(rule: Rule) -> bool:

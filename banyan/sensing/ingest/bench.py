@@ -7,11 +7,14 @@ that database) runs the ingest worker in-process and a publisher as a separate p
 (``benchpub``), and measures:
 
 (a) the raw broker: publisher → a plain subscriber, no processing;
-(b) Banyan: publisher → ``banyan ingest`` → readings stored (one transaction per batch, PUBACK
-    after commit). The rule engine is not wired into ingest yet, so this measures storage only
-    (``"path"`` in the JSON says so). Readings/s at saturation with single-reading messages and
-    with messages of 100 readings, and reading→stored latency (the ``on_new_readings`` hook runs
-    after the commit; minus the reading's ``ts``, set when it was sent) at 1,000/s and 5,000/s.
+(b) Banyan: publisher → ``banyan ingest`` → readings stored and run through the seeded rules →
+    alerts persisted (one transaction per batch, PUBACK after commit) → alert events published to
+    MQTT. The stream is the seeded fleet reporting values no rule minds, with every 50th reading
+    sent to a water-level sensor alternately above its rule's raise level and below its clear level,
+    so 2 % of readings raise or clear an alert. Readings/s at saturation with single-reading
+    messages and with messages of 100 readings; and at paced 1,000/s and 5,000/s the latency from
+    a reading's ``ts`` (set when it was sent) to its alert event arriving at a subscriber in the
+    publisher process (``p50_ms_at_1000`` …), besides reading → stored (``stored_p50_ms_at_1000`` …).
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ def prepare_and_run(*, readings: int, json_file: str | None, database_url: str |
             banyan = [sys.executable, "-m", "banyan"]
             subprocess.run([*banyan, "migrate", "-v0"], env=env, check=True)
             subprocess.run(
-                [*banyan, "seed", "--residents", "300", "--seed", "3", "--demo-password", "bench-pass-2026"],
+                [*banyan, "seed", "--residents", "3000", "--seed", "3", "--demo-password", "bench-pass-2026"],
                 env=env,
                 check=True,
                 stdout=subprocess.DEVNULL,
@@ -110,26 +113,53 @@ def prepare_and_run(*, readings: int, json_file: str | None, database_url: str |
     return result
 
 
-def _devices(folder: Path) -> tuple[Path, int]:
-    from banyan.sensing.kinds import KINDS
-    from banyan.sensing.models import Device
+# Values no default rule minds, per metric (the bench's "normal" stream).
+NORMAL = {
+    "smoke_obscuration": 0.5,
+    "gas_lel": 1.0,
+    "water_m3": 3.2,
+    "door_open": 0.0,
+    "motion": 0.0,
+    "heart_rate": 72.0,
+    "sos": 0.0,
+    "person_count": 12.0,
+    "pm25": 35.0,
+    "temperature_c": 22.0,
+}
+CROSSING_EVERY = 50
 
-    rows = []
+
+def _stream(folder: Path) -> tuple[Path, int]:
+    """The devices and values of the bench stream (see the module's docstring)."""
+    from banyan.sensing.models import Device
+    from banyan.warning.models import Rule
+
+    normal, crossing = [], []
+    threshold = (
+        Rule.objects.filter(kind="threshold", is_active=True, auto_clear=True)
+        .filter(params__metric="water_level_cm")
+        .first()
+    )
     for code, kind, community in Device.objects.values_list("code", "kind", "community__code").order_by(
         "code"
     ):
-        spec = KINDS.get(kind)
-        metric = next((m for m in spec.metrics if m.maximum - m.minimum > 1), None) if spec else None
+        if kind == "water_level" and threshold is not None:
+            raise_at, clear_below = threshold.params["raise_at"], threshold.params["clear_below"]
+            crossing.append([community, code, "water_level_cm", raise_at + 10, clear_below - 10])
+            continue
+        from banyan.sensing.kinds import KINDS
+
+        metric = next((m.name for m in KINDS[kind].metrics if m.name in NORMAL), None)
         if metric is not None:
-            rows.append([community, code, metric.name, round((metric.minimum + metric.maximum) / 2, 1)])
-    path = folder / "devices.json"
-    path.write_text(json.dumps(rows))
-    return path, len(rows)
+            normal.append([community, code, metric, NORMAL[metric]])
+    path = folder / "stream.json"
+    path.write_text(json.dumps({"normal": normal, "crossing": crossing, "every": CROSSING_EVERY}))
+    return path, len(normal) + len(crossing)
 
 
-def _publisher(port: int, devices: Path, mode: str, count: int, rate: float = 0, first: int = 0):
+def _publisher(port: int, stream: Path, mode: str, count: int, rate: float = 0, first: int = 0):
     return subprocess.Popen(
-        [sys.executable, "-m", "banyan.sensing.ingest.benchpub", str(port), str(devices), mode, str(count)]
+        [sys.executable, "-m", "banyan.sensing.ingest.benchpub", str(port), str(stream), mode, str(count)]
         + [str(rate), str(first)],
         stdout=subprocess.PIPE,
         text=True,
@@ -143,14 +173,14 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _raw(port: int, devices: Path, count: int) -> float:
+async def _raw(port: int, stream: Path, count: int) -> float:
     from mqttium import MQTTProtocolVersion
     from mqttium.api import AsyncClient
 
     client = AsyncClient("banyan-bench-raw", protocol=MQTTProtocolVersion.MQTTv311, clean_start=True)
     await client.connect("127.0.0.1", port)
     await client.subscribe("bench/raw", qos=1)
-    publisher = _publisher(port, devices, "raw", count)
+    publisher = _publisher(port, stream, "raw", count)
     received = 0
     first = last = 0.0
     async for _message in client.messages():
@@ -165,9 +195,10 @@ async def _raw(port: int, devices: Path, count: int) -> float:
     return count / (last - first) if last > first else float("nan")
 
 
-async def _banyan(port: int, devices: Path, readings: int) -> dict:
+async def _banyan(port: int, stream: Path, readings: int) -> dict:
     from banyan.sensing.ingest.worker import IngestConfig, IngestWorker
     from banyan.sensing.ingest.writer import BatchWriter
+    from banyan.sensing.management.commands.ingest import _rule_pipeline
 
     phase: dict = {"stored": 0, "latencies": [], "first": 0.0, "last": 0.0}
 
@@ -184,17 +215,19 @@ async def _banyan(port: int, devices: Path, readings: int) -> dict:
     config = IngestConfig(
         url=f"mqtt://127.0.0.1:{port}", client_id="banyan-bench-ingest", frigate=False, batch_wait_s=0.01
     )
-    worker = IngestWorker(config, BatchWriter(on_new_readings=on_new_readings))
+    worker = IngestWorker(config, BatchWriter(on_new_readings=on_new_readings, rules_factory=_rule_pipeline))
     running = asyncio.create_task(worker.run())
     await asyncio.sleep(1.0)
     loop = asyncio.get_running_loop()
 
     async def run(mode: str, count: int, rate: float = 0, first: int = 0, latency: bool = False) -> dict:
-        print(f"bench: {mode} {count}", file=sys.stderr, flush=True)
+        print(f"bench: {mode} {count}" + (f" at {rate:g}/s" if rate else ""), file=sys.stderr, flush=True)
         phase.update(stored=0, latencies=[], first=0.0, last=0.0, latency=latency)
+        events_before = worker.counters.events
         started = time.perf_counter()
-        publisher = _publisher(port, devices, mode, count, rate, first)
-        await loop.run_in_executor(None, publisher.communicate)
+        publisher = _publisher(port, stream, mode, count, rate, first)
+        out, _err = await loop.run_in_executor(None, publisher.communicate)
+        sent = json.loads(out.strip().splitlines()[-1])
         deadline = time.perf_counter() + 120
         while phase["stored"] < count and time.perf_counter() < deadline:
             await asyncio.sleep(0.01)
@@ -205,28 +238,44 @@ async def _banyan(port: int, devices: Path, readings: int) -> dict:
         return {
             "stored": phase["stored"],
             "per_s": phase["stored"] / elapsed,
-            "latencies": phase["latencies"],
+            "stored_latencies": phase["latencies"],
+            "event_latencies": sent.get("latencies", []),
+            "crossings": sent["crossings"],
+            "events": worker.counters.events - events_before,
         }
 
     offset = 10_000_000
     single = await run("single", readings, first=0)
     batched = await run("batched", readings * 2, first=offset)
-    at_1000 = await run("paced", 5000, rate=1000, first=2 * offset, latency=True)
-    at_5000 = await run("paced", 25000, rate=5000, first=3 * offset, latency=True)
+    at_1000 = await run("paced", 10_000, rate=1000, first=2 * offset, latency=True)
+    at_5000 = await run("paced", 50_000, rate=5000, first=3 * offset, latency=True)
     worker.stop()
     await running
-    published = readings + readings * 2 + 5000 + 25000
-    stored = sum(r["stored"] for r in (single, batched, at_1000, at_5000))
+    phases = (single, batched, at_1000, at_5000)
+    published = readings + readings * 2 + 10_000 + 50_000
+
+    def ms(values: list[float], q: float) -> float:
+        return round(_percentile(values, q), 2)
+
     return {
         "readings_per_s": round(single["per_s"]),
         "batched_readings_per_s": round(batched["per_s"]),
-        "p50_ms_at_1000": round(_percentile(at_1000["latencies"], 0.5), 2),
-        "p99_ms_at_1000": round(_percentile(at_1000["latencies"], 0.99), 2),
-        "p50_ms_at_5000": round(_percentile(at_5000["latencies"], 0.5), 2),
-        "p99_ms_at_5000": round(_percentile(at_5000["latencies"], 0.99), 2),
+        "p50_ms_at_1000": ms(at_1000["event_latencies"], 0.5),
+        "p99_ms_at_1000": ms(at_1000["event_latencies"], 0.99),
+        "p50_ms_at_5000": ms(at_5000["event_latencies"], 0.5),
+        "p99_ms_at_5000": ms(at_5000["event_latencies"], 0.99),
+        "stored_p50_ms_at_1000": ms(at_1000["stored_latencies"], 0.5),
+        "stored_p99_ms_at_1000": ms(at_1000["stored_latencies"], 0.99),
+        "stored_p50_ms_at_5000": ms(at_5000["stored_latencies"], 0.5),
+        "stored_p99_ms_at_5000": ms(at_5000["stored_latencies"], 0.99),
         "published": published,
-        "stored_new": stored,
+        "stored_new": sum(p["stored"] for p in phases),
+        "alert_crossings_sent": sum(p["crossings"] for p in phases),
+        "alert_events_published": sum(p["events"] for p in phases),
+        "alert_events_timed": len(at_1000["event_latencies"]) + len(at_5000["event_latencies"]),
+        "alert_events_expected_timed": at_1000["crossings"] + at_5000["crossings"],
         "redelivered_duplicates": worker.counters.duplicates,
+        "refused_acks": worker.counters.refused_acks,
         "batches": worker.counters.batches,
         "mean_batch_messages": round(worker.counters.messages / max(1, worker.counters.batches), 1),
     }
@@ -237,13 +286,15 @@ def measure(*, port: int, readings: int, json_file: str, machine: str) -> dict:
     from django.db.models import Count
 
     from banyan.sensing.models import Reading
+    from banyan.warning.models import Alert
 
     folder = Path(json_file).parent
-    devices, device_count = _devices(folder)
+    stream, device_count = _stream(folder)
     before = Reading.objects.count()
+    alerts_before = Alert.objects.count()
     print("bench: raw", file=sys.stderr, flush=True)
-    raw = asyncio.run(_raw(port, devices, readings))
-    result = asyncio.run(_banyan(port, devices, readings))
+    raw = asyncio.run(_raw(port, stream, readings))
+    result = asyncio.run(_banyan(port, stream, readings))
     connection.close()
     rows = Reading.objects.count() - before
     duplicates = (
@@ -255,11 +306,12 @@ def measure(*, port: int, readings: int, json_file: str, machine: str) -> dict:
     )
     out = {
         "backend": connection.vendor,
-        "path": "ingest -> readings stored (rule engine not yet wired into ingest: storage only)",
+        "path": "MQTT -> ingest -> readings stored -> rules -> alerts stored -> alert event on MQTT",
         "raw_readings_per_s": round(raw),
         **result,
         "lost": result["published"] - rows,
         "duplicates": duplicates,
+        "alerts_created": Alert.objects.count() - alerts_before,
         "devices": device_count,
         "batch_size": 1000,
         "batch_wait_ms": 10,

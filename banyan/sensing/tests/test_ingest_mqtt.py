@@ -10,6 +10,7 @@ is always this SQLite file, so what these tests prove is the MQTT path, not the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -398,13 +399,17 @@ class EventListener:
         await client.connect("127.0.0.1", self.port)
         await client.subscribe(self.pattern, qos=1)
         self._ready.set()
-        messages = client.messages().__aiter__()
+
+        async def consume() -> None:
+            async for message in client.messages():
+                self.received.append((message.topic, json.loads(message.payload)))
+
+        consumer = asyncio.create_task(consume())
         while not self._stop.is_set():
-            try:
-                message = await asyncio.wait_for(messages.__anext__(), timeout=0.1)
-            except TimeoutError:
-                continue
-            self.received.append((message.topic, json.loads(message.payload)))
+            await asyncio.sleep(0.05)
+        consumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer
         await client.disconnect()
 
     def __enter__(self) -> EventListener:

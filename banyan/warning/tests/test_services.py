@@ -87,6 +87,29 @@ def test_engine_to_alerts_end_to_end(rule, device, now):
     assert (alert.status, alert.count, alert.last_value) == ("cleared", 2, 39)
 
 
+def test_each_raise_and_clear_in_one_batch_is_an_event_of_its_own(
+    rule, device, now, django_capture_on_commit_callbacks
+):
+    """The cockpit must see an alert that rose and cleared within one batch, and then the next one."""
+    events = [
+        event("Raised", rule, device.code, value=55),
+        event("Updated", rule, device.code, value=57),
+        event("Cleared", rule, device.code, value=30),
+        event("Raised", rule, device.code, value=60),
+        event("Updated", rule, device.code, value=61),
+    ]
+    with bus.collect("alert.*") as seen, django_capture_on_commit_callbacks(execute=True):
+        services.apply_events(events)
+    first, second = Alert.objects.filter(rule=rule).order_by("id")
+    assert [(topic, p["id"], p["status"], p["count"], p["last_value"]) for topic, p in seen] == [
+        ("alert.raised", first.pk, "open", 1, 55),
+        ("alert.cleared", first.pk, "cleared", 2, 30),
+        ("alert.raised", second.pk, "open", 1, 60),
+        ("alert.updated", second.pk, "open", 2, 61),
+    ]
+    assert (first.count, first.status, second.count, second.status) == (2, "cleared", 2, "open")
+
+
 def test_unknown_rule_ids_are_skipped(rule, device, now):
     raised = event("Raised", rule, device.code)
     assert services.apply_events([dataclasses.replace(raised, rule_id="999999")]) == []
