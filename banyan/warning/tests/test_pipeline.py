@@ -137,3 +137,27 @@ def test_readings_stored_by_others_are_evaluated_in_id_order(water, now):
     assert alert.status == AlertStatus.CLEARED
     pipeline.tick()  # nothing new: evaluated once only
     assert Alert.objects.filter(rule=rule).count() == 1
+
+
+def test_readings_posted_over_http_raise_alerts_at_the_next_tick(water, api, now):
+    """``POST /api/v1/readings`` stores; the ingest worker's engine evaluates them within a tick."""
+    device, rule = water
+    pipeline = RulePipeline(device.community)
+    body = {
+        "readings": [
+            {
+                "device": device.code,
+                "metric": "water_level_cm",
+                "value": value,
+                "ts": (NOW + offset).isoformat(),
+            }
+            for value, offset in ((35.0, dt.timedelta(0)), (66.0, dt.timedelta(seconds=30)))
+        ]
+    }
+    response = api("director").post("readings", body)
+    assert response.status_code == 200 and response.data["accepted"] == 2
+    assert not Alert.objects.filter(rule=rule).exists()
+    pipeline.tick()
+    alert = Alert.objects.get(rule=rule)
+    assert (alert.status, alert.count, alert.last_value) == (AlertStatus.OPEN, 1, 66.0)
+    assert alert.reading_at == NOW + dt.timedelta(seconds=30)
