@@ -319,15 +319,24 @@ def _insert_new_readings(
         ts = adapt(key[2])
         by_row[(key[0], key[1], ts)] = (key, reading)
         rows.append((key[0], key[1], reading.value, ts, reading.seq, received))
+    columns = "device_id, metric, value, ts, seq, received_at"
+    conflict = "ON CONFLICT (device_id, metric, ts) DO NOTHING RETURNING id, device_id, metric, ts"
     with connection.cursor() as cursor:
         for start in range(0, len(rows), INSERT_CHUNK):
             chunk = rows[start : start + INSERT_CHUNK]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {table} (device_id, metric, value, ts, seq, received_at) VALUES {values} "
-                "ON CONFLICT (device_id, metric, ts) DO NOTHING RETURNING id, device_id, metric, ts",
-                [item for row in chunk for item in row],
-            )
+            if connection.vendor == "postgresql":
+                # Six arrays and one constant statement: nothing for the driver to parse per row.
+                cursor.execute(
+                    f"INSERT INTO {table} ({columns}) SELECT * FROM unnest(%s::bigint[], %s::varchar[], "
+                    f"%s::float8[], %s::timestamptz[], %s::bigint[], %s::timestamptz[]) {conflict}",
+                    [list(column) for column in zip(*chunk, strict=True)],
+                )
+            else:
+                values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
+                cursor.execute(
+                    f"INSERT INTO {table} ({columns}) VALUES {values} {conflict}",
+                    [item for row in chunk for item in row],
+                )
             inserted.update(
                 ((device_id, metric, _as_sent(ts, adapt)), pk)
                 for pk, device_id, metric, ts in cursor.fetchall()
@@ -383,18 +392,31 @@ def _advance(device: _DeviceState, readings: list[ReadingIn], received_at: dt.da
 
 
 def _save_device_state(devices: list[_DeviceState]) -> None:
-    """One prepared UPDATE run for many rows: ``bulk_update`` builds a CASE per row and field,
-    which costs about 1.6 ms per device and dominated the time of storing a batch."""
+    """One ``UPDATE … FROM (VALUES …)`` per 500 devices (SQLite ≥ 3.33 and PostgreSQL): ``bulk_update``
+    builds a CASE per row and field (about 1.6 ms a device here), and one statement per device costs
+    PostgreSQL a round trip each."""
     if not devices:
         return
     table = connection.ops.quote_name(Device._meta.db_table)
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET last_seq = %s, last_seen_at = %s, battery_pct = %s, status = %s "
-            "WHERE id = %s",
-            [(d.last_seq, adapt(d.last_seen_at), d.battery_pct, d.status, d.pk) for d in devices],
-        )
+        for start in range(0, len(devices), 500):
+            chunk = devices[start : start + 500]
+            rows = [(d.pk, d.last_seq, adapt(d.last_seen_at), d.battery_pct, d.status) for d in chunk]
+            if connection.vendor == "postgresql":
+                source = (
+                    "unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::smallint[], %s::varchar[]) "
+                    "AS v(column1, column2, column3, column4, column5)"
+                )
+                params: list = [list(column) for column in zip(*rows, strict=True)]
+            else:  # VALUES columns are called column1 … column5
+                source = f"(VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(rows))}) AS v"
+                params = [item for row in rows for item in row]
+            cursor.execute(
+                f"UPDATE {table} SET last_seq = v.column2, last_seen_at = v.column3, "
+                f"battery_pct = v.column4, status = v.column5 FROM {source} WHERE {table}.id = v.column1",
+                params,
+            )
 
 
 def store_readings(
