@@ -26,6 +26,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TOPIC = "frigate/events"
+# A community's own Frigate publishes under ``mqtt.topic_prefix: frigate/<community-code>``, so a
+# worker partitioned by community receives only its cameras' events.
+COMMUNITY_TOPIC = "frigate/{community}/events"
+
+
+def topic_community(topic: str) -> str | None | bool:
+    """For a Frigate events topic, the community it is scoped to (``None`` for ``frigate/events``);
+    ``False`` if the topic is not a Frigate events topic."""
+    if topic == TOPIC:
+        return None
+    parts = topic.split("/")
+    if len(parts) == 3 and parts[0] == "frigate" and parts[2] == "events" and parts[1]:
+        return parts[1]
+    return False
+
+
 EVENT_TYPES = ("new", "update", "end")
 ALL_ZONES = "all"
 

@@ -40,6 +40,7 @@ log = logging.getLogger("banyan.ingest")
 
 READINGS_TOPIC = "banyan/{community}/devices/+/readings"
 FRIGATE_TOPIC = "frigate/events"
+FRIGATE_COMMUNITY_TOPIC = "frigate/{community}/events"
 EVENTS_TOPIC = "banyan/{community}/events/{event}"  # e.g. banyan/330102001001/events/alert.raised
 EVENT_PATTERNS = ("alert.*",)
 _STOP = object()
@@ -61,7 +62,11 @@ class IngestConfig:
     def topics(self) -> list[str]:
         topics = [READINGS_TOPIC.format(community=self.community or "+")]
         if self.frigate:
-            topics.append(FRIGATE_TOPIC)
+            # A partition takes its community's own Frigate (topic prefix frigate/<code>); the
+            # unpartitioned worker also takes the shared frigate/events.
+            topics += [FRIGATE_COMMUNITY_TOPIC.format(community=self.community or "+")]
+            if not self.community:
+                topics.append(FRIGATE_TOPIC)
         return topics
 
 
@@ -424,7 +429,7 @@ def write_one_by_one(writer: BatchWriter, messages: list[tuple[str, bytes]]):
             if _is_database_error(exc):
                 raise
             log.error("a message on %s could not be processed (%s); dead-lettered", topic, type(exc).__name__)
-            source = DeadLetterSource.FRIGATE if topic == "frigate/events" else DeadLetterSource.MQTT
+            source = DeadLetterSource.FRIGATE if topic.startswith("frigate/") else DeadLetterSource.MQTT
             total.dead_letters += record_dead_letters(
                 [
                     DeadLetterIn(

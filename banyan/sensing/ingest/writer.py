@@ -91,7 +91,8 @@ class BatchWriter:
         self._rules: Any = None
         self.device_cache: dict[str, Device] = {}
         self.cameras: dict[str, list[frigate.Camera]] | None = None
-        self.tracker = frigate.FrigateTracker()
+        # One tracker per Frigate topic: two communities' Frigates may both call a camera "gate".
+        self.trackers: dict[str, frigate.FrigateTracker] = {}
 
     def forget_devices(self) -> None:
         """Devices may have changed (new ones, cameras re-pointed): look them up again."""
@@ -113,6 +114,14 @@ class BatchWriter:
                     )
             self.cameras = cameras
         return self.cameras
+
+    def _cameras_of(self, community: str | None) -> dict[str, list[frigate.Camera]]:
+        """Cameras by Frigate name: all of them, or those of one community (its own Frigate's topic)."""
+        cameras = self._camera_map()
+        if community is None:
+            return cameras
+        scoped = {name: [c for c in found if c.community == community] for name, found in cameras.items()}
+        return {name: found for name, found in scoped.items() if found}
 
     def rules(self) -> Any:
         if self._rules is None and self.rules_factory is not None:
@@ -146,15 +155,19 @@ class BatchWriter:
         readings_messages: list[tuple[str, bytes]] = []
         camera_messages: list[tuple[str, bytes]] = []
         letters: list[DeadLetterIn] = []
-        cameras = self._camera_map() if any(topic == frigate.TOPIC for topic, _p in messages) else {}
-        # The tracker's state only moves on when the batch commits: a retried batch starts again
+        # The trackers' state only moves on when the batch commits: a retried batch starts again
         # from the same counts.
-        tracker = frigate.FrigateTracker({name: dict(live) for name, live in self.tracker.people.items()})
+        trackers = {
+            topic: frigate.FrigateTracker({name: dict(live) for name, live in tracker.people.items()})
+            for topic, tracker in self.trackers.items()
+        }
         for topic, payload in messages:
-            if topic != frigate.TOPIC:
+            scope = frigate.topic_community(topic)
+            if scope is False:
                 readings_messages.append((topic, payload))
                 continue
-            mapped, problem = tracker.translate(payload, cameras)
+            tracker = trackers.setdefault(topic, frigate.FrigateTracker())
+            mapped, problem = tracker.translate(payload, self._cameras_of(scope))
             if problem is not None:
                 letters.append(
                     DeadLetterIn(
@@ -190,5 +203,5 @@ class BatchWriter:
             if new:
                 hook = self.on_new_readings
                 transaction.on_commit(lambda: hook(new), robust=True)
-        self.tracker = tracker
+        self.trackers = trackers
         return result

@@ -92,7 +92,8 @@ def test_broker_urls_and_client_ids():
     assert default_client_id("330102001001").endswith("-330102001001")
     assert default_client_id(None) == default_client_id(None)  # stable: the session lives under it
     assert IngestConfig(community="C1", frigate=False).topics == ["banyan/C1/devices/+/readings"]
-    assert IngestConfig().topics == ["banyan/+/devices/+/readings", "frigate/events"]
+    assert IngestConfig(community="C1").topics == ["banyan/C1/devices/+/readings", "frigate/C1/events"]
+    assert IngestConfig().topics == ["banyan/+/devices/+/readings", "frigate/+/events", "frigate/events"]
 
 
 def test_backoff_is_bounded():
@@ -156,3 +157,39 @@ def test_the_writer_stores_maps_and_calls_the_hook_after_commit(
         again = writer.write(messages)  # a redelivered batch
     assert (again.accepted, again.duplicates) == (0, 3)
     assert len(seen) == 1  # nothing new, no call
+
+
+def test_frigate_topics_and_their_communities():
+    assert frigate.topic_community("frigate/events") is None
+    assert frigate.topic_community("frigate/330102001001/events") == "330102001001"
+    for other in ("frigate/330102001001/available", "frigate//events", "banyan/C1/devices/X/readings"):
+        assert frigate.topic_community(other) is False, other
+
+
+def test_a_communitys_own_frigate_maps_only_its_cameras(device_factory, outside, now):
+    """Two communities' Frigates may both name a camera "gate": frigate/<code>/events is scoped."""
+    from banyan.places.models import Region
+
+    far_grid = Region.objects.get(code="T-FAR-G1")
+    home = device_factory(kind="camera", metadata={"frigate_camera": "gate", "frigate_zone": "all"})
+    far = device_factory(kind="camera", grid=far_grid, metadata={"frigate_camera": "gate"})
+    writer = BatchWriter()
+    result = writer.write(
+        [
+            (f"frigate/{far.community.code}/events", event(camera="gate").encode()),
+            (
+                f"frigate/{far.community.code}/events",
+                event(camera="gate", id="2.0-x", frame_time=T0 + 2).encode(),
+            ),
+            (f"frigate/{home.community.code}/events", event(camera="gate", id="3.0-y").encode()),
+        ]
+    )
+    assert result.dead_letters == 0
+    counts_by_device = dict(
+        Reading.objects.filter(metric="person_count").values_list("device__code", "value")
+    )
+    # Each community's tracker counts its own people only: 2 at the far gate, 1 at home.
+    assert counts_by_device == {far.code: 2.0, home.code: 1.0}
+    unknown = writer.write([(f"frigate/{home.community.code}/events", event(camera="lobby").encode())])
+    assert unknown.dead_letters == 1
+    assert DeadLetter.objects.get(source="frigate").topic == f"frigate/{home.community.code}/events"

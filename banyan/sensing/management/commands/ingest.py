@@ -33,7 +33,11 @@ class Command(BaseCommand):
             default=None,
             help="MQTT client id; the broker keeps the session under it (default: from host and partition)",
         )
-        parser.add_argument("--no-frigate", action="store_true", help="do not subscribe to frigate/events")
+        parser.add_argument(
+            "--no-frigate",
+            action="store_true",
+            help="do not subscribe to frigate/events, frigate/<community>/events",
+        )
         parser.add_argument("--batch-size", type=int, default=tuning["BATCH_SIZE"])
         parser.add_argument("--batch-wait-ms", type=int, default=tuning["BATCH_WAIT_MS"])
         parser.add_argument("--offline-sweep-s", type=float, default=tuning["OFFLINE_SWEEP_S"])
@@ -46,7 +50,7 @@ class Command(BaseCommand):
             url=options["url"],
             client_id=options["client_id"] or default_client_id(community),
             community=community,
-            frigate=not options["no_frigate"] and not community,
+            frigate=not options["no_frigate"],
             batch_size=max(1, options["batch_size"]),
             batch_wait_s=max(0, options["batch_wait_ms"]) / 1000,
             offline_sweep_s=max(1.0, options["offline_sweep_s"]),
