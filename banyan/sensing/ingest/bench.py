@@ -241,6 +241,7 @@ async def _banyan(port: int, stream: Path, readings: int) -> dict:
             "stored_latencies": phase["latencies"],
             "event_latencies": sent.get("latencies", []),
             "crossings": sent["crossings"],
+            "rate": sent.get("rate"),
             "events": worker.counters.events - events_before,
         }
 
@@ -264,6 +265,8 @@ async def _banyan(port: int, stream: Path, readings: int) -> dict:
         "p99_ms_at_1000": ms(at_1000["event_latencies"], 0.99),
         "p50_ms_at_5000": ms(at_5000["event_latencies"], 0.5),
         "p99_ms_at_5000": ms(at_5000["event_latencies"], 0.99),
+        "paced_rate_achieved_at_1000": round(at_1000["rate"]),
+        "paced_rate_achieved_at_5000": round(at_5000["rate"]),
         "stored_p50_ms_at_1000": ms(at_1000["stored_latencies"], 0.5),
         "stored_p99_ms_at_1000": ms(at_1000["stored_latencies"], 0.99),
         "stored_p50_ms_at_5000": ms(at_5000["stored_latencies"], 0.5),

@@ -90,6 +90,7 @@ async def _listen(port: int, latencies: list[float], ready: asyncio.Event, done:
 async def main(port: int, stream: Stream, mode: str, count: int, rate: float, first: int) -> dict:
     from mqttium import MQTTProtocolVersion
     from mqttium.api import AsyncClient, PublishMessage
+    from mqttium.errors import FlowControlError
 
     client = AsyncClient(
         f"banyan-bench-pub-{mode}-{first}",
@@ -150,9 +151,12 @@ async def main(port: int, stream: Stream, mode: str, count: int, rate: float, fi
                 now = max(WALL.now().timestamp(), last_ts + 1e-6)
                 last_ts = now
                 body = {"metric": metric, "value": value, "ts": _iso(now), "seq": seq(code)}
-                receipts.append(
-                    client.publish_nowait(_topic(community, code), json.dumps(body).encode(), qos=1)
-                )
+                payload = json.dumps(body).encode()
+                try:
+                    receipts.append(client.publish_nowait(_topic(community, code), payload, qos=1))
+                except FlowControlError:  # the broker is behind: wait for it (the rate reported drops)
+                    await receipts[-1].wait()
+                    continue
                 sent += 1
             await asyncio.sleep(0.001)
         for receipt in receipts[-1000:]:
@@ -163,7 +167,7 @@ async def main(port: int, stream: Stream, mode: str, count: int, rate: float, fi
             await asyncio.sleep(0.01)
         done.set()
         await listener
-        result.update(crossings=expected, latencies=latencies)
+        result.update(crossings=expected, latencies=latencies, rate=count / (time.perf_counter() - started))
     result["seconds"] = time.perf_counter() - started
     await client.disconnect()
     return result
