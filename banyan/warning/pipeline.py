@@ -6,7 +6,7 @@ just stored (after any that others, such as ``POST /api/v1/readings``, stored be
 writes the resulting alerts and the progress mark in the batch's transaction; ``tick`` (about once
 a second) evaluates readings others stored since, lets time-driven rules (no data, offline,
 sustained, windows) fire, escalates overdue alerts, forgets subjects whose alerts a person
-resolved, picks up rule changes and saves the engine's full state.
+resolved, picks up rule changes and, every ``state_every_s``, saves the engine's full state.
 
 Exactly once, across crashes: the state saved at a tick covers readings up to its
 ``state_mark``; the progress mark says whose events are written. On restore the readings between
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Iterable, Sequence
 
 from django.db import transaction
@@ -38,7 +39,12 @@ logger = logging.getLogger(__name__)
 
 
 class RulePipeline:
+    # How often a tick saves the full state. Between saves the progress mark alone moves on and a
+    # restart replays the readings since the last save (about this many seconds' worth).
+    state_every_s = 10.0
+
     def __init__(self, community=None) -> None:
+        self._state_saved_at = time.monotonic()
         self.community = community
         self.key = f"community:{community.code}" if community is not None else "all"
         self._devices: dict[int, tuple[str, str, str]] = {}
@@ -126,7 +132,8 @@ class RulePipeline:
             events: list = []
             self._evaluate_stored(events=events)
             events += self.engine.tick(now)
-            alerts = self._commit(events, save_state=True)
+            due = time.monotonic() - self._state_saved_at >= self.state_every_s
+            alerts = self._commit(events, save_state=due)
             services.escalate_due(now)
         return alerts
 
@@ -162,6 +169,7 @@ class RulePipeline:
         return alerts
 
     def _save_state(self) -> None:
+        self._state_saved_at = time.monotonic()
         EngineCheckpoint.objects.update_or_create(
             key=self.key,
             defaults={

@@ -161,3 +161,18 @@ def test_readings_posted_over_http_raise_alerts_at_the_next_tick(water, api, now
     alert = Alert.objects.get(rule=rule)
     assert (alert.status, alert.count, alert.last_value) == (AlertStatus.OPEN, 1, 66.0)
     assert alert.reading_at == NOW + dt.timedelta(seconds=30)
+
+
+def test_a_tick_saves_the_full_state_when_it_is_due(water, monkeypatch):
+    device, _rule = water
+    pipeline = RulePipeline(device.community)
+    feed(pipeline, device, [55])
+    pipeline.tick()  # not yet due: only the progress mark moved
+    checkpoint = EngineCheckpoint.objects.get(key=pipeline.key)
+    progress = EngineProgress.objects.get(key=pipeline.key).reading_id
+    assert checkpoint.state_mark < progress
+    monkeypatch.setattr(RulePipeline, "state_every_s", 0.0)
+    pipeline.tick()
+    checkpoint.refresh_from_db()
+    assert checkpoint.state_mark == progress
+    assert checkpoint.state == pipeline.engine.checkpoint()
