@@ -127,25 +127,29 @@ class RulePipeline:
         now = now or clock.now()
         with transaction.atomic():
             lock_readings()
-            self._reload_rules_if_changed()
-            self._forget_resolved()
+            changed = self._reload_rules_if_changed() | self._forget_resolved()
             events: list = []
             self._evaluate_stored(events=events)
-            events += self.engine.tick(now)
+            timed = self.engine.tick(now)
+            events += timed
+            # Replay restores what readings did; what the clock, a person or a rule change did is
+            # saved at once, so that a restart never writes those events again.
             due = time.monotonic() - self._state_saved_at >= self.state_every_s
-            alerts = self._commit(events, save_state=due)
+            alerts = self._commit(events, save_state=due or changed or bool(timed))
             services.escalate_due(now)
         return alerts
 
-    def _reload_rules_if_changed(self) -> None:
+    def _reload_rules_if_changed(self) -> bool:
         rules = services.engine_rules(self.community)
         fingerprints = [rule_fingerprint(r) for r in rules]
-        if fingerprints != self._fingerprints:
-            self.engine = Engine.restore(rules, self.engine.checkpoint())
-            self._fingerprints = fingerprints
-            logger.info("rules changed: engine rebuilt with %d rules", len(rules))
+        if fingerprints == self._fingerprints:
+            return False
+        self.engine = Engine.restore(rules, self.engine.checkpoint())
+        self._fingerprints = fingerprints
+        logger.info("rules changed: engine rebuilt with %d rules", len(rules))
+        return True
 
-    def _forget_resolved(self) -> None:
+    def _forget_resolved(self) -> bool:
         """A person resolved an alert: the engine must be able to raise it again."""
         resolved = Alert.objects.filter(status=AlertStatus.RESOLVED)
         if self.community is not None:
@@ -153,10 +157,13 @@ class RulePipeline:
         if self._resolved_seen_at is not None:
             resolved = resolved.filter(resolved_at__gt=self._resolved_seen_at)
         latest = self._resolved_seen_at
+        forgotten = False
         for rule_id, subject, resolved_at in resolved.values_list("rule_id", "subject", "resolved_at"):
             self.engine.reset(str(rule_id), subject)
             latest = max(latest, resolved_at) if latest else resolved_at
+            forgotten = True
         self._resolved_seen_at = latest
+        return forgotten
 
     # --- writing --------------------------------------------------------------------------
 
