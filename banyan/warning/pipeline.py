@@ -139,6 +139,14 @@ class RulePipeline:
             services.escalate_due(now)
         return alerts
 
+    def mark_pushed(self, pushed: Iterable[tuple[int, dt.datetime]]) -> None:
+        """The alert events the worker published: their alerts' ``pushed_at`` (first push only)."""
+        by_time: dict[dt.datetime, list[int]] = {}
+        for alert_id, at in pushed:
+            by_time.setdefault(at, []).append(alert_id)
+        for at, ids in by_time.items():
+            services.mark_pushed(ids, at=at)
+
     def _reload_rules_if_changed(self) -> bool:
         rules = services.engine_rules(self.community)
         fingerprints = [rule_fingerprint(r) for r in rules]

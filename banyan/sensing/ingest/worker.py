@@ -34,6 +34,7 @@ from urllib.parse import unquote, urlsplit
 
 import orjson
 
+from banyan.core import clock
 from banyan.sensing.ingest.writer import BatchWriter, mark_silent_devices_offline
 
 log = logging.getLogger("banyan.ingest")
@@ -142,6 +143,7 @@ class IngestWorker:
         self._next_tick = time.monotonic() + config.tick_s
         # Events from the database thread, sent by the asyncio loop (deque: thread-safe append/pop).
         self.events: collections.deque[tuple[str, dict[str, Any]]] = collections.deque(maxlen=100_000)
+        self.pushed: list[tuple[int, Any]] = []  # (alert id, when its raise was published), for pushed_at
 
     def stop(self) -> None:
         self.stopping.set()
@@ -165,6 +167,8 @@ class IngestWorker:
                 log.warning("could not publish %s (%s)", topic, type(exc).__name__)
             else:
                 self.counters.events += 1
+                if topic == "alert.raised":
+                    self.pushed.append((payload["id"], clock.now()))
 
     async def _in_thread(self, fn, *args) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -371,10 +375,12 @@ class IngestWorker:
         if time.monotonic() < self._next_tick:
             return
         self._next_tick = time.monotonic() + self.config.tick_s
+        pushed, self.pushed = self.pushed, []
         try:
-            alerts = await self._in_thread(self.writer.tick)
+            alerts = await self._in_thread(self.writer.tick, pushed)
         except Exception as exc:  # noqa: BLE001 -- tried again at the next tick
             log.error("evaluating timed rules failed (%s)", type(exc).__name__)
+            self.pushed = pushed + self.pushed
             await self._in_thread(_close_connection)
             return
         if alerts:

@@ -128,12 +128,15 @@ class BatchWriter:
             self._rules = self.rules_factory(self.community)
         return self._rules
 
-    def tick(self) -> int:
-        """Let time-driven rules fire and overdue alerts escalate; returns the alerts written."""
+    def tick(self, pushed: Sequence[tuple[int, dt.datetime]] = ()) -> int:
+        """Let time-driven rules fire and overdue alerts escalate, and record when alerts were first
+        pushed (``(alert id, time)`` of the events published since); returns the alerts written."""
         rules = self.rules()
         if rules is None:
             return 0
         try:
+            if pushed:
+                rules.mark_pushed(pushed)
             return len(rules.tick())
         except Exception:
             self._rules = None  # its state may be ahead of the database: rebuild from the checkpoint

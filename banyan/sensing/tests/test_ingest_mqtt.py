@@ -375,6 +375,17 @@ def test_a_high_water_level_raises_an_alert_and_a_low_one_clears_it(broker, site
         assert query(database, "SELECT COUNT(*) FROM warning_enginecheckpoint")[0][0] >= 1
         # The cockpit's feed: both transitions on MQTT, with codes and times but no personal data.
         assert wait_until(lambda: len([e for e in events.received if e[1]["subject"] == code]) >= 2)
+        # Publishing the raise is its first push: recorded at the worker's next tick.
+        times = "SELECT reading_at, raised_at, pushed_at FROM warning_alert WHERE subject = ? ORDER BY id"
+        assert wait_until(lambda: query(database, times, code)[-1][2] is not None)
+        reading_at, raised_at, pushed_at = query(database, times, code)[-1]
+        # (This test's readings are 2 minutes ahead of the clock, so raised_at is too.)
+        assert reading_at == raised_at == str(start).replace("+00:00", "")
+        assert (
+            str(now() - dt.timedelta(minutes=1))
+            < pushed_at + "+00:00"
+            <= str(now() + dt.timedelta(seconds=1))
+        )
     mine = [(t, e["event"], e["grade"], e["status"]) for t, e in events.received if e["subject"] == code]
     assert mine == [
         (f"banyan/{community}/events/alert.raised", "alert.raised", "orange", "open"),
