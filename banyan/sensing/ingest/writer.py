@@ -185,6 +185,9 @@ class BatchWriter:
             camera_messages += [frigate.reading_message(reading) for reading in mapped]
         result = BatchResult(messages=len(messages))
         with transaction.atomic():
+            # Built (or rebuilt after a failure) before this batch is stored: on a first start the
+            # engine's mark must lie before the batch's readings, or they would count as history.
+            rules = self.rules()
             new: NewReadings = []
             ids: list[int] = []
             for source, batch in (
@@ -200,7 +203,6 @@ class BatchWriter:
                 new += report.new
                 ids += report.ids
             result.dead_letters += record_dead_letters(letters)
-            rules = self.rules()
             if rules is not None and new:
                 result.alerts = len(rules.process(new, ids))
             if new:

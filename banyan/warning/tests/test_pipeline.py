@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -176,3 +177,25 @@ def test_a_tick_saves_the_full_state_when_it_is_due(water, monkeypatch):
     checkpoint.refresh_from_db()
     assert checkpoint.state_mark == progress
     assert checkpoint.state == pipeline.engine.checkpoint()
+
+
+def test_the_first_batch_after_a_first_start_survives_a_rebuild(water, now):
+    """The engine is built before the batch it first sees is stored: that batch is not history, and
+    an engine rebuilt (after a failure) before any state was saved replays it."""
+    from banyan.sensing.ingest.writer import BatchWriter
+
+    device, rule = water
+    writer = BatchWriter(rules_factory=lambda _code: RulePipeline(device.community))
+    topic = f"banyan/{device.community.code}/devices/{device.code}/readings"
+
+    def send(value, minutes):
+        ts = (NOW - dt.timedelta(minutes=10 - minutes)).isoformat()  # the clock stands at NOW
+        writer.write([(topic, json.dumps({"metric": "water_level_cm", "value": value, "ts": ts}).encode())])
+
+    send(95.0, 0)  # the engine's very first batch raises the alert
+    assert Alert.objects.get(rule=rule).status == AlertStatus.OPEN
+    writer._rules = None  # what write() and tick() do after any failure
+    send(45.0, 1)  # inside the hysteresis band: nothing
+    send(30.0, 2)  # clears only if the rebuilt engine knows the alert is open
+    alert = Alert.objects.get(rule=rule)
+    assert (alert.status, alert.count, alert.last_value) == (AlertStatus.CLEARED, 1, 30.0)
