@@ -22,8 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,40 +29,14 @@ import time
 from pathlib import Path
 
 from banyan.core.clock import SystemClock
+from banyan.sensing.ingest.broker import start_mosquitto, stop
 
-REPO = Path(__file__).resolve().parents[3]
-CONFIG = REPO / "deploy" / "mosquitto" / "banyan.conf"
-MOSQUITTO = "/usr/sbin/mosquitto"
 WALL = SystemClock()  # latency is measured against the wall clock, the publisher's too
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_broker(folder: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    lines = []
-    for line in CONFIG.read_text().splitlines():
-        if line.startswith("listener "):
-            line = f"listener {port} 127.0.0.1"
-        elif line.startswith("persistence_location "):
-            line = f"persistence_location {folder}/"
-        lines.append(line)
-    (folder / "mosquitto.conf").write_text("\n".join(lines) + "\n")
-    with open(folder / "mosquitto.log", "wb") as log:
-        process = subprocess.Popen([MOSQUITTO, "-c", str(folder / "mosquitto.conf")], stdout=log, stderr=log)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process, port
-        except OSError:
-            time.sleep(0.02)
-    os.kill(process.pid, signal.SIGTERM)
-    raise RuntimeError("mosquitto did not start")
+    """Banyan's Mosquitto settings on a free loopback port, data in ``folder``."""
+    return start_mosquitto(folder)
 
 
 def prepare_and_run(*, readings: int, json_file: str | None, database_url: str | None) -> dict:
@@ -106,8 +78,7 @@ def prepare_and_run(*, readings: int, json_file: str | None, database_url: str |
             )
             result = json.loads(out.read_text())
         finally:
-            os.kill(broker.pid, signal.SIGTERM)
-            broker.wait(timeout=10)
+            stop(broker)
     if json_file:
         Path(json_file).write_text(json.dumps(result, indent=2) + "\n")
     return result

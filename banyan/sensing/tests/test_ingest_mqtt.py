@@ -14,62 +14,35 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from banyan.sensing.ingest.broker import start_mosquitto, stop
+
 REPO = Path(__file__).resolve().parents[3]
-CONFIG = REPO / "deploy" / "mosquitto" / "banyan.conf"
-MOSQUITTO = "/usr/sbin/mosquitto"
 
 # CI installs Mosquitto (.ci/run); without it these tests fail rather than skip.
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for_port(port: int, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise AssertionError(f"nothing listens on port {port}")
-
-
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory):
-    """Mosquitto with Banyan's config on a free port; yields the port."""
-    folder = tmp_path_factory.mktemp("mosquitto")
-    port = _free_port()
-    lines = []
-    for line in CONFIG.read_text().splitlines():
-        if line.startswith("listener "):
-            line = f"listener {port} 127.0.0.1"
-        elif line.startswith("persistence_location "):
-            line = f"persistence_location {folder}/"
-        lines.append(line)
-    (folder / "mosquitto.conf").write_text("\n".join(lines) + "\n")
-    with open(folder / "mosquitto.log", "wb") as log:
-        process = subprocess.Popen([MOSQUITTO, "-c", str(folder / "mosquitto.conf")], stdout=log, stderr=log)
+    """Mosquitto with Banyan's config (persistence on) on a free port; yields the port."""
+    folder = Path(tempfile.mkdtemp(prefix="banyan-test-mqtt-"))  # the broker's user can reach it
+    process, port = start_mosquitto(folder)
     try:
-        _wait_for_port(port)
         yield port
     finally:
-        os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+        stop(process)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

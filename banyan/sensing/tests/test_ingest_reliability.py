@@ -38,7 +38,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from banyan.sensing.ingest.bench import free_port, start_broker
+from banyan.sensing.ingest.bench import start_broker
+from banyan.sensing.ingest.broker import free_port
 from banyan.sensing.tests import reliability
 from banyan.sensing.tests.test_ingest_mqtt import REPO, Worker
 

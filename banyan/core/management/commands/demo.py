@@ -11,21 +11,17 @@ and serves without live readings. See docs/demo.md.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from banyan.sensing.ingest.broker import MOSQUITTO, start_mosquitto, stop
 from banyan.sensing.ingest.worker import parse_broker_url
-
-MOSQUITTO = Path("/usr/sbin/mosquitto")
-BROKER_CONFIG = settings.PROJECT_DIR / "deploy" / "mosquitto" / "banyan.conf"
 
 
 class Command(BaseCommand):
@@ -56,7 +52,7 @@ class Command(BaseCommand):
             call_command("serve", host=host, port=port)
         finally:
             for name, process in reversed(children):  # the simulator first, the broker last
-                _stop(process)
+                stop(process)
                 self.stdout.write(f"{name} stopped")
 
     def _start_live_readings(self, seed: int, speed: float, events_per_hour: float):
@@ -68,15 +64,15 @@ class Command(BaseCommand):
         if _listening(address.host, address.port):
             self.stdout.write(f"live readings through the MQTT broker at {address.host}:{address.port}")
         elif MOSQUITTO.exists():
-            broker, port = _start_mosquitto(settings.VAR_DIR / "mosquitto")
-            children.append(("mosquitto", broker))
-            _wait_until(lambda: _listening("127.0.0.1", port) or broker.poll() is not None, 10)
-            if broker.poll() is not None or not _listening("127.0.0.1", port):
+            try:
+                broker, port = start_mosquitto(settings.VAR_DIR / "mosquitto", wait_s=10)
+            except RuntimeError:
                 self.stderr.write(
                     f"Mosquitto did not start (see {settings.VAR_DIR / 'mosquitto' / 'mosquitto.log'}): "
                     "serving without live readings"
                 )
                 return children
+            children.append(("mosquitto", broker))
             url = f"mqtt://127.0.0.1:{port}"
             self.stdout.write(
                 f"no MQTT broker at {address.host}:{address.port}: started Mosquitto on port {port}"
@@ -133,12 +129,6 @@ def _listening(host: str, port: int) -> bool:
         return False
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wait_until(check, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -146,35 +136,3 @@ def _wait_until(check, seconds: float) -> bool:
             return True
         time.sleep(0.1)
     return check()
-
-
-def _start_mosquitto(folder: Path) -> tuple[subprocess.Popen, int]:
-    """Mosquitto with Banyan's settings on a free loopback port, persisting in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    lines = []
-    for line in BROKER_CONFIG.read_text().splitlines():
-        if line.startswith("listener "):
-            line = f"listener {port} 127.0.0.1"
-        elif line.startswith("persistence_location "):
-            line = f"persistence_location {folder}/"
-        lines.append(line)
-    config = folder / "mosquitto.conf"
-    config.write_text("\n".join(lines) + "\n")
-    with open(folder / "mosquitto.log", "ab") as log:
-        process = subprocess.Popen(
-            [str(MOSQUITTO), "-c", str(config)], stdout=log, stderr=log, start_new_session=True
-        )
-    return process, port
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM by pid, then SIGKILL after 10 s."""
-    if process.poll() is not None:
-        return
-    os.kill(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
