@@ -39,15 +39,18 @@ def _writable_by_broker(folder: Path, data: Path) -> None:
     os.chown(data, owner.pw_uid, owner.pw_gid)
 
 
-def start_mosquitto(folder: Path, *, wait_s: float = 5.0) -> tuple[subprocess.Popen, int]:
+def start_mosquitto(
+    folder: Path, *, port: int | None = None, wait_s: float = 5.0
+) -> tuple[subprocess.Popen, int]:
     """Start Mosquitto with its config, log (``mosquitto.log``) and data in ``folder``; returns the
     process (stop it by its pid) and its port once it accepts connections. Run as root, ``folder``
-    must be reachable by the ``mosquitto`` user (not under pytest's private ``tmp_path``)."""
+    must be reachable by the ``mosquitto`` user (not under pytest's private ``tmp_path``). ``port``
+    restarts a broker where it was (its clients reconnect to the same address)."""
     folder.mkdir(parents=True, exist_ok=True)
     data = folder / "data"
     data.mkdir(exist_ok=True)
     _writable_by_broker(folder, data)
-    port = free_port()
+    port = port or free_port()
     lines = []
     for line in CONFIG.read_text().splitlines():
         if line.startswith("listener "):

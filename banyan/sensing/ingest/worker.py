@@ -224,9 +224,10 @@ class IngestWorker:
                 await self._disconnect(client)
                 if not self.stopping.is_set():
                     delay = backoff.next()
+                    error = client.stats().last_disconnect_error
                     log.warning(
-                        "MQTT connection lost (%s); reconnecting in %.1f s",
-                        client.stats().last_disconnect,
+                        "MQTT connection ended (%s); reconnecting in %.1f s",
+                        type(error).__name__ if error is not None else "closed",
                         delay,
                     )
                     await self._sleep(delay)

@@ -404,3 +404,32 @@ class EventListener:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join(10)
+
+
+def test_the_worker_outlives_a_broker_restart(site, tmp_path):
+    """The broker goes away and comes back (its data kept): the worker reconnects and goes on."""
+    env, database, devices = site
+    code, community = devices["levels"][1]
+    folder = Path(tempfile.mkdtemp(prefix="banyan-test-mqtt-restart-"))
+    process, port = start_mosquitto(folder)
+    try:
+        worker = Worker(env, port, "banyan-test-broker-restart", tmp_path / "ingest.log").start()
+        try:
+            start = now() - dt.timedelta(minutes=20)
+            publish(port, [(topic(community, code), reading(21.0, start))])
+            assert wait_until(lambda: (21.0, str(start).replace("+00:00", "")) in readings_of(database, code))
+            stop(process)
+            time.sleep(1.0)
+            process, _same = start_mosquitto(folder, port=port)
+            later = start + dt.timedelta(seconds=1)
+            publish(port, [(topic(community, code), reading(22.0, later))])
+            assert wait_until(
+                lambda: (22.0, str(later).replace("+00:00", "")) in readings_of(database, code), timeout=30
+            ), (tmp_path / "ingest.log").read_text()
+            assert worker.running
+            assert "reconnecting" in (tmp_path / "ingest.log").read_text()
+        finally:
+            worker.stop()
+    finally:
+        stop(process)
+        shutil.rmtree(folder, ignore_errors=True)
