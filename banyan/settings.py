@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "banyan.audit",
     "banyan.sensing",
     "banyan.warning",
+    "banyan.notify",
     "banyan.sim",
 ]
 
@@ -144,4 +145,26 @@ BANYAN_INGEST = {
     "BATCH_WAIT_MS": int(os.environ.get("BANYAN_INGEST_BATCH_WAIT_MS", "10")),  # longest wait to fill a batch
     "OFFLINE_SWEEP_S": int(os.environ.get("BANYAN_INGEST_OFFLINE_SWEEP_S", "60")),
     "BACKOFF_MAX_S": 30,  # reconnect and retry delays double up to this
+}
+
+# Notifications (banyan/notify/, docs/notify.md): email over SMTP, SMS and voice through HTTP gateways.
+EMAIL_HOST = os.environ.get("BANYAN_EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("BANYAN_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("BANYAN_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("BANYAN_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("BANYAN_EMAIL_TLS", "0") == "1"
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("BANYAN_EMAIL_FROM", "banyan@localhost")
+BANYAN_NOTIFY = {
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "SMS_GATEWAY_URL": os.environ.get("BANYAN_SMS_GATEWAY_URL", ""),
+    "VOICE_GATEWAY_URL": os.environ.get("BANYAN_VOICE_GATEWAY_URL", ""),
+    # Sent to the gateways as a bearer token, and required on their delivery receipts.
+    "GATEWAY_TOKEN": os.environ.get("BANYAN_GATEWAY_TOKEN", ""),
+    "GATEWAY_TIMEOUT_S": 10.0,
+    "MAX_ATTEMPTS": int(os.environ.get("BANYAN_NOTIFY_MAX_ATTEMPTS", "5")),
+    "RETRY_BASE_S": 30,  # waits between attempts double from this …
+    "RETRY_MAX_S": 1800,  # … up to this
+    "SSE_HEARTBEAT_S": 15.0,  # a comment line keeps idle streams (and proxies) open
+    "SSE_POLL_S": 2.0,  # how often a stream looks for messages written by other processes
 }

@@ -11,4 +11,5 @@ urlpatterns = [
     path("places/", include("banyan.places.urls")),
     path("people/", include("banyan.people.urls")),
     path("", include("banyan.warning.urls")),
+    path("notify/", include("banyan.notify.urls")),
 ]

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Field, Schema
+from pydantic import field_validator
+
+from banyan.places.schemas import PageQuery, clean_text
+
+CHANNEL_PATTERN = r"^(in_app|email|sms|voice)$"
+
+
+class DeliveryOut(Schema):
+    channel: str
+    status: str
+    attempts: int
+    last_error: str
+    queued_at: dt.datetime
+    sent_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+    acknowledged_at: dt.datetime | None
+
+
+class MessageOut(Schema):
+    id: int
+    kind: str
+    subject: str
+    body: str
+    urgency: str
+    subject_type: str
+    subject_id: str
+    language: str
+    created_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    deliveries: list[DeliveryOut] = Field(..., alias="deliveries.all")
+
+
+class MessageList(Schema):
+    count: int
+    items: list[MessageOut]
+
+
+class MessageFilter(PageQuery):
+    acknowledged: bool | None = Field(None, description="false: only those not yet acknowledged")
+    kind: str | None = Field(None, max_length=64)
+    since_id: int | None = Field(None, ge=0, description="only messages with a larger id")
+
+
+class ReceiptIn(Schema):
+    """A gateway's delivery receipt: its own message id (the ``id`` it answered) and what happened."""
+
+    id: str = Field(..., min_length=1, max_length=100)
+    status: str = Field(..., pattern=r"^(delivered|failed|acknowledged)$")
+    channel: str | None = Field(None, pattern=r"^(sms|voice)$")
+    error: str = Field("", max_length=200, description="the gateway's error code, if it failed")
+
+    _text = field_validator("*")(clean_text)
+
+
+class ReceiptOut(Schema):
+    delivery: int = Field(..., alias="pk")
+    channel: str
+    status: str
+
+
+class PreferenceIn(Schema):
+    language: str | None = Field(None, max_length=16)
+    normal_channels: list[str] | None = Field(None, max_length=4)
+    urgent_channels: list[str] | None = Field(None, max_length=4)
+    phone: str | None = Field(None, max_length=32, description="for SMS and calls; empty removes it")
+
+    _text = field_validator("language", "phone")(clean_text)
+
+
+class PreferenceOut(Schema):
+    language: str
+    normal_channels: list[str]
+    urgent_channels: list[str]
+    phone: str = Field(..., description="masked")

@@ -1,0 +1,128 @@
+"""``GET /notify/stream``: the signed-in user's new notifications as Server-Sent Events.
+
+Each notification is one ``event: notification`` whose ``id:`` is the message id and whose ``data:``
+is one line of JSON (``id``, ``kind``, ``subject``, ``body``, ``urgency``, ``subject_type``,
+``subject_id``, ``created_at``). A client that reconnects sends ``Last-Event-ID`` (browsers do it by
+themselves; ``?last_event_id=`` works too) and first gets every message after that id from the
+database; without it the stream starts with the messages that arrive after it opened. A comment
+line every ``SSE_HEARTBEAT_S`` seconds keeps idle connections and proxies open.
+
+The stream wakes at once on ``notify.message`` bus events of this process and otherwise looks in
+the database every ``SSE_POLL_S`` seconds, so messages written by other processes (the worker,
+``banyan ingest``) arrive too. Sign in with the session, or send ``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from banyan.core import bus
+from banyan.core.auth import user_for_token
+from banyan.notify import services
+from banyan.notify.models import Message
+
+
+async def _user(request: HttpRequest):
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return await sync_to_async(user_for_token)(header[len("Bearer ") :].strip())
+    user = await request.auser()
+    return user if user.is_authenticated and user.is_active else None
+
+
+def _last_event_id(request: HttpRequest) -> int | None | str:
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or ""
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        return "bad"
+    return int(raw)
+
+
+def event_text(message: Message) -> str:
+    data = {
+        "id": message.pk,
+        "kind": message.kind,
+        "subject": message.subject,
+        "body": message.body,
+        "urgency": message.urgency,
+        "subject_type": message.subject_type,
+        "subject_id": message.subject_id,
+        "created_at": message.created_at.isoformat(),
+    }
+    return f"id: {message.pk}\nevent: notification\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _messages_after(user, last_id: int) -> list[Message]:
+    try:
+        return services.messages_after(user, last_id)
+    finally:
+        if not connection.in_atomic_block:  # a long stream does not hold a database connection
+            connection.close()
+
+
+async def _events(user, last_id: int) -> AsyncIterator[str]:
+    config = settings.BANYAN_NOTIFY
+    loop = asyncio.get_running_loop()
+    wake = asyncio.Event()
+
+    def on_message(topic: str, payload: dict) -> None:
+        if payload.get("recipient") == user.pk:
+            loop.call_soon_threadsafe(wake.set)
+
+    unsubscribe = bus.subscribe("notify.message", on_message)
+    try:
+        yield "retry: 3000\n: connected\n\n"
+        written = loop.time()
+        while True:
+            wake.clear()
+            messages = await sync_to_async(_messages_after)(user, last_id)
+            for message in messages:
+                last_id = message.pk
+                yield event_text(message)
+            if messages:
+                written = loop.time()
+                continue
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=config["SSE_POLL_S"])
+            except TimeoutError:
+                pass
+            if loop.time() - written >= config["SSE_HEARTBEAT_S"]:
+                yield ": heartbeat\n\n"
+                written = loop.time()
+    finally:
+        unsubscribe()
+
+
+@require_GET
+async def stream(request: HttpRequest) -> HttpResponse:
+    user = await _user(request)
+    if user is None:
+        body = {"detail": _("Sign in, or send Authorization: Bearer <token>."), "code": "unauthorized"}
+        return JsonResponse(body, status=401)
+    last_id = _last_event_id(request)
+    if last_id == "bad":
+        body = {
+            "detail": _("Last-Event-ID must be a message id."),
+            "code": "invalid",
+            "field": "Last-Event-ID",
+        }
+        return JsonResponse(body, status=400)
+    if last_id is None:
+        last_id = await sync_to_async(services.latest_message_id)(user)
+    response = StreamingHttpResponse(
+        _events(user, int(last_id)), content_type="text/event-stream; charset=utf-8"
+    )
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
