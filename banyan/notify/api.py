@@ -84,7 +84,7 @@ def get_preferences(request: HttpRequest):
     return _preference_out(Preference.objects.filter(user=request.user).first())
 
 
-@router.put("/notify/preferences", response={200: PreferenceOut, **ERRORS})
+@router.patch("/notify/preferences", response={200: PreferenceOut, **ERRORS})
 def set_preferences(request: HttpRequest, payload: PreferenceIn):
     """Change how you are told; fields left out stay as they are."""
     preference = services.set_preference(actor=request.user, user=request.user, **payload.model_dump())

@@ -12,7 +12,6 @@ from banyan.audit.models import AuditEntry
 from banyan.core import bus, vault
 from banyan.core.errors import InvalidInput, NotFound
 from banyan.notify import channels, services
-from banyan.notify.choices import DeliveryStatus
 from banyan.notify.models import Delivery, Message, Preference
 from banyan.notify.services import Contact, notify
 

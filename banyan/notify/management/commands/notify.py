@@ -28,15 +28,18 @@ class Command(BaseCommand):
             nonlocal stopping
             stopping = True
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        self.stdout.write(f"sending notifications every {interval:g} s", ending="\n")
+        previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
+        self.stdout.write(f"sending notifications every {interval:g} s")
         self.stdout.flush()
-        while not stopping:
-            counts = send_pending()
-            self._report(counts, always=False)
-            if counts.total == 0:
-                time.sleep(interval)
+        try:
+            while not stopping:
+                counts = send_pending()
+                self._report(counts, always=False)
+                if counts.total == 0:
+                    time.sleep(interval)
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
     def _report(self, counts, *, always: bool) -> None:
         if always or counts.total:
