@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "banyan.sensing",
     "banyan.warning",
     "banyan.notify",
+    "banyan.response",
     "banyan.sim",
 ]
 

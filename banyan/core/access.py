@@ -23,6 +23,11 @@ class Action(StrEnum):
     VIEW_ALERTS = "alerts.view"
     HANDLE_ALERTS = "alerts.handle"
     CHANGE_RULES = "rules.change"
+    VIEW_INCIDENTS = "incidents.view"
+    REPORT_INCIDENTS = "incidents.report"  # open an incident (staff) or a report (residents)
+    HANDLE_INCIDENTS = "incidents.handle"  # act on incidents assigned to oneself
+    MANAGE_INCIDENTS = "incidents.manage"  # assign, hand over, close, cancel, reopen
+    CHANGE_MATRIX = "matrix.change"
 
 
 _STAFF_EDITORS = {
@@ -37,17 +42,30 @@ _STAFF_EDITORS = {
 # resolve); the community's and street's managers change the rules that raise them.
 _ALERT_HANDLERS = {Action.VIEW_ALERTS, Action.HANDLE_ALERTS}
 _RULE_CHANGERS = _ALERT_HANDLERS | {Action.CHANGE_RULES}
+_RESPONDERS = {Action.VIEW_INCIDENTS, Action.REPORT_INCIDENTS, Action.HANDLE_INCIDENTS}
+_INCIDENT_MANAGERS = _RESPONDERS | {Action.MANAGE_INCIDENTS, Action.CHANGE_MATRIX}
 
 PERMISSIONS: dict[str, frozenset[Action]] = {
     Role.PLATFORM_ADMIN: frozenset(Action),
-    Role.STREET_OFFICER: frozenset(_STAFF_EDITORS | {Action.CHANGE_PLACES} | _RULE_CHANGERS),
-    Role.COMMUNITY_DIRECTOR: frozenset(_STAFF_EDITORS | {Action.CHANGE_PLACES} | _RULE_CHANGERS),
-    Role.GRID_WORKER: frozenset(_STAFF_EDITORS | _ALERT_HANDLERS),
-    Role.PROPERTY_STAFF: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE} | _ALERT_HANDLERS),
-    Role.VOLUNTEER: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE}),
-    Role.RESIDENT: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE}),
+    Role.STREET_OFFICER: frozenset(
+        _STAFF_EDITORS | {Action.CHANGE_PLACES} | _RULE_CHANGERS | _INCIDENT_MANAGERS
+    ),
+    Role.COMMUNITY_DIRECTOR: frozenset(
+        _STAFF_EDITORS | {Action.CHANGE_PLACES} | _RULE_CHANGERS | _INCIDENT_MANAGERS
+    ),
+    Role.GRID_WORKER: frozenset(_STAFF_EDITORS | _ALERT_HANDLERS | _RESPONDERS),
+    Role.PROPERTY_STAFF: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE} | _ALERT_HANDLERS | _RESPONDERS),
+    Role.VOLUNTEER: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE} | _RESPONDERS),
+    Role.RESIDENT: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.REPORT_INCIDENTS}),
     Role.AUDITOR: frozenset(
-        {Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.VIEW_AUDIT, Action.EXPORT_LEDGER, Action.VIEW_ALERTS}
+        {
+            Action.VIEW_PLACES,
+            Action.VIEW_PEOPLE,
+            Action.VIEW_AUDIT,
+            Action.EXPORT_LEDGER,
+            Action.VIEW_ALERTS,
+            Action.VIEW_INCIDENTS,
+        }
     ),
 }
 

@@ -33,3 +33,10 @@ class PermissionDenied(BanyanError):
 class NotFound(BanyanError):
     status = 404
     code = "not_found"
+
+
+class Conflict(BanyanError):
+    """The object changed meanwhile (a stale version, a state that no longer allows the step)."""
+
+    status = 409
+    code = "conflict"

@@ -1,0 +1,280 @@
+"""Response: incidents (工单), the responsibility matrix, responders and their shifts, SLA policies.
+
+An incident stands in a community and, where known, a grid; it is scoped like alerts (by the grid's
+path, else the community's). Exactly one body is accountable for it at any moment
+(``accountable`` + ``accountable_role``), taken from the responsibility matrix and changed only by a
+hand-over with a reason; the person working on it is the ``assignee``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from banyan.core.access import Action, can
+from banyan.core.choices import Role
+from banyan.people.models import Organisation
+from banyan.places.models import Building, Facility, Region, ScopedQuerySet, Unit
+from banyan.response.flow import Status
+from banyan.warning.choices import Grade
+
+DESCRIPTION_MAX = 4000
+
+StatusChoices = models.TextChoices(
+    "StatusChoices",
+    [
+        ("NEW", ("new", _("New"))),
+        ("ASSIGNED", ("assigned", _("Assigned"))),
+        ("ACCEPTED", ("accepted", _("Accepted"))),
+        ("ON_SCENE", ("on_scene", _("On scene"))),
+        ("RESOLVED", ("resolved", _("Resolved"))),
+        ("CLOSED", ("closed", _("Closed"))),
+        ("CANCELLED", ("cancelled", _("Cancelled"))),
+        ("DUPLICATE", ("duplicate", _("Duplicate"))),
+    ],
+)
+assert {c.value for c in StatusChoices} == {s.value for s in Status}
+
+
+class Source(models.TextChoices):
+    ALERT = "alert", _("Alert")
+    REPORT = "report", _("Resident report")
+    STAFF = "staff", _("Staff")
+    OPEN311 = "open311", _("Open311 request")
+
+
+class Category(models.Model):
+    """An entry of the incident catalogue (fire/smoke, gas, flooding, fall/medical …)."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=64)
+    name_en = models.CharField(_("English name"), max_length=64)
+    default_grade = models.CharField(_("default grade"), max_length=8, choices=Grade.choices)
+    skill = models.CharField(_("skill needed"), max_length=32, blank=True)
+    # Alerts of these device kinds / metrics become incidents of this category.
+    alert_metrics = models.JSONField(_("alert metrics"), default=list, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+        verbose_name = _("incident category")
+        verbose_name_plural = _("incident categories")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ResponsibilityQuerySet(ScopedQuerySet):
+    """Cells of the regions in scope and of the regions above (a grid worker sees who answers for
+    the community and the street too)."""
+
+    default_action = Action.VIEW_INCIDENTS
+
+    def region_q(self, region: Region) -> models.Q:
+        return models.Q(region__path__startswith=region.path) | models.Q(
+            region__path__in=region.ancestor_paths()
+        )
+
+
+class Responsibility(models.Model):
+    """One cell of the matrix: who answers for a category in a region (a grid, community or street).
+
+    The cell nearest an incident's place wins (grid, then community, then street).
+    ``escalation`` is the chain a missed deadline climbs: ``[{"organisation": code, "role": role}]``.
+    """
+
+    category = models.ForeignKey(Category, models.CASCADE, related_name="responsibilities")
+    region = models.ForeignKey(Region, models.CASCADE, related_name="responsibilities")
+    accountable = models.ForeignKey(
+        Organisation, models.PROTECT, related_name="+", verbose_name=_("accountable body")
+    )
+    accountable_role = models.CharField(
+        _("accountable role"), max_length=32, choices=Role.choices, blank=True
+    )
+    backup = models.ForeignKey(
+        Organisation, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("backup")
+    )
+    backup_role = models.CharField(_("backup role"), max_length=32, choices=Role.choices, blank=True)
+    escalation = models.JSONField(_("escalation chain"), default=list, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated"))
+
+    objects = ResponsibilityQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["category", "region"], name="responsibility_one_per_cell")
+        ]
+        verbose_name = _("responsibility")
+        verbose_name_plural = _("responsibility matrix")
+
+    def __str__(self) -> str:
+        return f"{self.category_id} @ {self.region_id}"
+
+
+class Responder(models.Model):
+    """A person who can be dispatched: a grid worker, property security, a micro fire station member,
+    a volunteer. Their last known position is where dispatch measures the walk from."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="responder")
+    organisation = models.ForeignKey(Organisation, models.CASCADE, related_name="responders")
+    skills = models.JSONField(_("skills"), default=list, blank=True)
+    capacity = models.PositiveSmallIntegerField(_("open incidents at most"), default=3)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    position_at = models.DateTimeField(_("position reported"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return f"responder {self.user_id}"
+
+
+class Shift(models.Model):
+    """When a responder is on duty."""
+
+    responder = models.ForeignKey(Responder, models.CASCADE, related_name="shifts")
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [models.Index(fields=["starts_at", "ends_at"], name="shift_window")]
+
+
+class SlaPolicy(models.Model):
+    """Deadlines for a grade, for one category or (category empty) for all."""
+
+    category = models.ForeignKey(Category, models.CASCADE, null=True, blank=True, related_name="sla_policies")
+    grade = models.CharField(_("grade"), max_length=8, choices=Grade.choices)
+    acknowledge_s = models.PositiveIntegerField(_("seconds to acknowledge"))
+    arrive_s = models.PositiveIntegerField(_("seconds to arrive"))
+    resolve_s = models.PositiveIntegerField(_("seconds to resolve"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["category", "grade"], name="sla_one_per_category_grade"),
+            models.UniqueConstraint(
+                fields=["grade"], condition=models.Q(category__isnull=True), name="sla_one_default_per_grade"
+            ),
+        ]
+
+
+class IncidentQuerySet(ScopedQuerySet):
+    default_action = Action.VIEW_INCIDENTS
+
+    def region_q(self, region: Region) -> models.Q:
+        return models.Q(grid__path__startswith=region.path) | models.Q(
+            grid__isnull=True, community__path__startswith=region.path
+        )
+
+    def restrict(self, user, action: Action | None = None):
+        """The region's incidents, and wherever they stand, those assigned to the user (dispatch may
+        send a responder across grid lines)."""
+        scoped = super().restrict(user, action)
+        if not can(user, action or self.default_action):
+            return scoped
+        return self.filter(pk__in=scoped.values("pk")) | self.filter(assignee=user)
+
+    def personal_scope(self, user):
+        if user.role == Role.VOLUNTEER:
+            return self.filter(assignee=user)  # volunteers see what they were sent to
+        if user.role == Role.RESIDENT:
+            return self.filter(created_by=user)  # their own reports' incidents
+        return None
+
+    def open(self):
+        return self.filter(
+            status__in=[s.value for s in (Status.NEW, Status.ASSIGNED, Status.ACCEPTED, Status.ON_SCENE)]
+        )
+
+
+class Incident(models.Model):
+    category = models.ForeignKey(Category, models.PROTECT, related_name="incidents")
+    community = models.ForeignKey(Region, models.PROTECT, related_name="incidents")
+    grid = models.ForeignKey(Region, models.PROTECT, null=True, blank=True, related_name="+")
+    building = models.ForeignKey(Building, models.SET_NULL, null=True, blank=True, related_name="incidents")
+    unit = models.ForeignKey(Unit, models.SET_NULL, null=True, blank=True, related_name="incidents")
+    facility = models.ForeignKey(Facility, models.SET_NULL, null=True, blank=True, related_name="incidents")
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    grade = models.CharField(_("grade"), max_length=8, choices=Grade.choices)
+    description = models.TextField(_("description"), max_length=DESCRIPTION_MAX, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=StatusChoices.choices, default="new")
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    alert = models.ForeignKey(
+        "warning.Alert", models.SET_NULL, null=True, blank=True, related_name="incidents"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The one accountable body, and the person working on it.
+    responsibility = models.ForeignKey(
+        Responsibility, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    accountable = models.ForeignKey(Organisation, models.PROTECT, related_name="incidents")
+    accountable_role = models.CharField(max_length=32, choices=Role.choices, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="assigned_incidents"
+    )
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    # Times that matter, and the deadlines of the three SLA clocks.
+    created_at = models.DateTimeField(_("created"), db_index=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    on_scene_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+    acknowledge_due = models.DateTimeField()
+    arrive_due = models.DateTimeField()
+    resolve_due = models.DateTimeField()
+    # Bumped by every change: a stale transition (two responders accepting at once) is refused.
+    version = models.PositiveIntegerField(default=0)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="incident_status_created")]
+
+    def __str__(self) -> str:
+        return f"incident {self.pk}"
+
+
+class IncidentEvent(models.Model):
+    """The incident's timeline: every transition, hand-over, dispatch decision and escalation."""
+
+    incident = models.ForeignKey(Incident, models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    note = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class DispatchDecision(models.Model):
+    """Whom dispatch chose for an incident, and why: the ranking it made, with walking times."""
+
+    incident = models.ForeignKey(Incident, models.CASCADE, related_name="dispatch_decisions")
+    at = models.DateTimeField()
+    chosen = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=200)
+    ranking = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["at", "id"]

@@ -1,0 +1,620 @@
+"""Incidents: opening, routing by the responsibility matrix, dispatch on foot, transitions, hand-overs,
+SLA clocks and escalation. Every change is audited, put on the incident's timeline and published on
+the bus after commit. All time comes from ``banyan.core.clock``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import networkx as nx
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from banyan.audit.services import Event, record
+from banyan.core import bus, clock
+from banyan.core.access import Action, can
+from banyan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from banyan.people.choices import OrganisationKind
+from banyan.people.models import Organisation
+from banyan.places.choices import RegionKind
+from banyan.places.geo import haversine_m
+from banyan.places.models import Building, Facility, Region, Unit
+from banyan.places.services import walking_graph
+from banyan.response import flow
+from banyan.response.flow import ASSIGNEE_MOVES, Move, Status
+from banyan.response.models import (
+    DESCRIPTION_MAX,
+    Category,
+    DispatchDecision,
+    Incident,
+    IncidentEvent,
+    Responder,
+    Responsibility,
+    SlaPolicy,
+)
+from banyan.warning.choices import Grade
+
+logger = logging.getLogger(__name__)
+
+SYSTEM_ACTOR = "response"
+DEFAULT_WALKING_SPEED_MPS = 1.2  # an adult walking briskly; settings.BANYAN_WALKING_SPEED_MPS
+
+
+def walking_speed_mps() -> float:
+    return float(getattr(settings, "BANYAN_WALKING_SPEED_MPS", DEFAULT_WALKING_SPEED_MPS))
+
+
+def get_incident_for(user, pk, action: Action = Action.VIEW_INCIDENTS) -> Incident:
+    incident = Incident.objects.restrict(user, action).filter(pk=pk).first()
+    if incident is None:
+        raise NotFound(_("No such incident."))
+    return incident
+
+
+# --- the matrix ----------------------------------------------------------------------------
+
+
+def cell_for(category: Category, region: Region) -> Responsibility | None:
+    """The matrix cell nearest ``region``: its own, else its community's, else its street's …"""
+    paths = [region.path, *reversed(region.ancestor_paths())]
+    cells = {
+        cell.region.path: cell
+        for cell in Responsibility.objects.select_related("region", "accountable", "backup").filter(
+            category=category, region__path__in=paths
+        )
+    }
+    return next((cells[path] for path in paths if path in cells), None)
+
+
+def matrix_gaps(region: Region) -> list[tuple[Category, Region]]:
+    """Category × grid pairs in ``region``'s subtree that no cell covers (on the grid, its community
+    or its street): the warnings the matrix editor shows."""
+    grids = Region.objects.filter(kind=RegionKind.GRID, path__startswith=region.path).order_by("path")
+    if region.kind == RegionKind.GRID:
+        grids = Region.objects.filter(pk=region.pk)
+    categories = list(Category.objects.filter(is_active=True))
+    covered = {
+        (category_id, path)
+        for category_id, path in Responsibility.objects.values_list("category_id", "region__path")
+    }
+    gaps = []
+    for grid in grids:
+        chain = [grid.path, *grid.ancestor_paths()]
+        gaps += [(c, grid) for c in categories if not any((c.pk, path) in covered for path in chain)]
+    return gaps
+
+
+def _fallback_body(community: Region) -> Organisation | None:
+    """Who answers where the matrix has a gap: the community committee, else the street office."""
+    for kind, region in (
+        (OrganisationKind.COMMUNITY_COMMITTEE, community),
+        (OrganisationKind.STREET_OFFICE, community.parent),
+    ):
+        body = Organisation.objects.filter(kind=kind, regions=region).order_by("code").first()
+        if body is not None:
+            return body
+    return None
+
+
+# --- places --------------------------------------------------------------------------------
+
+
+def _grid_at(community_scope: Iterable[Region], latitude: float, longitude: float) -> Region | None:
+    from shapely.geometry import Point, shape
+
+    point = Point(longitude, latitude)
+    for grid in community_scope:
+        if grid.boundary and shape(grid.boundary).covers(point):
+            return grid
+    return None
+
+
+def locate(
+    *,
+    unit: Unit | None = None,
+    building: Building | None = None,
+    facility: Facility | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+) -> tuple[Region, Region | None]:
+    """(community, grid) of a place given as a unit, building, facility or a point."""
+    if unit is not None:
+        building = unit.building
+    if building is not None:
+        return building.grid.parent, building.grid
+    if facility is not None:
+        region = facility.region
+        if region.kind == RegionKind.GRID:
+            return region.parent, region
+        return region, None
+    if latitude is None or longitude is None:
+        raise InvalidInput(_("Give the place: a unit, a building, a facility or a position."), field="place")
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise InvalidInput(_("The position is not a latitude and longitude."), field="latitude")
+    grid = _grid_at(Region.objects.filter(kind=RegionKind.GRID).exclude(boundary=None), latitude, longitude)
+    if grid is None:
+        raise InvalidInput(_("The position lies outside every grid Banyan knows."), field="latitude")
+    return grid.parent, grid
+
+
+# --- opening --------------------------------------------------------------------------------
+
+
+def deadlines_for(category: Category, grade: str) -> flow.Deadlines:
+    """The category's own deadlines for the grade, else the grade's defaults, else the built-in ones."""
+    policies = {
+        p.category_id: p
+        for p in SlaPolicy.objects.filter(Q(category=category) | Q(category=None), grade=grade)
+    }
+    chosen = policies.get(category.pk) or policies.get(None)
+    if chosen is None:
+        return flow.DEFAULT_DEADLINES[grade]
+    return flow.Deadlines(chosen.acknowledge_s, chosen.arrive_s, chosen.resolve_s)
+
+
+def _event(incident: Incident, kind: str, *, actor=None, before: str = "", note: str = "", **details) -> None:
+    IncidentEvent.objects.create(
+        incident=incident,
+        at=clock.now(),
+        kind=kind,
+        actor=actor if getattr(actor, "pk", None) else None,
+        from_status=before,
+        to_status=incident.status if before or kind == "opened" else "",
+        note=note,
+        details=details,
+    )
+
+
+def incident_payload(incident: Incident) -> dict[str, Any]:
+    """What the bus carries about an incident: codes, grade, status, times; no personal data."""
+    return {
+        "id": incident.pk,
+        "category": incident.category.code,
+        "community": incident.community.code,
+        "grid": incident.grid.code if incident.grid_id else None,
+        "grade": incident.grade,
+        "status": incident.status,
+        "accountable": incident.accountable.code,
+        "assignee": incident.assignee_id,
+        "escalation_level": incident.escalation_level,
+        "created_at": incident.created_at.isoformat(),
+        "acknowledge_due": incident.acknowledge_due.isoformat(),
+        "arrive_due": incident.arrive_due.isoformat(),
+    }
+
+
+def _publish(topic: str, incident: Incident) -> None:
+    payload = incident_payload(incident)
+    transaction.on_commit(lambda: bus.publish(topic, payload), robust=True)
+
+
+def open_incident(
+    *,
+    actor,
+    category: Category | str,
+    source: str,
+    grade: str | None = None,
+    description: str = "",
+    unit: Unit | None = None,
+    building: Building | None = None,
+    facility: Facility | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    alert=None,
+    dispatch_now: bool = True,
+) -> Incident:
+    """Open an incident, route it by the matrix and dispatch it. ``actor`` is a user, or None for the
+    system (an alert's rule)."""
+    if actor is not None and not can(actor, Action.REPORT_INCIDENTS):
+        raise PermissionDenied(_("You may not open incidents."))
+    if isinstance(category, str):
+        category = Category.objects.filter(code=category, is_active=True).first() or _unknown_category(
+            category
+        )
+    if grade is not None and grade not in Grade.values:
+        raise InvalidInput(_("The grade is one of blue, yellow, orange, red."), field="grade")
+    if len(description) > DESCRIPTION_MAX:
+        raise InvalidInput(
+            _("The description is longer than %(max)d characters.") % {"max": DESCRIPTION_MAX},
+            field="description",
+        )
+    community, grid = locate(
+        unit=unit, building=building, facility=facility, latitude=latitude, longitude=longitude
+    )
+    cell = cell_for(category, grid or community)
+    accountable = cell.accountable if cell else _fallback_body(community)
+    if accountable is None:
+        raise InvalidInput(_("Nobody answers for this category here, and the community has no committee."))
+    grade = grade or category.default_grade
+    deadlines = deadlines_for(category, grade)
+    now = clock.now()
+    with transaction.atomic():
+        incident = Incident.objects.create(
+            category=category,
+            community=community,
+            grid=grid,
+            unit=unit,
+            building=unit.building if unit is not None else building,
+            facility=facility,
+            latitude=latitude,
+            longitude=longitude,
+            grade=grade,
+            description=description,
+            source=source,
+            alert=alert,
+            created_by=actor,
+            responsibility=cell,
+            accountable=accountable,
+            accountable_role=cell.accountable_role if cell else "",
+            created_at=now,
+            updated_at=now,
+            acknowledge_due=now + dt.timedelta(seconds=deadlines.acknowledge_s),
+            arrive_due=now + dt.timedelta(seconds=deadlines.arrive_s),
+            resolve_due=now + dt.timedelta(seconds=deadlines.resolve_s),
+        )
+        _event(
+            incident,
+            "opened",
+            actor=actor,
+            source=source,
+            accountable=accountable.code,
+            matrix_gap=cell is None,
+        )
+        record(
+            actor=actor or SYSTEM_ACTOR,
+            events=[
+                Event(
+                    "incident.open",
+                    "incident",
+                    incident.pk,
+                    details={
+                        "category": category.code,
+                        "grade": grade,
+                        "source": source,
+                        "gap": cell is None,
+                    },
+                )
+            ],
+        )
+        _publish("incident.opened", incident)
+        if dispatch_now:
+            dispatch(incident)
+    return incident
+
+
+def _unknown_category(code: str):
+    known = ", ".join(Category.objects.filter(is_active=True).values_list("code", flat=True))
+    raise InvalidInput(
+        _("Unknown category %(code)r; one of: %(known)s.") % {"code": code[:32], "known": known},
+        field="category",
+    )
+
+
+# --- dispatch --------------------------------------------------------------------------------
+
+
+def _nearest_node(nodes: list[dict], latitude: float | None, longitude: float | None) -> int | None:
+    if latitude is None or longitude is None or not nodes:
+        return None
+    return min(nodes, key=lambda n: haversine_m(longitude, latitude, n["longitude"], n["latitude"]))["id"]
+
+
+def _target_node(incident: Incident, nodes: list[dict]) -> int | None:
+    for field, value in (("facility_id", incident.facility_id), ("building_id", incident.building_id)):
+        if value is not None:
+            found = next((n["id"] for n in nodes if n[field] == value), None)
+            if found is not None:
+                return found
+    return _nearest_node(nodes, incident.latitude, incident.longitude)
+
+
+def candidates_for(incident: Incident):
+    """Responders of the accountable body (with its role, if the cell names one)."""
+    responders = Responder.objects.select_related("user").filter(
+        organisation=incident.accountable, user__is_active=True
+    )
+    if incident.accountable_role:
+        responders = responders.filter(user__role=incident.accountable_role)
+    return list(responders.order_by("pk"))
+
+
+DISPATCH_REASONS = {
+    "nearest": _lazy("nearest on foot"),
+    "position_unknown": _lazy("on duty, position unknown"),
+    "none_available": _lazy("no responder of the accountable body is available"),
+}
+
+
+def dispatch(incident: Incident, *, exclude: Iterable[int] = ()) -> DispatchDecision:
+    """Rank the accountable body's responders by walking time to the incident and assign the first
+    eligible one (on duty, under capacity, with the category's skill); store the decision and why."""
+    now = clock.now()
+    responders = candidates_for(incident)
+    load = dict(
+        Incident.objects.open()
+        .filter(assignee__in=[r.user_id for r in responders])
+        .values_list("assignee")
+        .annotate(n=Count("id"))
+    )
+    on_duty = set(
+        Responder.objects.filter(
+            pk__in=[r.pk for r in responders], shifts__starts_at__lte=now, shifts__ends_at__gt=now
+        ).values_list("pk", flat=True)
+    )
+    graph = walking_graph(incident.community)
+    nodes = [data for _node, data in graph.nodes(data=True)]
+    target = _target_node(incident, nodes)
+    distances = (
+        nx.single_source_dijkstra_path_length(graph, target, weight="length_m") if target is not None else {}
+    )
+    candidates = [
+        flow.Candidate(
+            key=r.user_id,
+            node=_nearest_node(nodes, r.latitude, r.longitude),
+            on_duty=r.pk in on_duty,
+            load=load.get(r.user_id, 0),
+            capacity=r.capacity,
+            skills=frozenset(r.skills or []),
+        )
+        for r in responders
+    ]
+    ranking = flow.rank(
+        candidates,
+        target=target,
+        distances_m=distances,
+        walking_speed_mps=walking_speed_mps(),
+        skill=incident.category.skill or None,
+        excluded=exclude,
+    )
+    chosen = next((r for r in ranking if r.eligible), None)
+    # A code, translated where it is shown (DISPATCH_REASONS): the decision is a record, not a message.
+    reason = ("nearest" if chosen.walk_s is not None else "position_unknown") if chosen else "none_available"
+    with transaction.atomic():
+        decision = DispatchDecision.objects.create(
+            incident=incident,
+            at=now,
+            chosen_id=chosen.key if chosen else None,
+            reason=reason,
+            ranking=[
+                {
+                    "user": r.key,
+                    "walk_s": None if r.walk_s is None else round(r.walk_s, 1),
+                    "eligible": r.eligible,
+                    "reason": r.reason,
+                }
+                for r in ranking
+            ],
+        )
+        if chosen is not None:
+            _apply(incident, Move.ASSIGN, actor=None, assignee_id=chosen.key, reason=reason)
+        else:
+            _event(incident, "dispatch_failed", reason=reason)
+    return decision
+
+
+# --- transitions ---------------------------------------------------------------------------------
+
+
+_STAMPS = {
+    Move.ASSIGN: "assigned_at",
+    Move.ACCEPT: "accepted_at",
+    Move.ON_SCENE: "on_scene_at",
+    Move.RESOLVE: "resolved_at",
+    Move.CLOSE: "closed_at",
+}
+
+
+def _apply(
+    incident: Incident,
+    move: Move,
+    *,
+    actor,
+    note: str = "",
+    assignee_id: int | None = None,
+    position: tuple[float, float] | None = None,
+    reason: str = "",
+) -> Incident:
+    """Move a locked (or just created) incident on: status, stamps, version, timeline, audit, bus."""
+    before = incident.status
+    incident.status = flow.next_status(before, move).value
+    now = clock.now()
+    if move == Move.ASSIGN:
+        incident.assignee_id = assignee_id
+    elif move == Move.DECLINE:
+        incident.assignee_id = None
+    elif move == Move.REOPEN:
+        incident.resolved_at = incident.closed_at = None
+    stamp = _STAMPS.get(move)
+    if stamp and (getattr(incident, stamp) is None or move == Move.ASSIGN):
+        setattr(incident, stamp, now)
+    if move == Move.ON_SCENE and position is not None:
+        incident.latitude, incident.longitude = position
+    incident.updated_at = now
+    incident.version += 1
+    incident.save()
+    details: dict[str, Any] = {"move": move.value}
+    if assignee_id is not None:
+        details["assignee"] = assignee_id
+    if reason:
+        details["reason"] = reason
+    _event(incident, move.value, actor=actor, before=before, note=note, **details)
+    record(
+        actor=actor or SYSTEM_ACTOR,
+        events=[
+            Event(f"incident.{move.value}", "incident", incident.pk, details={**details, "from": before})
+        ],
+    )
+    _publish("incident.changed", incident)
+    return incident
+
+
+def act(
+    *,
+    actor,
+    incident: Incident,
+    move: Move | str,
+    note: str = "",
+    version: int | None = None,
+    assignee=None,
+    position: tuple[float, float] | None = None,
+) -> Incident:
+    """A person moves an incident on. Responders act on what is assigned to them; managers of the
+    accountable body's region assign, close, cancel, reopen. A stale ``version`` or a state that no
+    longer allows the move (two responders accepting at once) is a 409 and changes nothing."""
+    try:
+        move = Move(move)
+    except ValueError:
+        raise InvalidInput(
+            _("Unknown step; one of: %(moves)s.") % {"moves": ", ".join(m.value for m in Move)}, field="move"
+        ) from None
+    if len(note) > DESCRIPTION_MAX:
+        raise InvalidInput(
+            _("The note is longer than %(max)d characters.") % {"max": DESCRIPTION_MAX}, field="note"
+        )
+    needed = Action.HANDLE_INCIDENTS if move in ASSIGNEE_MOVES else Action.MANAGE_INCIDENTS
+    if not can(actor, needed):
+        raise PermissionDenied(_("You may not take this step."))
+    with transaction.atomic():
+        locked = Incident.objects.restrict(actor).select_for_update().filter(pk=incident.pk).first()
+        if locked is None:
+            raise NotFound(_("No such incident."))
+        if move in ASSIGNEE_MOVES and locked.assignee_id != actor.pk:
+            raise PermissionDenied(_("This incident is not assigned to you."))
+        if version is not None and version != locked.version:
+            raise Conflict(_("The incident changed meanwhile; reload it and try again."), field="version")
+        if move == Move.RESOLVE and not note.strip():
+            raise InvalidInput(_("Say what was done."), field="note")
+        assignee_id = None
+        if move == Move.ASSIGN:
+            if assignee is None:
+                raise InvalidInput(_("Name the responder to assign."), field="assignee")
+            assignee_id = assignee.pk
+        try:
+            _apply(locked, move, actor=actor, note=note, assignee_id=assignee_id, position=position)
+        except flow.TransitionError as exc:
+            raise Conflict(
+                _("This step is not possible: the incident is %(status)s.") % {"status": exc.status.value},
+                field="status",
+            ) from None
+        if move == Move.DECLINE:
+            declined = IncidentEvent.objects.filter(incident=locked, kind=Move.DECLINE.value)
+            dispatch(locked, exclude={e.actor_id for e in declined} | {actor.pk})
+    return locked
+
+
+def hand_over(
+    *, actor, incident: Incident, organisation: Organisation, role: str = "", reason: str
+) -> Incident:
+    """Make another body accountable. Needs a reason; shows on the timeline."""
+    if not can(actor, Action.MANAGE_INCIDENTS):
+        raise PermissionDenied(_("You may not hand incidents over."))
+    if not reason.strip():
+        raise InvalidInput(_("Say why the incident is handed over."), field="reason")
+    with transaction.atomic():
+        locked = Incident.objects.restrict(actor).select_for_update().filter(pk=incident.pk).first()
+        if locked is None:
+            raise NotFound(_("No such incident."))
+        if locked.status not in {s.value for s in flow.OPEN}:
+            raise Conflict(_("Only an open incident can be handed over."), field="status")
+        previous = locked.accountable.code
+        locked.accountable, locked.accountable_role = organisation, role
+        locked.assignee = None
+        locked.status = Status.NEW.value
+        locked.updated_at = clock.now()
+        locked.version += 1
+        locked.save()
+        _event(locked, "handed_over", actor=actor, note=reason, **{"from": previous, "to": organisation.code})
+        record(
+            actor=actor,
+            events=[
+                Event(
+                    "incident.hand_over",
+                    "incident",
+                    locked.pk,
+                    details={"from": previous, "to": organisation.code, "reason": reason[:200]},
+                )
+            ],
+        )
+        _publish("incident.changed", locked)
+        dispatch(locked)
+    return locked
+
+
+# --- clocks and escalation --------------------------------------------------------------------
+
+
+def incident_clocks(incident: Incident) -> list[flow.Clock]:
+    return [
+        flow.Clock("acknowledge", incident.acknowledge_due, incident.accepted_at),
+        flow.Clock("arrive", incident.arrive_due, incident.on_scene_at),
+        flow.Clock("resolve", incident.resolve_due, incident.resolved_at),
+    ]
+
+
+LEVEL_OF_CLOCK = {"acknowledge": 1, "arrive": 2, "resolve": 3}
+
+
+def escalation_target(incident: Incident, level: int) -> dict | None:
+    """The body a missed deadline goes to at ``level`` (1 = first step of the chain)."""
+    chain = (incident.responsibility.escalation if incident.responsibility else None) or []
+    if 1 <= level <= len(chain):
+        return chain[level - 1]
+    return None
+
+
+def escalate_due(now: dt.datetime | None = None) -> list[Incident]:
+    """Open incidents whose next clock is missed climb one step of their escalation chain; an assigned
+    incident nobody accepted in time goes to the next responder."""
+    now = now or clock.now()
+    escalated: list[Incident] = []
+    due = Incident.objects.open().filter(
+        Q(accepted_at__isnull=True, acknowledge_due__lt=now, escalation_level__lt=1)
+        | Q(on_scene_at__isnull=True, arrive_due__lt=now, escalation_level__lt=2)
+        | Q(resolved_at__isnull=True, resolve_due__lt=now, escalation_level__lt=3)
+    )
+    for pk in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            incident = Incident.objects.select_for_update().filter(pk=pk).first()
+            if incident is None or incident.status not in {s.value for s in flow.OPEN}:
+                continue
+            missed = [c for c in incident_clocks(incident) if c.state(now) == "missed"]
+            if not missed:
+                continue
+            level = LEVEL_OF_CLOCK[missed[-1].name]
+            if level <= incident.escalation_level:
+                continue
+            silent = incident.assignee_id if incident.status == Status.ASSIGNED.value else None
+            incident.escalation_level = level
+            incident.updated_at = now
+            incident.version += 1
+            incident.save(update_fields=["escalation_level", "updated_at", "version"])
+            target = escalation_target(incident, level)
+            _event(incident, "escalated", note=missed[-1].name, level=level, to=target)
+            record(
+                actor=SYSTEM_ACTOR,
+                events=[
+                    Event(
+                        "incident.escalate", "incident", incident.pk, details={"level": level, "to": target}
+                    )
+                ],
+            )
+            _publish("incident.escalated", incident)
+            if silent is not None:
+                # Silence counts as a decline: the next responder is asked.
+                incident.status, incident.assignee_id = Status.NEW.value, None
+                incident.save(update_fields=["status", "assignee"])
+                _event(incident, "timed_out", before=Status.ASSIGNED.value, timed_out=silent)
+                declined = IncidentEvent.objects.filter(incident=incident, kind__in=["decline", "timed_out"])
+                excluded = {e.actor_id for e in declined if e.actor_id} | {
+                    e.details.get("timed_out") for e in declined if e.details.get("timed_out")
+                }
+                dispatch(incident, exclude=excluded)
+            escalated.append(incident)
+    return escalated

@@ -1,0 +1,210 @@
+"""Incidents through the database: routing, dispatch, transitions, hand-over, clocks, escalation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from banyan.audit.models import AuditEntry
+from banyan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from banyan.response import services
+from banyan.response.models import DispatchDecision, Incident, Responsibility
+from banyan.response.tests.conftest import NOW
+
+
+def flood(site, actor=None, **kw):
+    return services.open_incident(
+        actor=actor,
+        category="flooding",
+        source="staff" if actor else "alert",
+        building=site["building"],
+        **kw,
+    )
+
+
+def test_an_incident_is_routed_by_the_nearest_cell_and_sent_to_the_nearest_responder(site, users):
+    incident = flood(site, users["director"], description="地下车库积水")
+    near, middle, far = site["responders"]
+    assert (incident.status, incident.accountable, incident.accountable_role) == (
+        "assigned",
+        site["committee"],
+        "grid_worker",
+    )
+    assert incident.assignee_id == near.user_id
+    assert incident.grade == "orange" and incident.acknowledge_due == NOW + dt.timedelta(minutes=2)
+    decision = DispatchDecision.objects.get(incident=incident)
+    walks = {row["user"]: row["walk_s"] for row in decision.ranking}
+    assert walks[near.user_id] < walks[middle.user_id] < walks[far.user_id]
+    assert decision.chosen_id == near.user_id and decision.reason == "nearest"
+    kinds = list(incident.events.values_list("kind", flat=True))
+    assert kinds == ["opened", "assign"]
+    assert AuditEntry.objects.filter(subject_type="incident", subject_id=str(incident.pk)).count() == 2
+
+
+def test_a_grid_cell_wins_over_the_community_cell(site, users):
+    from banyan.people.models import Organisation
+
+    property_company = Organisation.objects.get(code="ORG-PROPERTY")
+    Responsibility.objects.create(
+        category=site["flooding"], region=site["grid"], accountable=property_company, updated_at=NOW
+    )
+    incident = flood(site, users["director"])
+    assert incident.accountable == property_company
+    assert incident.status == "new"  # the property company has no responder on duty
+    assert DispatchDecision.objects.get(incident=incident).chosen is None
+
+
+def test_a_matrix_gap_falls_to_the_committee_and_shows_as_a_warning(site, users):
+    gaps = services.matrix_gaps(site["grid"].parent)
+    assert ("flooding", site["grid"].code) not in {(c.code, g.code) for c, g in gaps}
+    assert ("gas", site["grid"].code) in {(c.code, g.code) for c, g in gaps}
+    incident = services.open_incident(
+        actor=users["director"], category="gas", source="staff", building=site["building"]
+    )
+    assert incident.accountable == site["committee"] and incident.responsibility is None
+    assert incident.events.get(kind="opened").details["matrix_gap"] is True
+
+
+def test_the_skipped_responders_and_why(site, users):
+    near, middle, far = site["responders"]
+    near.shifts.all().delete()  # off duty
+    middle.capacity = 0
+    middle.save()
+    incident = flood(site, users["director"])
+    assert incident.assignee_id == far.user_id
+    reasons = {row["user"]: row["reason"] for row in DispatchDecision.objects.get(incident=incident).ranking}
+    assert reasons == {far.user_id: "walking time", near.user_id: "off duty", middle.user_id: "at capacity"}
+
+
+def test_only_the_assignee_acts_and_a_stale_step_is_refused(site, users):
+    incident = flood(site, users["director"])
+    near, middle, _far = site["responders"]
+    with pytest.raises(NotFound):  # another grid's worker does not even see it
+        services.act(actor=middle.user, incident=incident, move="accept")
+    with pytest.raises(PermissionDenied):  # the director sees it, but it is not theirs to accept
+        services.act(actor=users["director"], incident=incident, move="accept")
+    accepted = services.act(actor=near.user, incident=incident, move="accept", version=incident.version)
+    assert accepted.status == "accepted" and accepted.accepted_at == NOW
+    with pytest.raises(Conflict):  # the same step again, with the old version
+        services.act(actor=near.user, incident=incident, move="accept", version=incident.version)
+    with pytest.raises(Conflict):  # the same step again, whatever the version
+        services.act(actor=near.user, incident=incident, move="accept")
+    with pytest.raises(InvalidInput) as error:
+        services.act(actor=near.user, incident=incident, move="resolve", note="  ")
+    assert error.value.field == "note"
+    incident.refresh_from_db()
+    assert incident.status == "accepted"
+
+
+def test_a_decline_sends_it_to_the_next_nearest(site, users):
+    incident = flood(site, users["director"])
+    near, middle, _far = site["responders"]
+    services.act(actor=near.user, incident=incident, move="decline", note="在处理另一起")
+    incident.refresh_from_db()
+    assert (incident.status, incident.assignee_id) == ("assigned", middle.user_id)
+    services.act(actor=middle.user, incident=incident, move="decline")
+    incident.refresh_from_db()
+    assert incident.assignee_id == site["responders"][2].user_id
+
+
+def test_the_whole_way_and_a_reopen_keeps_the_history(site, users, now):
+    incident = flood(site, users["director"])
+    worker = site["responders"][0].user
+    for move, note in (("accept", ""), ("on_scene", ""), ("resolve", "抽水完毕")):
+        now.advance(60)
+        services.act(actor=worker, incident=incident, move=move, note=note, position=(30.25, 120.16))
+    services.act(actor=users["director"], incident=incident, move="close")
+    incident.refresh_from_db()
+    assert (incident.status, incident.on_scene_at, incident.latitude) == (
+        "closed",
+        NOW + dt.timedelta(minutes=2),
+        30.25,
+    )
+    services.act(actor=users["director"], incident=incident, move="reopen", note="又漏水了", assignee=worker)
+    incident.refresh_from_db()
+    assert incident.status == "assigned" and incident.resolved_at is None
+    assert list(incident.events.values_list("kind", flat=True)) == [
+        "opened",
+        "assign",
+        "accept",
+        "on_scene",
+        "resolve",
+        "close",
+        "reopen",
+    ]
+
+
+def test_a_hand_over_needs_a_reason_and_shows_on_the_timeline(site, users):
+    incident = flood(site, users["director"])
+    with pytest.raises(InvalidInput):
+        services.hand_over(
+            actor=users["director"], incident=incident, organisation=site["street"], reason=" "
+        )
+    services.hand_over(
+        actor=users["director"], incident=incident, organisation=site["street"], reason="需街道协调排水"
+    )
+    incident.refresh_from_db()
+    assert incident.accountable == site["street"] and incident.assignee is None
+    event = incident.events.get(kind="handed_over")
+    assert event.details == {"from": "ORG-COMMITTEE", "to": "ORG-STREET"} and event.note == "需街道协调排水"
+    with pytest.raises(PermissionDenied):
+        services.hand_over(
+            actor=users["grid01"], incident=incident, organisation=site["committee"], reason="x"
+        )
+
+
+def test_missed_clocks_escalate_along_the_chain_and_silence_moves_on(site, users, now):
+    incident = flood(site, None)  # from an alert
+    near, middle, _far = site["responders"]
+    assert incident.assignee_id == near.user_id
+    now.advance(119)
+    assert services.escalate_due() == []
+    now.advance(2)  # the 2-minute acknowledge deadline has passed in silence
+    [escalated] = services.escalate_due()
+    assert escalated.escalation_level == 1 and escalated.assignee_id == middle.user_id
+    event = escalated.events.get(kind="escalated")
+    assert event.details == {
+        "level": 1,
+        "to": {"organisation": "ORG-COMMITTEE", "role": "community_director"},
+    }
+    assert services.escalate_due() == []  # once per level
+    services.act(actor=middle.user, incident=escalated, move="accept")
+    now.advance(20 * 60)  # nobody on scene within 20 minutes
+    [again] = services.escalate_due()
+    assert again.escalation_level == 2 and again.assignee_id == middle.user_id  # accepted: kept
+    assert again.events.filter(kind="escalated").last().details["to"] == {"organisation": "ORG-STREET"}
+
+
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        ({"category": "volcano"}, "category"),
+        ({"description": "水" * 4001}, "description"),
+        ({"building": None, "latitude": 10.0, "longitude": 10.0}, "latitude"),
+        ({"building": None}, "place"),
+        ({"grade": "purple"}, "grade"),
+    ],
+)
+def test_bad_input_names_the_field_and_stores_nothing(site, users, kwargs, field):
+    arguments = {
+        "actor": users["director"],
+        "category": "flooding",
+        "source": "staff",
+        "building": site["building"],
+    }
+    before = Incident.objects.count()
+    with pytest.raises(InvalidInput) as error:
+        services.open_incident(**{**arguments, **kwargs})
+    assert error.value.field == field
+    assert Incident.objects.count() == before
+
+
+def test_who_may_open_and_act(site, users):
+    with pytest.raises(PermissionDenied):
+        services.open_incident(
+            actor=users["auditor"], category="flooding", source="staff", building=site["building"]
+        )
+    incident = flood(site, users["grid01"])
+    with pytest.raises(PermissionDenied):
+        services.act(actor=users["grid02"], incident=incident, move="close")
