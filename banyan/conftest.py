@@ -76,6 +76,9 @@ class ApiClient:
     def patch(self, path, body=None, **extra):
         return self._call("patch", path, body, **extra)
 
+    def put(self, path, body=None, **extra):
+        return self._call("put", path, body, **extra)
+
 
 @pytest.fixture
 def api(users):

@@ -1,0 +1,137 @@
+"""The response API: incidents, steps, hand-over, the matrix and the metrics, per role and scope."""
+
+from __future__ import annotations
+
+import pytest
+
+from banyan.response.models import Incident, Responsibility
+
+
+@pytest.fixture
+def opened(site, api):
+    response = api("director").post(
+        "incidents",
+        {"category": "flooding", "building": site["building"].pk, "description": "车库积水\n约20厘米"},
+    )
+    assert response.status_code == 201, response.data
+    return response.data
+
+
+def test_open_and_read_an_incident_with_clocks_timeline_and_dispatch(site, api, opened):
+    near = site["responders"][0]
+    assert (opened["status"], opened["assignee"], opened["grade"]) == ("assigned", near.user_id, "orange")
+    assert [c["name"] for c in opened["clocks"]] == ["acknowledge", "arrive", "resolve"]
+    assert opened["clocks"][0]["state"] == "running" and opened["clocks"][0]["remaining_s"] == 120
+    assert [e["kind"] for e in opened["timeline"]] == ["opened", "assign"]
+    assert opened["dispatch"][0]["reason"] == "nearest"
+    assert opened["dispatch"][0]["reason_text"] == "nearest on foot"  # the client asks for English
+    assert opened["description"] == "车库积水\n约20厘米"
+
+
+def test_the_assignee_works_it_through_and_a_stale_step_is_409(site, api, opened, users):
+    worker = api(site["responders"][0].user.username)
+    version = opened["version"]
+    accepted = worker.post(f"incidents/{opened['id']}/actions", {"move": "accept", "version": version})
+    assert accepted.status_code == 200 and accepted.data["status"] == "accepted"
+    stale = worker.post(f"incidents/{opened['id']}/actions", {"move": "accept", "version": version})
+    assert stale.status_code == 409 and stale.data["field"] == "version"
+    on_scene = worker.post(
+        f"incidents/{opened['id']}/actions", {"move": "on_scene", "latitude": 30.26, "longitude": 120.17}
+    )
+    assert on_scene.status_code == 200 and on_scene.data["on_scene_at"] is not None
+    no_note = worker.post(f"incidents/{opened['id']}/actions", {"move": "resolve"})
+    assert no_note.status_code == 400 and no_note.data["field"] == "note"
+    done = worker.post(f"incidents/{opened['id']}/actions", {"move": "resolve", "note": "已抽水"})
+    assert done.data["status"] == "resolved" and done.data["clocks"][0]["state"] == "met"
+
+
+def test_steps_that_are_not_yours(site, api, opened):
+    other = api("grid02")  # another grid: does not see it
+    assert other.post(f"incidents/{opened['id']}/actions", {"move": "accept"}).status_code == 404
+    director = api("director").post(f"incidents/{opened['id']}/actions", {"move": "accept"})
+    assert director.status_code == 403
+    auditor = api("auditor")
+    assert auditor.get(f"incidents/{opened['id']}").status_code == 200
+    assert auditor.post(f"incidents/{opened['id']}/actions", {"move": "close"}).status_code == 403
+    assert api("director").post(f"incidents/{opened['id']}/actions", {"move": "fly"}).data["field"] == "move"
+
+
+def test_my_tasks_most_urgent_first(site, api, users):
+    director = api("director")
+    for category in ("flooding", "gas", "noise"):
+        assert (
+            director.post("incidents", {"category": category, "building": site["building"].pk}).status_code
+            == 201
+        )
+    Incident.objects.update(assignee=site["responders"][0].user, status="assigned")
+    mine = api(site["responders"][0].user.username).get("incidents?mine=true").data
+    assert [i["grade"] for i in mine["items"]] == ["red", "orange", "blue"]
+
+
+def test_hand_over_and_matrix_edit(site, api, opened):
+    director = api("director")
+    bad = director.post(f"incidents/{opened['id']}/hand-over", {"organisation": "ORG-STREET", "reason": ""})
+    assert bad.status_code in (400, 422)
+    moved = director.post(
+        f"incidents/{opened['id']}/hand-over", {"organisation": "ORG-STREET", "reason": "需要街道协调"}
+    )
+    assert moved.status_code == 200 and moved.data["accountable"] == "ORG-STREET"
+    assert (
+        moved.data["timeline"][-2]["kind"] == "handed_over"
+        or moved.data["timeline"][-1]["kind"] == "handed_over"
+    )
+
+    community = site["grid"].parent.code
+    before = director.get(f"response/matrix?region={community}").data
+    assert {"category": "gas", "region": site["grid"].code} in before["gaps"]
+    cell = {
+        "category": "gas",
+        "region": community,
+        "accountable": "ORG-FIRE",
+        "escalation": [{"organisation": "ORG-COMMITTEE", "role": "community_director"}],
+    }
+    saved = director.put("response/matrix", cell)
+    assert saved.status_code == 200, saved.data
+    after = director.get(f"response/matrix?region={community}").data
+    assert not [g for g in after["gaps"] if g["category"] == "gas"]
+    assert director.put("response/matrix", {**cell, "accountable": "NOPE"}).data["field"] == "accountable"
+    assert api("grid01").put("response/matrix", cell).status_code == 403
+    assert Responsibility.objects.filter(category__code="gas").count() == 1
+
+
+def test_metrics_by_category_grid_body_and_grade(site, api, opened, now):
+    worker = api(site["responders"][0].user.username)
+    worker.post(f"incidents/{opened['id']}/actions", {"move": "accept"})
+    now.advance(30 * 60)
+    data = api("director").get("response/metrics").data
+    assert data["incidents"] == 1
+    flooding = data["by_category"]["flooding"]
+    assert flooding["acknowledge_met_share"] == 1.0 and flooding["arrive_met_share"] == 0.0
+    assert flooding["resolve_met_share"] is None  # still running
+    assert set(data["by_body"]) == {"ORG-COMMITTEE"} and set(data["by_grade"]) == {"orange"}
+
+
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"category": "volcano"}, "category"),
+        ({"category": "flooding", "description": "x" * 4001}, "description"),
+        ({"category": "flooding", "latitude": 1.0, "longitude": 1.0}, "latitude"),
+        ({"category": "flooding", "building": 10**9}, "building"),
+    ],
+)
+def test_bad_input_is_a_clear_4xx(site, api, body, field):
+    before = Incident.objects.count()
+    place = {} if {"latitude", "building"} & body.keys() else {"building": site["building"].pk}
+    response = api("director").post("incidents", {**place, **body})
+    assert response.status_code in (400, 422), response.data
+    assert field in str(response.data)
+    assert Incident.objects.count() == before
+
+
+def test_anonymous_and_residents(api, site, opened):
+    assert api().get("incidents").status_code == 401
+    # Residents follow their own reports (the reports API), not the incident queue.
+    assert api("resident01").get(f"incidents/{opened['id']}").status_code == 403
+    assert api("resident01").get("incidents").status_code == 403
+    assert api("volunteer01").get("incidents").data["count"] == 0  # nothing sent to them
