@@ -12,11 +12,12 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from banyan.core import vault
 from banyan.core.access import Action, can
 from banyan.core.choices import Role
 from banyan.people.models import Organisation
 from banyan.places.models import Building, Facility, Region, ScopedQuerySet, Unit
-from banyan.response.flow import Status
+from banyan.response.flow import ENDED, Status
 from banyan.warning.choices import Grade
 
 DESCRIPTION_MAX = 4000
@@ -278,3 +279,134 @@ class DispatchDecision(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+
+# --- resident reports ---------------------------------------------------------------------------
+# A resident's report (from the web or app) or an Open311 service request becomes a Report and, in
+# the same transaction, an Incident routed by the matrix. Owned by ``banyan/response/reports.py``.
+
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+RATING_COMMENT_MAX = 1000
+
+
+class Open311Key(models.Model):
+    """An ``api_key`` that may post Open311 service requests; only its hash is kept."""
+
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created"))
+    is_revoked = models.BooleanField(_("revoked"), default=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("Open311 API key")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReportQuerySet(models.QuerySet):
+    def restrict(self, user, action: Action | None = None):
+        """A person's own reports, and for staff the reports whose incidents they may see."""
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        mine = self.filter(reporter=user)
+        if not can(user, action or Action.VIEW_INCIDENTS):
+            return mine
+        visible = Incident.objects.restrict(user, action or Action.VIEW_INCIDENTS).values("pk")
+        return self.filter(models.Q(reporter=user) | models.Q(incident__in=visible))
+
+
+class Report(models.Model):
+    """What a resident (or an Open311 client) reported; the incident it became carries the work.
+
+    Its status is the incident's. Contact details are personal data: encrypted at rest, found by
+    blind index, masked in every output. ``service_request_id`` (Open311) is the report's id.
+    """
+
+    PERSONAL_FIELDS = ("contact_name", "contact_phone", "contact_email")
+
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="reports"
+    )
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    contact_name = vault.EncryptedTextField(_("contact name"), blank=True)
+    contact_phone = vault.EncryptedTextField(_("contact phone"), blank=True)
+    contact_phone_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    contact_email = vault.EncryptedTextField(_("contact email"), blank=True)
+    contact_email_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    category = models.ForeignKey(Category, models.PROTECT, related_name="reports")
+    # The place: a unit ("my home" is the reporter's household unit), building, facility or point.
+    is_home = models.BooleanField(_("at my home"), default=False)
+    unit = models.ForeignKey(Unit, models.SET_NULL, null=True, blank=True, related_name="reports")
+    building = models.ForeignKey(Building, models.SET_NULL, null=True, blank=True, related_name="reports")
+    facility = models.ForeignKey(Facility, models.SET_NULL, null=True, blank=True, related_name="reports")
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    address_string = models.CharField(_("address"), max_length=255, blank=True)
+    description = models.TextField(_("description"), max_length=DESCRIPTION_MAX, blank=True)
+    # The photo as stored: checked, re-encoded, EXIF (and GPS) removed.
+    photo = models.BinaryField(null=True, blank=True, editable=False)
+    photo_type = models.CharField(max_length=32, blank=True)
+    media_url = models.URLField(_("media URL"), max_length=500, blank=True)
+    incident = models.ForeignKey(Incident, models.PROTECT, related_name="reports")
+    rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
+    rating_comment = models.TextField(_("comment"), max_length=RATING_COMMENT_MAX, blank=True)
+    rated_at = models.DateTimeField(null=True, blank=True)
+    # Open311: the key the request came with and the token a client may look it up by.
+    open311_key = models.ForeignKey(Open311Key, models.SET_NULL, null=True, blank=True, related_name="+")
+    token = models.CharField(max_length=32, unique=True)
+    requested_at = models.DateTimeField(_("requested"), db_index=True)
+
+    objects = ReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("resident report")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rating__isnull=True) | models.Q(rating__gte=1, rating__lte=5),
+                name="report_rating_1_to_5",
+                violation_error_message=_("A rating is a whole number from 1 to 5."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"report {self.pk}"
+
+    @property
+    def status(self) -> str:
+        return self.incident.status
+
+    @property
+    def is_closed(self) -> bool:
+        return self.incident.status in {s.value for s in ENDED}
+
+    @property
+    def updated_at(self):
+        times = [self.incident.updated_at, self.rated_at]
+        return max(t for t in times if t is not None)
+
+    @property
+    def contact_masked(self) -> dict[str, str]:
+        return {
+            "name": mask_name(self.contact_name),
+            "phone": vault.mask_phone(self.contact_phone),
+            "email": mask_email(self.contact_email),
+        }
+
+
+def mask_name(value: str | None) -> str:
+    """The first character of a name, e.g. ``张**``."""
+    if not value:
+        return ""
+    return value[0] + vault.MASK * max(len(value) - 1, 1)
+
+
+def mask_email(value: str | None) -> str:
+    """The first character and the domain, e.g. ``w***@example.org``."""
+    if not value:
+        return ""
+    local, _at, domain = value.partition("@")
+    return (local[:1] + vault.MASK * 3) + (f"@{domain}" if domain else "")

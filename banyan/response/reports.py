@@ -1,0 +1,550 @@
+"""Resident reports: submitting one (it becomes an incident routed by the matrix), possible duplicates,
+rating the outcome, who is responsible, satisfaction per category and body, and Open311 API keys.
+
+A report and its incident are written in one transaction: either both exist or neither does. The
+reporter's contact details (name, phone, email) are personal data: encrypted at rest, found by blind
+index, masked in every output and never written to logs, errors, audit details or bus events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import secrets
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email
+from django.db import transaction
+from django.db.models import Avg, Count
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from banyan.audit.services import Event, record
+from banyan.core import clock, vault
+from banyan.core.access import Action, can
+from banyan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from banyan.notify.services import Contact, normalise_phone, notify
+from banyan.places.geo import haversine_m
+from banyan.places.models import Building, Facility, Unit
+from banyan.response import services
+from banyan.response.models import (
+    DESCRIPTION_MAX,
+    PHOTO_MAX_BYTES,
+    RATING_COMMENT_MAX,
+    Category,
+    Incident,
+    Open311Key,
+    Report,
+    Source,
+)
+
+logger = logging.getLogger(__name__)
+
+DUPLICATE_RADIUS_M = 100.0
+PHOTO_MAX_PIXELS = 40_000_000  # about 7,300 × 5,500: any phone camera, and no decompression bomb
+PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+CONTACT_NAME_MAX = 100
+OPEN311_KEY_PREFIX = "o311_"
+PHONE_INDEX = "report_phone"
+EMAIL_INDEX = "report_email"
+
+
+def get_report_for(user, pk) -> Report:
+    """A report the user filed, or (staff) one whose incident is in their scope; else the same 404."""
+    report = (
+        Report.objects.restrict(user)
+        .select_related("incident", "incident__accountable", "category", "building", "facility")
+        .filter(pk=pk)
+        .first()
+    )
+    if report is None:
+        raise NotFound(_("No such report."))
+    return report
+
+
+# --- the photo -----------------------------------------------------------------------------------
+
+
+def clean_photo(data: bytes) -> tuple[bytes, str]:
+    """Check that ``data`` is a JPEG, PNG or WebP image of at most 5 MB and re-encode it without its
+    metadata (EXIF, GPS position, comments). Returns the clean bytes and their media type."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if len(data) > PHOTO_MAX_BYTES:
+        raise InvalidInput(
+            _("The photo is larger than %(max)d MB.") % {"max": PHOTO_MAX_BYTES // (1024 * 1024)},
+            field="photo",
+            code="too_large",
+        )
+    refused = InvalidInput(
+        _("The photo is not an image Banyan accepts; send a JPEG, PNG or WebP picture."),
+        field="photo",
+        code="not_an_image",
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                kind = probe.format
+                if probe.width * probe.height > PHOTO_MAX_PIXELS:
+                    raise InvalidInput(
+                        _("The photo has more than %(max)d million pixels.")
+                        % {"max": PHOTO_MAX_PIXELS // 1_000_000},
+                        field="photo",
+                        code="too_large",
+                    )
+                probe.verify()
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+                upright = ImageOps.exif_transpose(image)
+    except InvalidInput:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise refused from None
+    except Image.DecompressionBombWarning:
+        raise refused from None
+    if kind not in PHOTO_FORMATS:
+        raise refused
+    # A fresh image holds pixels only: nothing of the original's metadata travels with it.
+    clean = Image.new(upright.mode, upright.size)
+    clean.paste(upright)
+    if kind == "JPEG" and clean.mode not in ("RGB", "L", "CMYK"):
+        clean = clean.convert("RGB")
+    out = io.BytesIO()
+    options: dict[str, Any] = {"quality": 90} if kind in ("JPEG", "WEBP") else {}
+    clean.save(out, format=kind, **options)
+    return out.getvalue(), PHOTO_FORMATS[kind]
+
+
+# --- contact details ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    """How to reach someone who reported without an account (Open311); personal data."""
+
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+
+    def __repr__(self) -> str:  # never print them
+        return "ContactDetails(…)"
+
+
+def _clean_contact(contact: ContactDetails) -> ContactDetails:
+    name = " ".join(contact.name.split())
+    if len(name) > CONTACT_NAME_MAX:
+        raise InvalidInput(
+            _("The name is longer than %(max)d characters.") % {"max": CONTACT_NAME_MAX}, field="name"
+        )
+    phone = normalise_phone(contact.phone)
+    email = contact.email.strip()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise InvalidInput(_("The email address is not valid."), field="email") from None
+    return ContactDetails(name=name, phone=phone, email=email.lower())
+
+
+# --- submitting ------------------------------------------------------------------------------------
+
+
+def _home_unit(actor) -> Unit:
+    resident = getattr(actor, "resident", None) if actor is not None else None
+    unit = resident.household.unit if resident is not None else None
+    if unit is None:
+        raise InvalidInput(_("Your account is not linked to a home; pick the place instead."), field="place")
+    return unit
+
+
+def _category(category: Category | str) -> Category:
+    if isinstance(category, Category):
+        if not category.is_active:
+            raise InvalidInput(_("This category is no longer in use."), field="category")
+        return category
+    found = Category.objects.filter(code=str(category)[:32], is_active=True).first()
+    if found is None:
+        known = ", ".join(Category.objects.filter(is_active=True).values_list("code", flat=True))
+        raise InvalidInput(
+            _("Unknown category %(code)r; one of: %(known)s.") % {"code": str(category)[:32], "known": known},
+            field="category",
+        )
+    return found
+
+
+@transaction.atomic(durable=True)
+def submit_report(
+    *,
+    actor,
+    category: Category | str,
+    source: str = Source.REPORT,
+    description: str = "",
+    home: bool = False,
+    unit: Unit | None = None,
+    building: Building | None = None,
+    facility: Facility | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    address_string: str = "",
+    photo: bytes | None = None,
+    media_url: str = "",
+    contact: ContactDetails | None = None,
+    open311_key: Open311Key | None = None,
+) -> Report:
+    """File a report and open its incident (routed by the matrix, dispatched) in one transaction.
+
+    ``actor`` is the resident (or staff member) reporting; None for an Open311 request, which comes
+    with ``open311_key`` and perhaps ``contact`` details. The place is ``home`` (the reporter's
+    household unit), a unit, building, facility, or a point.
+    """
+    if source not in (Source.REPORT, Source.OPEN311):
+        raise InvalidInput(_("A report comes from a resident or over Open311."), field="source")
+    if actor is None and open311_key is None:
+        raise PermissionDenied(_("Sign in to report a problem."))
+    if actor is not None and not can(actor, Action.REPORT_INCIDENTS):
+        raise PermissionDenied(_("You may not report problems."))
+    category = _category(category)
+    description = (description or "").strip()
+    if len(description) > DESCRIPTION_MAX:
+        raise InvalidInput(
+            _("The description is longer than %(max)d characters.") % {"max": DESCRIPTION_MAX},
+            field="description",
+        )
+    if home:
+        unit = _home_unit(actor)
+    if (latitude is None) != (longitude is None):
+        raise InvalidInput(_("Give both latitude and longitude."), field="latitude")
+    if media_url:
+        try:
+            URLValidator(schemes=["http", "https"])(media_url)
+        except ValidationError:
+            raise InvalidInput(_("The media URL is not an http(s) address."), field="media_url") from None
+        if len(media_url) > 500:
+            raise InvalidInput(_("The media URL is longer than 500 characters."), field="media_url")
+    photo_type = ""
+    if photo is not None:
+        photo, photo_type = clean_photo(photo)
+    contact = _clean_contact(contact or ContactDetails())
+    incident = services.open_incident(
+        actor=actor,
+        category=category,
+        source=source,
+        description=description,
+        unit=unit,
+        building=building,
+        facility=facility,
+        latitude=latitude,
+        longitude=longitude,
+    )
+    now = clock.now()
+    report = Report.objects.create(
+        reporter=actor,
+        source=source,
+        contact_name=contact.name,
+        contact_phone=contact.phone,
+        contact_phone_index=vault.blind_index(PHONE_INDEX, contact.phone) if contact.phone else "",
+        contact_email=contact.email,
+        contact_email_index=vault.blind_index(EMAIL_INDEX, contact.email) if contact.email else "",
+        category=category,
+        is_home=home,
+        unit=unit,
+        building=unit.building if unit is not None else building,
+        facility=facility,
+        latitude=latitude,
+        longitude=longitude,
+        address_string=address_string[:255],
+        description=description,
+        photo=photo,
+        photo_type=photo_type,
+        media_url=media_url,
+        incident=incident,
+        open311_key=open311_key,
+        token=secrets.token_hex(16),
+        requested_at=now,
+    )
+    record(
+        actor=actor or f"open311:{open311_key.name}",
+        events=[
+            Event(
+                "report.submit",
+                "report",
+                report.pk,
+                details={
+                    "category": category.code,
+                    "source": source,
+                    "incident": incident.pk,
+                    "photo": bool(photo),
+                },
+            )
+        ],
+    )
+    _acknowledge_receipt(report, actor=actor, contact=contact)
+    return report
+
+
+def _acknowledge_receipt(report: Report, *, actor, contact: ContactDetails) -> None:
+    """Tell the reporter their report arrived, and who answers for it (after commit, by notify)."""
+    recipients: list = []
+    if actor is not None:
+        recipients.append(actor)
+    elif contact.phone or contact.email:
+        recipients.append(Contact(phone=contact.phone, email=contact.email))
+    if not recipients:
+        return
+    notify(
+        recipients,
+        "report.received",
+        _lazy("Report %(number)s received"),
+        _lazy("%(category)s: %(body)s is responsible; you will hear when it is closed."),
+        params={
+            "number": report.pk,
+            "category": category_name(report.category),
+            "body": report.incident.accountable.name_zh,
+        },
+        reference=("report", report.pk),
+    )
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def category_name(category: Category) -> str:
+    """The category's name in the active language."""
+    language = translation.get_language() or ""
+    return category.name_zh if language.startswith("zh") else (category.name_en or category.name_zh)
+
+
+def who_is_responsible(report: Report) -> dict[str, str]:
+    """The body accountable for the report's incident now, as a resident may see it (no names of
+    people: the body and, where the matrix names one, the role)."""
+    from banyan.core.choices import Role
+
+    incident = report.incident
+    body = incident.accountable
+    language = translation.get_language() or ""
+    name = body.name_zh if language.startswith("zh") else (body.name_en or body.name_zh)
+    role = str(Role(incident.accountable_role).label) if incident.accountable_role else ""
+    return {"code": body.code, "name": name, "role": role}
+
+
+TIMELINE_KINDS = {
+    "opened": _lazy("Received"),
+    "assign": _lazy("Assigned to a responder"),
+    "accept": _lazy("Accepted"),
+    "decline": _lazy("Passed to another responder"),
+    "timed_out": _lazy("Passed to another responder"),
+    "on_scene": _lazy("Responder on scene"),
+    "resolve": _lazy("Resolved"),
+    "close": _lazy("Closed"),
+    "cancel": _lazy("Cancelled"),
+    "duplicate": _lazy("Marked as a duplicate"),
+    "reopen": _lazy("Reopened"),
+    "handed_over": _lazy("Handed over to another body"),
+    "escalated": _lazy("Escalated"),
+}
+
+
+def timeline_summary(report: Report) -> list[dict[str, Any]]:
+    """The incident's steps a resident may see: when, what, and the status after it. No notes, no
+    names: notes written by staff may hold other people's personal data."""
+    return [
+        {
+            "at": event.at,
+            "step": event.kind,
+            "label": str(TIMELINE_KINDS[event.kind]),
+            "status": event.to_status,
+        }
+        for event in report.incident.events.all()
+        if event.kind in TIMELINE_KINDS
+    ]
+
+
+def _place_point(
+    *,
+    unit: Unit | None = None,
+    building: Building | None = None,
+    facility: Facility | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+) -> tuple[float, float] | None:
+    if unit is not None:
+        building = unit.building
+    if building is not None:
+        return building.latitude, building.longitude
+    if facility is not None:
+        return facility.latitude, facility.longitude
+    if latitude is not None and longitude is not None:
+        return latitude, longitude
+    return None
+
+
+def possible_duplicates(
+    category: Category | str,
+    *,
+    unit: Unit | None = None,
+    building: Building | None = None,
+    facility: Facility | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    radius_m: float = DUPLICATE_RADIUS_M,
+    limit: int = 10,
+) -> list[Incident]:
+    """Open incidents of the same category at the same building or within ``radius_m`` of the place,
+    nearest first: shown to a resident before they submit, so they may add to one instead."""
+    category = _category(category)
+    if unit is not None:
+        building = unit.building
+    point = _place_point(building=building, facility=facility, latitude=latitude, longitude=longitude)
+    if point is None:
+        return []
+    community, _grid = services.locate(
+        building=building, facility=facility, latitude=latitude, longitude=longitude
+    )
+    found: list[tuple[float, int, Incident]] = []
+    candidates = (
+        Incident.objects.open()
+        .filter(category=category, community=community)
+        .select_related("building", "facility", "category")
+    )
+    for incident in candidates:
+        if building is not None and incident.building_id == building.pk:
+            distance = 0.0
+        else:
+            there = _place_point(
+                building=incident.building,
+                facility=incident.facility,
+                latitude=incident.latitude,
+                longitude=incident.longitude,
+            )
+            if there is None:
+                continue
+            distance = haversine_m(point[1], point[0], there[1], there[0])
+        if distance <= radius_m:
+            found.append((distance, -incident.pk, incident))
+    found.sort(key=lambda item: item[:2])
+    return [incident for _d, _pk, incident in found[:limit]]
+
+
+# --- rating -------------------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def rate_report(*, actor, report: Report, rating: int, comment: str = "") -> Report:
+    """The reporter rates the outcome of their closed report, once: 1 (poor) to 5 (very good)."""
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise InvalidInput(_("A rating is a whole number from 1 to 5."), field="rating")
+    comment = (comment or "").strip()
+    if len(comment) > RATING_COMMENT_MAX:
+        raise InvalidInput(
+            _("The comment is longer than %(max)d characters.") % {"max": RATING_COMMENT_MAX},
+            field="comment",
+        )
+    if actor is None or report.reporter_id is None or report.reporter_id != actor.pk:
+        raise PermissionDenied(_("Only the person who reported it may rate it."))
+    locked = Report.objects.select_for_update().select_related("incident").filter(pk=report.pk).first()
+    if locked is None:
+        raise NotFound(_("No such report."))
+    if not locked.is_closed:
+        raise Conflict(_("A report can be rated once it is closed."), field="rating")
+    if locked.rating is not None:
+        raise Conflict(_("This report has been rated already."), field="rating")
+    locked.rating, locked.rating_comment, locked.rated_at = rating, comment, clock.now()
+    locked.save(update_fields=["rating", "rating_comment", "rated_at"])
+    record(
+        actor=actor,
+        events=[
+            Event(
+                "report.rate",
+                "report",
+                locked.pk,
+                details={"rating": rating, "category": locked.category.code},
+            )
+        ],
+    )
+    return locked
+
+
+def satisfaction(*, since=None, until=None) -> dict[str, list[dict[str, Any]]]:
+    """Ratings per category and per accountable body: how many, their mean, and how many of them
+    were 4 or 5."""
+    rated = Report.objects.filter(rating__isnull=False)
+    if since is not None:
+        rated = rated.filter(rated_at__gte=since)
+    if until is not None:
+        rated = rated.filter(rated_at__lt=until)
+
+    def rows(field: str) -> list[dict[str, Any]]:
+        grouped = rated.values(field).annotate(ratings=Count("id"), mean=Avg("rating")).order_by(field)
+        satisfied = dict(
+            rated.filter(rating__gte=4).values_list(field).annotate(n=Count("id")).order_by(field)
+        )
+        return [
+            {
+                "code": row[field],
+                "ratings": row["ratings"],
+                "mean": round(float(row["mean"]), 2),
+                "satisfied_share": round(satisfied.get(row[field], 0) / row["ratings"], 3),
+            }
+            for row in grouped
+        ]
+
+    return {"by_category": rows("category__code"), "by_body": rows("incident__accountable__code")}
+
+
+# --- Open311 API keys ---------------------------------------------------------------------------
+
+
+def hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic(durable=True)
+def create_open311_key(name: str) -> str:
+    """A new ``api_key`` named ``name``; returns it (only its hash is kept). A revoked key's name may
+    be used again: the row gets the new key."""
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise InvalidInput(_("A key's name is 1 to 64 characters."), field="name")
+    raw = OPEN311_KEY_PREFIX + secrets.token_urlsafe(32)
+    existing = Open311Key.objects.select_for_update().filter(name=name).first()
+    if existing is not None and not existing.is_revoked:
+        raise Conflict(_("A key named %(name)s exists; revoke it first.") % {"name": name}, field="name")
+    key, _created = Open311Key.objects.update_or_create(
+        name=name,
+        defaults={
+            "prefix": raw[:8],
+            "key_hash": hash_key(raw),
+            "created_at": clock.now(),
+            "is_revoked": False,
+        },
+    )
+    record(
+        actor="open311", events=[Event("open311_key.create", "open311_key", key.pk, details={"name": name})]
+    )
+    return raw
+
+
+@transaction.atomic(durable=True)
+def revoke_open311_key(name: str) -> Open311Key:
+    key = Open311Key.objects.select_for_update().filter(name=name, is_revoked=False).first()
+    if key is None:
+        raise NotFound(_("No active key named %(name)s.") % {"name": name[:64]})
+    key.is_revoked = True
+    key.save(update_fields=["is_revoked"])
+    record(
+        actor="open311", events=[Event("open311_key.revoke", "open311_key", key.pk, details={"name": name})]
+    )
+    return key
+
+
+def key_for(raw: str | None) -> Open311Key | None:
+    """The active key ``raw`` is, or None."""
+    if not raw or not raw.startswith(OPEN311_KEY_PREFIX) or len(raw) > 200:
+        return None
+    return Open311Key.objects.filter(key_hash=hash_key(raw), is_revoked=False).first()
