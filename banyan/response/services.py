@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from banyan.audit.services import Event, record
 from banyan.core import bus, clock
@@ -326,9 +326,9 @@ def candidates_for(incident: Incident):
 
 
 DISPATCH_REASONS = {
-    "nearest": _lazy("nearest on foot"),
-    "position_unknown": _lazy("on duty, position unknown"),
-    "none_available": _lazy("no responder of the accountable body is available"),
+    "nearest": gettext_lazy("nearest on foot"),
+    "position_unknown": gettext_lazy("on duty, position unknown"),
+    "none_available": gettext_lazy("no responder of the accountable body is available"),
 }
 
 
@@ -452,7 +452,76 @@ def _apply(
         ],
     )
     _publish("incident.changed", incident)
+    if move in (Move.ASSIGN, Move.REOPEN) and incident.assignee_id is not None:
+        _tell_assignee(incident)
     return incident
+
+
+URGENT_GRADES = frozenset({"red", "orange"})
+
+
+def _place_text(incident: Incident) -> str:
+    if incident.unit_id:
+        return f"{incident.unit.building.name} {incident.unit.number}"
+    if incident.building_id:
+        return incident.building.name
+    if incident.facility_id:
+        return incident.facility.name
+    return incident.grid.name if incident.grid_id else incident.community.name
+
+
+def _tell_assignee(incident: Incident) -> None:
+    from banyan.notify.services import notify
+
+    notify(
+        [incident.assignee],
+        "incident.assigned",
+        gettext_lazy("Incident %(number)s is yours"),
+        gettext_lazy("%(category)s at %(place)s (grade %(grade)s). Accept it or decline it."),
+        params={
+            "number": incident.pk,
+            "category": incident.category.name_zh,
+            "place": _place_text(incident),
+            "grade": incident.grade,
+        },
+        reference=("incident", incident.pk),
+        urgency="urgent" if incident.grade in URGENT_GRADES else "normal",
+    )
+
+
+def _people_of(step: dict | None, community: Region):
+    """The active users of an escalation step's body (with its role, if it names one)."""
+    from banyan.people.models import User
+
+    if not step:
+        return []
+    people = User.objects.filter(is_active=True, memberships__organisation__code=step.get("organisation"))
+    if step.get("role"):
+        people = people.filter(role=step["role"])
+    return list(people.distinct().order_by("pk"))
+
+
+def _tell_escalation(incident: Incident, level: int, clock_name: str, step: dict | None) -> None:
+    from banyan.notify.services import notify
+
+    people = _people_of(step, incident.community)
+    if not people:
+        return
+    notify(
+        people,
+        "incident.escalated",
+        gettext_lazy("Incident %(number)s escalated to you"),
+        gettext_lazy("%(category)s at %(place)s missed its %(clock)s deadline (grade %(grade)s)."),
+        params={
+            "number": incident.pk,
+            "category": incident.category.name_zh,
+            "place": _place_text(incident),
+            "clock": clock_name,
+            "grade": incident.grade,
+        },
+        reference=("incident", incident.pk),
+        urgency="urgent",
+    )
 
 
 def act(
@@ -606,6 +675,7 @@ def escalate_due(now: dt.datetime | None = None) -> list[Incident]:
                 ],
             )
             _publish("incident.escalated", incident)
+            _tell_escalation(incident, level, missed[-1].name, target)
             if silent is not None:
                 # Silence counts as a decline: the next responder is asked.
                 incident.status, incident.assignee_id = Status.NEW.value, None
@@ -618,3 +688,67 @@ def escalate_due(now: dt.datetime | None = None) -> list[Incident]:
                 dispatch(incident, exclude=excluded)
             escalated.append(incident)
     return escalated
+
+
+# --- alerts that open incidents -------------------------------------------------------------------
+
+
+def _alert_place(alert) -> dict:
+    device = alert.device
+    if device is not None and device.unit_id:
+        return {"unit": device.unit}
+    if device is not None and device.building_id:
+        return {"building": device.building}
+    facility = alert.facility or (device.facility if device is not None else None)
+    if facility is not None:
+        return {"facility": facility}
+    region = alert.grid or (device.grid if device is not None else None)
+    if region is not None and region.boundary:
+        from shapely.geometry import shape
+
+        point = shape(region.boundary).representative_point()
+        return {"latitude": point.y, "longitude": point.x}
+    return {}
+
+
+def open_incidents_for_alerts(*, within: dt.timedelta = dt.timedelta(days=1)) -> list[Incident]:
+    """Active alerts whose rule names an incident category and that have no incident yet each open
+    one (the system is the actor). Safe to run in several processes: the alert row is locked."""
+    from banyan.warning.choices import ACTIVE_STATUSES
+    from banyan.warning.models import Alert
+
+    since = clock.now() - within
+    pending = (
+        Alert.objects.filter(status__in=ACTIVE_STATUSES, raised_at__gte=since, incidents__isnull=True)
+        .exclude(rule__incident_category="")
+        .values_list("pk", flat=True)
+    )
+    opened = []
+    for pk in list(pending[:200]):
+        with transaction.atomic():
+            alert = (
+                Alert.objects.select_for_update(of=("self",))
+                .select_related(
+                    "rule", "device__unit", "device__building", "device__facility", "device__grid"
+                )
+                .select_related("facility", "grid")
+                .filter(pk=pk)
+                .first()
+            )
+            if alert is None or alert.incidents.exists():
+                continue
+            try:
+                opened.append(
+                    open_incident(
+                        actor=None,
+                        category=alert.rule.incident_category,
+                        grade=alert.grade,
+                        source="alert",
+                        alert=alert,
+                        description=alert.rule.name,
+                        **_alert_place(alert),
+                    )
+                )
+            except InvalidInput as exc:
+                logger.warning("alert %s opens no incident: %s", alert.pk, exc.message)
+    return opened

@@ -18,7 +18,7 @@ from banyan.warning.choices import ACTIVE_STATUSES, AlertStatus, Grade, RuleKind
 from banyan.warning.engine import RuleError, parse_rule
 
 # Keys of a rule that are columns; every other key of the engine's rule dict is kept in ``params``.
-RULE_COLUMNS = ("name", "kind", "grade", "auto_clear")
+RULE_COLUMNS = ("name", "kind", "grade", "auto_clear", "incident_category")
 
 
 class RuleQuerySet(ScopedQuerySet):
@@ -47,6 +47,12 @@ class Rule(models.Model):
         help_text=_("empty for crowd density rules, which take their grades from their levels"),
     )
     auto_clear = models.BooleanField(_("clears by itself"), default=True)
+    incident_category = models.CharField(
+        _("opens an incident of"),
+        max_length=32,
+        blank=True,
+        help_text=_("an incident category code: each alert of this rule opens an incident; empty: none"),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     community = models.ForeignKey(
         Region, models.PROTECT, related_name="warning_rules", verbose_name=_("community")
@@ -89,6 +95,12 @@ class Rule(models.Model):
     def clean(self) -> None:
         if not isinstance(self.params, dict):
             raise ValidationError({"params": _("The rule's settings must be an object.")})
+        if self.incident_category:
+            from django.apps import apps
+
+            categories = apps.get_model("response", "Category").objects
+            if not categories.filter(code=self.incident_category, is_active=True).exists():
+                raise ValidationError({"incident_category": _("No such incident category.")})
         clash = sorted(set(self.params) & {"id", *RULE_COLUMNS})
         if clash:
             raise ValidationError({clash[0]: _("This is a column of the rule, not one of its settings.")})

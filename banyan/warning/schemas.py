@@ -26,6 +26,9 @@ class RuleIn(_RuleData):
     kind: str = Field(..., max_length=32)
     grade: str | None = Field(None, pattern=GRADE_PATTERN)
     auto_clear: bool = True
+    incident_category: str = Field(
+        "", max_length=32, description="each alert opens an incident of this category"
+    )
     is_active: bool = True
     community: str | None = Field(None, max_length=32, description="community code; optional if you have one")
 
@@ -37,6 +40,7 @@ class RulePatch(_RuleData):
     kind: str | None = Field(None, max_length=32)
     grade: str | None = Field(None, pattern=GRADE_PATTERN)
     auto_clear: bool | None = None
+    incident_category: str | None = Field(None, max_length=32)
     is_active: bool | None = None
 
 
@@ -46,6 +50,7 @@ class RuleOut(Schema):
     kind: str
     grade: str
     auto_clear: bool
+    incident_category: str
     is_active: bool
     community: str = Field(..., alias="community.code")
     params: dict[str, Any] = Field(..., description="the kind's settings, as in the engine's rule dict")

@@ -187,7 +187,8 @@ def update_rule(*, actor, rule: Rule, data: dict[str, Any]) -> Rule:
     rule.params = params
     rule.updated_at = clock.now()
     _save_rule(
-        rule, update_fields=["name", "kind", "grade", "auto_clear", "is_active", "params", "updated_at"]
+        rule,
+        update_fields=[*RULE_COLUMNS, "is_active", "params", "updated_at"],
     )
     record(actor=actor, events=[Event("rule.update", "rule", rule.pk, details=_rule_details(rule, changed))])
     if not Rule.objects.restrict(actor, Action.CHANGE_RULES).filter(pk=rule.pk).exists():

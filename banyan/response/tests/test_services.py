@@ -208,3 +208,23 @@ def test_who_may_open_and_act(site, users):
     incident = flood(site, users["grid01"])
     with pytest.raises(PermissionDenied):
         services.act(actor=users["grid02"], incident=incident, move="close")
+
+
+def test_the_assignee_and_the_escalation_chain_are_notified(site, users, now):
+    from banyan.notify.models import Message
+
+    incident = flood(site, None)
+    near = site["responders"][0]
+    [assigned] = Message.objects.filter(kind="incident.assigned", subject_id=str(incident.pk))
+    assert (assigned.recipient_id, assigned.urgency, assigned.subject_type) == (
+        near.user_id,
+        "urgent",
+        "incident",
+    )
+    assert str(incident.pk) in assigned.subject
+    now.advance(121)
+    services.escalate_due()
+    escalated = Message.objects.filter(kind="incident.escalated", subject_id=str(incident.pk))
+    assert {m.recipient.username for m in escalated} == {"director"}  # the chain's first step
+    # The next responder, asked after the silence, is told too.
+    assert Message.objects.filter(kind="incident.assigned", subject_id=str(incident.pk)).count() == 2

@@ -1,0 +1,54 @@
+"""``banyan worker``: the background jobs of response — alerts whose rule says so open incidents,
+missed deadlines escalate (and silent responders are replaced), notifications go out."""
+
+import logging
+import signal
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import connection
+
+from banyan.notify.services import send_pending
+from banyan.response.services import escalate_due, open_incidents_for_alerts
+
+log = logging.getLogger("banyan.worker")
+
+
+def run_once() -> dict[str, int]:
+    opened = open_incidents_for_alerts()
+    escalated = escalate_due()
+    sent = send_pending()
+    return {"opened": len(opened), "escalated": len(escalated), "sent": sent.total}
+
+
+class Command(BaseCommand):
+    help = "Background jobs: alerts open incidents, missed deadlines escalate, notifications are sent."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--interval", type=float, default=1.0, help="seconds between rounds")
+        parser.add_argument("--once", action="store_true", help="one round, then exit")
+
+    def handle(self, *args, interval: float, once: bool, **options):
+        if once:
+            self.stdout.write(str(run_once()))
+            return
+        stopping = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, stop)
+        self.stdout.write(f"worker running every {interval:g} s")
+        self.stdout.flush()
+        while not stopping:
+            try:
+                counts = run_once()
+            except Exception as exc:  # noqa: BLE001 -- one failed round never ends the worker
+                log.error("worker round failed (%s); retrying", type(exc).__name__)
+                connection.close()
+                counts = {}
+            if any(counts.values()):
+                log.info("worker: %s", counts)
+            time.sleep(interval)
