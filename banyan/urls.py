@@ -12,5 +12,6 @@ urlpatterns = [
     path("people/", include("banyan.people.urls")),
     path("", include("banyan.warning.urls")),
     path("notify/", include("banyan.notify.urls")),
+    path("response/", include("banyan.response.urls")),
     path("open311/v2/", include("banyan.response.open311_urls")),
 ]

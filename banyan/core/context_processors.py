@@ -8,4 +8,6 @@ def shell(request):
         "elder_mode": request.COOKIES.get("banyan_elder") == "1",
         "can_import_ledger": can(user, Action.IMPORT_LEDGER),
         "can_view_alerts": can(user, Action.VIEW_ALERTS),
+        "can_handle_incidents": can(user, Action.HANDLE_INCIDENTS),
+        "can_view_incidents": can(user, Action.VIEW_INCIDENTS),
     }

@@ -5,6 +5,8 @@
  * - A link with data-dialog="ID" opens the <dialog id="ID"> modally instead of navigating
  *   to its fallback page. Buttons with data-close inside a dialog close it. Focus returns to
  *   the link that opened it.
+ * - A form with data-geolocate fills its hidden latitude and longitude with the browser's position
+ *   before it is sent, when the browser gives one within a few seconds; else it is sent without.
  */
 (function () {
   "use strict";
@@ -48,6 +50,39 @@
     markScrollableTables();
   }
   window.addEventListener("resize", markScrollableTables);
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute("data-geolocate") || !navigator.geolocation || !form.elements.latitude) {
+      return;
+    }
+    if (form.getAttribute("data-geolocate") === "sent") {
+      return;
+    }
+    event.preventDefault();
+    form.setAttribute("data-geolocate", "sent");
+    var status = form.querySelector("[data-geolocate-status]");
+    if (status) {
+      status.textContent = status.getAttribute("data-geolocate-status");
+    }
+    var sent = false;
+    function send() {
+      if (!sent) {
+        sent = true;
+        form.submit();
+      }
+    }
+    window.setTimeout(send, 10000); // a permission prompt nobody answers must not hold the step
+    navigator.geolocation.getCurrentPosition(
+      function (position) {
+        form.elements.latitude.value = position.coords.latitude.toFixed(6);
+        form.elements.longitude.value = position.coords.longitude.toFixed(6);
+        send();
+      },
+      send,
+      { enableHighAccuracy: true, timeout: 8000, maximumAge: 60000 }
+    );
+  });
 
   document.addEventListener("click", function (event) {
     var opener = event.target.closest("[data-dialog]");

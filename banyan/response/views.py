@@ -1,0 +1,620 @@
+"""Incident pages: the responder's phone view (my tasks, an incident with its steps) and the staff
+pages (open incidents by clock, reassign, close, cancel, hand over, the responsibility matrix).
+
+Every incident is loaded through ``restrict`` (lists) or ``services.get_incident_for`` (a detail: the
+same 404 for "missing" and "not yours"); every step is ``services.act`` or ``services.hand_over``
+(STYLE 3). Each step's form carries the incident's ``version``: when the incident changed meanwhile
+the service refuses the step (``Conflict``) and the page answers 409 with the incident as it is now.
+All pages work without JavaScript; the "on scene" form adds the browser's position when it gives one.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from banyan.audit.services import Event, record
+from banyan.core import clock
+from banyan.core.access import Action, can
+from banyan.core.errors import Conflict, InvalidInput, NotFound
+from banyan.core.views import service_errors
+from banyan.places.choices import RegionKind
+from banyan.places.models import Region
+from banyan.places.services import get_region_by_code_for
+from banyan.response import flow, services
+from banyan.response.flow import ASSIGNEE_MOVES, Move, Status
+from banyan.response.forms import (
+    ANY,
+    ASSIGNABLE,
+    OPEN,
+    AssignForm,
+    CancelForm,
+    CellForm,
+    CloseForm,
+    DeclineForm,
+    HandOverForm,
+    IncidentFilterForm,
+    OnSceneForm,
+    ResolveForm,
+    StepForm,
+    category_label,
+    escalation_text,
+    organisation_label,
+    region_label,
+)
+from banyan.response.models import Incident, Responsibility
+
+PAGE_SIZE = 20
+GRADE_RANK = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
+OPEN_STATUSES = [s.value for s in flow.OPEN]
+MATRIX_KINDS = (RegionKind.STREET, RegionKind.COMMUNITY, RegionKind.GRID)
+
+CLOCK_LABELS = {
+    "acknowledge": gettext_lazy("Accept"),
+    "arrive": gettext_lazy("Arrive"),
+    "resolve": gettext_lazy("Resolve"),
+}
+CLOCK_STATE_LABELS = {
+    "met": gettext_lazy("met in time"),
+    "late": gettext_lazy("met late"),
+    "running": gettext_lazy("running"),
+    "missed": gettext_lazy("missed"),
+}
+EVENT_LABELS = {
+    "opened": gettext_lazy("Opened"),
+    "assign": gettext_lazy("Assigned"),
+    "accept": gettext_lazy("Accepted"),
+    "decline": gettext_lazy("Declined"),
+    "on_scene": gettext_lazy("On scene"),
+    "resolve": gettext_lazy("Resolved"),
+    "close": gettext_lazy("Closed"),
+    "cancel": gettext_lazy("Cancelled"),
+    "duplicate": gettext_lazy("Marked as a duplicate"),
+    "reopen": gettext_lazy("Reopened"),
+    "handed_over": gettext_lazy("Handed over"),
+    "escalated": gettext_lazy("Escalated"),
+    "timed_out": gettext_lazy("Not accepted in time"),
+    "dispatch_failed": gettext_lazy("No responder available"),
+}
+
+# The steps, by the last part of their URL: (move, form, message when done).
+STEPS = {
+    "accept": (Move.ACCEPT, StepForm, gettext_lazy("Accepted: the incident is yours. Go to the place.")),
+    "decline": (Move.DECLINE, DeclineForm, gettext_lazy("Declined: the next responder is asked.")),
+    "on-scene": (Move.ON_SCENE, OnSceneForm, gettext_lazy("Recorded: you are on scene.")),
+    "resolve": (Move.RESOLVE, ResolveForm, gettext_lazy("Incident resolved.")),
+    "assign": (Move.ASSIGN, AssignForm, gettext_lazy("Incident assigned.")),
+    "close": (Move.CLOSE, CloseForm, gettext_lazy("Incident closed.")),
+    "cancel": (Move.CANCEL, CancelForm, gettext_lazy("Incident cancelled.")),
+}
+STEP_OF_MOVE = {move: slug for slug, (move, _form, _done) in STEPS.items()}
+
+
+def _require(user, action: Action) -> None:
+    if not can(user, action):
+        raise DjangoPermissionDenied
+
+
+def _language() -> str:
+    return get_language() or ""
+
+
+# --- clocks and places, as a person reads them ---------------------------------------------------
+
+
+def duration_text(seconds: float) -> str:
+    """ "45 s", "2 min 10 s", "1 h 5 min", "2 d 3 h": two units at most."""
+    seconds = max(0, math.floor(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
+    if hours:
+        return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+    if minutes:
+        return _("%(minutes)d min %(seconds)d s") % {"minutes": minutes, "seconds": secs}
+    return _("%(seconds)d s") % {"seconds": secs}
+
+
+def overdue_text(seconds: float) -> str:
+    """ "overdue 40 s", "overdue 3 min", "overdue 1 h 5 min": whole minutes once past one."""
+    seconds = max(0, math.floor(seconds))
+    if 60 <= seconds < 3600:
+        return _("overdue %(minutes)d min") % {"minutes": seconds // 60}
+    return _("overdue %(time)s") % {"time": duration_text(seconds)}
+
+
+def clock_view(clock_: flow.Clock, now) -> dict:
+    state = clock_.state(now)
+    remaining = clock_.remaining_s(now)
+    if state == "running":
+        text = _("%(time)s left") % {"time": duration_text(remaining)}
+    elif state == "missed":
+        text = overdue_text(-remaining)
+    else:
+        text = str(CLOCK_STATE_LABELS[state])
+    return {
+        "name": clock_.name,
+        "label": CLOCK_LABELS[clock_.name],
+        "state": state,
+        "state_label": CLOCK_STATE_LABELS[state],
+        "text": text,
+        "due": clock_.due,
+        "met_at": clock_.met_at,
+    }
+
+
+def place_text(incident: Incident, language: str) -> str:
+    """Where: the unit or building, else the facility, else the grid or community."""
+    parts = []
+    if incident.unit_id:
+        parts.append(f"{incident.unit.building.name} {incident.unit.number}")
+    elif incident.building_id:
+        parts.append(incident.building.name)
+    elif incident.facility_id:
+        facility = incident.facility
+        parts.append(
+            facility.name_zh if language.startswith("zh") or not facility.name_en else facility.name_en
+        )
+    parts.append(region_label(incident.grid or incident.community, language))
+    return " · ".join(parts)
+
+
+def describe(incident: Incident, now, language: str) -> Incident:
+    """Set what the pages show of an incident: its category's name, place, clocks and next clock."""
+    incident.category_name = category_label(incident.category, language)
+    incident.place_text = place_text(incident, language)
+    incident.accountable_name = organisation_label(incident.accountable, language)
+    clocks = [clock_view(c, now) for c in services.incident_clocks(incident)]
+    incident.clocks = clocks
+    is_open = incident.status in OPEN_STATUSES
+    incident.next_clock = next((c for c in clocks if c["met_at"] is None), None) if is_open else None
+    return incident
+
+
+INCIDENT_RELATED = (
+    "category",
+    "community",
+    "grid",
+    "building",
+    "unit__building",
+    "facility",
+    "accountable",
+    "assignee",
+)
+
+
+def _next_due():
+    """The deadline of an open incident's first unmet clock (what the clocks order by)."""
+    return Case(
+        When(status__in=OPEN_STATUSES, accepted_at__isnull=True, then=F("acknowledge_due")),
+        When(status__in=OPEN_STATUSES, on_scene_at__isnull=True, then=F("arrive_due")),
+        When(status__in=OPEN_STATUSES, resolved_at__isnull=True, then=F("resolve_due")),
+        default=None,
+    )
+
+
+# --- responder: my tasks ------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+@service_errors
+def task_list(request: HttpRequest) -> HttpResponse:
+    """The open incidents assigned to me, most urgent first: the grade, then the nearest deadline."""
+    user = request.user
+    _require(user, Action.HANDLE_INCIDENTS)
+    now, language = clock.now(), _language()
+    incidents = [
+        describe(incident, now, language)
+        for incident in Incident.objects.restrict(user, Action.HANDLE_INCIDENTS)
+        .open()
+        .filter(assignee=user)
+        .select_related(*INCIDENT_RELATED)
+    ]
+    incidents.sort(
+        key=lambda i: (
+            GRADE_RANK.get(i.grade, 9),
+            i.next_clock["due"] if i.next_clock else i.resolve_due,
+            i.pk,
+        )
+    )
+    return render(request, "response/task_list.html", {"incidents": incidents, "nav": "tasks"})
+
+
+# --- staff: open incidents by clock ----------------------------------------------------------------
+
+
+@login_required
+@require_GET
+@service_errors
+def incident_list(request: HttpRequest) -> HttpResponse:
+    """Incidents in your scope: open ones first, those whose clock is missed before those still
+    running, each by its next deadline; filtered by status, grade and category."""
+    user = request.user
+    _require(user, Action.VIEW_INCIDENTS)
+    language = _language()
+    form = IncidentFilterForm(request.GET, language=language)
+    filters = form.filters()
+    incidents = Incident.objects.restrict(user).select_related(*INCIDENT_RELATED)
+    if filters["status"] == OPEN:
+        incidents = incidents.filter(status__in=OPEN_STATUSES)
+    elif filters["status"] != ANY:
+        incidents = incidents.filter(status=filters["status"])
+    if filters["grade"]:
+        incidents = incidents.filter(grade=filters["grade"])
+    if filters["category"]:
+        incidents = incidents.filter(category__code=filters["category"])
+    incidents = incidents.annotate(
+        open_rank=Case(
+            When(status__in=OPEN_STATUSES, then=Value(0)), default=Value(1), output_field=IntegerField()
+        ),
+        next_due=_next_due(),
+    ).order_by("open_rank", F("next_due").asc(nulls_last=True), "-created_at", "-id")
+    page = Paginator(incidents, PAGE_SIZE).get_page(request.GET.get("page"))
+    now = clock.now()
+    for incident in page:
+        describe(incident, now, language)
+    context = {
+        "form": form,
+        "page": page,
+        "incidents": page.object_list,
+        "can_see_matrix": True,
+        "nav": "incidents",
+    }
+    return render(request, "response/incident_list.html", context)
+
+
+# --- an incident ---------------------------------------------------------------------------------
+
+
+def _timeline(incident: Incident) -> list[dict]:
+    rows = []
+    for event in incident.events.select_related("actor"):
+        label = str(EVENT_LABELS.get(event.kind, event.kind))
+        if event.kind == "handed_over":
+            label = _("Handed over from %(from)s to %(to)s") % {
+                "from": event.details.get("from", "?"),
+                "to": event.details.get("to", "?"),
+            }
+        elif event.kind == "escalated" and isinstance(event.details.get("level"), int):
+            label = _("Escalated to level %(level)d") % {"level": event.details["level"]}
+        actor = event.actor.display_name if event.actor_id else _("the system")
+        rows.append({"at": event.at, "label": label, "actor": actor, "note": event.note, "kind": event.kind})
+    return rows
+
+
+def _dispatch(incident: Incident) -> list[dict]:
+    return [
+        {
+            "at": decision.at,
+            "chosen": decision.chosen.display_name if decision.chosen_id else "",
+            "reason": services.DISPATCH_REASONS.get(decision.reason, decision.reason),
+        }
+        for decision in incident.dispatch_decisions.select_related("chosen")
+    ]
+
+
+def _responders(incident: Incident) -> dict[int, object]:
+    """The accountable body's responders (with the cell's role), whom a manager may assign."""
+    return {responder.user_id: responder.user for responder in services.candidates_for(incident)}
+
+
+def _allows(incident: Incident, move: Move) -> bool:
+    return Status(incident.status) in flow.MOVES[move][0]
+
+
+def _step_form(slug: str, incident: Incident, data=None, *, language: str = ""):
+    """The form of a step, bound to ``data`` or showing the incident's current version."""
+    _move, form_class, _done = STEPS[slug]
+    options: dict = {}
+    if form_class is AssignForm:
+        options["responders"] = [(pk, user.display_name) for pk, user in _responders(incident).items()]
+    if data is None:
+        return form_class(initial={"version": incident.version}, auto_id=f"id_{slug}_%s", **options)
+    return form_class(data, auto_id=f"id_{slug}_%s", **options)
+
+
+def _hand_over_form(incident: Incident, data=None, *, language: str = "") -> HandOverForm:
+    if data is None:
+        return HandOverForm(
+            initial={"version": incident.version}, auto_id="id_hand_over_%s", language=language
+        )
+    return HandOverForm(data, auto_id="id_hand_over_%s", language=language)
+
+
+def _render_incident(
+    request: HttpRequest, incident: Incident, *, bound: dict | None = None, status: int = 200
+) -> HttpResponse:
+    """The incident page, with the steps the user may take now; ``bound`` holds a submitted form (by
+    its step) to show again with its errors."""
+    user, language, bound = request.user, _language(), bound or {}
+    incident = describe(incident, clock.now(), language)
+    is_assignee = incident.assignee_id == user.pk and can(user, Action.HANDLE_INCIDENTS)
+    can_manage = can(user, Action.MANAGE_INCIDENTS)
+    offered = []
+    if is_assignee:
+        offered += [
+            m for m in (Move.ACCEPT, Move.ON_SCENE, Move.RESOLVE, Move.DECLINE) if _allows(incident, m)
+        ]
+    if can_manage:
+        if Status(incident.status) in ASSIGNABLE:
+            offered.append(Move.ASSIGN)
+        offered += [m for m in (Move.CLOSE, Move.CANCEL) if _allows(incident, m)]
+    forms = {}
+    for move in offered:
+        slug = STEP_OF_MOVE[move]
+        forms[slug.replace("-", "_")] = bound.get(slug) or _step_form(slug, incident, language=language)
+    if can_manage and Status(incident.status) in flow.OPEN:
+        forms["hand_over"] = bound.get("hand-over") or _hand_over_form(incident, language=language)
+    context = {
+        "incident": incident,
+        "forms": forms,
+        "is_assignee": is_assignee,
+        "can_manage": can_manage,
+        "timeline": _timeline(incident),
+        "dispatch": _dispatch(incident),
+        "nav": "tasks" if is_assignee else "incidents",
+    }
+    return render(request, "response/incident_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+@service_errors
+def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request.user, Action.VIEW_INCIDENTS)
+    return _render_incident(request, _load(request.user, pk))
+
+
+def _load(user, pk: int) -> Incident:
+    incident = services.get_incident_for(user, pk)
+    return Incident.objects.select_related(*INCIDENT_RELATED).filter(pk=incident.pk).first() or incident
+
+
+def _changed(request: HttpRequest, pk: int, exc: Conflict) -> HttpResponse:
+    """Someone moved the incident on since the page was loaded: say so, show it as it is now (409)."""
+    try:
+        incident = _load(request.user, pk)
+    except NotFound:
+        messages.warning(request, _("The incident changed meanwhile and is no longer yours to see."))
+        return redirect("response:task-list")
+    messages.warning(
+        request,
+        _(
+            "Nothing was changed: the incident changed meanwhile. The page has been reloaded; "
+            "it is now “%(status)s”."
+        )
+        % {"status": incident.get_status_display()},
+    )
+    return _render_incident(request, incident, status=409)
+
+
+def _stepping(view):
+    """A POST on an incident: the role must be allowed the step (else 403) and the incident be in the
+    user's scope (else 404)."""
+
+    @login_required
+    @require_POST
+    @service_errors
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, pk: int, *args, **kwargs) -> HttpResponse:
+        _require(request.user, Action.VIEW_INCIDENTS)
+        return view(request, pk, *args, **kwargs)
+
+    return wrapper
+
+
+@_stepping
+def incident_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    """Accept, decline, on scene, resolve (the assignee); assign, close, cancel (managers)."""
+    if step not in STEPS:
+        raise Http404
+    move, _form_class, done = STEPS[step]
+    user = request.user
+    _require(user, Action.HANDLE_INCIDENTS if move in ASSIGNEE_MOVES else Action.MANAGE_INCIDENTS)
+    incident = _load(user, pk)
+    form = _step_form(step, incident, request.POST, language=_language())
+    if form.is_valid():
+        data = form.cleaned_data
+        assignee = _responders(incident).get(data["assignee"]) if move == Move.ASSIGN else None
+        try:
+            services.act(
+                actor=user,
+                incident=incident,
+                move=move,
+                note=form.note(),
+                version=data["version"],
+                assignee=assignee,
+                position=form.position() if isinstance(form, OnSceneForm) else None,
+            )
+        except Conflict as exc:
+            return _changed(request, pk, exc)
+        except InvalidInput as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, done)
+            if move == Move.DECLINE:
+                return redirect("response:task-list")
+            return redirect("response:incident-detail", pk=pk)
+    return _render_incident(request, incident, bound={step: form}, status=400)
+
+
+@_stepping
+def incident_hand_over(request: HttpRequest, pk: int) -> HttpResponse:
+    """Make another body accountable, with the reason (managers)."""
+    user = request.user
+    _require(user, Action.MANAGE_INCIDENTS)
+    incident = _load(user, pk)
+    form = _hand_over_form(incident, request.POST, language=_language())
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["version"] != incident.version:
+                raise Conflict(_("The incident changed meanwhile."), field="version")
+            services.hand_over(
+                actor=user,
+                incident=incident,
+                organisation=data["organisation"],
+                role=data["role"],
+                reason=data["reason"],
+            )
+        except Conflict as exc:
+            return _changed(request, pk, exc)
+        except InvalidInput as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("Incident handed over."))
+            return redirect("response:incident-detail", pk=pk)
+    return _render_incident(request, incident, bound={"hand-over": form}, status=400)
+
+
+# --- the responsibility matrix -------------------------------------------------------------------
+
+
+def _matrix_region(user, code: str | None) -> Region:
+    """The region asked for (in scope, else 404), else the user's own, else the first community."""
+    if code:
+        return get_region_by_code_for(user, code)
+    if user.region_id is not None:
+        return user.region
+    region = Region.objects.restrict(user).filter(kind=RegionKind.COMMUNITY).order_by("path").first()
+    if region is None:
+        raise NotFound(_("Region not found."))
+    return region
+
+
+def _cell_rows(cells, language: str) -> list[dict]:
+    return [
+        {
+            "cell": cell,
+            "category": category_label(cell.category, language),
+            "region": region_label(cell.region, language),
+            "accountable": organisation_label(cell.accountable, language),
+            "accountable_role": cell.get_accountable_role_display() if cell.accountable_role else "",
+            "backup": organisation_label(cell.backup, language) if cell.backup_id else "",
+            "backup_role": cell.get_backup_role_display() if cell.backup_role else "",
+            "escalation": [
+                step.get("organisation", "") + (f" · {step['role']}" if step.get("role") else "")
+                for step in cell.escalation or []
+            ],
+        }
+        for cell in cells
+    ]
+
+
+@login_required
+@require_GET
+@service_errors
+def matrix(request: HttpRequest) -> HttpResponse:
+    """Who answers for each category in a region and the regions above it, and the gaps: a category
+    × grid that nobody answers for."""
+    user = request.user
+    _require(user, Action.VIEW_INCIDENTS)
+    language = _language()
+    region = _matrix_region(user, request.GET.get("region"))
+    cells = (
+        Responsibility.objects.restrict(user)
+        .select_related("category", "region", "accountable", "backup")
+        .filter(Q(region__path__startswith=region.path) | Q(region__path__in=region.ancestor_paths()))
+        .order_by("category__position", "category__code", "region__path")
+    )
+    gaps = [
+        {
+            "category": c,
+            "category_name": category_label(c, language),
+            "region": g,
+            "region_name": region_label(g, language),
+        }
+        for c, g in services.matrix_gaps(region)
+    ]
+    regions = Region.objects.restrict(user).filter(kind__in=MATRIX_KINDS).order_by("path")
+    context = {
+        "region": region,
+        "region_name": region_label(region, language),
+        "regions": [(r.code, region_label(r, language)) for r in regions],
+        "rows": _cell_rows(cells, language),
+        "gaps": gaps,
+        "can_edit": can(user, Action.CHANGE_MATRIX),
+        "nav": "incidents",
+    }
+    return render(request, "response/matrix.html", context)
+
+
+@transaction.atomic
+def set_cell(
+    *, actor, category, region, accountable, accountable_role="", backup=None, backup_role="", escalation=()
+) -> Responsibility:
+    """Set who answers for a category in a region, audited: the same write as ``api.set_cell`` (which
+    keeps it in the endpoint), for the matrix editor. The region comes from the actor's scope."""
+    cell, _created = Responsibility.objects.update_or_create(
+        category=category,
+        region=region,
+        defaults={
+            "accountable": accountable,
+            "accountable_role": accountable_role,
+            "backup": backup,
+            "backup_role": backup_role,
+            "escalation": list(escalation),
+            "updated_by": actor,
+            "updated_at": clock.now(),
+        },
+    )
+    details = {"category": category.code, "region": region.code, "accountable": accountable.code}
+    record(actor=actor, events=[Event("matrix.set", "responsibility", cell.pk, details=details)])
+    return cell
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@service_errors
+def matrix_cell(request: HttpRequest) -> HttpResponse:
+    """Edit one cell (``?category=…&region=…`` picks it; a new pair creates it): directors for their
+    community and its grids, street officers for their street."""
+    user = request.user
+    _require(user, Action.CHANGE_MATRIX)
+    language = _language()
+    regions = list(
+        Region.objects.restrict(user, Action.CHANGE_MATRIX).filter(kind__in=MATRIX_KINDS).order_by("path")
+    )
+    if request.method == "POST":
+        form = CellForm(request.POST, regions=regions, language=language)
+        if form.is_valid():
+            data = form.cleaned_data
+            set_cell(actor=user, **data)
+            messages.success(request, _("The matrix cell is saved."))
+            return redirect(f"{reverse('response:matrix')}?region={data['region'].code}")
+        status = 400
+    else:
+        initial = {"category": request.GET.get("category"), "region": request.GET.get("region")}
+        cell = (
+            Responsibility.objects.restrict(user)
+            .select_related("accountable", "backup")
+            .filter(category__code=initial["category"], region__code=initial["region"])
+            .first()
+        )
+        if cell is not None:
+            initial.update(
+                accountable=cell.accountable.code,
+                accountable_role=cell.accountable_role,
+                backup=cell.backup.code if cell.backup_id else "",
+                backup_role=cell.backup_role,
+                escalation=escalation_text(cell.escalation or []),
+            )
+        form = CellForm(initial=initial, regions=regions, language=language)
+        status = 200
+    return render(request, "response/cell_form.html", {"form": form, "nav": "incidents"}, status=status)
