@@ -49,6 +49,9 @@ class SeedReport:
     path_edges: int
     users: int
     devices: int = 0
+    matrix_cells: int = 0
+    responders: int = 0
+    shifts: int = 0
     accounts: tuple[SeedAccount, ...] = ()
 
 

@@ -27,21 +27,23 @@ def plan_rules(plan: CommunityPlan) -> tuple[dict, ...]:
     """The rule dicts for ``plan`` (``name``, ``kind``, ``grade`` and the kind's settings)."""
     rules: list[dict] = [
         _rule("积水 Water level ≥ 50 cm", "threshold", "orange", "water_level",
-              metric="water_level_cm", raise_at=50, clear_below=40),
+              metric="water_level_cm", raise_at=50, clear_below=40, incident_category="flooding"),
         _rule("烟感报警 Smoke alarm", "threshold", "red", "smoke", auto_clear=False,
-              metric="smoke_alarm", raise_at=1, clear_below=1),
+              metric="smoke_alarm", raise_at=1, clear_below=1, incident_category="fire_smoke"),
         _rule("燃气泄漏 Combustible gas ≥ 25 %LEL", "threshold", "red", "combustible_gas", auto_clear=False,
-              metric="gas_lel", raise_at=25, clear_below=20),
+              metric="gas_lel", raise_at=25, clear_below=20, incident_category="gas"),
         _rule("独居老人用水异常 No water used in 12 h", "no_data", "yellow", "water_meter",
-              metric="water_m3", measure="delta", below=0.01, window_s=12 * HOUR),
+              metric="water_m3", measure="delta", below=0.01, window_s=12 * HOUR,
+              incident_category="wellness_check"),
         _rule("独居老人未开门 Door not opened in 24 h", "no_data", "yellow", "door_contact",
-              metric="door_open", measure="count", op="==", value=1, below=1, window_s=24 * HOUR),
+              metric="door_open", measure="count", op="==", value=1, below=1, window_s=24 * HOUR,
+              incident_category="wellness_check"),
         _rule("多次跌倒 Two falls within 1 h", "count_window", "orange", "wearable_band", auto_clear=False,
-              metric="fall", op="==", value=1, count=2, window_s=HOUR),
+              metric="fall", op="==", value=1, count=2, window_s=HOUR, incident_category="fall_medical"),
         _rule("心率过快 Heart rate > 130 for 5 min", "sustained", "orange", "wearable_band",
-              metric="heart_rate", op=">", value=130, duration_s=300),
+              metric="heart_rate", op=">", value=130, duration_s=300, incident_category="fall_medical"),
         _rule("紧急呼叫 SOS pressed", "threshold", "red", "sos_button", auto_clear=False,
-              metric="sos", raise_at=1, clear_below=1),
+              metric="sos", raise_at=1, clear_below=1, incident_category="fall_medical"),
     ]  # fmt: skip
     for kind in sorted(KINDS):
         rules.append(
@@ -67,6 +69,7 @@ def plan_rules(plan: CommunityPlan) -> tuple[dict, ...]:
                 "device_kinds": ["crowd_counter"],
                 "metric": "person_count",
                 "areas_m2": areas,
+                "incident_category": "crowding",
             }
         )
     return tuple(rules)

@@ -28,6 +28,7 @@ from banyan.people.models import (
 from banyan.places.models import Building, Facility, PathEdge, PathNode, Region, Unit
 from banyan.sim.seed.devices import plan_devices, write_devices
 from banyan.sim.seed.plan import CommunityPlan
+from banyan.sim.seed.response import write_response
 from banyan.sim.seed.rules import plan_rules, write_rules
 
 BATCH = 1000
@@ -304,6 +305,7 @@ def write_plan(plan: CommunityPlan, *, demo_password: str, progress: Callable[[s
     )
 
     write_rules(plan_rules(plan), community=community, now=now)
+    response = write_response(community=community, now=now)
 
     counts = {
         "regions": len(regions),
@@ -322,6 +324,7 @@ def write_plan(plan: CommunityPlan, *, demo_password: str, progress: Callable[[s
         "path_edges": len(plan.path_edges),
         "users": len(users),
         "devices": devices,
+        **response,
     }
     record(
         actor="sim", events=[Event("sim.seed", "region", community.pk, details={"seed": plan.seed, **counts})]

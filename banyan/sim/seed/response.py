@@ -1,0 +1,88 @@
+"""The response side of the synthetic community: a responsibility matrix for every category at the
+community level, responders for the staff accounts (standing at walking-graph nodes) and a week of
+shifts around the clock, so that the demo and the drills dispatch from the first alert."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+# category -> (accountable organisation, its role)
+MATRIX = {
+    "fire_smoke": ("ORG-PROPERTY", "property_staff"),
+    "gas": ("ORG-PROPERTY", "property_staff"),
+    "flooding": ("ORG-PROPERTY", "property_staff"),
+    "fall_medical": ("ORG-COMMITTEE", "grid_worker"),
+    "wellness_check": ("ORG-COMMITTEE", "grid_worker"),
+    "crowding": ("ORG-COMMITTEE", "grid_worker"),
+    "security": ("ORG-PROPERTY", "property_staff"),
+    "repairs": ("ORG-PROPERTY", "property_staff"),
+    "device_fault": ("ORG-PROPERTY", "property_staff"),
+    "sanitation": ("ORG-PROPERTY", "property_staff"),
+    "noise": ("ORG-COMMITTEE", "grid_worker"),
+    "dispute": ("ORG-COMMITTEE", "grid_worker"),
+    "other": ("ORG-COMMITTEE", "grid_worker"),
+}
+ESCALATION = [
+    {"organisation": "ORG-COMMITTEE", "role": "community_director"},
+    {"organisation": "ORG-STREET", "role": "street_officer"},
+]
+SKILLS = {
+    "grid_worker": ["first_aid", "care", "crowd", "mediation", "flooding"],
+    "property_staff": ["fire", "gas", "flooding", "security", "repairs"],
+    "volunteer": ["care", "first_aid"],
+}
+RESPONDER_ROLES = tuple(SKILLS)
+
+
+def write_response(*, community, now: dt.datetime) -> dict[str, int]:
+    from banyan.people.models import Membership, Organisation
+    from banyan.places.models import PathNode
+    from banyan.response.models import Category, Responder, Responsibility, Shift
+
+    bodies = {o.code: o for o in Organisation.objects.filter(regions=community)}
+    cells = [
+        Responsibility(
+            category=category,
+            region=community,
+            accountable=bodies[MATRIX[category.code][0]],
+            accountable_role=MATRIX[category.code][1],
+            backup=bodies.get("ORG-COMMITTEE"),
+            backup_role="community_director",
+            escalation=ESCALATION,
+            updated_at=now,
+        )
+        for category in Category.objects.filter(code__in=MATRIX)
+        if MATRIX[category.code][0] in bodies
+    ]
+    Responsibility.objects.bulk_create(cells)
+    nodes = list(PathNode.objects.filter(community=community).order_by("code"))
+    responders = []
+    for membership in (
+        Membership.objects.filter(organisation__in=bodies.values(), user__role__in=RESPONDER_ROLES)
+        .select_related("user", "organisation")
+        .order_by("user__username")
+    ):
+        user = membership.user
+        # A stable spot for each person: the same seed puts them at the same node.
+        node = nodes[int(hashlib.sha256(user.username.encode()).hexdigest(), 16) % len(nodes)]
+        responders.append(
+            Responder(
+                user=user,
+                organisation=membership.organisation,
+                skills=SKILLS[user.role],
+                capacity=3,
+                latitude=node.latitude,
+                longitude=node.longitude,
+                position_at=now,
+            )
+        )
+    Responder.objects.bulk_create(responders)
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    shifts = [
+        Shift(responder=r, starts_at=day + dt.timedelta(days=d), ends_at=day + dt.timedelta(days=d + 1))
+        for r in Responder.objects.filter(organisation__in=bodies.values())
+        for d in range(-1, 7)
+    ]
+    Shift.objects.bulk_create(shifts)
+    return {"matrix_cells": len(cells), "responders": len(responders), "shifts": len(shifts)}
