@@ -183,7 +183,7 @@ def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
     root = request.build_absolute_uri(reverse("open311:root"))
     document = {
         "changeset": CHANGESET,
-        "contact": _("Your community's office (社区居委会); report an emergency by calling 110 or 119."),
+        "contact": _("Your community office (residents' committee); in an emergency call 110 or 119."),
         "key_service": _(
             "Ask the community office for an api_key; operators create one with "
             "`banyan open311 key create NAME`."
