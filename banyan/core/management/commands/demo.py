@@ -43,17 +43,29 @@ class Command(BaseCommand):
         call_command("seed", residents=residents, seed=seed, demo_password=demo_password, if_empty=True)
         children: list[tuple[str, subprocess.Popen]] = []
         try:
+            children.append(("worker", self._start_worker()))
             if not options["no_simulator"]:
-                children = self._start_live_readings(seed, options["speed"], options["events_per_hour"])
+                children += self._start_live_readings(seed, options["speed"], options["events_per_hour"])
             self.stdout.write(
                 f"sign in at http://{host}:{port}/ as admin, director, grid01, grid02, auditor or resident01 "
                 f"with the password {demo_password!r}"
             )
             call_command("serve", host=host, port=port)
         finally:
-            for name, process in reversed(children):  # the simulator first, the broker last
+            for name, process in reversed(children):  # the simulator first, the broker, the worker last
                 stop(process)
                 self.stdout.write(f"{name} stopped")
+
+    def _start_worker(self) -> subprocess.Popen:
+        """``banyan worker``: alerts open incidents, deadlines escalate, notifications go out."""
+        folder = settings.VAR_DIR / "demo"
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / "worker.log", "ab") as log:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "banyan", "worker"], stdout=log, stderr=log, start_new_session=True
+            )
+        self.stdout.write(f"banyan worker running (log: {folder / 'worker.log'})")
+        return worker
 
     def _start_live_readings(self, seed: int, speed: float, events_per_hour: float):
         folder = settings.VAR_DIR / "demo"
