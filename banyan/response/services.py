@@ -466,8 +466,8 @@ def _place_text(incident: Incident) -> str:
     if incident.building_id:
         return incident.building.name
     if incident.facility_id:
-        return incident.facility.name
-    return incident.grid.name if incident.grid_id else incident.community.name
+        return incident.facility.name_zh
+    return incident.grid.name_zh if incident.grid_id else incident.community.name_zh
 
 
 def _tell_assignee(incident: Incident) -> None:

@@ -228,3 +228,25 @@ def test_the_assignee_and_the_escalation_chain_are_notified(site, users, now):
     assert {m.recipient.username for m in escalated} == {"director"}  # the chain's first step
     # The next responder, asked after the silence, is told too.
     assert Message.objects.filter(kind="incident.assigned", subject_id=str(incident.pk)).count() == 2
+
+
+def test_an_incident_at_a_point_or_a_facility_is_notified_with_its_place(site, users):
+    from banyan.notify.models import Message
+    from banyan.places.models import Facility
+
+    point = services.open_incident(
+        actor=users["director"],
+        category="flooding",
+        source="staff",
+        latitude=site["grid"].boundary["coordinates"][0][0][1] + 0.0001,
+        longitude=site["grid"].boundary["coordinates"][0][0][0] + 0.0001,
+    )
+    facility = (
+        Facility.objects.filter(region__path__startswith=site["grid"].parent.path).order_by("code").first()
+    )
+    at_facility = services.open_incident(
+        actor=users["director"], category="flooding", source="staff", facility=facility
+    )
+    texts = {m.subject_id: m.body for m in Message.objects.filter(kind="incident.assigned")}
+    assert site["grid"].name_zh in texts[str(point.pk)] or point.grid.name_zh in texts[str(point.pk)]
+    assert facility.name_zh in texts[str(at_facility.pk)]
