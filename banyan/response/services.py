@@ -454,6 +454,8 @@ def _apply(
     _publish("incident.changed", incident)
     if move in (Move.ASSIGN, Move.REOPEN) and incident.assignee_id is not None:
         _tell_assignee(incident)
+    if move in (Move.RESOLVE, Move.CLOSE, Move.CANCEL, Move.MARK_DUPLICATE, Move.REOPEN):
+        _tell_reporters(incident)
     return incident
 
 
@@ -487,6 +489,40 @@ def _tell_assignee(incident: Incident) -> None:
         reference=("incident", incident.pk),
         urgency="urgent" if incident.grade in URGENT_GRADES else "normal",
     )
+
+
+STATUS_TEXT = {
+    "resolved": gettext_lazy("resolved"),
+    "closed": gettext_lazy("closed"),
+    "cancelled": gettext_lazy("cancelled"),
+    "duplicate": gettext_lazy("merged with another report"),
+    "assigned": gettext_lazy("reopened"),
+}
+
+
+def _tell_reporters(incident: Incident) -> None:
+    """The people who reported it hear how it stands (their account, else the contact they gave)."""
+    from banyan.notify.services import Contact, notify
+
+    for report in incident.reports.all():
+        if report.reporter_id is not None:
+            recipient = report.reporter
+        elif report.contact_phone or report.contact_email:
+            recipient = Contact(phone=report.contact_phone or "", email=report.contact_email or "")
+        else:
+            continue
+        notify(
+            [recipient],
+            "report.status",
+            gettext_lazy("Your report %(number)s is %(status)s"),
+            gettext_lazy("%(category)s: %(status)s. Thank you for reporting it."),
+            params={
+                "number": report.pk,
+                "status": STATUS_TEXT.get(incident.status, incident.status),
+                "category": incident.category.name_zh,
+            },
+            reference=("report", report.pk),
+        )
 
 
 def _people_of(step: dict | None, community: Region):

@@ -250,3 +250,23 @@ def test_an_incident_at_a_point_or_a_facility_is_notified_with_its_place(site, u
     texts = {m.subject_id: m.body for m in Message.objects.filter(kind="incident.assigned")}
     assert site["grid"].name_zh in texts[str(point.pk)] or point.grid.name_zh in texts[str(point.pk)]
     assert facility.name_zh in texts[str(at_facility.pk)]
+
+
+def test_the_reporter_hears_how_their_report_stands(site, users):
+    from banyan.notify.models import Message
+    from banyan.response.reports import submit_report
+
+    report = submit_report(actor=users["resident01"], category="flooding", building=site["building"])
+    incident = report.incident
+    worker = site["responders"][0].user
+    services.act(actor=worker, incident=incident, move="accept")
+    assert not Message.objects.filter(kind="report.status").exists()
+    services.act(actor=worker, incident=incident, move="resolve", note="已处理")
+    services.act(actor=users["director"], incident=incident, move="close")
+    told = Message.objects.filter(kind="report.status", subject_id=str(report.pk)).order_by("id")
+    assert [m.recipient.username for m in told] == ["resident01", "resident01"]
+    assert (
+        "closed" in told.last().subject
+        or "办结" in told.last().subject
+        or str(report.pk) in told.last().subject
+    )
