@@ -451,7 +451,7 @@ def incident_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
             if move == Move.DECLINE:
                 return redirect("response:task-list")
             return redirect("response:incident-detail", pk=pk)
-    return _render_incident(request, incident, bound={step: form}, status=400)
+    return _render_incident(request, incident, bound={step: form})
 
 
 @_stepping
@@ -480,7 +480,7 @@ def incident_hand_over(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Incident handed over."))
             return redirect("response:incident-detail", pk=pk)
-    return _render_incident(request, incident, bound={"hand-over": form}, status=400)
+    return _render_incident(request, incident, bound={"hand-over": form})
 
 
 # --- the responsibility matrix -------------------------------------------------------------------
@@ -598,7 +598,6 @@ def matrix_cell(request: HttpRequest) -> HttpResponse:
             set_cell(actor=user, **data)
             messages.success(request, _("The matrix cell is saved."))
             return redirect(f"{reverse('response:matrix')}?region={data['region'].code}")
-        status = 400
     else:
         initial = {"category": request.GET.get("category"), "region": request.GET.get("region")}
         cell = (
@@ -616,5 +615,4 @@ def matrix_cell(request: HttpRequest) -> HttpResponse:
                 escalation=escalation_text(cell.escalation or []),
             )
         form = CellForm(initial=initial, regions=regions, language=language)
-        status = 200
-    return render(request, "response/cell_form.html", {"form": form, "nav": "incidents"}, status=status)
+    return render(request, "response/cell_form.html", {"form": form, "nav": "incidents"})

@@ -6,8 +6,9 @@ that pytest-django flushes after the test, and pytest-django orders transactiona
 all others. The session seed (banyan/conftest.py) is still there when this test starts, unless
 another transactional test has already flushed it; then the test seeds the same community
 itself with :func:`banyan.sim.services.seed_community` (committed, so the server thread sees
-it). ``serialized_rollback`` would not help: Django serialises the test database right after
-the migrations, before the session seed.
+it), with the incident catalogue that a data migration loaded and the flush wiped.
+``serialized_rollback`` would not help: Django serialises the test database right after the
+migrations, before the session seed.
 """
 
 from __future__ import annotations
@@ -69,8 +70,12 @@ def community(live_server):
     from banyan.people.models import User
 
     if not User.objects.filter(username="director").exists():
+        from django.apps import apps
+
+        from banyan.response.catalogue import load
         from banyan.sim.services import seed_community
 
+        load(apps, None)  # the incident catalogue comes from a data migration, which a flush wipes
         seed_community(residents=SEED_RESIDENTS, seed=SEED, demo_password=DEMO_PASSWORD)
     return live_server.url
 
@@ -126,6 +131,20 @@ def follow_first(page, selector: str, url_pattern: str) -> None:
 
 def no_horizontal_scroll(page) -> tuple[int, int]:
     return page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+
+
+def check_phone_page(page, axe: Axe, tmp_path: Path, name: str, mode: str) -> None:
+    """At 360 px: nothing scrolls sideways, a screenshot, and axe-core."""
+    scroll_width, inner_width = no_horizontal_scroll(page)
+    page.screenshot(path=str(tmp_path / f"{name.replace(' ', '-')}-360-{mode}.png"), full_page=True)
+    assert scroll_width <= 360, f"{name} ({mode}): scrollWidth {scroll_width} at innerWidth {inner_width}"
+    axe.check(page, f"{name} at 360 px ({mode})")
+
+
+def assert_clean(axe: Axe, console_errors: list[str], tmp_path: Path) -> None:
+    print(f"\naxe-core checked {len(axe.checked)} pages: {', '.join(axe.checked)}; screenshots in {tmp_path}")
+    assert not axe.problems, "serious or critical accessibility violations:\n" + axe.report()
+    assert console_errors == []
 
 
 def test_sign_in_browse_reveal_and_accessibility(browser, community, tmp_path):
@@ -422,15 +441,152 @@ def test_alert_pages_acknowledge_resolve_and_accessibility(browser, community, t
                 url = f"{base_url}/alerts/official/{official.pk}/"
             if url:
                 page.goto(url)
-            scroll_width, inner_width = no_horizontal_scroll(page)
-            slug = name.replace(" ", "-")
-            page.screenshot(path=str(tmp_path / f"{slug}-360-{mode}.png"), full_page=True)
-            assert scroll_width <= 360, (
-                f"{name} ({mode}): scrollWidth {scroll_width} at innerWidth {inner_width}"
-            )
-            axe.check(page, f"{name} at 360 px ({mode})")
+            check_phone_page(page, axe, tmp_path, name, mode)
+    phone.close()
+    assert_clean(axe, console_errors, tmp_path)
+
+
+def seed_incidents(grid_worker) -> dict:
+    """A red gas and an orange flooding incident in ``grid_worker``'s grid, assigned to them by the
+    director, committed so that the server thread sees them."""
+    from banyan.people.models import User
+    from banyan.places.models import Building
+    from banyan.response import services
+
+    director = User.objects.get(username="director")
+    building = Building.objects.filter(grid=grid_worker.region).order_by("code").first()
+    incidents = {}
+    for category in ("gas", "flooding"):
+        incident = services.open_incident(
+            actor=director, category=category, source="staff", building=building, dispatch_now=False
+        )
+        incidents[category] = services.act(
+            actor=director, incident=incident, move="assign", assignee=grid_worker
+        )
+    return incidents
+
+
+def too_small(page, selector: str) -> list[tuple[str, float]]:
+    """The buttons matching ``selector`` that are less than 48 px high (touch targets)."""
+    heights = page.eval_on_selector_all(
+        selector, "nodes => nodes.map(n => [n.textContent.trim(), n.getBoundingClientRect().height])"
+    )
+    return [(text, height) for text, height in heights if height < 48]
+
+
+def test_response_pages_phone_flow_staff_pages_and_accessibility(browser, community, tmp_path):
+    """A grid worker on a 360 px phone opens their tasks, accepts, arrives (the browser gives its
+    position), is refused a resolve without a note, resolves; then in elder mode. A director reads
+    the open incidents, an incident's manager steps, the matrix and its cell editor."""
+    from banyan.people.models import User
+    from banyan.response.models import Incident
+
+    base_url = community
+    axe = Axe()
+    worker = User.objects.get(username="grid01")
+    incidents = seed_incidents(worker)
+    flooding = incidents["flooding"]
+
+    console_errors: list[str] = []
+    phone = browser.new_context(
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
+        locale="zh-CN",
+        permissions=["geolocation"],
+        geolocation={"latitude": 30.2512, "longitude": 120.1634},
+    )
+    page = phone.new_page()
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    sign_in(page, base_url, "grid01")
+    follow_first(page, "nav.site-nav a[href='/response/tasks/']", "**/response/tasks/")
+    cards = page.locator("ul.task-list li.incident-card")
+    assert cards.count() == 2
+    assert cards.first.get_attribute("data-incident") == str(incidents["gas"].pk), "red comes first"
+    assert cards.first.locator(".grade--red").is_visible()
+    assert cards.first.locator("[data-clock='acknowledge']").count() == 1
+    scroll_width, inner_width = no_horizontal_scroll(page)
+    assert scroll_width <= 360, f"tasks: scrollWidth {scroll_width} at innerWidth {inner_width}"
+    assert too_small(page, "ul.task-list h3 a") == []
+    axe.check(page, "my tasks at 360 px")
+    page.screenshot(path=str(tmp_path / "tasks-360.png"), full_page=True)
+
+    detail = f"{base_url}/response/incidents/{flooding.pk}/"
+    page.goto(detail)
+    assert too_small(page, "main .steps button, main .steps summary") == []
+    scroll_width, inner_width = no_horizontal_scroll(page)
+    assert scroll_width <= 360, f"incident: scrollWidth {scroll_width} at innerWidth {inner_width}"
+    axe.check(page, "incident for its assignee at 360 px")
+    page.screenshot(path=str(tmp_path / "incident-360.png"), full_page=True)
+    with page.expect_navigation():
+        page.click("form[action$='/accept/'] button")
+    assert page.locator("[data-status]").first.get_attribute("data-status") == "accepted"
+    with page.expect_navigation():
+        page.click("form[action$='/on-scene/'] button")
+    arrived = Incident.objects.get(pk=flooding.pk)
+    assert arrived.status == "on_scene"
+    assert (round(arrived.latitude, 4), round(arrived.longitude, 4)) == (30.2512, 120.1634), "position sent"
+    with page.expect_navigation():
+        page.click("#resolve button[type=submit]")
+    assert page.locator("#id_resolve_note").get_attribute("aria-invalid") == "true"
+    axe.check(page, "incident with a resolve error at 360 px")
+    page.fill("#id_resolve_note", "疏通地漏，积水已排净，无人受伤。")
+    with page.expect_navigation():
+        page.click("#resolve button[type=submit]")
+    assert Incident.objects.get(pk=flooding.pk).status == "resolved"
+    assert page.locator(".timeline li[data-kind='resolve']").count() == 1
+    axe.check(page, "incident resolved at 360 px")
+
+    page.goto(f"{base_url}/response/tasks/")
+    page.click("form[action='/elder-mode/'] button")
+    page.wait_for_url("**/response/tasks/")
+    assert page.locator("body").get_attribute("class") == "elder"
+    for name, url in (
+        ("my tasks", f"{base_url}/response/tasks/"),
+        ("incident", f"{base_url}/response/incidents/{incidents['gas'].pk}/"),
+    ):
+        page.goto(url)
+        assert too_small(page, "main button, main summary") == []
+        check_phone_page(page, axe, tmp_path, name, "elder")
     phone.close()
 
-    print(f"\naxe-core checked {len(axe.checked)} pages: {', '.join(axe.checked)}; screenshots in {tmp_path}")
-    assert not axe.problems, "serious or critical accessibility violations:\n" + axe.report()
-    assert console_errors == []
+    # The director: open incidents by clock, an incident's manager steps, the matrix and a cell.
+    context, page = desktop(browser, console_errors)
+    sign_in(page, base_url, "director")
+    follow_first(page, "nav.site-nav a[href='/response/incidents/']", "**/response/incidents/")
+    assert page.locator("li.incident-card").count() >= 1
+    axe.check(page, "incident list")
+    page.select_option("#id_grade", "red")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**/response/incidents/?*grade=red*")
+    assert page.locator(f"li.incident-card[data-incident='{incidents['gas'].pk}']").count() == 1
+    axe.check(page, "incident list filtered")
+    page.goto(f"{base_url}/response/incidents/{incidents['gas'].pk}/")
+    page.click("#hand-over summary")
+    page.click("#cancel summary")
+    axe.check(page, "incident for a manager")
+    page.goto(f"{base_url}/response/matrix/")
+    axe.check(page, "matrix")
+    page.goto(f"{base_url}/response/matrix/cell/?category=gas&region={worker.region.code}")
+    axe.check(page, "matrix cell")
+    context.close()
+
+    phone = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True)
+    page = phone.new_page()
+    sign_in(page, base_url, "director")
+    for mode in ("normal", "elder"):
+        page.goto(f"{base_url}/response/incidents/")
+        if mode == "elder":
+            page.click("form[action='/elder-mode/'] button")
+            page.wait_for_url("**/response/incidents/")
+            assert page.locator("body").get_attribute("class") == "elder"
+        for name, path in (
+            ("incident list", "/response/incidents/"),
+            ("incident for a manager", f"/response/incidents/{incidents['gas'].pk}/"),
+            ("matrix", "/response/matrix/"),
+            ("matrix cell", f"/response/matrix/cell/?category=gas&region={worker.region.code}"),
+        ):
+            page.goto(base_url + path)
+            check_phone_page(page, axe, tmp_path, name, mode)
+    phone.close()
+    assert_clean(axe, console_errors, tmp_path)

@@ -181,7 +181,7 @@ def test_the_responder_works_an_incident_through_the_forms(signed_in, site, inci
     assert (incident.status, incident.latitude, incident.longitude) == ("on_scene", 30.26, 120.17)
 
     missing = client.post(step_url(incident, "resolve"), {"version": incident.version, "note": "  "})
-    assert missing.status_code == 400
+    assert missing.status_code == 200
     html = missing.content.decode()
     assert "Say what was found and done: the note is required to resolve an incident." in html
     assert 'id="id_resolve_note"' in html and 'aria-invalid="true"' in html
@@ -206,7 +206,7 @@ def test_the_responder_works_an_incident_through_the_forms(signed_in, site, inci
 def test_on_scene_without_a_position_and_a_bad_position(signed_in, site, incident):
     client = signed_in(worker(site))
     bad = client.post(step_url(incident, "on-scene"), {"version": incident.version, "latitude": "north"})
-    assert bad.status_code == 400 and "The latitude is not a number." in bad.content.decode()
+    assert bad.status_code == 200 and "The latitude is not a number." in bad.content.decode()
     assert fresh(incident).status == "assigned"
     plain = client.post(step_url(incident, "on-scene"), {"version": incident.version})
     assert plain.status_code == 302 and fresh(incident).status == "on_scene"
@@ -225,7 +225,7 @@ def test_a_stale_step_changes_nothing_and_shows_the_incident_as_it_is_now(signed
     assert current.status == "accepted"
     assert f'name="version" value="{current.version}"' in html, "the forms carry the fresh version"
     missing = client.post(step_url(incident, "on-scene"), {})
-    assert missing.status_code == 400 and "lacks the incident&#x27;s version" in missing.content.decode()
+    assert missing.status_code == 200 and "lacks the incident&#x27;s version" in missing.content.decode()
 
 
 def test_declining_with_a_reason_asks_the_next_responder(signed_in, site, incident):
@@ -253,7 +253,7 @@ def test_the_director_reassigns_closes_and_cancels(signed_in, site, users, incid
     wrong = director.post(
         step_url(incident, "assign"), {"version": incident.version, "assignee": users["resident01"].pk}
     )
-    assert wrong.status_code == 400
+    assert wrong.status_code == 200
     assert "Choose one of the accountable body&#x27;s responders." in wrong.content.decode()
     moved = director.post(step_url(incident, "assign"), {"version": incident.version, "assignee": far.pk})
     assert moved.status_code == 302
@@ -278,7 +278,7 @@ def test_hand_over_needs_a_reason_and_shows_on_the_timeline(signed_in, site, inc
     missing = director.post(
         url, {"version": incident.version, "organisation": site["street"].pk, "reason": ""}
     )
-    assert missing.status_code == 400
+    assert missing.status_code == 200
     assert "Say why the incident is handed over: the reason is required." in missing.content.decode()
     assert fresh(incident).accountable_id == site["committee"].pk
     stale = director.post(
@@ -364,11 +364,11 @@ def test_the_director_sets_a_cell_and_a_grid_worker_may_not(signed_in, site):
 
     director = signed_in("director")
     bad = director.post(url, {**data, "escalation": "ORG-COMMITTEE\nORG-NOWHERE boss"})
-    assert bad.status_code == 400
+    assert bad.status_code == 200
     assert "Line 2: write an organisation&#x27;s code" in bad.content.decode()
     out_of_scope = director.post(url, {**data, "region": "NOPE"})
     assert (
-        out_of_scope.status_code == 400
+        out_of_scope.status_code == 200
         and "Choose one of the regions you manage." in out_of_scope.content.decode()
     )
     assert not Responsibility.objects.filter(category__code="gas", region=grid).exists()
