@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from banyan.audit.services import Event, record
 from banyan.core import bus, clock
@@ -492,11 +492,11 @@ def _tell_assignee(incident: Incident) -> None:
 
 
 STATUS_TEXT = {
-    "resolved": gettext_lazy("resolved"),
-    "closed": gettext_lazy("closed"),
-    "cancelled": gettext_lazy("cancelled"),
-    "duplicate": gettext_lazy("merged with another report"),
-    "assigned": gettext_lazy("reopened"),
+    "resolved": pgettext_lazy("report status", "resolved"),
+    "closed": pgettext_lazy("report status", "closed"),
+    "cancelled": pgettext_lazy("report status", "cancelled"),
+    "duplicate": pgettext_lazy("report status", "merged with another report"),
+    "assigned": pgettext_lazy("report status", "reopened"),
 }
 
 
