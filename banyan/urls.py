@@ -14,4 +14,5 @@ urlpatterns = [
     path("notify/", include("banyan.notify.urls")),
     path("response/", include("banyan.response.urls")),
     path("open311/v2/", include("banyan.response.open311_urls")),
+    path("reports/", include("banyan.response.report_urls")),
 ]

@@ -1,0 +1,172 @@
+"""Forms of the resident report pages: filing a report (category, place, description, photo) and
+rating its outcome once the incident is closed.
+
+Each works without JavaScript. A value that is not accepted is reported next to its field; a
+service's ``InvalidInput`` is put next to the field it names (``add_service_error``).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from banyan.places.models import Building, Unit
+from banyan.response.forms import ServiceErrorsMixin, category_label
+from banyan.response.models import DESCRIPTION_MAX, RATING_COMMENT_MAX, Category
+
+HOME = "home"
+BUILDING = "building"
+
+# A symbol that goes with each category's name (never instead of it).
+CATEGORY_ICONS = {
+    "fire_smoke": "🔥",
+    "gas": "⚠️",
+    "flooding": "💧",
+    "fall_medical": "🚑",
+    "wellness_check": "👵",
+    "crowding": "👥",
+    "security": "🛡️",
+    "repairs": "🔧",
+    "device_fault": "📟",
+    "sanitation": "🧹",
+    "noise": "🔊",
+    "dispute": "💬",
+    "other": "📝",
+}
+
+RATINGS = [
+    (1, _("1 · Very poor")),
+    (2, _("2 · Poor")),
+    (3, _("3 · Acceptable")),
+    (4, _("4 · Good")),
+    (5, _("5 · Very good")),
+]
+
+
+class ReportForm(ServiceErrorsMixin, forms.Form):
+    """What went wrong, where, and (optionally) a photo. ``buildings`` are those of the resident's
+    community; "my home" is offered when the account is linked to a household."""
+
+    category = forms.ChoiceField(
+        label=_("What is the problem?"),
+        widget=forms.RadioSelect(attrs={"class": "choice-list"}),
+        error_messages={
+            "required": _("Choose what kind of problem it is."),
+            "invalid_choice": _("Choose one of the kinds of problem listed."),
+        },
+    )
+    place = forms.ChoiceField(
+        label=_("Where is it?"),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose where the problem is."),
+            "invalid_choice": _("Choose one of the places listed."),
+        },
+    )
+    building = forms.ChoiceField(
+        label=_("Building"),
+        required=False,
+        error_messages={"invalid_choice": _("Choose a building of your community.")},
+    )
+    unit = forms.ChoiceField(
+        label=_("Unit (optional)"),
+        required=False,
+        error_messages={"invalid_choice": _("Choose a unit of the building you chose.")},
+    )
+    description = forms.CharField(
+        label=_("What happened?"),
+        help_text=_("E.g. “Water is coming in under the stairwell door.” At most 4,000 characters."),
+        required=False,
+        max_length=DESCRIPTION_MAX,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={
+            "max_length": _(
+                "Keep the description to at most %(limit_value)d characters (it has %(show_value)d)."
+            ),
+        },
+    )
+    photo = forms.FileField(
+        label=_("Photo (optional)"),
+        help_text=_("A JPEG, PNG or WebP picture of at most 5 MB. Its location data is removed."),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+
+    def __init__(
+        self, *args, has_home: bool, buildings: list[Building], language: str = "", **kwargs
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        categories = Category.objects.filter(is_active=True)
+        self.fields["category"].choices = [
+            (c.code, f"{CATEGORY_ICONS.get(c.code, '•')} {category_label(c, language)}") for c in categories
+        ]
+        places = [(BUILDING, _("A building in my community"))]
+        if has_home:
+            places.insert(0, (HOME, _("My home")))
+            self.fields["place"].initial = HOME
+        else:
+            self.fields["place"].initial = BUILDING
+        self.fields["place"].choices = places
+        self.buildings = {b.code: b for b in buildings}
+        self.fields["building"].choices = [
+            ("", _("Choose a building")),
+            *((b.code, b.name) for b in buildings),
+        ]
+        units = (
+            Unit.objects.filter(building__in=buildings)
+            .select_related("building")
+            .order_by("building__code", "number")
+        )
+        self.units = {str(u.pk): u for u in units}
+        grouped: dict[str, list[tuple[str, str]]] = {}
+        for unit in units:
+            grouped.setdefault(unit.building.name, []).append((str(unit.pk), unit.number))
+        self.fields["unit"].choices = [("", _("The whole building")), *grouped.items()]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("place") == BUILDING:
+            code = data.get("building")
+            if not code:
+                self.add_error("building", _("Choose the building where the problem is."))
+                return data
+            unit = self.units.get(data.get("unit") or "")
+            if unit is not None and unit.building.code != code:
+                self.add_error("unit", _("That unit is not in the building you chose."))
+        return data
+
+    def place_arguments(self) -> dict:
+        """The place as ``submit_report`` and ``possible_duplicates`` take it."""
+        data = self.cleaned_data
+        if data["place"] == HOME:
+            return {"home": True}
+        unit = self.units.get(data.get("unit") or "")
+        if unit is not None:
+            return {"unit": unit}
+        return {"building": self.buildings[data["building"]]}
+
+
+class RatingForm(ServiceErrorsMixin, forms.Form):
+    """How well the problem was dealt with: 1 (very poor) to 5 (very good), and a comment."""
+
+    rating = forms.TypedChoiceField(
+        label=_("How well was it dealt with?"),
+        choices=RATINGS,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose a rating from 1 to 5."),
+            "invalid_choice": _("Choose a rating from 1 to 5."),
+        },
+    )
+    comment = forms.CharField(
+        label=_("Comment (optional)"),
+        required=False,
+        max_length=RATING_COMMENT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "max_length": _(
+                "Keep the comment to at most %(limit_value)d characters (it has %(show_value)d)."
+            ),
+        },
+    )
