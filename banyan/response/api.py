@@ -357,7 +357,8 @@ def _share(met: int, total: int) -> float | None:
 @router.get("/response/metrics", response={200: dict, **ERRORS})
 def metrics(request: HttpRequest, query: Query[MetricsQuery]):
     """SLA compliance of incidents opened in the last ``days``, per category, grid and accountable
-    body: how many, and the share whose acknowledge / arrive / resolve clock was met in time."""
+    body: how many, and the share whose acknowledge / arrive / resolve clock was met in time; and
+    residents' satisfaction with the outcome (ratings per category and body)."""
     require(request.user, Action.VIEW_INCIDENTS)
     since = clock.now() - dt.timedelta(days=query.days)
     incidents = _incidents(request.user).filter(created_at__gte=since)
@@ -397,4 +398,12 @@ def metrics(request: HttpRequest, query: Query[MetricsQuery]):
                 for name in flow.CLOCKS
             },
         }
-    return {"days": query.days, "since": since.isoformat(), "incidents": total, **groups}
+    from banyan.response.reports import satisfaction
+
+    return {
+        "days": query.days,
+        "since": since.isoformat(),
+        "incidents": total,
+        **groups,
+        "satisfaction": satisfaction(since=since, incidents=incidents),
+    }

@@ -470,10 +470,12 @@ def rate_report(*, actor, report: Report, rating: int, comment: str = "") -> Rep
     return locked
 
 
-def satisfaction(*, since=None, until=None) -> dict[str, list[dict[str, Any]]]:
+def satisfaction(*, since=None, until=None, incidents=None) -> dict[str, list[dict[str, Any]]]:
     """Ratings per category and per accountable body: how many, their mean, and how many of them
-    were 4 or 5."""
+    were 4 or 5 (of the reports whose incidents are in ``incidents``, if given: the caller's scope)."""
     rated = Report.objects.filter(rating__isnull=False)
+    if incidents is not None:
+        rated = rated.filter(incident__in=incidents.values("pk"))
     if since is not None:
         rated = rated.filter(rated_at__gte=since)
     if until is not None:

@@ -135,3 +135,20 @@ def test_anonymous_and_residents(api, site, opened):
     assert api("resident01").get(f"incidents/{opened['id']}").status_code == 403
     assert api("resident01").get("incidents").status_code == 403
     assert api("volunteer01").get("incidents").data["count"] == 0  # nothing sent to them
+
+
+def test_metrics_report_satisfaction_per_category_and_body(site, api, users, now):
+    from banyan.response import services
+    from banyan.response.reports import rate_report, submit_report
+
+    report = submit_report(actor=users["resident01"], category="flooding", building=site["building"])
+    worker = site["responders"][0].user
+    for move, note in (("accept", ""), ("on_scene", ""), ("resolve", "已处理")):
+        services.act(actor=worker, incident=report.incident, move=move, note=note)
+    services.act(actor=users["director"], incident=report.incident, move="close")
+    report.refresh_from_db()
+    rate_report(actor=users["resident01"], report=report, rating=4, comment="及时")
+    data = api("director").get("response/metrics").data["satisfaction"]
+    assert data["by_category"] == [{"code": "flooding", "ratings": 1, "mean": 4.0, "satisfied_share": 1.0}]
+    assert data["by_body"][0]["code"] == "ORG-COMMITTEE"
+    assert api("grid02").get("response/metrics").data["satisfaction"]["by_category"] == []  # not in scope
