@@ -217,6 +217,16 @@ def act(request: HttpRequest, incident_id: int, payload: ActionIn):
     return _detail(request.user, incident_id)
 
 
+@router.post("/incidents/{int:incident_id}/backup", response={200: dict, **ERRORS})
+def backup(request: HttpRequest, incident_id: int):
+    """The assignee asks for help: the nearest on-duty responders of the backup body (else of the
+    accountable body) are notified; answers the ids of those asked."""
+    require(request.user, Action.HANDLE_INCIDENTS)
+    incident = services.get_incident_for(request.user, incident_id)
+    asked = services.request_backup(actor=request.user, incident=incident)
+    return {"asked": [user.pk for user in asked]}
+
+
 @router.post("/incidents/{int:incident_id}/hand-over", response={200: IncidentDetail, **ERRORS})
 def hand_over(request: HttpRequest, incident_id: int, payload: HandOverIn):
     """Make another body accountable, with the reason (on the timeline)."""

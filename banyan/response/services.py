@@ -788,3 +788,80 @@ def open_incidents_for_alerts(*, within: dt.timedelta = dt.timedelta(days=1)) ->
             except InvalidInput as exc:
                 logger.warning("alert %s opens no incident: %s", alert.pk, exc.message)
     return opened
+
+
+# --- backup ---------------------------------------------------------------------------------------
+
+
+def request_backup(*, actor, incident: Incident, note: str = "") -> list:
+    """The assignee asks for help: the nearest other on-duty responders of the backup body named by
+    the matrix cell (else of the accountable body) are told, most urgently for red and orange; the
+    request is on the timeline and audited. Returns the users asked."""
+    if not can(actor, Action.HANDLE_INCIDENTS):
+        raise PermissionDenied(_("You may not take this step."))
+    if len(note) > DESCRIPTION_MAX:
+        raise InvalidInput(
+            _("The note is longer than %(max)d characters.") % {"max": DESCRIPTION_MAX}, field="note"
+        )
+    from banyan.notify.services import notify
+
+    with transaction.atomic():
+        locked = Incident.objects.restrict(actor).select_for_update().filter(pk=incident.pk).first()
+        if locked is None:
+            raise NotFound(_("No such incident."))
+        if locked.assignee_id != actor.pk:
+            raise PermissionDenied(_("This incident is not assigned to you."))
+        if locked.status not in (Status.ACCEPTED.value, Status.ON_SCENE.value):
+            raise Conflict(_("Ask for backup once you have accepted the incident."), field="status")
+        cell = locked.responsibility
+        body, role = (cell.backup, cell.backup_role) if cell is not None and cell.backup_id else (None, "")
+        body, role = (body, role) if body is not None else (locked.accountable, locked.accountable_role)
+        now = clock.now()
+        helpers = Responder.objects.select_related("user").filter(
+            organisation=body, user__is_active=True, shifts__starts_at__lte=now, shifts__ends_at__gt=now
+        )
+        if role:
+            helpers = helpers.filter(user__role=role)
+        helpers = [h for h in helpers.exclude(user=actor).distinct()]
+        graph = walking_graph(locked.community)
+        nodes = [data for _n, data in graph.nodes(data=True)]
+        target = _target_node(locked, nodes)
+        distances = (
+            nx.single_source_dijkstra_path_length(graph, target, weight="length_m")
+            if target is not None
+            else {}
+        )
+
+        def walk(h: Responder) -> float:
+            node = _nearest_node(nodes, h.latitude, h.longitude)
+            return distances.get(node, float("inf")) if node is not None else float("inf")
+
+        asked = [h.user for h in sorted(helpers, key=lambda h: (walk(h), h.pk))[:2]]
+        _event(
+            locked, "backup_requested", actor=actor, note=note, asked=[u.pk for u in asked], body=body.code
+        )
+        record(
+            actor=actor,
+            events=[
+                Event("incident.backup", "incident", locked.pk, details={"asked": [u.pk for u in asked]})
+            ],
+        )
+        if asked:
+            notify(
+                asked,
+                "incident.backup",
+                gettext_lazy("Backup needed at incident %(number)s"),
+                gettext_lazy(
+                    "%(category)s at %(place)s (grade %(grade)s): a colleague on the incident asks for help."
+                ),
+                params={
+                    "number": locked.pk,
+                    "category": locked.category.name_zh,
+                    "place": _place_text(locked),
+                    "grade": locked.grade,
+                },
+                reference=("incident", locked.pk),
+                urgency="urgent" if locked.grade in URGENT_GRADES else "normal",
+            )
+        _publish("incident.backup", locked)
+    return asked

@@ -22,7 +22,7 @@ from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -452,6 +452,30 @@ def incident_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
                 return redirect("response:task-list")
             return redirect("response:incident-detail", pk=pk)
     return _render_incident(request, incident, bound={step: form})
+
+
+@_stepping
+def incident_backup(request: HttpRequest, pk: int) -> HttpResponse:
+    """The assignee asks for help: the nearest colleagues on duty are told."""
+    _require(request.user, Action.HANDLE_INCIDENTS)
+    incident = _load(request.user, pk)
+    try:
+        asked = services.request_backup(actor=request.user, incident=incident)
+    except Conflict as exc:
+        return _changed(request, pk, exc)
+    if asked:
+        messages.success(
+            request,
+            ngettext(
+                "Backup asked: %(count)d colleague was told.",
+                "Backup asked: %(count)d colleagues were told.",
+                len(asked),
+            )
+            % {"count": len(asked)},
+        )
+    else:
+        messages.warning(request, _("No colleague is on duty to ask; call the community office."))
+    return redirect("response:incident-detail", pk=pk)
 
 
 @_stepping

@@ -152,3 +152,15 @@ def test_metrics_report_satisfaction_per_category_and_body(site, api, users, now
     assert data["by_category"] == [{"code": "flooding", "ratings": 1, "mean": 4.0, "satisfied_share": 1.0}]
     assert data["by_body"][0]["code"] == "ORG-COMMITTEE"
     assert api("grid02").get("response/metrics").data["satisfaction"]["by_category"] == []  # not in scope
+
+
+def test_backup_over_the_api_and_the_page(site, api, opened, client):
+    worker = site["responders"][0].user
+    assert api(worker.username).post(f"incidents/{opened['id']}/backup").status_code == 409  # not accepted
+    api(worker.username).post(f"incidents/{opened['id']}/actions", {"move": "accept"})
+    asked = api(worker.username).post(f"incidents/{opened['id']}/backup")
+    assert asked.status_code == 200 and len(asked.data["asked"]) == 2
+    client.force_login(worker)
+    page = client.post(f"/response/incidents/{opened['id']}/backup/", follow=True)
+    assert page.status_code == 200 and "2" in page.content.decode()
+    assert api("auditor").post(f"incidents/{opened['id']}/backup").status_code == 403

@@ -270,3 +270,21 @@ def test_the_reporter_hears_how_their_report_stands(site, users):
         or "办结" in told.last().subject
         or str(report.pk) in told.last().subject
     )
+
+
+def test_asking_for_backup_tells_the_nearest_colleagues_on_duty(site, users):
+    from banyan.notify.models import Message
+
+    incident = flood(site, users["director"])
+    near, middle, far = site["responders"]
+    with pytest.raises(Conflict):  # accept first
+        services.request_backup(actor=near.user, incident=incident)
+    services.act(actor=near.user, incident=incident, move="accept")
+    with pytest.raises(PermissionDenied):
+        services.request_backup(actor=users["director"], incident=incident)
+    asked = services.request_backup(actor=near.user, incident=incident, note="水太深，需要抽水泵")
+    assert [u.pk for u in asked] == [middle.user_id, far.user_id]  # nearest first, not the asker
+    told = Message.objects.filter(kind="incident.backup", subject_id=str(incident.pk))
+    assert {m.recipient_id for m in told} == {middle.user_id, far.user_id}
+    event = incident.events.get(kind="backup_requested")
+    assert event.details["asked"] == [middle.user_id, far.user_id] and event.note == "水太深，需要抽水泵"
