@@ -8,6 +8,7 @@ service's ``InvalidInput`` is put next to the field it names (``add_service_erro
 from __future__ import annotations
 
 from django import forms
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from banyan.places.models import Building, Unit
@@ -33,6 +34,11 @@ CATEGORY_ICONS = {
     "dispute": "💬",
     "other": "📝",
 }
+
+
+def icon(category: Category) -> str:
+    return CATEGORY_ICONS.get(category.code, "•")
+
 
 RATINGS = [
     (1, _("1 · Very poor")),
@@ -98,7 +104,11 @@ class ReportForm(ServiceErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         categories = Category.objects.filter(is_active=True)
         self.fields["category"].choices = [
-            (c.code, f"{CATEGORY_ICONS.get(c.code, '•')} {category_label(c, language)}") for c in categories
+            (
+                c.code,
+                format_html('<span aria-hidden="true">{}</span> {}', icon(c), category_label(c, language)),
+            )
+            for c in categories
         ]
         places = [(BUILDING, _("A building in my community"))]
         if has_home:

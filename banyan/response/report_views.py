@@ -28,7 +28,7 @@ from banyan.places.models import Building
 from banyan.response import reports
 from banyan.response.forms import category_label
 from banyan.response.models import Report, StatusChoices
-from banyan.response.report_forms import CATEGORY_ICONS, RatingForm, ReportForm
+from banyan.response.report_forms import RatingForm, ReportForm, icon
 
 KEPT_PHOTO = "report_photo"  # the session key of a photo checked at the duplicate step
 
@@ -85,7 +85,7 @@ def describe(report: Report, language: str) -> Report:
     """Set what the pages show of a report: the category with its symbol, status in words, the place
     and who is responsible."""
     report.category_name = category_label(report.category, language)
-    report.category_icon = CATEGORY_ICONS.get(report.category.code, "•")
+    report.category_icon = icon(report.category)
     report.status_label = status_label(report.incident.status)
     report.responsible = reports.who_is_responsible(report)
     if report.is_home:

@@ -590,3 +590,101 @@ def test_response_pages_phone_flow_staff_pages_and_accessibility(browser, commun
             check_phone_page(page, axe, tmp_path, name, mode)
     phone.close()
     assert_clean(axe, console_errors, tmp_path)
+
+
+def jpeg_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (30, 90, 160)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_resident_reports_a_problem_on_a_phone_and_rates_it(browser, community, tmp_path):
+    """A resident on a 360 px phone reports flooding at home with a photo: the check step shows an
+    open flooding incident in their building, they submit anyway; a file that is not a picture is
+    refused at the field; once the incident is closed they rate it. Then the pages in elder mode."""
+    from banyan.people.models import User
+    from banyan.response import services
+    from banyan.response.models import Incident, Report
+
+    base_url = community
+    axe = Axe()
+    resident = User.objects.get(username="resident01")
+    home = resident.resident.household.unit
+    earlier = services.open_incident(
+        actor=User.objects.get(username="director"),
+        category="flooding",
+        source="staff",
+        building=home.building,
+        dispatch_now=False,
+    )
+
+    console_errors: list[str] = []
+    phone = browser.new_context(
+        viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True, locale="zh-CN"
+    )
+    page = phone.new_page()
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    sign_in(page, base_url, "resident01")
+    follow_first(page, "nav.site-nav a[href='/reports/new/']", "**/reports/new/")
+    assert page.locator("#id_place_0").is_checked(), "my home is the default place"
+    assert too_small(page, "main label.choice, main button") == []
+    check_phone_page(page, axe, tmp_path, "report a problem", "normal")
+
+    # A file that is not a picture: refused at the photo field, nothing filed.
+    page.click("label.choice:has(input[value='flooding'])")
+    page.set_input_files("#id_photo", files=[{"name": "a.jpg", "mimeType": "image/jpeg", "buffer": b"no"}])
+    with page.expect_navigation():
+        page.click("form.report-form button[type=submit]")
+    assert page.locator("#id_photo").get_attribute("aria-invalid") == "true"
+    assert not Report.objects.filter(reporter=resident).exists()
+    check_phone_page(page, axe, tmp_path, "report with a photo error", "normal")
+
+    page.fill("#id_description", "楼道积水，快漫进家门了。")
+    page.set_input_files(
+        "#id_photo", files=[{"name": "p.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}]
+    )
+    with page.expect_navigation():
+        page.click("form.report-form button[type=submit]")
+    assert page.locator("#duplicates-title").is_visible()
+    assert not Report.objects.filter(reporter=resident).exists()
+    check_phone_page(page, axe, tmp_path, "report duplicates", "normal")
+    with page.expect_navigation():
+        page.click("form.report-form button[type=submit]")
+    report = Report.objects.get(reporter=resident)
+    assert report.incident_id != earlier.pk and report.photo_type == "image/jpeg"
+    assert page.url.endswith(f"/reports/{report.pk}/")
+    assert page.locator("[data-responsible]").is_visible()
+    check_phone_page(page, axe, tmp_path, "my report", "normal")
+
+    follow_first(page, "nav.site-nav a[href='/reports/']", "**/reports/")
+    assert page.locator("li.report-card").count() == 1
+    check_phone_page(page, axe, tmp_path, "my reports", "normal")
+
+    Incident.objects.filter(pk=report.incident_id).update(status="closed")
+    page.goto(f"{base_url}/reports/{report.pk}/")
+    assert too_small(page, "#rate label.choice, #rate button") == []
+    check_phone_page(page, axe, tmp_path, "my closed report", "normal")
+    page.click("#rate label.choice:has(input[value='5'])")
+    page.fill("#id_rating_comment", "很快就处理好了。")
+    with page.expect_navigation():
+        page.click("#rate button[type=submit]")
+    assert Report.objects.get(pk=report.pk).rating == 5
+    assert page.locator("[data-rating='5']").is_visible()
+
+    page.click("form[action='/elder-mode/'] button")
+    page.wait_for_url(f"**/reports/{report.pk}/")
+    assert page.locator("body").get_attribute("class") == "elder"
+    for name, path in (
+        ("report a problem", "/reports/new/"),
+        ("my reports", "/reports/"),
+        ("my rated report", f"/reports/{report.pk}/"),
+    ):
+        page.goto(base_url + path)
+        assert too_small(page, "main button, main label.choice, main .report-card h2 a") == []
+        check_phone_page(page, axe, tmp_path, name, "elder")
+    phone.close()
+    assert_clean(axe, console_errors, tmp_path)
