@@ -129,6 +129,14 @@ def _photo(request: HttpRequest, form: ReportForm) -> tuple[bool, bytes | None]:
     return True, None
 
 
+def _duplicates(user, form: ReportForm) -> list:
+    """Open incidents of the form's category at or near its place (my home: my home's building)."""
+    place = form.place_arguments()
+    if place.get("home"):
+        place = {"unit": _home_unit(user)}
+    return reports.possible_duplicates(form.cleaned_data["category"], **place)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 @service_errors
@@ -151,23 +159,17 @@ def report_new(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             place = form.place_arguments()
             try:
-                if request.POST.get("check") == "1":
-                    where = {"unit": _home_unit(user)} if place.get("home") else place
-                    if place.get("home") and where["unit"] is None:
-                        raise InvalidInput(
-                            _("Your account is not linked to a home; pick the place instead."), field="place"
-                        )
-                    duplicates = reports.possible_duplicates(data["category"], **where)
-                    if duplicates:
-                        if photo is not None:
-                            request.session[KEPT_PHOTO] = base64.b64encode(photo).decode()
-                        context.update(
-                            form=form,
-                            duplicates=_duplicate_rows(duplicates, language),
-                            checked=True,
-                            kept_photo=photo is not None,
-                        )
-                        return render(request, "response/reports/report_form.html", context)
+                duplicates = _duplicates(user, form) if request.POST.get("check") == "1" else []
+                if duplicates:
+                    if photo is not None:
+                        request.session[KEPT_PHOTO] = base64.b64encode(photo).decode()
+                    context.update(
+                        form=form,
+                        duplicates=_duplicate_rows(duplicates, language),
+                        checked=True,
+                        kept_photo=photo is not None,
+                    )
+                    return render(request, "response/reports/report_form.html", context)
                 report = reports.submit_report(
                     actor=user,
                     category=data["category"],

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from banyan.audit.models import AuditEntry
 from banyan.response import reports
 from banyan.response.models import Incident, Report
 from banyan.response.tests.conftest import NOW
@@ -88,6 +89,7 @@ def test_a_resident_files_a_report_through_the_form(site, signed_in, resident):
     assert report.incident.source == "report"
     assert report.unit == resident.resident.household.unit
     assert report.description == "楼道进水"
+    assert AuditEntry.objects.filter(action="report.submit", subject_id=str(report.pk)).count() == 1
     page = client.get(response["Location"]).content.decode()
     assert "was received" in page and "Received" in page
     assert escape(site["committee"].name_en) in page
@@ -230,6 +232,7 @@ def test_rating_only_once_closed_and_only_once(site, signed_in, resident):
     assert response.status_code == 302
     report.refresh_from_db()
     assert (report.rating, report.rating_comment) == (4, "Quick, thanks")
+    assert AuditEntry.objects.filter(action="report.rate", subject_id=str(report.pk)).count() == 1
     page = client.get(f"/reports/{report.pk}/").content.decode()
     assert "You rated it 4 of 5." in page and 'name="rating"' not in page
     assert client.post(f"/reports/{report.pk}/rate/", {"rating": "1"}).status_code == 409
@@ -243,6 +246,7 @@ def test_only_the_reporter_may_rate(site, signed_in, resident, neighbour):
     assert signed_in(neighbour).post(f"/reports/{report.pk}/rate/", {"rating": "1"}).status_code == 404
     assert signed_in("director").post(f"/reports/{report.pk}/rate/", {"rating": "1"}).status_code == 404
     assert Report.objects.get(pk=report.pk).rating is None
+    assert not AuditEntry.objects.filter(action="report.rate").exists()
 
 
 # --- who may use the pages ------------------------------------------------------------------------
