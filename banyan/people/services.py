@@ -306,6 +306,8 @@ def community_overview(user) -> dict:
     total = 0
     for birth_date, sex in residents.values_list("birth_date", "sex").iterator(chunk_size=5000):
         age = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+        # A birth after "today" (a drill's clock set in the past) counts as age 0, never a crash.
+        age = min(max(age, 0), AGE_BANDS[-1][1])
         band = next(i for i, (lo, hi) in enumerate(AGE_BANDS) if lo <= age <= hi)
         pyramid[(band, sex)] += 1
         total += 1

@@ -169,3 +169,20 @@ def test_resident_home_links_to_their_own_household(users):
     assert f'href="/people/households/{household.pk}/"' in html
     assert "My household" in html
     assert client.get(f"/people/households/{household.pk}/").status_code == 200
+
+
+def test_home_on_a_clock_before_some_births_counts_them_as_infants(signed_in, users):
+    """A drill's clock may stand before the youngest residents were born: never a 500."""
+    import datetime as dt
+
+    from banyan.core import clock
+    from banyan.people.models import Resident
+    from banyan.people.services import community_overview
+
+    youngest = Resident.objects.order_by("-birth_date").first().birth_date
+    with clock.use(
+        clock.SimulatedClock(dt.datetime.combine(youngest, dt.time(), tzinfo=dt.UTC) - dt.timedelta(days=1))
+    ):
+        overview = community_overview(users["director"])
+        assert signed_in("director").get(reverse("core:home")).status_code == 200
+    assert sum(b["male"] + b["female"] for b in overview["pyramid"]) == overview["residents"]
