@@ -11,6 +11,7 @@ and serves without live readings. See docs/demo.md.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -50,6 +51,9 @@ class Command(BaseCommand):
                 f"sign in at http://{host}:{port}/ as admin, director, grid01, grid02, auditor or resident01 "
                 f"with the password {demo_password!r}"
             )
+            # uvicorn re-raises the signal that stopped it; SIGTERM's default would end this process
+            # before the children are stopped, so it ends it through SystemExit (and ``finally``).
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
             call_command("serve", host=host, port=port)
         finally:
             for name, process in reversed(children):  # the simulator first, the broker, the worker last
@@ -148,3 +152,7 @@ def _wait_until(check, seconds: float) -> bool:
             return True
         time.sleep(0.1)
     return check()
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(0)
