@@ -11,7 +11,6 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
-from banyan.audit.services import Event, record
 from banyan.core import clock
 from banyan.core.access import Action
 from banyan.core.api import ErrorOut, page, require
@@ -326,33 +325,15 @@ def set_cell(request: HttpRequest, payload: CellIn):
     for step in payload.escalation:
         if step.get("organisation") not in known:
             raise InvalidInput(_("Each escalation step names an organisation."), field="escalation")
-    cell, _created = Responsibility.objects.update_or_create(
+    cell = services.set_cell(
+        actor=request.user,
         category=category,
         region=region,
-        defaults={
-            "accountable": bodies[payload.accountable],
-            "accountable_role": payload.accountable_role,
-            "backup": bodies.get(payload.backup or ""),
-            "backup_role": payload.backup_role,
-            "escalation": payload.escalation,
-            "updated_by": request.user,
-            "updated_at": clock.now(),
-        },
-    )
-    record(
-        actor=request.user,
-        events=[
-            Event(
-                "matrix.set",
-                "responsibility",
-                cell.pk,
-                details={
-                    "category": category.code,
-                    "region": region.code,
-                    "accountable": payload.accountable,
-                },
-            )
-        ],
+        accountable=bodies[payload.accountable],
+        accountable_role=payload.accountable_role,
+        backup=bodies.get(payload.backup or ""),
+        backup_role=payload.backup_role,
+        escalation=payload.escalation,
     )
     return _cell_out(cell)
 

@@ -91,6 +91,30 @@ def matrix_gaps(region: Region) -> list[tuple[Category, Region]]:
     return gaps
 
 
+@transaction.atomic
+def set_cell(
+    *, actor, category, region, accountable, accountable_role="", backup=None, backup_role="", escalation=()
+) -> Responsibility:
+    """Set who answers for a category in a region, audited (the API and the matrix editor; callers
+    check the actor's right and that the region is in their scope)."""
+    cell, _created = Responsibility.objects.update_or_create(
+        category=category,
+        region=region,
+        defaults={
+            "accountable": accountable,
+            "accountable_role": accountable_role,
+            "backup": backup,
+            "backup_role": backup_role,
+            "escalation": list(escalation),
+            "updated_by": actor,
+            "updated_at": clock.now(),
+        },
+    )
+    details = {"category": category.code, "region": region.code, "accountable": accountable.code}
+    record(actor=actor, events=[Event("matrix.set", "responsibility", cell.pk, details=details)])
+    return cell
+
+
 def _fallback_body(community: Region) -> Organisation | None:
     """Who answers where the matrix has a gap: the community committee, else the street office."""
     for kind, region in (
@@ -315,6 +339,17 @@ def _target_node(incident: Incident, nodes: list[dict]) -> int | None:
     return _nearest_node(nodes, incident.latitude, incident.longitude)
 
 
+def _walking_from(incident: Incident) -> tuple[list[dict], int | None, dict]:
+    """The community's walking-graph nodes, the incident's node, and metres from it to every node."""
+    graph = walking_graph(incident.community)
+    nodes = [data for _node, data in graph.nodes(data=True)]
+    target = _target_node(incident, nodes)
+    distances = (
+        nx.single_source_dijkstra_path_length(graph, target, weight="length_m") if target is not None else {}
+    )
+    return nodes, target, distances
+
+
 def candidates_for(incident: Incident):
     """Responders of the accountable body (with its role, if the cell names one)."""
     responders = Responder.objects.select_related("user").filter(
@@ -348,12 +383,7 @@ def dispatch(incident: Incident, *, exclude: Iterable[int] = ()) -> DispatchDeci
             pk__in=[r.pk for r in responders], shifts__starts_at__lte=now, shifts__ends_at__gt=now
         ).values_list("pk", flat=True)
     )
-    graph = walking_graph(incident.community)
-    nodes = [data for _node, data in graph.nodes(data=True)]
-    target = _target_node(incident, nodes)
-    distances = (
-        nx.single_source_dijkstra_path_length(graph, target, weight="length_m") if target is not None else {}
-    )
+    nodes, target, distances = _walking_from(incident)
     candidates = [
         flow.Candidate(
             key=r.user_id,
@@ -823,14 +853,7 @@ def request_backup(*, actor, incident: Incident, note: str = "") -> list:
         if role:
             helpers = helpers.filter(user__role=role)
         helpers = [h for h in helpers.exclude(user=actor).distinct()]
-        graph = walking_graph(locked.community)
-        nodes = [data for _n, data in graph.nodes(data=True)]
-        target = _target_node(locked, nodes)
-        distances = (
-            nx.single_source_dijkstra_path_length(graph, target, weight="length_m")
-            if target is not None
-            else {}
-        )
+        nodes, _target, distances = _walking_from(locked)
 
         def walk(h: Responder) -> float:
             node = _nearest_node(nodes, h.latitude, h.longitude)

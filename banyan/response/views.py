@@ -17,7 +17,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -26,7 +25,6 @@ from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from banyan.audit.services import Event, record
 from banyan.core import clock
 from banyan.core.access import Action, can
 from banyan.core.errors import Conflict, InvalidInput, NotFound
@@ -579,30 +577,6 @@ def matrix(request: HttpRequest) -> HttpResponse:
     return render(request, "response/matrix.html", context)
 
 
-@transaction.atomic
-def set_cell(
-    *, actor, category, region, accountable, accountable_role="", backup=None, backup_role="", escalation=()
-) -> Responsibility:
-    """Set who answers for a category in a region, audited: the same write as ``api.set_cell`` (which
-    keeps it in the endpoint), for the matrix editor. The region comes from the actor's scope."""
-    cell, _created = Responsibility.objects.update_or_create(
-        category=category,
-        region=region,
-        defaults={
-            "accountable": accountable,
-            "accountable_role": accountable_role,
-            "backup": backup,
-            "backup_role": backup_role,
-            "escalation": list(escalation),
-            "updated_by": actor,
-            "updated_at": clock.now(),
-        },
-    )
-    details = {"category": category.code, "region": region.code, "accountable": accountable.code}
-    record(actor=actor, events=[Event("matrix.set", "responsibility", cell.pk, details=details)])
-    return cell
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 @service_errors
@@ -619,7 +593,7 @@ def matrix_cell(request: HttpRequest) -> HttpResponse:
         form = CellForm(request.POST, regions=regions, language=language)
         if form.is_valid():
             data = form.cleaned_data
-            set_cell(actor=user, **data)
+            services.set_cell(actor=user, **data)
             messages.success(request, _("The matrix cell is saved."))
             return redirect(f"{reverse('response:matrix')}?region={data['region'].code}")
     else:
