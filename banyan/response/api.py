@@ -20,6 +20,7 @@ from banyan.places.models import Region
 from banyan.places.services import get_building_for, get_facility_for, get_region_by_code_for, get_unit_for
 from banyan.response import flow, services
 from banyan.response.models import Category, Incident, Responsibility
+from banyan.response.photos import decode_photo, photo_response
 from banyan.response.schemas import (
     ActionIn,
     CategoryOut,
@@ -179,6 +180,16 @@ def _detail(user, pk: int) -> dict:
         }
         for d in incident.dispatch_decisions.all()
     ]
+    data["photos"] = [
+        {
+            "id": photo.pk,
+            "at": photo.at,
+            "stage": photo.stage,
+            "taken_by": photo.taken_by_id,
+            "url": f"/api/v1/incidents/{incident.pk}/photos/{photo.pk}",
+        }
+        for photo in incident.photos.defer("photo")
+    ]
     return data
 
 
@@ -212,8 +223,20 @@ def act(request: HttpRequest, incident_id: int, payload: ActionIn):
         version=payload.version,
         assignee=assignee,
         position=position,
+        photos=[decode_photo(text, field="photos_base64") for text in payload.photos_base64],
     )
     return _detail(request.user, incident_id)
+
+
+@router.get("/incidents/{int:incident_id}/photos/{int:photo_id}", response={200: None, **ERRORS})
+def get_photo(request: HttpRequest, incident_id: int, photo_id: int):
+    """A photo of the incident as stored (checked, its EXIF and GPS position removed)."""
+    require(request.user, Action.VIEW_INCIDENTS)
+    incident = services.get_incident_for(request.user, incident_id)
+    photo = incident.photos.filter(pk=photo_id).first()
+    if photo is None:
+        raise NotFound(_("This incident has no such photo."))
+    return photo_response(photo.photo, photo.photo_type, f"incident-{incident.pk}-{photo.pk}")
 
 
 @router.post("/incidents/{int:incident_id}/backup", response={200: dict, **ERRORS})

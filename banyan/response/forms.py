@@ -13,7 +13,13 @@ from django.utils.translation import gettext_lazy as _
 from banyan.core.choices import Role
 from banyan.people.models import Organisation
 from banyan.response.flow import Status
-from banyan.response.models import DESCRIPTION_MAX, Category, StatusChoices
+from banyan.response.models import (
+    DESCRIPTION_MAX,
+    PHOTO_MAX_BYTES,
+    PHOTOS_PER_STEP,
+    Category,
+    StatusChoices,
+)
 from banyan.warning.choices import Grade
 
 # "open" (new, assigned, accepted or on scene) is the list's default: what someone still has to act on.
@@ -124,7 +130,53 @@ def _coordinate(limit: int, not_a_number, out_of_range) -> forms.FloatField:
     )
 
 
-class OnSceneForm(StepForm):
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Up to ``PHOTOS_PER_STEP`` photos of the scene, each at most 5 MB; what each one is is checked
+    by the service (``photos.clean_photos``), which names the photo it refuses."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault(
+            "widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp", "multiple": True})
+        )
+        super().__init__(
+            label=_("Photos (optional)"),
+            help_text=_(
+                "Up to 5 JPEG, PNG or WebP pictures of at most 5 MB each. Their location data is removed."
+            ),
+            required=False,
+            **kwargs,
+        )
+
+    def clean(self, data, initial=None):
+        files = [f for f in (data if isinstance(data, (list, tuple)) else [data]) if f]
+        if len(files) > PHOTOS_PER_STEP:
+            raise forms.ValidationError(
+                _("Send at most %(max)d photos at a time.") % {"max": PHOTOS_PER_STEP}
+            )
+        for number, upload in enumerate(files, start=1):
+            super().clean(upload, initial)
+            if upload.size > PHOTO_MAX_BYTES:
+                raise forms.ValidationError(
+                    _("Photo %(number)d is larger than %(max)d MB.")
+                    % {"number": number, "max": PHOTO_MAX_BYTES // (1024 * 1024)}
+                )
+        return files
+
+
+class PhotoStepForm(StepForm):
+    """A step that may carry photos of the scene (the form is sent as multipart)."""
+
+    photos = PhotosField()
+
+    def photo_bytes(self) -> list[bytes]:
+        return [upload.read() for upload in self.cleaned_data.get("photos") or []]
+
+
+class OnSceneForm(PhotoStepForm):
     """Arrived. The position is filled in by the browser where it gives one; without it the step
     still counts."""
 
@@ -140,7 +192,7 @@ class OnSceneForm(StepForm):
         return latitude, longitude
 
 
-class ResolveForm(StepForm):
+class ResolveForm(PhotoStepForm):
     note = _note(
         _("What was found and done"),
         _("Required. E.g. “Drain cleared; water gone by 09:40; no one hurt.”"),

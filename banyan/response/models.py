@@ -266,6 +266,29 @@ class IncidentEvent(models.Model):
         ordering = ["at", "id"]
 
 
+class IncidentPhoto(models.Model):
+    """A photo of the scene: the resident's (from their report) or the responder's, sent with "on
+    scene" or "resolve". Stored checked and re-encoded, its EXIF and GPS position removed
+    (``banyan/response/photos.py``)."""
+
+    class Stage(models.TextChoices):
+        REPORT = "report", _("with the report")
+        ON_SCENE = "on_scene", _("on scene")
+        RESOLVE = "resolve", _("when resolved")
+
+    incident = models.ForeignKey(Incident, models.CASCADE, related_name="photos")
+    at = models.DateTimeField()
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    photo = models.BinaryField(editable=False)
+    photo_type = models.CharField(max_length=32)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
 class DispatchDecision(models.Model):
     """Whom dispatch chose for an incident, and why: the ranking it made, with walking times."""
 
@@ -286,6 +309,7 @@ class DispatchDecision(models.Model):
 # the same transaction, an Incident routed by the matrix. Owned by ``banyan/response/reports.py``.
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
+PHOTOS_PER_STEP = 5  # photos a responder may send with one step (on scene, resolve)
 RATING_COMMENT_MAX = 1000
 
 

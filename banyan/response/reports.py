@@ -9,10 +9,8 @@ index, masked in every output and never written to logs, errors, audit details o
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import secrets
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,20 +32,19 @@ from banyan.places.models import Building, Facility, Unit
 from banyan.response import services
 from banyan.response.models import (
     DESCRIPTION_MAX,
-    PHOTO_MAX_BYTES,
     RATING_COMMENT_MAX,
     Category,
     Incident,
+    IncidentPhoto,
     Open311Key,
     Report,
     Source,
 )
+from banyan.response.photos import clean_photo
 
 logger = logging.getLogger(__name__)
 
 DUPLICATE_RADIUS_M = 100.0
-PHOTO_MAX_PIXELS = 40_000_000  # about 7,300 × 5,500: any phone camera, and no decompression bomb
-PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 CONTACT_NAME_MAX = 100
 OPEN311_KEY_PREFIX = "o311_"
 PHONE_INDEX = "report_phone"
@@ -65,60 +62,6 @@ def get_report_for(user, pk) -> Report:
     if report is None:
         raise NotFound(_("No such report."))
     return report
-
-
-# --- the photo -----------------------------------------------------------------------------------
-
-
-def clean_photo(data: bytes) -> tuple[bytes, str]:
-    """Check that ``data`` is a JPEG, PNG or WebP image of at most 5 MB and re-encode it without its
-    metadata (EXIF, GPS position, comments). Returns the clean bytes and their media type."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    if len(data) > PHOTO_MAX_BYTES:
-        raise InvalidInput(
-            _("The photo is larger than %(max)d MB.") % {"max": PHOTO_MAX_BYTES // (1024 * 1024)},
-            field="photo",
-            code="too_large",
-        )
-    refused = InvalidInput(
-        _("The photo is not an image Banyan accepts; send a JPEG, PNG or WebP picture."),
-        field="photo",
-        code="not_an_image",
-    )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as probe:
-                kind = probe.format
-                if probe.width * probe.height > PHOTO_MAX_PIXELS:
-                    raise InvalidInput(
-                        _("The photo has more than %(max)d million pixels.")
-                        % {"max": PHOTO_MAX_PIXELS // 1_000_000},
-                        field="photo",
-                        code="too_large",
-                    )
-                probe.verify()
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()
-                upright = ImageOps.exif_transpose(image)
-    except InvalidInput:
-        raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        raise refused from None
-    except Image.DecompressionBombWarning:
-        raise refused from None
-    if kind not in PHOTO_FORMATS:
-        raise refused
-    # A fresh image holds pixels only: nothing of the original's metadata travels with it.
-    clean = Image.new(upright.mode, upright.size)
-    clean.paste(upright)
-    if kind == "JPEG" and clean.mode not in ("RGB", "L", "CMYK"):
-        clean = clean.convert("RGB")
-    out = io.BytesIO()
-    options: dict[str, Any] = {"quality": 90} if kind in ("JPEG", "WEBP") else {}
-    clean.save(out, format=kind, **options)
-    return out.getvalue(), PHOTO_FORMATS[kind]
 
 
 # --- contact details ------------------------------------------------------------------------------
@@ -268,6 +211,15 @@ def submit_report(
         token=secrets.token_hex(16),
         requested_at=now,
     )
+    if photo is not None:
+        IncidentPhoto.objects.create(
+            incident=incident,
+            at=now,
+            stage=IncidentPhoto.Stage.REPORT,
+            taken_by=actor,
+            photo=photo,
+            photo_type=photo_type,
+        )
     record(
         actor=actor or f"open311:{open311_key.name}",
         events=[

@@ -4,12 +4,10 @@ duplicates before filing. Contact details are masked in every answer."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import json
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ValidationError as PydanticValidationError
@@ -19,6 +17,7 @@ from banyan.core.errors import InvalidInput
 from banyan.places.models import Building, Facility, Unit
 from banyan.response import reports
 from banyan.response.models import DESCRIPTION_MAX, PHOTO_MAX_BYTES, RATING_COMMENT_MAX, Report
+from banyan.response.photos import decode_photo, photo_response
 
 router = Router(tags=["reports"])
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
@@ -195,16 +194,7 @@ def _parse_submission(request: HttpRequest) -> tuple[ReportIn, bytes | None]:
         message = f"{field}: {error.get('msg', 'invalid')}" if field else _("Invalid input.")
         raise InvalidInput(message, field=field) from None
     if data.photo_base64:
-        if len(data.photo_base64) > PHOTO_MAX_BYTES * 4 // 3 + 4:
-            raise InvalidInput(
-                _("The photo is larger than %(max)d MB.") % {"max": PHOTO_MAX_BYTES // (1024 * 1024)},
-                field="photo",
-                code="too_large",
-            )
-        try:
-            photo = base64.b64decode(data.photo_base64, validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidInput(_("The photo is not base64."), field="photo") from None
+        photo = decode_photo(data.photo_base64, field="photo")
     return data, photo
 
 
@@ -291,10 +281,7 @@ def get_photo(request: HttpRequest, report_id: int):
     report = reports.get_report_for(request.user, report_id)
     if not report.photo_type:
         raise reports.NotFound(_("This report has no photo."))
-    response = HttpResponse(bytes(report.photo), content_type=report.photo_type)
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return photo_response(report.photo, report.photo_type, f"report-{report.pk}")
 
 
 @router.post("/reports/{int:report_id}/rate", response={200: ReportOut, **ERRORS})

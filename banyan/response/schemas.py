@@ -7,7 +7,7 @@ from ninja import Field, Schema
 from pydantic import field_validator
 
 from banyan.places.schemas import PageQuery, clean_text
-from banyan.response.models import DESCRIPTION_MAX
+from banyan.response.models import DESCRIPTION_MAX, PHOTOS_PER_STEP
 
 GRADE_PATTERN = r"^(blue|yellow|orange|red)$"
 
@@ -50,6 +50,11 @@ class ActionIn(Schema):
     assignee: int | None = Field(None, description="user id, for assign and reopen")
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
+    photos_base64: list[str] = Field(
+        default_factory=list,
+        max_length=PHOTOS_PER_STEP,
+        description="with on_scene or resolve: up to 5 JPEG, PNG or WebP pictures (base64, 5 MB each)",
+    )
 
     _text = field_validator("move")(clean_text)
     _prose = field_validator("note")(clean_prose)
@@ -122,9 +127,18 @@ class DecisionOut(Schema):
     ranking: list[dict[str, Any]]
 
 
+class PhotoOut(Schema):
+    id: int
+    at: dt.datetime
+    stage: str = Field(..., description="report, on_scene or resolve")
+    taken_by: int | None
+    url: str
+
+
 class IncidentDetail(IncidentOut):
     timeline: list[EventOut]
     dispatch: list[DecisionOut]
+    photos: list[PhotoOut]
 
 
 class CellIn(Schema):

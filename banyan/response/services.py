@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import networkx as nx
@@ -35,10 +35,12 @@ from banyan.response.models import (
     DispatchDecision,
     Incident,
     IncidentEvent,
+    IncidentPhoto,
     Responder,
     Responsibility,
     SlaPolicy,
 )
+from banyan.response.photos import clean_photos
 from banyan.warning.choices import Grade
 
 logger = logging.getLogger(__name__)
@@ -450,8 +452,10 @@ def _apply(
     assignee_id: int | None = None,
     position: tuple[float, float] | None = None,
     reason: str = "",
+    photos: Sequence[tuple[bytes, str]] = (),
 ) -> Incident:
-    """Move a locked (or just created) incident on: status, stamps, version, timeline, audit, bus."""
+    """Move a locked (or just created) incident on: status, stamps, version, timeline, audit, bus.
+    ``photos`` (checked and cleaned) are kept with the incident, taken by ``actor`` at this step."""
     before = incident.status
     incident.status = flow.next_status(before, move).value
     now = clock.now()
@@ -474,6 +478,14 @@ def _apply(
         details["assignee"] = assignee_id
     if reason:
         details["reason"] = reason
+    if photos:
+        IncidentPhoto.objects.bulk_create(
+            IncidentPhoto(
+                incident=incident, at=now, stage=move.value, taken_by=actor, photo=data, photo_type=kind
+            )
+            for data, kind in photos
+        )
+        details["photos"] = len(photos)
     _event(incident, move.value, actor=actor, before=before, note=note, **details)
     record(
         actor=actor or SYSTEM_ACTOR,
@@ -490,6 +502,7 @@ def _apply(
 
 
 URGENT_GRADES = frozenset({"red", "orange"})
+PHOTO_MOVES = frozenset({Move.ON_SCENE, Move.RESOLVE})
 
 
 def _place_text(incident: Incident) -> str:
@@ -599,10 +612,12 @@ def act(
     version: int | None = None,
     assignee=None,
     position: tuple[float, float] | None = None,
+    photos: Sequence[bytes] = (),
 ) -> Incident:
     """A person moves an incident on. Responders act on what is assigned to them; managers of the
     accountable body's region assign, close, cancel, reopen. A stale ``version`` or a state that no
-    longer allows the move (two responders accepting at once) is a 409 and changes nothing."""
+    longer allows the move (two responders accepting at once) is a 409 and changes nothing.
+    ``photos`` go with "on scene" and "resolve" (at most five; each checked, its EXIF removed)."""
     try:
         move = Move(move)
     except ValueError:
@@ -616,6 +631,9 @@ def act(
     needed = Action.HANDLE_INCIDENTS if move in ASSIGNEE_MOVES else Action.MANAGE_INCIDENTS
     if not can(actor, needed):
         raise PermissionDenied(_("You may not take this step."))
+    if photos and move not in PHOTO_MOVES:
+        raise InvalidInput(_("Photos go with the steps “on scene” and “resolve”."), field="photos")
+    cleaned = clean_photos(photos)
     with transaction.atomic():
         locked = Incident.objects.restrict(actor).select_for_update().filter(pk=incident.pk).first()
         if locked is None:
@@ -632,7 +650,15 @@ def act(
                 raise InvalidInput(_("Name the responder to assign."), field="assignee")
             assignee_id = assignee.pk
         try:
-            _apply(locked, move, actor=actor, note=note, assignee_id=assignee_id, position=position)
+            _apply(
+                locked,
+                move,
+                actor=actor,
+                note=note,
+                assignee_id=assignee_id,
+                position=position,
+                photos=cleaned,
+            )
         except flow.TransitionError as exc:
             raise Conflict(
                 _("This step is not possible: the incident is %(status)s.") % {"status": exc.status.value},

@@ -12,6 +12,7 @@ urlpatterns = [
     path("incidents/<int:pk>/", views.incident_detail, name="incident-detail"),
     path("incidents/<int:pk>/hand-over/", views.incident_hand_over, name="incident-hand-over"),
     path("incidents/<int:pk>/backup/", views.incident_backup, name="incident-backup"),
+    path("incidents/<int:pk>/photos/<int:photo_id>/", views.incident_photo, name="incident-photo"),
     path("incidents/<int:pk>/<slug:step>/", views.incident_step, name="incident-step"),
     path("matrix/", views.matrix, name="matrix"),
     path("matrix/cell/", views.matrix_cell, name="matrix-cell"),

@@ -46,6 +46,7 @@ from banyan.response.forms import (
     HandOverForm,
     IncidentFilterForm,
     OnSceneForm,
+    PhotoStepForm,
     ResolveForm,
     StepForm,
     category_label,
@@ -54,6 +55,7 @@ from banyan.response.forms import (
     region_label,
 )
 from banyan.response.models import Incident, Responsibility
+from banyan.response.photos import photo_response
 
 PAGE_SIZE = 20
 GRADE_RANK = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
@@ -296,6 +298,38 @@ def _timeline(incident: Incident) -> list[dict]:
     return rows
 
 
+PHOTO_STAGE_LABELS = {
+    "report": gettext_lazy("with the report"),
+    "on_scene": gettext_lazy("on scene"),
+    "resolve": gettext_lazy("when resolved"),
+}
+
+
+def _photos(incident: Incident) -> list[dict]:
+    return [
+        {
+            "url": reverse("response:incident-photo", args=[incident.pk, photo.pk]),
+            "at": photo.at,
+            "stage": PHOTO_STAGE_LABELS.get(photo.stage, photo.stage),
+            "by": photo.taken_by.display_name if photo.taken_by_id else "",
+        }
+        for photo in incident.photos.defer("photo").select_related("taken_by")
+    ]
+
+
+@login_required
+@require_GET
+@service_errors
+def incident_photo(request: HttpRequest, pk: int, photo_id: int) -> HttpResponse:
+    """A photo of an incident the user may see (the same 404 for "missing" and "not yours")."""
+    _require(request.user, Action.VIEW_INCIDENTS)
+    incident = services.get_incident_for(request.user, pk)
+    photo = incident.photos.filter(pk=photo_id).first()
+    if photo is None:
+        raise Http404
+    return photo_response(photo.photo, photo.photo_type, f"incident-{pk}-{photo_id}")
+
+
 def _dispatch(incident: Incident) -> list[dict]:
     return [
         {
@@ -316,15 +350,16 @@ def _allows(incident: Incident, move: Move) -> bool:
     return Status(incident.status) in flow.MOVES[move][0]
 
 
-def _step_form(slug: str, incident: Incident, data=None, *, language: str = ""):
-    """The form of a step, bound to ``data`` or showing the incident's current version."""
+def _step_form(slug: str, incident: Incident, data=None, files=None, *, language: str = ""):
+    """The form of a step, bound to ``data`` (and ``files``) or showing the incident's current
+    version."""
     _move, form_class, _done = STEPS[slug]
     options: dict = {}
     if form_class is AssignForm:
         options["responders"] = [(pk, user.display_name) for pk, user in _responders(incident).items()]
     if data is None:
         return form_class(initial={"version": incident.version}, auto_id=f"id_{slug}_%s", **options)
-    return form_class(data, auto_id=f"id_{slug}_%s", **options)
+    return form_class(data, files, auto_id=f"id_{slug}_%s", **options)
 
 
 def _hand_over_form(incident: Incident, data=None, *, language: str = "") -> HandOverForm:
@@ -365,6 +400,7 @@ def _render_incident(
         "is_assignee": is_assignee,
         "can_manage": can_manage,
         "timeline": _timeline(incident),
+        "photos": _photos(incident),
         "dispatch": _dispatch(incident),
         "nav": "tasks" if is_assignee else "incidents",
     }
@@ -426,7 +462,7 @@ def incident_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     user = request.user
     _require(user, Action.HANDLE_INCIDENTS if move in ASSIGNEE_MOVES else Action.MANAGE_INCIDENTS)
     incident = _load(user, pk)
-    form = _step_form(step, incident, request.POST, language=_language())
+    form = _step_form(step, incident, request.POST, request.FILES, language=_language())
     if form.is_valid():
         data = form.cleaned_data
         assignee = _responders(incident).get(data["assignee"]) if move == Move.ASSIGN else None
@@ -439,6 +475,7 @@ def incident_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
                 version=data["version"],
                 assignee=assignee,
                 position=form.position() if isinstance(form, OnSceneForm) else None,
+                photos=form.photo_bytes() if isinstance(form, PhotoStepForm) else (),
             )
         except Conflict as exc:
             return _changed(request, pk, exc)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 CHROMIUM = Path("/usr/bin/chromium")
 
 
@@ -35,3 +37,44 @@ def pytest_collection_modifyitems(config, items):
         reporter.write_line(message)
     else:
         print(message)
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    """Banyan's ASGI application served by uvicorn in a thread of this process, for pages that
+    stream (Server-Sent Events), which Django's ``live_server`` (WSGI) cannot. Like ``live_server``
+    it uses the test database (a transactional one: what the test commits, the server sees)."""
+    import threading
+    import time
+    import warnings
+
+    import uvicorn
+
+    from banyan.asgi import application
+    from banyan.sensing.ingest.broker import free_port
+
+    # WhiteNoise answers static files with a synchronous FileResponse, which Django's ASGI handler
+    # serves with this warning (the suite turns warnings into errors). Ignored for this test only.
+    warnings.filterwarnings(
+        "ignore", message="StreamingHttpResponse must consume synchronous iterators", category=Warning
+    )
+    port = free_port()
+    config = uvicorn.Config(
+        application,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="asgi-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port}")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -1,14 +1,14 @@
 """End to end in Debian's Chromium: sign in, browse to a resident, reveal an ID number, and check
 every page with axe-core (no "serious" or "critical" violation) and at a 360 px phone width.
 
-Database: ``live_server`` runs a real server thread, so the test uses a transactional database
-that pytest-django flushes after the test, and pytest-django orders transactional tests after
-all others. The session seed (banyan/conftest.py) is still there when this test starts, unless
-another transactional test has already flushed it; then the test seeds the same community
-itself with :func:`banyan.sim.services.seed_community` (committed, so the server thread sees
-it), with the incident catalogue that a data migration loaded and the flush wiped.
-``serialized_rollback`` would not help: Django serialises the test database right after the
-migrations, before the session seed.
+Database: the server (``asgi_server``: uvicorn in a thread, as in production) runs beside the test,
+so the test uses a transactional database that pytest-django flushes after the test, and
+pytest-django orders transactional tests after all others. The session seed (banyan/conftest.py)
+is still there when this test starts, unless another transactional test has already flushed it;
+then the test seeds the same community itself with :func:`banyan.sim.services.seed_community`
+(committed, so the server thread sees it), with the incident catalogue that a data migration
+loaded and the flush wiped. ``serialized_rollback`` would not help: Django serialises the test
+database right after the migrations, before the session seed.
 """
 
 from __future__ import annotations
@@ -64,9 +64,8 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def community(live_server):
-    """The demo community, seeded here if a transactional test before this one flushed it."""
+def ensure_seeded() -> None:
+    """Seed the demo community if a transactional test before this one flushed it."""
     from banyan.people.models import User
 
     if not User.objects.filter(username="director").exists():
@@ -77,7 +76,13 @@ def community(live_server):
 
         load(apps, None)  # the incident catalogue comes from a data migration, which a flush wipes
         seed_community(residents=SEED_RESIDENTS, seed=SEED, demo_password=DEMO_PASSWORD)
-    return live_server.url
+
+
+@pytest.fixture
+def community(asgi_server):
+    """The demo community, served as in production: uvicorn (ASGI), so that live streams work."""
+    ensure_seeded()
+    return asgi_server
 
 
 class Axe:
@@ -522,7 +527,7 @@ def test_response_pages_phone_flow_staff_pages_and_accessibility(browser, commun
         page.click("form[action$='/accept/'] button")
     assert page.locator("[data-status]").first.get_attribute("data-status") == "accepted"
     with page.expect_navigation():
-        page.click("form[action$='/on-scene/'] button")
+        page.click("form#on-scene button[type=submit]")
     arrived = Incident.objects.get(pk=flooding.pk)
     assert arrived.status == "on_scene"
     assert (round(arrived.latitude, 4), round(arrived.longitude, 4)) == (30.2512, 120.1634), "position sent"
@@ -531,10 +536,16 @@ def test_response_pages_phone_flow_staff_pages_and_accessibility(browser, commun
     assert page.locator("#id_resolve_note").get_attribute("aria-invalid") == "true"
     axe.check(page, "incident with a resolve error at 360 px")
     page.fill("#id_resolve_note", "疏通地漏，积水已排净，无人受伤。")
+    page.set_input_files(
+        "#id_resolve_photos", files=[{"name": "drain.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}]
+    )
     with page.expect_navigation():
         page.click("#resolve button[type=submit]")
     assert Incident.objects.get(pk=flooding.pk).status == "resolved"
     assert page.locator(".timeline li[data-kind='resolve']").count() == 1
+    photo = page.locator(".photo-grid img")
+    assert photo.count() == 1
+    assert page.evaluate("img => img.complete && img.naturalWidth > 0", photo.element_handle()), "it loads"
     axe.check(page, "incident resolved at 360 px")
 
     page.goto(f"{base_url}/response/tasks/")
@@ -588,6 +599,40 @@ def test_response_pages_phone_flow_staff_pages_and_accessibility(browser, commun
         ):
             page.goto(base_url + path)
             check_phone_page(page, axe, tmp_path, name, mode)
+    phone.close()
+    assert_clean(axe, console_errors, tmp_path)
+
+
+def test_a_new_task_appears_live_on_the_responders_phone(browser, community, tmp_path):
+    """grid01 keeps "My tasks" open on a phone; the director assigns a red incident to them; the
+    notification arrives over Server-Sent Events without a reload and links to the incident."""
+    from banyan.people.models import User
+
+    base_url = community
+    axe = Axe()
+    worker = User.objects.get(username="grid01")
+    console_errors: list[str] = []
+    phone = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, locale="en-GB")
+    page = phone.new_page()
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    sign_in(page, base_url, "grid01")
+    page.goto(f"{base_url}/response/tasks/")
+    live = page.locator("[data-live-notifications]")
+    assert live.is_hidden()
+    page.wait_for_selector("[data-live-notifications][data-live-state='open']", state="attached")
+
+    incidents = seed_incidents(worker)  # committed: the stream sees the notifications
+    gas = incidents["gas"]
+    link = page.locator(f"[data-live-notifications] a[href='/response/incidents/{gas.pk}/']")
+    link.wait_for(state="visible", timeout=15000)
+    assert page.locator(".live-item--urgent").count() >= 1, "a red incident is urgent"
+    scroll_width, inner_width = no_horizontal_scroll(page)
+    assert scroll_width <= 360, f"tasks: scrollWidth {scroll_width} at innerWidth {inner_width}"
+    axe.check(page, "my tasks with a live notification at 360 px")
+    page.screenshot(path=str(tmp_path / "tasks-live-360.png"), full_page=True)
+    with page.expect_navigation():
+        link.click()
+    assert page.url.endswith(f"/response/incidents/{gas.pk}/")
     phone.close()
     assert_clean(axe, console_errors, tmp_path)
 

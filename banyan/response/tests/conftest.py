@@ -1,12 +1,29 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 
 from banyan.core import clock
 
 NOW = dt.datetime(2026, 7, 1, 9, 0, tzinfo=dt.UTC)
+
+
+def jpeg_with_gps(size=(64, 48)) -> bytes:
+    from PIL import ExifTags, Image
+
+    image = Image.new("RGB", size, (200, 30, 30))
+    exif = image.getexif()
+    exif[ExifTags.Base.Make] = "TestCam"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = (30.0, 18.0, 5.5)
+    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
+    gps[ExifTags.GPS.GPSLongitude] = (120.0, 18.0, 1.0)
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
 
 
 @pytest.fixture

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from banyan.response.models import Incident, Responsibility
+from banyan.response.tests.conftest import jpeg_with_gps
 
 
 @pytest.fixture
@@ -43,6 +46,33 @@ def test_the_assignee_works_it_through_and_a_stale_step_is_409(site, api, opened
     assert no_note.status_code == 400 and no_note.data["field"] == "note"
     done = worker.post(f"incidents/{opened['id']}/actions", {"move": "resolve", "note": "已抽水"})
     assert done.data["status"] == "resolved" and done.data["clocks"][0]["state"] == "met"
+
+
+def test_photos_go_with_on_scene_and_resolve(site, api, opened):
+    import base64
+
+    from PIL import Image
+
+    worker = api(site["responders"][0].user.username)
+    url = f"incidents/{opened['id']}/actions"
+    photo = base64.b64encode(jpeg_with_gps()).decode()
+    early = worker.post(url, {"move": "accept", "photos_base64": [photo]})
+    assert early.status_code == 400 and early.data["field"] == "photos"
+    assert Incident.objects.get(pk=opened["id"]).status == "assigned"
+    worker.post(url, {"move": "accept"})
+    garbled = worker.post(url, {"move": "on_scene", "photos_base64": ["not base64!"]})
+    assert garbled.status_code == 400 and garbled.data["field"] == "photos_base64"
+    too_many = worker.post(url, {"move": "on_scene", "photos_base64": [photo] * 6})
+    assert too_many.status_code == 422 and too_many.data["field"] == "photos_base64"
+    assert Incident.objects.get(pk=opened["id"]).status == "accepted"
+
+    arrived = worker.post(url, {"move": "on_scene", "photos_base64": [photo, photo]})
+    assert arrived.status_code == 200, arrived.data
+    assert [p["stage"] for p in arrived.data["photos"]] == ["on_scene", "on_scene"]
+    shown = worker.get(arrived.data["photos"][0]["url"])
+    assert shown.status_code == 200 and shown["Content-Type"] == "image/jpeg"
+    assert not Image.open(io.BytesIO(shown.content)).getexif()
+    assert api("grid02").get(arrived.data["photos"][0]["url"]).status_code == 404
 
 
 def test_steps_that_are_not_yours(site, api, opened):

@@ -12,25 +12,9 @@ from django.db import connection
 from banyan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from banyan.response import reports
 from banyan.response.models import Incident, Report
-from banyan.response.tests.conftest import NOW
+from banyan.response.tests.conftest import NOW, jpeg_with_gps
 
 PHONE = "13912345678"
-
-
-def jpeg_with_gps(size=(64, 48)) -> bytes:
-    from PIL import ExifTags, Image
-
-    image = Image.new("RGB", size, (200, 30, 30))
-    exif = image.getexif()
-    exif[ExifTags.Base.Make] = "TestCam"
-    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
-    gps[ExifTags.GPS.GPSLatitude] = (30.0, 18.0, 5.5)
-    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
-    gps[ExifTags.GPS.GPSLongitude] = (120.0, 18.0, 1.0)
-    out = io.BytesIO()
-    image.save(out, "JPEG", exif=exif)
-    return out.getvalue()
 
 
 def close(incident: Incident) -> None:

@@ -6,6 +6,7 @@ the matrix with its gaps and editor."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 from django.test import Client
@@ -14,6 +15,7 @@ from django.urls import reverse
 from banyan.audit.models import AuditEntry
 from banyan.response import services
 from banyan.response.models import Incident, Responsibility
+from banyan.response.tests.conftest import jpeg_with_gps
 from banyan.response.views import duration_text, overdue_text
 
 
@@ -401,3 +403,108 @@ def test_durations_read_as_a_person_says_them():
     assert overdue_text(40) == "overdue 40 s"
     assert overdue_text(185) == "overdue 3 min"
     assert overdue_text(3900) == "overdue 1 h 5 min"
+
+
+# --- photos of the scene ---------------------------------------------------------------------------
+
+
+def upload(name: str, data: bytes, content_type: str = "image/jpeg"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def test_resolving_with_photos_keeps_them_without_their_location(signed_in, site, users, incident):
+    from PIL import Image
+
+    from banyan.response.models import IncidentPhoto
+
+    client = signed_in(worker(site))
+    assert client.post(step_url(incident, "accept"), {"version": incident.version}).status_code == 302
+    incident.refresh_from_db()
+    page = client.get(detail_url(incident)).content.decode()
+    assert 'enctype="multipart/form-data"' in page and 'name="photos"' in page
+
+    # One good photo and one that is not a picture: nothing is kept and the step is not taken.
+    refused = client.post(
+        step_url(incident, "resolve"),
+        {
+            "version": incident.version,
+            "note": "已清理",
+            "photos": [upload("a.jpg", jpeg_with_gps()), upload("b.jpg", b"%PDF-1.4 not a picture")],
+        },
+    )
+    assert refused.status_code == 200
+    assert "Photo 2: The photo is not an image Banyan accepts" in refused.content.decode()
+    assert fresh(incident).status == "accepted" and not IncidentPhoto.objects.filter(incident=incident)
+
+    too_many = client.post(
+        step_url(incident, "resolve"),
+        {
+            "version": incident.version,
+            "note": "已清理",
+            "photos": [upload(f"{n}.jpg", jpeg_with_gps()) for n in range(6)],
+        },
+    )
+    assert too_many.status_code == 200 and "Send at most 5 photos at a time." in too_many.content.decode()
+    assert fresh(incident).status == "accepted"
+
+    done = client.post(
+        step_url(incident, "resolve"),
+        {"version": incident.version, "note": "已清理", "photos": [upload("a.jpg", jpeg_with_gps())]},
+    )
+    assert done.status_code == 302 and fresh(incident).status == "resolved"
+    photo = IncidentPhoto.objects.get(incident=incident)
+    assert (photo.stage, photo.taken_by_id, photo.photo_type) == (
+        "resolve",
+        users[worker(site)].pk,
+        "image/jpeg",
+    )
+    assert incident.events.get(kind="resolve").details["photos"] == 1
+
+    page = client.get(detail_url(incident)).content.decode()
+    url = reverse("response:incident-photo", args=[incident.pk, photo.pk])
+    assert f'src="{url}"' in page and "Photo 1, when resolved" in page
+    shown = client.get(url)
+    assert shown.status_code == 200 and shown["Content-Type"] == "image/jpeg"
+    assert shown["Cache-Control"] == "private, no-store"
+    image = Image.open(io.BytesIO(shown.content))
+    assert image.size == (64, 48) and not image.getexif()
+    assert b"TestCam" not in shown.content
+
+    # Someone who may not see the incident gets the same 404 as for a missing photo.
+    assert signed_in("grid02").get(url).status_code == 404
+    assert (
+        client.get(reverse("response:incident-photo", args=[incident.pk, photo.pk + 999])).status_code == 404
+    )
+
+
+def test_a_photo_sent_on_scene_and_the_report_photo_show_on_the_incident(signed_in, site, users):
+    from banyan.response import reports
+    from banyan.response.models import IncidentPhoto
+
+    report = reports.submit_report(
+        actor=users["resident01"], category="flooding", building=site["building"], photo=jpeg_with_gps()
+    )
+    incident = report.incident
+    assert list(incident.photos.values_list("stage", flat=True)) == ["report"]
+    client = signed_in(incident.assignee.username)
+    client.post(step_url(incident, "accept"), {"version": incident.version})
+    incident.refresh_from_db()
+    arrived = client.post(
+        step_url(incident, "on-scene"),
+        {"version": incident.version, "photos": [upload("scene.png", png(), "image/png")]},
+    )
+    assert arrived.status_code == 302
+    stages = list(IncidentPhoto.objects.filter(incident=incident).values_list("stage", "photo_type"))
+    assert stages == [("report", "image/jpeg"), ("on_scene", "image/png")]
+    page = client.get(detail_url(incident)).content.decode()
+    assert "Photo 1, with the report" in page and "Photo 2, on scene" in page
+
+
+def png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (20, 20), (0, 90, 200)).save(out, "PNG")
+    return out.getvalue()

@@ -7,6 +7,12 @@
  *   the link that opened it.
  * - A form with data-geolocate fills its hidden latitude and longitude with the browser's position
  *   before it is sent, when the browser gives one within a few seconds; else it is sent without.
+ * - An element with data-live-notifications="URL" follows the user's notifications (Server-Sent
+ *   Events): each new one is added to its role="log" box (a link when it is about an incident,
+ *   data-incident-url holding the incident page's address with 0 for its id) and the element is
+ *   shown; an urgent one also vibrates the phone. EventSource reconnects by itself and sends
+ *   Last-Event-ID, so nothing sent meanwhile is missed; data-live-state says "open",
+ *   "reconnecting" or "closed".
  */
 (function () {
   "use strict";
@@ -83,6 +89,63 @@
       { enableHighAccuracy: true, timeout: 8000, maximumAge: 60000 }
     );
   });
+
+  function followNotifications(box) {
+    if (typeof window.EventSource !== "function") {
+      return;
+    }
+    var log = box.querySelector("[role=log]");
+    var incidentUrl = box.getAttribute("data-incident-url") || "";
+    var source = new EventSource(box.getAttribute("data-live-notifications"));
+    source.addEventListener("open", function () {
+      box.setAttribute("data-live-state", "open");
+    });
+    source.addEventListener("error", function () {
+      box.setAttribute("data-live-state", source.readyState === 2 ? "closed" : "reconnecting");
+    });
+    source.addEventListener("notification", function (event) {
+      var data;
+      try {
+        data = JSON.parse(event.data);
+      } catch (error) {
+        return;
+      }
+      var item = document.createElement("p");
+      item.className = "live-item live-item--" + (data.urgency === "urgent" ? "urgent" : "normal");
+      item.setAttribute("data-message", String(data.id));
+      var title;
+      if (data.subject_type === "incident" && data.subject_id && incidentUrl) {
+        title = document.createElement("a");
+        title.href = incidentUrl.replace("/0/", "/" + encodeURIComponent(data.subject_id) + "/");
+      } else {
+        title = document.createElement("strong");
+      }
+      title.textContent = data.subject;
+      item.appendChild(title);
+      if (data.body) {
+        item.appendChild(document.createElement("br"));
+        item.appendChild(document.createTextNode(data.body));
+      }
+      log.insertBefore(item, log.firstChild);
+      box.hidden = false;
+      if (data.urgency === "urgent" && navigator.vibrate) {
+        navigator.vibrate([300, 150, 300]);
+      }
+    });
+  }
+
+  function startLiveBoxes() {
+    var boxes = document.querySelectorAll("[data-live-notifications]");
+    for (var i = 0; i < boxes.length; i++) {
+      followNotifications(boxes[i]);
+    }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", startLiveBoxes);
+  } else {
+    startLiveBoxes();
+  }
 
   document.addEventListener("click", function (event) {
     var opener = event.target.closest("[data-dialog]");
