@@ -17,6 +17,7 @@ from banyan.response.models import DESCRIPTION_MAX, RATING_COMMENT_MAX, Category
 
 HOME = "home"
 BUILDING = "building"
+MAP = "map"
 
 # A symbol that goes with each category's name (never instead of it).
 CATEGORY_ICONS = {
@@ -91,6 +92,30 @@ class ReportForm(ServiceErrorsMixin, forms.Form):
             ),
         },
     )
+    latitude = forms.FloatField(
+        label=_("Latitude"),
+        required=False,
+        min_value=-90,
+        max_value=90,
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+        error_messages={
+            "invalid": _("The latitude is a number, e.g. 30.2512."),
+            "min_value": _("The latitude is between -90 and 90."),
+            "max_value": _("The latitude is between -90 and 90."),
+        },
+    )
+    longitude = forms.FloatField(
+        label=_("Longitude"),
+        required=False,
+        min_value=-180,
+        max_value=180,
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+        error_messages={
+            "invalid": _("The longitude is a number, e.g. 120.1634."),
+            "min_value": _("The longitude is between -180 and 180."),
+            "max_value": _("The longitude is between -180 and 180."),
+        },
+    )
     photo = forms.FileField(
         label=_("Photo (optional)"),
         help_text=_("A JPEG, PNG or WebP picture of at most 5 MB. Its location data is removed."),
@@ -110,7 +135,10 @@ class ReportForm(ServiceErrorsMixin, forms.Form):
             )
             for c in categories
         ]
-        places = [(BUILDING, _("A building in my community"))]
+        places = [
+            (BUILDING, _("A building in my community")),
+            (MAP, _("A spot on the map, or where I am now")),
+        ]
         if has_home:
             places.insert(0, (HOME, _("My home")))
             self.fields["place"].initial = HOME
@@ -143,6 +171,12 @@ class ReportForm(ServiceErrorsMixin, forms.Form):
             unit = self.units.get(data.get("unit") or "")
             if unit is not None and unit.building.code != code:
                 self.add_error("unit", _("That unit is not in the building you chose."))
+        elif data.get("place") == MAP:
+            for name in ("latitude", "longitude"):
+                if data.get(name) is None and name not in self.errors:
+                    self.add_error(
+                        name, _("Tap the spot on the map, or use where you are now, so that we know where.")
+                    )
         return data
 
     def place_arguments(self) -> dict:
@@ -150,6 +184,8 @@ class ReportForm(ServiceErrorsMixin, forms.Form):
         data = self.cleaned_data
         if data["place"] == HOME:
             return {"home": True}
+        if data["place"] == MAP:
+            return {"latitude": data["latitude"], "longitude": data["longitude"]}
         unit = self.units.get(data.get("unit") or "")
         if unit is not None:
             return {"unit": unit}

@@ -24,7 +24,7 @@ from banyan.core.access import Action, can
 from banyan.core.errors import Conflict, InvalidInput, NotFound
 from banyan.core.views import service_errors
 from banyan.places.choices import RegionKind
-from banyan.places.models import Building
+from banyan.places.models import Building, Region
 from banyan.response import reports
 from banyan.response.forms import category_label
 from banyan.response.models import Report, StatusChoices
@@ -63,6 +63,25 @@ def _buildings(user, home_unit) -> list[Building]:
     else:
         found = Building.objects.restrict(user)
     return list(found.order_by("code"))
+
+
+def _place_map(form: ReportForm) -> dict:
+    """What the report form's map draws: the grids of the resident's community and its buildings
+    (footprint, else a point), from Banyan's own data; no personal data."""
+    buildings = list(form.buildings.values())
+    grids = Region.objects.filter(pk__in={b.grid_id for b in buildings}).exclude(boundary=None)
+    return {
+        "areas": [{"boundary": grid.boundary} for grid in grids.order_by("code")],
+        "buildings": [
+            {
+                "name": b.name,
+                "footprint": b.footprint,
+                "latitude": b.latitude,
+                "longitude": b.longitude,
+            }
+            for b in buildings
+        ],
+    }
 
 
 def _report_form(request: HttpRequest, data=None, files=None) -> ReportForm:
@@ -151,8 +170,10 @@ def report_new(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         request.session.pop(KEPT_PHOTO, None)
         form = _report_form(request)
-        return render(request, "response/reports/report_form.html", {**context, "form": form})
+        context.update(form=form, place_map=_place_map(form))
+        return render(request, "response/reports/report_form.html", context)
     form = _report_form(request, request.POST, request.FILES)
+    context["place_map"] = _place_map(form)
     if form.is_valid():
         accepted, photo = _photo(request, form)
         if accepted:

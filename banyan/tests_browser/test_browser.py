@@ -679,6 +679,16 @@ def test_resident_reports_a_problem_on_a_phone_and_rates_it(browser, community, 
     assert too_small(page, "main label.choice, main button") == []
     check_phone_page(page, axe, tmp_path, "report a problem", "normal")
 
+    # The map draws the community; tapping it fills in the spot and chooses "a spot on the map".
+    assert page.locator("#place-map path.leaflet-interactive").count() >= 1, "building footprints"
+    page.locator("#place-map").scroll_into_view_if_needed()
+    page.locator("#place-map").click(position={"x": 150, "y": 120})
+    assert page.locator("input[name=place][value=map]").is_checked()
+    latitude = float(page.input_value("#id_latitude"))
+    assert abs(latitude - home.building.latitude) < 0.05 and page.input_value("#id_longitude")
+    assert page.locator("#place-map path[stroke='#a4161a']").count() == 1, "the spot is marked"
+    page.check("#id_place_0")  # back to "my home" for this report
+
     # A file that is not a picture: refused at the photo field, nothing filed.
     page.click("label.choice:has(input[value='flooding'])")
     page.set_input_files("#id_photo", files=[{"name": "a.jpg", "mimeType": "image/jpeg", "buffer": b"no"}])

@@ -132,6 +132,50 @@ def test_a_building_is_needed_and_a_unit_must_be_in_it(site, signed_in, resident
     assert counts() == before
 
 
+def test_a_spot_on_the_map(site, signed_in, resident):
+    """The form draws the community (grids, buildings) and takes a point inside a grid; a point
+    outside every grid, or none, is refused at the field and nothing is written."""
+    from shapely.geometry import shape
+
+    client = signed_in(resident)
+    page = client.get(NEW)
+    drawn = page.context["place_map"]
+    assert site["building"].name in [b["name"] for b in drawn["buildings"]]
+    assert any(area["boundary"] == site["grid"].boundary for area in drawn["areas"])
+    html = page.content.decode()
+    assert 'value="map"' in html and 'id="place-map-data"' in html and "leaflet.js" in html
+
+    before = counts()
+    missing = client.post(NEW, {"category": "sanitation", "place": "map", "latitude": "", "longitude": ""})
+    assert missing.status_code == 200
+    assert set(missing.context["form"].errors) == {"latitude", "longitude"}
+    outside = client.post(NEW, {"category": "sanitation", "place": "map", "latitude": "0", "longitude": "0"})
+    assert outside.status_code == 200
+    assert outside.context["form"].errors == {
+        "latitude": ["The position lies outside every grid Banyan knows."]
+    }
+    garbled = client.post(
+        NEW, {"category": "sanitation", "place": "map", "latitude": "north", "longitude": "1"}
+    )
+    assert garbled.context["form"].errors == {"latitude": ["The latitude is a number, e.g. 30.2512."]}
+    assert counts() == before
+
+    inside = shape(site["grid"].boundary).representative_point()
+    done = client.post(
+        NEW,
+        {
+            "category": "sanitation",
+            "place": "map",
+            "latitude": f"{inside.y:.6f}",
+            "longitude": f"{inside.x:.6f}",
+        },
+    )
+    assert done.status_code == 302
+    report = Report.objects.get(reporter=resident)
+    assert (round(report.latitude, 6), round(report.longitude, 6)) == (round(inside.y, 6), round(inside.x, 6))
+    assert report.building is None and report.incident.grid == site["grid"]
+
+
 def test_the_check_step_shows_possible_duplicates_then_submit_anyway(site, signed_in, resident, neighbour):
     earlier = reports.submit_report(actor=neighbour, category="flooding", building=site["building"])
     client = signed_in(resident)
