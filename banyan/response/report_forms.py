@@ -50,6 +50,18 @@ RATINGS = [
 ]
 
 
+def _coordinate(label, limit: int, not_a_number, out_of_range) -> forms.FloatField:
+    """A latitude or longitude typed in, or filled in by the map or the phone's position."""
+    return forms.FloatField(
+        label=label,
+        required=False,
+        min_value=-limit,
+        max_value=limit,
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+        error_messages={"invalid": not_a_number, "min_value": out_of_range, "max_value": out_of_range},
+    )
+
+
 class ReportForm(ServiceErrorsMixin, forms.Form):
     """What went wrong, where, and (optionally) a photo. ``buildings`` are those of the resident's
     community; "my home" is offered when the account is linked to a household."""
@@ -92,29 +104,17 @@ class ReportForm(ServiceErrorsMixin, forms.Form):
             ),
         },
     )
-    latitude = forms.FloatField(
-        label=_("Latitude"),
-        required=False,
-        min_value=-90,
-        max_value=90,
-        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
-        error_messages={
-            "invalid": _("The latitude is a number, e.g. 30.2512."),
-            "min_value": _("The latitude is between -90 and 90."),
-            "max_value": _("The latitude is between -90 and 90."),
-        },
+    latitude = _coordinate(
+        _("Latitude"),
+        90,
+        _("The latitude is a number, e.g. 30.2512."),
+        _("The latitude is between -90 and 90."),
     )
-    longitude = forms.FloatField(
-        label=_("Longitude"),
-        required=False,
-        min_value=-180,
-        max_value=180,
-        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
-        error_messages={
-            "invalid": _("The longitude is a number, e.g. 120.1634."),
-            "min_value": _("The longitude is between -180 and 180."),
-            "max_value": _("The longitude is between -180 and 180."),
-        },
+    longitude = _coordinate(
+        _("Longitude"),
+        180,
+        _("The longitude is a number, e.g. 120.1634."),
+        _("The longitude is between -180 and 180."),
     )
     photo = forms.FileField(
         label=_("Photo (optional)"),
