@@ -189,3 +189,22 @@ def outside(db):
         "sibling": make_community_under(street, "T-SIB"),
         "other_street": make_community_under(other_street, "T-FAR"),
     }
+
+
+@pytest.fixture(scope="module")
+def mosquitto():
+    """A Mosquitto of the test module's own (Banyan's config, persistence on) on a free loopback
+    port; yields ``(process, port)`` and stops it by its pid."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from banyan.sensing.ingest.broker import start_mosquitto, stop
+
+    folder = Path(tempfile.mkdtemp(prefix="banyan-test-mqtt-"))  # the broker's user can reach it
+    process, port = start_mosquitto(folder)
+    try:
+        yield process, port
+    finally:
+        stop(process)
+        shutil.rmtree(folder, ignore_errors=True)

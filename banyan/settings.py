@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -141,6 +142,11 @@ NINJA_PAGINATION_MAX_LIMIT = 500
 
 # `banyan ingest` (banyan/sensing/ingest/; README "Ingest"). The broker, and how readings are batched.
 BANYAN_MQTT_URL = os.environ.get("BANYAN_MQTT_URL", "mqtt://127.0.0.1:1883")
+# The event bus between processes (banyan/core/bus_mqtt.py): "local" keeps each process's events to
+# itself; "mqtt" bridges them through the broker, so the web server sees what ingest and the worker do.
+BANYAN_BUS = os.environ.get("BANYAN_BUS", "local")
+if BANYAN_BUS not in ("local", "mqtt"):
+    raise ImproperlyConfigured(f"BANYAN_BUS must be local or mqtt, not {BANYAN_BUS!r}")
 BANYAN_INGEST = {
     "BATCH_SIZE": int(os.environ.get("BANYAN_INGEST_BATCH_SIZE", "1000")),  # messages per transaction
     "BATCH_WAIT_MS": int(os.environ.get("BANYAN_INGEST_BATCH_WAIT_MS", "10")),  # longest wait to fill a batch

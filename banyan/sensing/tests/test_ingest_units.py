@@ -7,9 +7,10 @@ import json
 
 import pytest
 
+from banyan.core.mqtt import Backoff, parse_broker_url
 from banyan.sensing.choices import DeviceStatus
 from banyan.sensing.ingest import frigate
-from banyan.sensing.ingest.worker import Backoff, IngestConfig, default_client_id, parse_broker_url
+from banyan.sensing.ingest.worker import IngestConfig, default_client_id
 from banyan.sensing.ingest.writer import BatchWriter, mark_silent_devices_offline, silent_device_ids
 from banyan.sensing.models import DeadLetter, Device, Reading
 from banyan.sensing.tests.conftest import NOW

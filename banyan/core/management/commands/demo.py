@@ -21,8 +21,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from banyan.core.mqtt import parse_broker_url
 from banyan.sensing.ingest.broker import MOSQUITTO, start_mosquitto, stop
-from banyan.sensing.ingest.worker import parse_broker_url
 
 
 class Command(BaseCommand):

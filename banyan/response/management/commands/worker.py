@@ -8,6 +8,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import connection
 
+from banyan.core.bus_mqtt import start_from_settings
 from banyan.notify.services import send_pending
 from banyan.response.services import escalate_due, open_incidents_for_alerts
 
@@ -40,6 +41,7 @@ class Command(BaseCommand):
 
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, stop)
+        bridge = start_from_settings()  # incidents it opens and escalates reach the cockpit
         self.stdout.write(f"worker running every {interval:g} s")
         self.stdout.flush()
         while not stopping:
@@ -52,3 +54,5 @@ class Command(BaseCommand):
             if any(counts.values()):
                 log.info("worker: %s", counts)
             time.sleep(interval)
+        if bridge is not None:
+            bridge.stop()

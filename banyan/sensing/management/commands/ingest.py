@@ -11,7 +11,8 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from banyan.sensing.ingest.worker import IngestConfig, IngestWorker, default_client_id, parse_broker_url
+from banyan.core.mqtt import parse_broker_url
+from banyan.sensing.ingest.worker import IngestConfig, IngestWorker, default_client_id
 from banyan.sensing.ingest.writer import BatchWriter
 
 log = logging.getLogger("banyan.ingest")

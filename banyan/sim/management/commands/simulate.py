@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from banyan.core import clock
-from banyan.sensing.ingest.worker import Backoff, parse_broker_url
+from banyan.core.mqtt import Backoff, parse_broker_url
 from banyan.sim.scenario import EVENT_KINDS, Message, Scenario
 from banyan.sim.services import load_fleet
 
