@@ -44,9 +44,13 @@ class Command(BaseCommand):
         call_command("seed", residents=residents, seed=seed, demo_password=demo_password, if_empty=True)
         children: list[tuple[str, subprocess.Popen]] = []
         try:
-            children.append(("worker", self._start_worker()))
-            if not options["no_simulator"]:
-                children += self._start_live_readings(seed, options["speed"], options["events_per_hour"])
+            url = self._broker(children)
+            if url is not None:
+                # One bus for the web server, the worker and ingest: the cockpit sees their events.
+                settings.BANYAN_MQTT_URL, settings.BANYAN_BUS = url, "mqtt"
+            children.append(("worker", self._start_worker(url)))
+            if url is not None and not options["no_simulator"]:
+                children += self._start_live_readings(url, seed, options["speed"], options["events_per_hour"])
             self.stdout.write(
                 f"sign in at http://{host}:{port}/ as admin, director, grid01, grid02, auditor or resident01 "
                 f"with the password {demo_password!r}"
@@ -56,49 +60,60 @@ class Command(BaseCommand):
             signal.signal(signal.SIGTERM, _exit_on_sigterm)
             call_command("serve", host=host, port=port)
         finally:
-            for name, process in reversed(children):  # the simulator first, the broker, the worker last
+            for name, process in reversed(
+                children
+            ):  # the simulator first, then ingest, the worker, the broker
                 stop(process)
                 self.stdout.write(f"{name} stopped")
 
-    def _start_worker(self) -> subprocess.Popen:
-        """``banyan worker``: alerts open incidents, deadlines escalate, notifications go out."""
-        folder = settings.VAR_DIR / "demo"
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / "worker.log", "ab") as log:
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "banyan", "worker"], stdout=log, stderr=log, start_new_session=True
-            )
-        self.stdout.write(f"banyan worker running (log: {folder / 'worker.log'})")
-        return worker
-
-    def _start_live_readings(self, seed: int, speed: float, events_per_hour: float):
-        folder = settings.VAR_DIR / "demo"
-        folder.mkdir(parents=True, exist_ok=True)
-        children: list[tuple[str, subprocess.Popen]] = []
+    def _broker(self, children: list) -> str | None:
+        """The broker at ``BANYAN_MQTT_URL`` if one answers, else a Mosquitto of the demo's own (added to
+        ``children``), else None: the demo then serves without live readings."""
         url = settings.BANYAN_MQTT_URL
         address = parse_broker_url(url)
         if _listening(address.host, address.port):
             self.stdout.write(f"live readings through the MQTT broker at {address.host}:{address.port}")
-        elif MOSQUITTO.exists():
-            try:
-                broker, port = start_mosquitto(settings.VAR_DIR / "mosquitto", wait_s=10)
-            except RuntimeError:
-                self.stderr.write(
-                    f"Mosquitto did not start (see {settings.VAR_DIR / 'mosquitto' / 'mosquitto.log'}): "
-                    "serving without live readings"
-                )
-                return children
-            children.append(("mosquitto", broker))
-            url = f"mqtt://127.0.0.1:{port}"
-            self.stdout.write(
-                f"no MQTT broker at {address.host}:{address.port}: started Mosquitto on port {port}"
-            )
-        else:
+            return url
+        if not MOSQUITTO.exists():
             self.stderr.write(
                 f"No MQTT broker answers at {address.host}:{address.port} (BANYAN_MQTT_URL) and Mosquitto "
                 f"is not installed at {MOSQUITTO} (apt-get install mosquitto): serving without live readings."
             )
-            return children
+            return None
+        try:
+            broker, broker_port = start_mosquitto(settings.VAR_DIR / "mosquitto", wait_s=10)
+        except RuntimeError:
+            self.stderr.write(
+                f"Mosquitto did not start (see {settings.VAR_DIR / 'mosquitto' / 'mosquitto.log'}): "
+                "serving without live readings"
+            )
+            return None
+        children.append(("mosquitto", broker))
+        self.stdout.write(
+            f"no MQTT broker at {address.host}:{address.port}: started Mosquitto on port {broker_port}"
+        )
+        return f"mqtt://127.0.0.1:{broker_port}"
+
+    def _start_worker(self, url: str | None) -> subprocess.Popen:
+        """``banyan worker``: alerts open incidents, deadlines escalate, notifications go out."""
+        folder = settings.VAR_DIR / "demo"
+        folder.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "BANYAN_MQTT_URL": url, "BANYAN_BUS": "mqtt"} if url else None
+        with open(folder / "worker.log", "ab") as log:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "banyan", "worker"],
+                env=env,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        self.stdout.write(f"banyan worker running (log: {folder / 'worker.log'})")
+        return worker
+
+    def _start_live_readings(self, url: str, seed: int, speed: float, events_per_hour: float):
+        folder = settings.VAR_DIR / "demo"
+        folder.mkdir(parents=True, exist_ok=True)
+        children: list[tuple[str, subprocess.Popen]] = []
         env = {**os.environ, "BANYAN_MQTT_URL": url}
         banyan = [sys.executable, "-m", "banyan"]
         ingest_log = folder / "ingest.log"
