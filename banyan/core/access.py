@@ -28,6 +28,8 @@ class Action(StrEnum):
     HANDLE_INCIDENTS = "incidents.handle"  # act on incidents assigned to oneself
     MANAGE_INCIDENTS = "incidents.manage"  # assign, hand over, close, cancel, reopen
     CHANGE_MATRIX = "matrix.change"
+    VIEW_COCKPIT = "cockpit.view"  # the live screen of a community, and of a street across communities
+    VIEW_FEDERATION = "federation.view"  # figures across communities, as a city platform polls them
 
 
 _STAFF_EDITORS = {
@@ -48,10 +50,13 @@ _INCIDENT_MANAGERS = _RESPONDERS | {Action.MANAGE_INCIDENTS, Action.CHANGE_MATRI
 PERMISSIONS: dict[str, frozenset[Action]] = {
     Role.PLATFORM_ADMIN: frozenset(Action),
     Role.STREET_OFFICER: frozenset(
-        _STAFF_EDITORS | {Action.CHANGE_PLACES} | _RULE_CHANGERS | _INCIDENT_MANAGERS
+        _STAFF_EDITORS
+        | {Action.CHANGE_PLACES, Action.VIEW_COCKPIT, Action.VIEW_FEDERATION}
+        | _RULE_CHANGERS
+        | _INCIDENT_MANAGERS
     ),
     Role.COMMUNITY_DIRECTOR: frozenset(
-        _STAFF_EDITORS | {Action.CHANGE_PLACES} | _RULE_CHANGERS | _INCIDENT_MANAGERS
+        _STAFF_EDITORS | {Action.CHANGE_PLACES, Action.VIEW_COCKPIT} | _RULE_CHANGERS | _INCIDENT_MANAGERS
     ),
     Role.GRID_WORKER: frozenset(_STAFF_EDITORS | _ALERT_HANDLERS | _RESPONDERS),
     Role.PROPERTY_STAFF: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE} | _ALERT_HANDLERS | _RESPONDERS),
@@ -65,6 +70,8 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
             Action.EXPORT_LEDGER,
             Action.VIEW_ALERTS,
             Action.VIEW_INCIDENTS,
+            Action.VIEW_COCKPIT,
+            Action.VIEW_FEDERATION,
         }
     ),
 }

@@ -9,7 +9,7 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from banyan.core import clock
 from banyan.core.access import Action
@@ -237,6 +237,18 @@ def get_photo(request: HttpRequest, incident_id: int, photo_id: int):
     if photo is None:
         raise NotFound(_("This incident has no such photo."))
     return photo_response(photo.photo, photo.photo_type, f"incident-{incident.pk}-{photo.pk}")
+
+
+class PositionIn(Schema):
+    latitude: float = Field(..., ge=-90, le=90)
+    longitude: float = Field(..., ge=-180, le=180)
+
+
+@router.post("/responders/me/position", response={204: None, **ERRORS})
+def report_position(request: HttpRequest, payload: PositionIn):
+    """A responder's phone reports where they are: dispatch ranks by it, the cockpit shows it."""
+    services.report_position(actor=request.user, latitude=payload.latitude, longitude=payload.longitude)
+    return Status(204, None)
 
 
 @router.post("/incidents/{int:incident_id}/backup", response={200: dict, **ERRORS})

@@ -332,24 +332,70 @@ def _nearest_node(nodes: list[dict], latitude: float | None, longitude: float | 
     return min(nodes, key=lambda n: haversine_m(longitude, latitude, n["longitude"], n["latitude"]))["id"]
 
 
-def _target_node(incident: Incident, nodes: list[dict]) -> int | None:
-    for field, value in (("facility_id", incident.facility_id), ("building_id", incident.building_id)):
+def _target_node(nodes: list[dict], place: dict) -> int | None:
+    """The walking-graph node of a place (``facility_id``, ``building_id``, else the nearest node to
+    ``latitude``/``longitude``)."""
+    for field in ("facility_id", "building_id"):
+        value = place.get(field)
         if value is not None:
             found = next((n["id"] for n in nodes if n[field] == value), None)
             if found is not None:
                 return found
-    return _nearest_node(nodes, incident.latitude, incident.longitude)
+    return _nearest_node(nodes, place.get("latitude"), place.get("longitude"))
 
 
-def _walking_from(incident: Incident) -> tuple[list[dict], int | None, dict]:
-    """The community's walking-graph nodes, the incident's node, and metres from it to every node."""
-    graph = walking_graph(incident.community)
+def walking_from(community: Region, place: dict) -> tuple[list[dict], int | None, dict]:
+    """The community's walking-graph nodes, the place's node, and metres from it to every node."""
+    graph = walking_graph(community)
     nodes = [data for _node, data in graph.nodes(data=True)]
-    target = _target_node(incident, nodes)
+    target = _target_node(nodes, place)
     distances = (
         nx.single_source_dijkstra_path_length(graph, target, weight="length_m") if target is not None else {}
     )
     return nodes, target, distances
+
+
+def _walking_from(incident: Incident) -> tuple[list[dict], int | None, dict]:
+    return walking_from(
+        incident.community,
+        {
+            "facility_id": incident.facility_id,
+            "building_id": incident.building_id,
+            "latitude": incident.latitude,
+            "longitude": incident.longitude,
+        },
+    )
+
+
+def nearest_responders(community: Region, place: dict, *, limit: int = 5) -> list[dict]:
+    """Responders on duty now whose body serves the community (or a grid of it, or its street), nearest
+    on foot first: ``responder`` (the model), ``walk_s`` (None where a position is unknown) and
+    ``load`` (their open incidents)."""
+    now = clock.now()
+    serves = Q(organisation__regions__path__startswith=community.path) | Q(
+        organisation__regions__path__in=community.ancestor_paths()
+    )
+    responders = list(
+        Responder.objects.select_related("user", "organisation")
+        .filter(serves, user__is_active=True, shifts__starts_at__lte=now, shifts__ends_at__gt=now)
+        .distinct()
+    )
+    load = dict(
+        Incident.objects.open()
+        .filter(assignee__in=[r.user_id for r in responders])
+        .values_list("assignee")
+        .annotate(n=Count("id"))
+    )
+    nodes, _target, distances = walking_from(community, place)
+    speed = walking_speed_mps()
+    ranked = []
+    for responder in responders:
+        node = _nearest_node(nodes, responder.latitude, responder.longitude)
+        metres = distances.get(node) if node is not None else None
+        walk_s = None if metres is None else metres / speed
+        ranked.append({"responder": responder, "walk_s": walk_s, "load": load.get(responder.user_id, 0)})
+    ranked.sort(key=lambda r: (r["walk_s"] is None, r["walk_s"] or 0.0, r["load"], r["responder"].pk))
+    return ranked[:limit]
 
 
 def candidates_for(incident: Incident):
@@ -470,6 +516,8 @@ def _apply(
         setattr(incident, stamp, now)
     if move == Move.ON_SCENE and position is not None:
         incident.latitude, incident.longitude = position
+        if actor is not None:
+            _move_responder(actor, *position, community=incident.community, at=now)
     incident.updated_at = now
     incident.version += 1
     incident.save()
@@ -844,6 +892,37 @@ def open_incidents_for_alerts(*, within: dt.timedelta = dt.timedelta(days=1)) ->
             except InvalidInput as exc:
                 logger.warning("alert %s opens no incident: %s", alert.pk, exc.message)
     return opened
+
+
+# --- positions ------------------------------------------------------------------------------------
+
+
+def _move_responder(user, latitude: float, longitude: float, *, community: Region | None, at) -> bool:
+    """Keep a responder's last known position; ``responder.moved`` tells the cockpit (ids only: the
+    position itself is read from the database by those who may see it, never sent over the bus)."""
+    mine = Responder.objects.filter(user=user)
+    updated = mine.update(latitude=latitude, longitude=longitude, position_at=at)
+    if updated:
+        responder_id = mine.values_list("pk", flat=True).first()
+        payload = {"id": responder_id, "user": user.pk, "community": community.code if community else None}
+        transaction.on_commit(lambda: bus.publish("responder.moved", payload), robust=True)
+    return bool(updated)
+
+
+def report_position(*, actor, latitude: float, longitude: float) -> None:
+    """A responder's phone tells where they are (the dispatcher ranks by it; the cockpit shows it)."""
+    if not can(actor, Action.HANDLE_INCIDENTS):
+        raise PermissionDenied(_("Only responders report their position."))
+    if not (-90 <= latitude <= 90):
+        raise InvalidInput(_("The latitude is between -90 and 90."), field="latitude")
+    if not (-180 <= longitude <= 180):
+        raise InvalidInput(_("The longitude is between -180 and 180."), field="longitude")
+    grid = _grid_at(Region.objects.filter(kind=RegionKind.GRID).exclude(boundary=None), latitude, longitude)
+    with transaction.atomic():
+        if not _move_responder(
+            actor, latitude, longitude, community=grid.parent if grid else None, at=clock.now()
+        ):
+            raise NotFound(_("You are not on a roster of responders."))
 
 
 # --- backup ---------------------------------------------------------------------------------------

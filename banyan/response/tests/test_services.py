@@ -288,3 +288,59 @@ def test_asking_for_backup_tells_the_nearest_colleagues_on_duty(site, users):
     assert {m.recipient_id for m in told} == {middle.user_id, far.user_id}
     event = incident.events.get(kind="backup_requested")
     assert event.details["asked"] == [middle.user_id, far.user_id] and event.note == "水太深，需要抽水泵"
+
+
+# --- positions and the nearest responders -------------------------------------------------------
+
+
+def test_a_responder_reports_a_position_and_the_bus_carries_ids_only(
+    site, users, django_capture_on_commit_callbacks
+):
+    from banyan.core import bus
+
+    near, _middle, far = site["responders"]
+    heard = []
+    unsubscribe = bus.subscribe("responder.*", lambda topic, payload: heard.append((topic, payload)))
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.report_position(
+                actor=far.user, latitude=site["building"].latitude, longitude=site["building"].longitude
+            )
+    finally:
+        unsubscribe()
+    far.refresh_from_db()
+    assert (far.latitude, far.longitude) == (site["building"].latitude, site["building"].longitude)
+    assert far.position_at == NOW
+    assert heard == [
+        ("responder.moved", {"id": far.pk, "user": far.user_id, "community": site["grid"].parent.code})
+    ]
+    with pytest.raises(InvalidInput) as bad:
+        services.report_position(actor=far.user, latitude=91, longitude=0)
+    assert bad.value.field == "latitude"
+    with pytest.raises(PermissionDenied):
+        services.report_position(actor=users["resident01"], latitude=30, longitude=120)
+    from banyan.people.models import User
+
+    unrostered = User.objects.create_user("grid-new", password="x-pass-2026", role="grid_worker")
+    with pytest.raises(NotFound):
+        services.report_position(actor=unrostered, latitude=30, longitude=120)
+
+
+def test_the_nearest_responders_of_a_place_on_duty_first_by_walking_time(site, users):
+    near, middle, far = site["responders"]
+    community = site["grid"].parent
+    ranked = services.nearest_responders(community, {"building_id": site["building"].pk}, limit=5)
+    assert [r["responder"] for r in ranked] == [near, middle, far]
+    assert ranked[0]["walk_s"] < ranked[1]["walk_s"] < ranked[2]["walk_s"]
+    flood(site, users["director"])  # assigned to the nearest: their load counts
+    assert services.nearest_responders(community, {"building_id": site["building"].pk})[0]["load"] == 1
+    assert len(services.nearest_responders(community, {"building_id": site["building"].pk}, limit=2)) == 2
+
+
+def test_arriving_on_scene_with_a_position_moves_the_responder(site, users):
+    incident = flood(site, users["director"])
+    near = site["responders"][0]
+    services.act(actor=near.user, incident=incident, move="accept")
+    services.act(actor=near.user, incident=incident, move="on_scene", position=(30.2601, 120.1702))
+    near.refresh_from_db()
+    assert (near.latitude, near.longitude) == (30.2601, 120.1702)
