@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "banyan.warning",
     "banyan.notify",
     "banyan.response",
+    "banyan.cockpit",
     "banyan.sim",
 ]
 

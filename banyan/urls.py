@@ -15,4 +15,5 @@ urlpatterns = [
     path("response/", include("banyan.response.urls")),
     path("open311/v2/", include("banyan.response.open311_urls")),
     path("reports/", include("banyan.response.report_urls")),
+    path("cockpit/", include("banyan.cockpit.urls")),
 ]

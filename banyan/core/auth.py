@@ -54,4 +54,17 @@ class BearerTokenAuth(HttpBearer):
 
 api_auth = [BearerTokenAuth(), SessionAuth()]
 
-__all__ = ["api_auth", "create_token", "user_for_token", "F"]
+
+async def astream_user(request):
+    """The user of a streaming request (Server-Sent Events): ``Authorization: Bearer <token>``, else the
+    session; None when neither signs in an active user."""
+    from asgiref.sync import sync_to_async
+
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return await sync_to_async(user_for_token)(header[len("Bearer ") :].strip())
+    user = await request.auser()
+    return user if user.is_authenticated and user.is_active else None
+
+
+__all__ = ["api_auth", "astream_user", "create_token", "user_for_token", "F"]

@@ -10,4 +10,5 @@ def shell(request):
         "can_view_alerts": can(user, Action.VIEW_ALERTS),
         "can_handle_incidents": can(user, Action.HANDLE_INCIDENTS),
         "can_view_incidents": can(user, Action.VIEW_INCIDENTS),
+        "can_view_cockpit": can(user, Action.VIEW_COCKPIT),
     }

@@ -235,5 +235,13 @@ def mask_plate(value: str | None) -> str:
     return value[:2] + MASK * (len(value) - 4) + value[-2:]
 
 
+def mask_name(value: str | None) -> str:
+    """The first character of a name, e.g. ``王*`` / ``W****``: enough to tell people apart on a shared
+    screen, not enough to identify them."""
+    if not value:
+        return ""
+    return value[0] + MASK * max(1, len(value) - 1)
+
+
 def mask_text(value: str | None) -> str:
     return "" if not value else "••••"

@@ -26,17 +26,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from banyan.core import bus
-from banyan.core.auth import user_for_token
+from banyan.core.auth import astream_user
 from banyan.notify import services
 from banyan.notify.models import Message
-
-
-async def _user(request: HttpRequest):
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        return await sync_to_async(user_for_token)(header[len("Bearer ") :].strip())
-    user = await request.auser()
-    return user if user.is_authenticated and user.is_active else None
 
 
 def _last_event_id(request: HttpRequest) -> int | None | str:
@@ -106,7 +98,7 @@ async def _events(user, last_id: int) -> AsyncIterator[str]:
 
 @require_GET
 async def stream(request: HttpRequest) -> HttpResponse:
-    user = await _user(request)
+    user = await astream_user(request)
     if user is None:
         body = {"detail": _("Sign in, or send Authorization: Bearer <token>."), "code": "unauthorized"}
         return JsonResponse(body, status=401)

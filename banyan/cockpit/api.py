@@ -1,0 +1,100 @@
+"""The cockpit's data (map layers, live state, key figures, crowd density, an alert's panel and its
+one-click dispatch, a building) and the read-only federation summary a city platform polls."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.utils.translation import get_language
+from ninja import Field, Query, Router, Schema
+
+from banyan.cockpit import services
+from banyan.core.access import Action
+from banyan.core.api import ErrorOut, require
+from banyan.response.services import get_incident_for
+
+router = Router(tags=["cockpit"])
+ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+
+
+class CommunityQuery(Schema):
+    community: str | None = Field(None, max_length=32, description="community code; default: your first")
+
+
+class DispatchIn(Schema):
+    responder: int = Field(..., description="the user id of a responder on duty (from the panel's `nearest`)")
+    category: str | None = Field(None, max_length=32, description="when the alert's rule names none")
+
+
+def _language() -> str:
+    return get_language() or ""
+
+
+def _community(request: HttpRequest, query: CommunityQuery):
+    require(request.user, Action.VIEW_COCKPIT)
+    return services.community_for(request.user, query.community)
+
+
+@router.get("/cockpit/map", response={200: dict, **ERRORS})
+def map_layers(request: HttpRequest, query: Query[CommunityQuery]):
+    """The community's places as GeoJSON (WGS84): boundary, grids, buildings (with units, households
+    and residents as counts), facilities, crowd zones, devices (kind, status, battery low) and the
+    walking paths."""
+    return services.map_layers(_community(request, query), language=_language())
+
+
+@router.get("/cockpit/state", response={200: dict, **ERRORS})
+def live_state(request: HttpRequest, query: Query[CommunityQuery]):
+    """What changes: active alerts, open incidents with their clocks, responders (on duty, load, last
+    position) and each building's counts of alerts, incidents and vulnerable residents. The live
+    stream (``/cockpit/stream``) sends the same first, then every change."""
+    return services.live_state(request.user, _community(request, query), language=_language())
+
+
+@router.get("/cockpit/figures", response={200: dict, **ERRORS})
+def figures(request: HttpRequest, query: Query[CommunityQuery]):
+    """Key figures: alerts and incidents by grade and clock, SLA compliance today and over 7 days,
+    devices, vulnerable residents and when each was last checked on (masked), reports and satisfaction,
+    alerts per hour over 24 h."""
+    return services.figures(request.user, _community(request, query), language=_language())
+
+
+@router.get("/cockpit/crowd", response={200: dict, **ERRORS})
+def crowd(request: HttpRequest, query: Query[CommunityQuery]):
+    """Crowd density (persons/m²) per zone and hour over the last 24 h, with the grade each reaches."""
+    return services.crowd(request.user, _community(request, query), language=_language())
+
+
+@router.get("/cockpit/alerts/{int:alert_id}/panel", response={200: dict, **ERRORS})
+def alert_panel(request: HttpRequest, alert_id: int):
+    """An alert's side panel: its place, the care needs there (counts), its incident, the nearest
+    responders on duty by walking time."""
+    require(request.user, Action.VIEW_COCKPIT)
+    alert = services.get_alert_for(request.user, alert_id)
+    return services.alert_panel(request.user, alert, language=_language())
+
+
+@router.post("/cockpit/alerts/{int:alert_id}/dispatch", response={200: dict, **ERRORS})
+def dispatch(request: HttpRequest, alert_id: int, payload: DispatchIn):
+    """One click: the alert's incident (opened now if it has none) goes to the chosen responder."""
+    require(request.user, Action.MANAGE_INCIDENTS)
+    alert = services.get_alert_for(request.user, alert_id)
+    incident = services.dispatch_alert(
+        actor=request.user, alert=alert, responder_user_id=payload.responder, category=payload.category
+    )
+    incident = get_incident_for(request.user, incident.pk)
+    return services.incident_item(incident, now=services.clock.now(), language=_language())
+
+
+@router.get("/cockpit/buildings/{int:building_id}", response={200: dict, **ERRORS})
+def building(request: HttpRequest, building_id: int):
+    """A building's units with households, residents and care needs as counts; its alerts and incidents."""
+    return services.building_detail(request.user, building_id)
+
+
+@router.get("/federation/summary", response={200: dict, **ERRORS})
+def federation_summary(request: HttpRequest):
+    """Read-only figures of every community you may see (a street, a district): state (the worst active
+    grade), active alerts, open and overdue incidents, SLA compliance, devices, vulnerable residents
+    (counts), reports and satisfaction. No personal data."""
+    require(request.user, Action.VIEW_FEDERATION)
+    return services.federation_summary(request.user, language=_language())

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CockpitConfig(AppConfig):
+    name = "banyan.cockpit"
+    label = "cockpit"
+    verbose_name = "Cockpit"

@@ -1,0 +1,909 @@
+/* The cockpit: a community's live screen.
+ *
+ * Draws the map from GET /api/v1/cockpit/map (Leaflet, no tiles: Banyan's own GeoJSON), follows
+ * /cockpit/stream (Server-Sent Events: a "state" first, then "alert", "incident" and "responder"
+ * changes; EventSource reconnects by itself and the server sends a fresh "state", so nothing missed
+ * stays missing), keeps the alert and incident lists (the map's text equivalent), colours buildings
+ * by state, flashes a new red or orange alert, sounds an optional chime and opens its side panel
+ * (place, care needs as counts, nearest responders, one-click dispatch). Figures (ECharts) come from
+ * GET /api/v1/cockpit/figures every 30 s and shortly after changes; crowd density per zone from
+ * GET /api/v1/cockpit/crowd with a 24-hour slider.
+ *
+ * Updates are applied once per animation frame, so a burst of events costs one redraw.
+ * window.banyanCockpit exposes what tests and `banyan bench cockpit` measure: readyAt (when the first
+ * state was drawn, performance.now()), seen[alertId] (Date.now() when an alert was first drawn).
+ */
+(function () {
+  "use strict";
+
+  var GRADE_COLOURS = { red: "#e03131", orange: "#f08c00", yellow: "#f5d90a", blue: "#4dabf7" };
+  var GRADE_ORDER = { red: 0, orange: 1, yellow: 2, blue: 3 };
+  var ACTIVE = { open: true, acknowledged: true };
+  var OPEN_INCIDENT = { new: true, assigned: true, accepted: true, on_scene: true };
+  var DEVICE_COLOURS = { online: "#51cf66", offline: "#868e96", maintenance: "#845ef7" };
+
+  var root = document.getElementById("cockpit");
+  if (!root || typeof window.L === "undefined") {
+    return;
+  }
+
+  var metrics = (window.banyanCockpit = { readyAt: null, seen: {}, states: 0, events: 0 });
+  var texts = {};
+  var textTemplate = document.getElementById("cockpit-text");
+  if (textTemplate) {
+    Array.prototype.forEach.call(textTemplate.content.querySelectorAll("[data-text]"), function (node) {
+      texts[node.getAttribute("data-text")] = node.textContent;
+    });
+  }
+  function t(key) {
+    return texts[key] || key;
+  }
+
+  var csrf = (root.querySelector("input[name=csrfmiddlewaretoken]") || {}).value || "";
+  var state = { alerts: {}, incidents: {}, responders: {}, care: {} };
+  var layers = {};
+  var buildingLayers = {};
+  var alertMarkers = {};
+  var responderMarkers = {};
+  var map;
+  var dirty = false;
+  var figuresTimer = null;
+  var chimeOn = false;
+  var audio = null;
+  var started = false; // the first state has been drawn: later new alerts flash
+
+  // --- small helpers -----------------------------------------------------------------------
+
+  function el(tag, attributes, children) {
+    var node = document.createElement(tag);
+    Object.keys(attributes || {}).forEach(function (name) {
+      if (name === "text") {
+        node.textContent = attributes[name];
+      } else {
+        node.setAttribute(name, attributes[name]);
+      }
+    });
+    (children || []).forEach(function (child) {
+      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(
+      function (response) {
+        if (!response.ok) {
+          throw new Error(url + " answered " + response.status);
+        }
+        return response.json();
+      }
+    );
+  }
+
+  function timeText(iso) {
+    if (!iso) {
+      return t("never");
+    }
+    var date = new Date(iso);
+    return date.toLocaleString(document.documentElement.lang || undefined, {
+      month: "numeric",
+      day: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+    });
+  }
+
+  function urlFor(attribute, id) {
+    return root.getAttribute(attribute).replace("/0/", "/" + encodeURIComponent(id) + "/").replace(/\/0$/, "/" + encodeURIComponent(id));
+  }
+
+  // --- the map -------------------------------------------------------------------------------
+
+  function buildingStyle(id) {
+    var worst = null;
+    var hasIncident = false;
+    Object.keys(state.alerts).forEach(function (key) {
+      var alert = state.alerts[key];
+      if (alert.building === id && (worst === null || GRADE_ORDER[alert.grade] < GRADE_ORDER[worst])) {
+        worst = alert.grade;
+      }
+    });
+    Object.keys(state.incidents).forEach(function (key) {
+      if (state.incidents[key].building === id) {
+        hasIncident = true;
+      }
+    });
+    var fill = "#5c6b73";
+    if (worst) {
+      fill = GRADE_COLOURS[worst];
+    } else if (hasIncident) {
+      fill = "#d6336c";
+    } else if (state.care[id]) {
+      fill = "#228be6";
+    }
+    return { color: "#dee2e6", weight: 1, fillColor: fill, fillOpacity: worst ? 0.85 : 0.6 };
+  }
+
+  function drawMap(data) {
+    map = L.map("cockpit-map", { attributionControl: false, zoomSnap: 0.25, preferCanvas: true });
+    var bounds = L.latLngBounds([]);
+    if (data.community.boundary) {
+      var outline = L.geoJSON(data.community.boundary, {
+        style: { color: "#adb5bd", weight: 2, fill: false },
+        interactive: false,
+      }).addTo(map);
+      bounds.extend(outline.getBounds());
+    }
+    data.grids.forEach(function (grid) {
+      if (grid.boundary) {
+        L.geoJSON(grid.boundary, {
+          style: { color: "#868e96", weight: 1, dashArray: "4 4", fill: false },
+          interactive: false,
+        }).addTo(map);
+      }
+    });
+    layers.paths = L.layerGroup(
+      data.paths.map(function (line) {
+        return L.polyline(line, { color: "#495057", weight: 1, interactive: false });
+      })
+    );
+    var buildings = L.layerGroup().addTo(map);
+    data.buildings.forEach(function (building) {
+      var layer = building.footprint
+        ? L.geoJSON(building.footprint, { style: buildingStyle(building.id) })
+        : L.circleMarker(building.point, Object.assign({ radius: 7 }, buildingStyle(building.id)));
+      layer.bindTooltip(building.name + " · " + building.residents + " " + t("residents"));
+      layer.on("click", function () {
+        openBuilding(building.id);
+      });
+      layer.addTo(buildings);
+      buildingLayers[building.id] = layer;
+      if (building.footprint) {
+        bounds.extend(layer.getBounds());
+      } else {
+        bounds.extend(building.point);
+      }
+    });
+    layers.facilities = L.layerGroup(
+      data.facilities.map(function (facility) {
+        return L.circleMarker(facility.point, {
+          radius: 5,
+          color: "#ffd43b",
+          weight: 2,
+          fillOpacity: 0.2,
+        }).bindTooltip(facility.name + " · " + facility.kind_label);
+      })
+    ).addTo(map);
+    layers.devices = L.layerGroup(
+      data.devices
+        .filter(function (device) {
+          return device.point;
+        })
+        .map(function (device) {
+          return L.circleMarker(device.point, {
+            radius: 2.5,
+            weight: device.battery_low ? 2 : 0,
+            color: "#fa5252",
+            fillColor: DEVICE_COLOURS[device.status] || "#868e96",
+            fillOpacity: 0.9,
+          }).bindTooltip(device.code + " · " + device.kind + " · " + t(device.status));
+        })
+    ).addTo(map);
+    layers.crowd = L.layerGroup().addTo(map);
+    layers.crowdZones = {};
+    data.zones.forEach(function (zone) {
+      var polygon = L.geoJSON(zone.area, { style: { color: "#ced4da", weight: 1, fillOpacity: 0.05 } });
+      polygon.bindTooltip(zone.name);
+      polygon.addTo(layers.crowd);
+      layers.crowdZones[zone.key] = polygon;
+    });
+    layers.responders = L.layerGroup().addTo(map);
+    layers.alerts = L.layerGroup().addTo(map);
+    if (bounds.isValid()) {
+      map.fitBounds(bounds, { padding: [10, 10] });
+    } else {
+      map.setView([30.25, 120.16], 16);
+    }
+  }
+
+  function alertIcon(alert, flash) {
+    return L.divIcon({
+      className: "alert-marker alert-marker--" + alert.grade + (flash ? " alert-marker--flash" : ""),
+      html: '<span aria-hidden="true"></span>',
+      iconSize: [22, 22],
+    });
+  }
+
+  function placeAlert(alert, flash) {
+    var marker = alertMarkers[alert.id];
+    if (!alert.point) {
+      return;
+    }
+    if (marker) {
+      marker.setLatLng(alert.point);
+      marker.setIcon(alertIcon(alert, flash));
+    } else {
+      marker = L.marker(alert.point, { icon: alertIcon(alert, flash), keyboard: false, zIndexOffset: 1000 });
+      marker.bindTooltip(alert.rule + " · " + alert.place);
+      marker.on("click", function () {
+        openAlert(alert.id);
+      });
+      marker.addTo(layers.alerts);
+      alertMarkers[alert.id] = marker;
+    }
+  }
+
+  function removeAlert(id) {
+    if (alertMarkers[id]) {
+      layers.alerts.removeLayer(alertMarkers[id]);
+      delete alertMarkers[id];
+    }
+    delete state.alerts[id];
+  }
+
+  function placeResponder(responder) {
+    var marker = responderMarkers[responder.id];
+    if (!responder.point) {
+      return;
+    }
+    var style = {
+      radius: 6,
+      color: "#ffffff",
+      weight: 2,
+      fillColor: responder.on_duty ? "#20c997" : "#495057",
+      fillOpacity: 1,
+    };
+    if (marker) {
+      marker.setLatLng(responder.point);
+      marker.setStyle(style);
+    } else {
+      marker = L.circleMarker(responder.point, style).addTo(layers.responders);
+      responderMarkers[responder.id] = marker;
+    }
+    marker.bindTooltip(responder.name + " · " + responder.load + " " + t("load"));
+  }
+
+  // --- the lists (the map's text equivalent) --------------------------------------------------
+
+  function sortedValues(collection) {
+    return Object.keys(collection)
+      .map(function (key) {
+        return collection[key];
+      })
+      .sort(function (a, b) {
+        return GRADE_ORDER[a.grade] - GRADE_ORDER[b.grade] || (a.id < b.id ? 1 : -1);
+      });
+  }
+
+  function renderList(name, items, describe) {
+    var list = root.querySelector("[data-list=" + name + "]");
+    var fragment = document.createDocumentFragment();
+    items.forEach(function (item) {
+      fragment.appendChild(describe(item));
+    });
+    list.replaceChildren(fragment);
+    if (!items.length) {
+      list.appendChild(el("li", { class: "empty", text: list.getAttribute("data-empty") }));
+    }
+    root.querySelector("[data-count=" + name + "]").textContent = String(items.length);
+  }
+
+  function alertRow(alert) {
+    var open = el("button", { type: "button", class: "link-button", text: alert.rule + " · " + alert.place });
+    open.addEventListener("click", function () {
+      openAlert(alert.id);
+    });
+    return el("li", { class: "live-row live-row--" + alert.grade, "data-alert": String(alert.id) }, [
+      el("span", { class: "grade-dot grade-dot--" + alert.grade, text: t(alert.grade) }),
+      " ",
+      open,
+      " ",
+      el("span", { class: "secondary", text: t(alert.status) + " · " + timeText(alert.raised_at) }),
+    ]);
+  }
+
+  function incidentRow(incident) {
+    return el("li", { class: "live-row live-row--" + incident.grade, "data-incident": String(incident.id) }, [
+      el("span", { class: "grade-dot grade-dot--" + incident.grade, text: t(incident.grade) }),
+      " ",
+      el("a", { href: incident.url, text: incident.category + " #" + incident.id }),
+      " ",
+      el("span", {
+        class: "secondary clock clock--" + incident.clock,
+        text: t(incident.clock) + " · " + (incident.assignee ? t("assigned") + " " + incident.assignee : t("nobody")),
+      }),
+    ]);
+  }
+
+  function redraw() {
+    dirty = false;
+    renderList("alerts", sortedValues(state.alerts), alertRow);
+    renderList("incidents", sortedValues(state.incidents), incidentRow);
+    Object.keys(buildingLayers).forEach(function (id) {
+      buildingLayers[id].setStyle(buildingStyle(Number(id)));
+    });
+    var now = Date.now();
+    Object.keys(state.alerts).forEach(function (id) {
+      if (!metrics.seen[id]) {
+        metrics.seen[id] = now;
+      }
+    });
+  }
+
+  function scheduleRedraw() {
+    if (!dirty) {
+      dirty = true;
+      window.requestAnimationFrame(redraw);
+    }
+  }
+
+  // --- live events -------------------------------------------------------------------------------
+
+  function applyState(data) {
+    Object.keys(alertMarkers).forEach(removeAlert);
+    state.alerts = {};
+    state.incidents = {};
+    state.care = {};
+    Object.keys(data.buildings).forEach(function (id) {
+      state.care[Number(id)] = data.buildings[id].care;
+    });
+    data.alerts.forEach(function (alert) {
+      state.alerts[alert.id] = alert;
+      placeAlert(alert, false);
+    });
+    data.incidents.forEach(function (incident) {
+      state.incidents[incident.id] = incident;
+    });
+    data.responders.forEach(function (responder) {
+      state.responders[responder.id] = responder;
+      placeResponder(responder);
+    });
+    metrics.states += 1;
+    redraw();
+    if (metrics.readyAt === null) {
+      metrics.readyAt = performance.now();
+      root.setAttribute("data-ready", "1");
+    }
+    started = true;
+  }
+
+  function onAlert(alert) {
+    var known = state.alerts[alert.id];
+    if (!ACTIVE[alert.status]) {
+      removeAlert(alert.id);
+      scheduleRedraw();
+      return;
+    }
+    state.alerts[alert.id] = alert;
+    var urgent = !known && started && (alert.grade === "red" || alert.grade === "orange");
+    placeAlert(alert, urgent);
+    scheduleRedraw();
+    if (urgent) {
+      chime();
+      openAlert(alert.id);
+    }
+  }
+
+  function onIncident(incident) {
+    if (OPEN_INCIDENT[incident.status]) {
+      state.incidents[incident.id] = incident;
+    } else {
+      delete state.incidents[incident.id];
+    }
+    scheduleRedraw();
+  }
+
+  function onResponder(responder) {
+    state.responders[responder.id] = responder;
+    placeResponder(responder);
+  }
+
+  function setStatus(name) {
+    var status = root.querySelector("[data-live-status]");
+    status.textContent = status.getAttribute("data-text-" + name);
+    root.setAttribute("data-live-state", name);
+  }
+
+  function follow() {
+    var source = new EventSource(root.getAttribute("data-stream-url"));
+    function handle(kind, apply) {
+      source.addEventListener(kind, function (event) {
+        var data;
+        try {
+          data = JSON.parse(event.data);
+        } catch (error) {
+          return;
+        }
+        metrics.events += 1;
+        apply(data);
+        if (kind !== "state" && kind !== "responder") {
+          refreshFiguresSoon();
+        }
+      });
+    }
+    handle("state", applyState);
+    handle("alert", onAlert);
+    handle("incident", onIncident);
+    handle("responder", onResponder);
+    source.addEventListener("open", function () {
+      setStatus("live");
+    });
+    source.addEventListener("error", function () {
+      setStatus("reconnecting");
+    });
+  }
+
+  // --- the chime ---------------------------------------------------------------------------------
+
+  function chime() {
+    if (!chimeOn) {
+      return;
+    }
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      [880, 660].forEach(function (frequency, index) {
+        var oscillator = audio.createOscillator();
+        var gain = audio.createGain();
+        oscillator.frequency.value = frequency;
+        gain.gain.setValueAtTime(0.2, audio.currentTime + index * 0.25);
+        gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + index * 0.25 + 0.22);
+        oscillator.connect(gain).connect(audio.destination);
+        oscillator.start(audio.currentTime + index * 0.25);
+        oscillator.stop(audio.currentTime + index * 0.25 + 0.24);
+      });
+    } catch (error) {
+      chimeOn = false;
+    }
+  }
+
+  // --- the side panels ------------------------------------------------------------------------------
+
+  function showPanel(id) {
+    ["alert-panel", "building-panel"].forEach(function (panelId) {
+      document.getElementById(panelId).hidden = panelId !== id;
+    });
+    var panel = document.getElementById(id);
+    panel.focus({ preventScroll: true });
+    panel.scrollIntoView({ block: "nearest" });
+  }
+
+  function walkText(seconds) {
+    return seconds === null ? t("unknown-position") : Math.max(1, Math.round(seconds / 60)) + " " + t("walk");
+  }
+
+  function renderPanel(data) {
+    var body = root.querySelector("[data-panel-body]");
+    var alert = data.alert;
+    document.getElementById("alert-panel-title").textContent = alert.rule;
+    var parts = [
+      el("p", {}, [
+        el("span", { class: "grade-dot grade-dot--" + alert.grade, text: t(alert.grade) }),
+        " ",
+        el("strong", { text: alert.place }),
+        " · " + timeText(alert.raised_at) + " · ",
+        el("a", { href: alert.url, text: t("open-alert") }),
+      ]),
+    ];
+    var care = el("div", { class: "panel-care" }, [el("h3", { text: t("care") })]);
+    if (!data.care.shown) {
+      care.appendChild(el("p", { class: "secondary", text: t("care-hidden") }));
+    } else if (!data.care.residents) {
+      care.appendChild(el("p", { text: t("care-none") }));
+    } else {
+      care.appendChild(el("p", { class: "care-count", text: String(data.care.residents) }));
+      var kinds = el("ul", { class: "care-kinds" });
+      Object.keys(data.care.kinds).forEach(function (kind) {
+        kinds.appendChild(el("li", { text: kind + " × " + data.care.kinds[kind] }));
+      });
+      care.appendChild(kinds);
+    }
+    parts.push(care);
+    if (data.incident) {
+      parts.push(
+        el("p", {}, [
+          t("incident") + ": ",
+          el("a", { href: data.incident.url, text: data.incident.category + " #" + data.incident.id }),
+          " · " + (data.incident.assignee ? t("assigned") + " " + data.incident.assignee : t("nobody")),
+        ])
+      );
+    }
+    var nearest = el("div", { class: "panel-nearest" }, [el("h3", { text: t("nearest") })]);
+    if (!data.nearest.length) {
+      nearest.appendChild(el("p", { text: t("none-on-duty") }));
+    }
+    var list = el("ol", { class: "nearest-list" });
+    data.nearest.forEach(function (responder) {
+      var row = el("li", {}, [
+        el("span", { text: responder.name }),
+        " ",
+        el("span", {
+          class: "secondary",
+          text: walkText(responder.walk_s) + " · " + responder.load + "/" + responder.capacity + " " + t("load"),
+        }),
+      ]);
+      if (data.may_dispatch) {
+        var send = el("button", { type: "button", class: "button button--small", "data-dispatch": String(responder.user) }, [
+          t("dispatch") + " ",
+          el("span", { class: "visually-hidden", text: responder.name }),
+        ]);
+        send.addEventListener("click", function () {
+          dispatch(alert.id, responder.user, data.category, send);
+        });
+        row.appendChild(document.createTextNode(" "));
+        row.appendChild(send);
+      }
+      list.appendChild(row);
+    });
+    nearest.appendChild(list);
+    parts.push(nearest);
+    parts.push(el("p", { class: "panel-message", role: "status", "data-panel-message": "" }));
+    body.replaceChildren.apply(body, parts);
+  }
+
+  function openAlert(id) {
+    getJSON(urlFor("data-panel-url", id))
+      .then(function (data) {
+        renderPanel(data);
+        showPanel("alert-panel");
+      })
+      .catch(function () {});
+  }
+
+  function dispatch(alertId, userId, category, button) {
+    button.disabled = true;
+    var message = root.querySelector("[data-panel-message]");
+    fetch(urlFor("data-dispatch-url", alertId), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify({ responder: userId, category: category }),
+    })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          return { ok: response.ok, body: body };
+        });
+      })
+      .then(function (result) {
+        if (result.ok) {
+          onIncident(result.body);
+          message.textContent = t("sent") + " " + result.body.assignee + " · " + result.body.category + " #" + result.body.id;
+        } else {
+          message.textContent = t("dispatch-failed") + " " + (result.body.detail || "");
+          button.disabled = false;
+        }
+      })
+      .catch(function () {
+        button.disabled = false;
+      });
+  }
+
+  function openBuilding(id) {
+    getJSON(urlFor("data-building-url", id))
+      .then(function (data) {
+        document.getElementById("building-panel-title").textContent = data.name;
+        var body = root.querySelector("[data-building-body]");
+        var header = [t("units"), t("households"), t("residents")];
+        if (data.care_shown) {
+          header.push(t("care-count"));
+        }
+        var table = el("table", { class: "table" }, [
+          el("thead", {}, [
+            el(
+              "tr",
+              {},
+              header.map(function (label) {
+                return el("th", { scope: "col", text: label });
+              })
+            ),
+          ]),
+        ]);
+        var rows = el("tbody");
+        data.units.forEach(function (unit) {
+          var cells = [unit.number, unit.households, unit.residents];
+          if (data.care_shown) {
+            cells.push(unit.care);
+          }
+          rows.appendChild(
+            el(
+              "tr",
+              {},
+              cells.map(function (value) {
+                return el("td", { text: String(value) });
+              })
+            )
+          );
+        });
+        table.appendChild(rows);
+        var parts = [el("p", {}, [el("a", { href: data.url, text: t("open-building") })])];
+        if (data.alerts.length) {
+          parts.push(el("h3", { text: t("alerts") }));
+          parts.push(el("ul", {}, data.alerts.map(function (alert) {
+            return el("li", {}, [el("a", { href: alert.url, text: alert.rule + " · " + t(alert.grade) })]);
+          })));
+        }
+        if (data.incidents.length) {
+          parts.push(el("h3", { text: t("incidents") }));
+          parts.push(el("ul", {}, data.incidents.map(function (incident) {
+            return el("li", {}, [el("a", { href: incident.url, text: incident.category + " #" + incident.id })]);
+          })));
+        }
+        parts.push(el("div", { class: "table-scroll" }, [table]));
+        body.replaceChildren.apply(body, parts);
+        showPanel("building-panel");
+      })
+      .catch(function () {});
+  }
+
+  // --- figures -----------------------------------------------------------------------------------
+
+  var charts = {};
+
+  function chart(name) {
+    if (!window.echarts) {
+      return null;
+    }
+    if (!charts[name]) {
+      var node = root.querySelector("[data-chart=" + name + "]");
+      charts[name] = window.echarts.init(node, document.body.getAttribute("data-theme") === "dark" ? "dark" : null, {
+        renderer: "svg",
+      });
+    }
+    return charts[name];
+  }
+
+  function setKpi(name, value) {
+    var node = root.querySelector("[data-kpi=" + name + "] .kpi-value");
+    if (node) {
+      node.textContent = value === null || value === undefined ? "–" : String(value);
+    }
+  }
+
+  function percent(share) {
+    return share === null || share === undefined ? null : Math.round(share * 100) + "%";
+  }
+
+  function renderFigures(data) {
+    var grades = ["red", "orange", "yellow", "blue"];
+    setKpi("alerts", data.alerts.active);
+    setKpi("incidents", data.incidents.open);
+    setKpi(
+      "missed",
+      grades.reduce(function (sum, grade) {
+        return sum + data.incidents.by_grade[grade].missed;
+      }, 0)
+    );
+    setKpi("sla_today", percent(data.sla.today.arrive_met_share));
+    setKpi("sla_7", percent(data.sla.days_7.arrive_met_share));
+    setKpi("devices", data.devices.offline + " / " + data.devices.total);
+    setKpi("battery", data.devices.battery_low);
+    setKpi("overdue", data.vulnerable.shown ? data.vulnerable.overdue + " / " + data.vulnerable.total : null);
+    setKpi("reports", data.reports.last_7_days);
+    setKpi("rating", data.reports.average_rating);
+    var background = { backgroundColor: "transparent" };
+    var byGrade = chart("by-grade");
+    if (byGrade) {
+      byGrade.setOption(
+        Object.assign({}, background, {
+          animation: false,
+          tooltip: { trigger: "axis" },
+          legend: { top: 0 },
+          grid: { left: 40, right: 10, top: 30, bottom: 25 },
+          xAxis: { type: "category", data: grades.map(t) },
+          yAxis: { type: "value", minInterval: 1 },
+          series: [
+            { name: t("alerts") + " · " + t("open"), type: "bar", stack: "a", data: grades.map(function (g) { return data.alerts.by_grade[g].open; }) },
+            { name: t("alerts") + " · " + t("acknowledged"), type: "bar", stack: "a", data: grades.map(function (g) { return data.alerts.by_grade[g].acknowledged; }) },
+            { name: t("incidents") + " · " + t("running"), type: "bar", stack: "i", data: grades.map(function (g) { return data.incidents.by_grade[g].running; }) },
+            { name: t("incidents") + " · " + t("missed"), type: "bar", stack: "i", data: grades.map(function (g) { return data.incidents.by_grade[g].missed; }) },
+          ],
+        })
+      );
+      byGrade.off("click");
+      byGrade.on("click", function (params) {
+        var grade = grades[params.dataIndex];
+        window.location.href = params.seriesName.indexOf(t("alerts")) === 0 ? "/alerts/?grade=" + grade : "/response/incidents/?grade=" + grade;
+      });
+    }
+    var timeline = chart("timeline");
+    if (timeline) {
+      timeline.setOption(
+        Object.assign({}, background, {
+          animation: false,
+          tooltip: { trigger: "axis" },
+          grid: { left: 40, right: 10, top: 10, bottom: 25 },
+          xAxis: {
+            type: "category",
+            data: data.timeline.hours.map(function (hour) {
+              return new Date(hour).getHours() + ":00";
+            }),
+          },
+          yAxis: { type: "value", minInterval: 1 },
+          series: grades.map(function (grade) {
+            return { name: t(grade), type: "bar", stack: "g", itemStyle: { color: GRADE_COLOURS[grade] }, data: data.timeline.by_grade[grade] };
+          }),
+        })
+      );
+    }
+    var sla = chart("sla");
+    if (sla) {
+      var clocks = ["acknowledge", "arrive", "resolve"];
+      sla.setOption(
+        Object.assign({}, background, {
+          animation: false,
+          tooltip: { trigger: "axis", valueFormatter: function (v) { return v === null ? "–" : v + "%"; } },
+          legend: { top: 0 },
+          grid: { left: 40, right: 10, top: 30, bottom: 25 },
+          xAxis: { type: "category", data: clocks.map(t) },
+          yAxis: { type: "value", max: 100 },
+          series: [
+            { name: t("today"), type: "bar", data: clocks.map(function (c) { var s = data.sla.today[c + "_met_share"]; return s === null ? null : Math.round(s * 100); }) },
+            { name: t("days7"), type: "bar", data: clocks.map(function (c) { var s = data.sla.days_7[c + "_met_share"]; return s === null ? null : Math.round(s * 100); }) },
+          ],
+        })
+      );
+    }
+    var devices = chart("devices");
+    if (devices) {
+      devices.setOption(
+        Object.assign({}, background, {
+          animation: false,
+          tooltip: { trigger: "item" },
+          series: [
+            {
+              type: "pie",
+              radius: ["45%", "70%"],
+              data: ["online", "offline", "maintenance"].map(function (status) {
+                return { name: t(status), value: data.devices[status], itemStyle: { color: DEVICE_COLOURS[status] } };
+              }),
+            },
+          ],
+        })
+      );
+    }
+    var section = root.querySelector("[data-care-section]");
+    if (data.vulnerable.shown) {
+      section.hidden = false;
+      var rows = data.vulnerable.most_overdue.map(function (row) {
+        return el("tr", { class: row.overdue ? "overdue" : "" }, [
+          el("td", { text: row.name }),
+          el("td", {}, [el("a", { href: "/places/buildings/" + row.building_id + "/", text: row.building })]),
+          el("td", { text: row.kinds.join(", ") }),
+          el("td", { text: timeText(row.last_checked) + (row.overdue ? " · " + t("overdue") : "") }),
+        ]);
+      });
+      root.querySelector("[data-care-table] tbody").replaceChildren.apply(root.querySelector("[data-care-table] tbody"), rows);
+    }
+  }
+
+  function refreshFigures() {
+    figuresTimer = null;
+    getJSON(root.getAttribute("data-figures-url")).then(renderFigures).catch(function () {});
+  }
+
+  function refreshFiguresSoon() {
+    if (figuresTimer === null) {
+      figuresTimer = window.setTimeout(refreshFigures, 3000);
+    }
+  }
+
+  // --- crowd density --------------------------------------------------------------------------------
+
+  var crowdData = null;
+
+  function crowdColour(grade, density) {
+    if (grade) {
+      return GRADE_COLOURS[grade];
+    }
+    return density > 0 ? "#74c0fc" : "#343a40";
+  }
+
+  function showCrowd() {
+    if (!crowdData) {
+      return;
+    }
+    var slider = document.getElementById("crowd-hour");
+    var index = Number(slider.value);
+    var label = document.getElementById("crowd-hour-label");
+    label.textContent = index >= 24 ? slider.getAttribute("data-text-now") : new Date(crowdData.hours[index]).getHours() + ":00";
+    crowdData.zones.forEach(function (zone) {
+      var layer = layers.crowdZones[zone.key];
+      if (!layer) {
+        return;
+      }
+      var density = index >= 24 ? zone.now || 0 : zone.hourly[index];
+      var grade = index >= 24 ? zone.now_grade : zone.hourly_grades[index];
+      layer.setStyle({ fillColor: crowdColour(grade, density), fillOpacity: density > 0 ? 0.55 : 0.1 });
+      layer.setTooltipContent(zone.name + " · " + density.toFixed(2) + " " + t("persons-m2"));
+    });
+  }
+
+  function refreshCrowd() {
+    getJSON(root.getAttribute("data-crowd-url"))
+      .then(function (data) {
+        crowdData = data;
+        showCrowd();
+      })
+      .catch(function () {});
+  }
+
+  // --- controls -------------------------------------------------------------------------------------
+
+  function wireControls() {
+    Array.prototype.forEach.call(root.querySelectorAll("[data-layer]"), function (box) {
+      function apply() {
+        var layer = layers[box.getAttribute("data-layer")];
+        if (!layer) {
+          return;
+        }
+        if (box.checked) {
+          layer.addTo(map);
+        } else {
+          map.removeLayer(layer);
+        }
+      }
+      box.addEventListener("change", apply);
+      apply();
+    });
+    document.getElementById("crowd-hour").addEventListener("input", showCrowd);
+    var chimeButton = root.querySelector("[data-chime]");
+    chimeButton.addEventListener("click", function () {
+      chimeOn = !chimeOn;
+      chimeButton.setAttribute("aria-pressed", chimeOn ? "true" : "false");
+      if (chimeOn) {
+        chime();
+      }
+    });
+    var themeButton = root.querySelector("[data-theme-toggle]");
+    var stored = window.localStorage && window.localStorage.getItem("banyan-cockpit-theme");
+    if (stored === "light") {
+      document.body.setAttribute("data-theme", "light");
+      themeButton.setAttribute("aria-pressed", "false");
+    }
+    themeButton.addEventListener("click", function () {
+      var dark = document.body.getAttribute("data-theme") !== "dark";
+      document.body.setAttribute("data-theme", dark ? "dark" : "light");
+      themeButton.setAttribute("aria-pressed", dark ? "true" : "false");
+      if (window.localStorage) {
+        window.localStorage.setItem("banyan-cockpit-theme", dark ? "dark" : "light");
+      }
+      Object.keys(charts).forEach(function (name) {
+        charts[name].dispose();
+        delete charts[name];
+      });
+      refreshFigures();
+    });
+    Array.prototype.forEach.call(root.querySelectorAll("[data-close-panel]"), function (button) {
+      button.addEventListener("click", function () {
+        button.closest(".cockpit-panel").hidden = true;
+      });
+    });
+    window.addEventListener("resize", function () {
+      Object.keys(charts).forEach(function (name) {
+        charts[name].resize();
+      });
+    });
+  }
+
+  function start() {
+    setStatus("connecting");
+    getJSON(root.getAttribute("data-map-url"))
+      .then(function (data) {
+        drawMap(data);
+        wireControls();
+        follow();
+        refreshFigures();
+        refreshCrowd();
+        window.setInterval(refreshFigures, 30000);
+        window.setInterval(refreshCrowd, 60000);
+      })
+      .catch(function () {
+        setStatus("reconnecting");
+      });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();

@@ -1,0 +1,180 @@
+"""The cockpit pages and their live stream.
+
+``/cockpit/`` — one community's screen (``?community=CODE`` for another the user may see);
+``/cockpit/street/`` — every community the user may see, on one map with their figures;
+``/cockpit/stream`` — Server-Sent Events: first ``state`` (what ``GET /api/v1/cockpit/state``
+answers), then one event per change (``alert``, ``incident``, ``responder``) as the bus carries it —
+from this process, or from ingest and the worker over MQTT (``BANYAN_BUS=mqtt``). A browser that
+reconnects (by itself, after ``retry``) gets a fresh ``state`` first, so it catches up on whatever it
+missed; a comment line every ``HEARTBEAT_S`` keeps proxies from closing an idle stream.
+
+Events carry ids only over the bus; each item is read here, through the user's scope, before it is
+sent — an alert the user may not see is sent as ``{"id", "status": "hidden"}`` (the page drops it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth.decorators import login_required
+from django.db import close_old_connections, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from banyan.cockpit import services
+from banyan.core import bus, clock
+from banyan.core.access import Action, can
+from banyan.core.auth import astream_user
+from banyan.core.errors import NotFound, PermissionDenied
+from banyan.core.views import service_errors
+from banyan.response.models import Incident
+
+HEARTBEAT_S = 15.0
+BURST_MAX = 200  # events read together in one round (at 50 events/s, one round every few ms)
+PATTERNS = ("alert.*", "incident.*", "responder.*")
+
+
+def _language() -> str:
+    return get_language() or ""
+
+
+@login_required
+@require_GET
+@service_errors
+def cockpit(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not can(user, Action.VIEW_COCKPIT):
+        raise PermissionDenied(_("Your role may not open the cockpit."))
+    community = services.community_for(user, request.GET.get("community") or None)
+    communities = list(services.communities_for(user))
+    context = {
+        "community": community,
+        "community_name": services._name(community, _language()),
+        "communities": [(c.code, services._name(c, _language())) for c in communities],
+        "may_dispatch": can(user, Action.MANAGE_INCIDENTS),
+        "may_see_street": can(user, Action.VIEW_FEDERATION) and len(communities) > 1,
+        "nav": "cockpit",
+    }
+    return render(request, "cockpit/cockpit.html", context)
+
+
+@login_required
+@require_GET
+@service_errors
+def street(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not can(user, Action.VIEW_FEDERATION):
+        raise PermissionDenied(_("Your role may not see figures across communities."))
+    return render(request, "cockpit/street.html", {"nav": "cockpit"})
+
+
+# --- the live stream ------------------------------------------------------------------------------
+
+
+def _sse(event: str, data) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
+
+
+def _sync(fn):
+    """Run ``fn`` in a thread, without keeping a database connection open between rounds."""
+
+    def run(*args, **kwargs):
+        close_old_connections()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if not connection.in_atomic_block:
+                connection.close()
+
+    return sync_to_async(run)
+
+
+def _items(user, community, changes: list[tuple[str, int]], language: str) -> list[str]:
+    """The current items behind a burst of changes, as SSE events (each object once)."""
+    now = clock.now()
+    out: list[str] = []
+    alert_ids = [pk for kind, pk in changes if kind == "alert"]
+    incident_ids = [pk for kind, pk in changes if kind == "incident"]
+    responder_ids = [pk for kind, pk in changes if kind == "responder"]
+    if alert_ids:
+        found = {a.pk: a for a in services.scoped_alerts(user, community).filter(pk__in=alert_ids)}
+        for pk in alert_ids:
+            alert = found.get(pk)
+            item = services.alert_item(alert, language=language) if alert else {"id": pk, "status": "hidden"}
+            out.append(_sse("alert", item))
+    if incident_ids:
+        found_incidents: dict[int, Incident] = {
+            i.pk: i for i in services.scoped_incidents(user, community).filter(pk__in=incident_ids)
+        }
+        for pk in incident_ids:
+            incident = found_incidents.get(pk)
+            item = (
+                services.incident_item(incident, now=now, language=language)
+                if incident
+                else {"id": pk, "status": "hidden"}
+            )
+            out.append(_sse("incident", item))
+    if responder_ids:
+        for item in services.responder_items(community, now=now, only=responder_ids):
+            out.append(_sse("responder", item))
+    return out
+
+
+async def _events(user, community, language: str) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
+
+    def on_event(topic: str, payload: dict) -> None:
+        if payload.get("community") != community.code:
+            return
+        kind, pk = topic.split(".", 1)[0], payload.get("id")
+        if isinstance(pk, int):
+            loop.call_soon_threadsafe(queue.put_nowait, (kind, pk))
+
+    unsubscribe = [bus.subscribe(pattern, on_event) for pattern in PATTERNS]
+    try:
+        yield "retry: 2000\n: connected\n\n"
+        state = await _sync(services.live_state)(user, community, language=language)
+        yield _sse("state", state)
+        while True:
+            try:
+                first = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_S)
+            except TimeoutError:
+                yield ": heartbeat\n\n"
+                continue
+            changes = [first]
+            while not queue.empty() and len(changes) < BURST_MAX:
+                changes.append(queue.get_nowait())
+            unique = list(dict.fromkeys(changes))
+            for text in await _sync(_items)(user, community, unique, language):
+                yield text
+    finally:
+        for undo in unsubscribe:
+            undo()
+
+
+@require_GET
+async def stream(request: HttpRequest) -> HttpResponse:
+    user = await astream_user(request)
+    if user is None:
+        body = {"detail": _("Sign in, or send Authorization: Bearer <token>."), "code": "unauthorized"}
+        return JsonResponse(body, status=401)
+    code = request.GET.get("community") or None
+    try:
+        community = await _sync(services.community_for)(user, code)
+    except PermissionDenied as exc:
+        return JsonResponse(exc.as_dict(), status=403)
+    except NotFound as exc:
+        return JsonResponse({**exc.as_dict(), "field": "community"}, status=404)
+    response = StreamingHttpResponse(
+        _events(user, community, _language()), content_type="text/event-stream; charset=utf-8"
+    )
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
