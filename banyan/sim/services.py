@@ -1,8 +1,9 @@
-"""Seeding a deterministic synthetic community (the demo, tests, benchmarks and drills).
+"""Seeding a deterministic synthetic street of communities (the demo, tests, benchmarks and drills).
 
-``seed_community`` plans the community in plain Python from the seed (see
-:mod:`banyan.sim.seed`) and writes it in one transaction, refusing a database that already
-holds regions. Same ``residents`` and ``seed`` on the same day → the same people.
+``seed_street`` plans its communities in plain Python from the seed (see :mod:`banyan.sim.seed`)
+and writes them in one transaction, refusing a database that already holds regions. Same
+``communities``, ``residents`` and ``seed`` on the same day → the same people. Community 1 is what
+``seed_community`` (a street of one) makes; the further ones lie beside it in the same street.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from banyan.core import clock
 from banyan.core.errors import InvalidInput
 from banyan.places.models import Region
 from banyan.sim.scenario import FleetDevice
-from banyan.sim.seed.planner import MAXIMUM_RESIDENTS, MINIMUM_RESIDENTS, plan_community
-from banyan.sim.seed.writer import write_plan
+from banyan.sim.seed.places import MAXIMUM_COMMUNITIES
+from banyan.sim.seed.planner import MAXIMUM_RESIDENTS, MINIMUM_RESIDENTS, plan_street
+from banyan.sim.seed.writer import write_street
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class SeedAccount:
 
 @dataclass(frozen=True)
 class SeedReport:
-    """What ``seed_community`` created."""
+    """What the seed created in one community (regions counts the street's too in community 1)."""
 
     community_code: str
     regions: int
@@ -53,6 +55,8 @@ class SeedReport:
     responders: int = 0
     shifts: int = 0
     accounts: tuple[SeedAccount, ...] = ()
+    name_zh: str = ""
+    name_en: str = ""
 
 
 def database_is_empty() -> bool:
@@ -68,7 +72,20 @@ def seed_community(
     progress: Callable[[str], None] | None = None,
 ) -> SeedReport:
     """Create a synthetic community of ``residents`` people; all accounts get ``demo_password``."""
-    say = progress or (lambda message: None)
+    (report,) = seed_street(
+        communities=1, residents=residents, seed=seed, demo_password=demo_password, progress=progress
+    )
+    return report
+
+
+def check_seed_options(*, communities: int, residents: int, demo_password: str) -> None:
+    """Refuse a street the seed cannot make, naming the option."""
+    if not 1 <= communities <= MAXIMUM_COMMUNITIES:
+        raise InvalidInput(
+            _("The number of communities must be between %(low)d and %(high)d, not %(n)d.")
+            % {"low": 1, "high": MAXIMUM_COMMUNITIES, "n": communities},
+            field="communities",
+        )
     if not MINIMUM_RESIDENTS <= residents <= MAXIMUM_RESIDENTS:
         raise InvalidInput(
             _("The number of residents must be between %(low)d and %(high)d, not %(n)d.")
@@ -77,13 +94,37 @@ def seed_community(
         )
     if not demo_password:
         raise InvalidInput(_("The demo password cannot be empty."), field="demo_password")
+
+
+def seed_street(
+    *,
+    communities: int,
+    residents: int,
+    seed: int,
+    demo_password: str,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[SeedReport, ...]:
+    """Create a street of ``communities`` synthetic communities of ``residents`` people each; all
+    accounts get ``demo_password``. One report per community, in order."""
+    say = progress or (lambda message: None)
+    check_seed_options(communities=communities, residents=residents, demo_password=demo_password)
     _refuse_unless_empty()
-    plan = plan_community(residents=residents, seed=seed, today=clock.today(), progress=say)
+    plans = plan_street(
+        communities=communities, residents=residents, seed=seed, today=clock.today(), progress=say
+    )
     with transaction.atomic(durable=True):
         _refuse_unless_empty()
-        counts = write_plan(plan, demo_password=demo_password, progress=say)
-    accounts = tuple(SeedAccount(a.username, a.role, a.region_code or "") for a in plan.accounts)
-    return SeedReport(community_code=plan.community.code, accounts=accounts, **counts)
+        written = write_street(plans, demo_password=demo_password, progress=say)
+    return tuple(
+        SeedReport(
+            community_code=plan.community.code,
+            name_zh=plan.community.name_zh,
+            name_en=plan.community.name_en,
+            accounts=tuple(SeedAccount(a.username, a.role, a.region_code or "") for a in plan.accounts),
+            **counts,
+        )
+        for plan, counts in zip(plans, written, strict=True)
+    )
 
 
 def _refuse_unless_empty() -> None:

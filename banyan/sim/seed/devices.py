@@ -10,6 +10,9 @@ From the community plan, with its own random stream (so the people do not change
 - water levels in each tower's basement and two in each underground garage;
 - a crowd counter and an AI camera on each plaza and sports field, with the facility's area as zone;
 - air quality and temperature in the community centre and the elderly day-care centre.
+
+Codes are the kind's prefix and a number (``WM-000001``), after the community's own prefix in a
+street's further communities (``C2-WM-000001``).
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ def plan_devices(plan: CommunityPlan) -> tuple[DevicePlan, ...]:
         status = DeviceStatus.MAINTENANCE if rng.random() < MAINTENANCE_SHARE else DeviceStatus.ONLINE
         devices.append(
             DevicePlan(
-                code=f"{prefix}-{counters[prefix]:0{width}d}",
+                code=f"{plan.prefix}{prefix}-{counters[prefix]:0{width}d}",
                 kind=kind,
                 grid_code=grid_code,
                 status=status,
@@ -118,7 +121,7 @@ def plan_devices(plan: CommunityPlan) -> tuple[DevicePlan, ...]:
                 add("WL", 4, "water_level", facility.region_code, metadata={"place": end}, **at)
         elif facility.kind in (FacilityKind.PLAZA, FacilityKind.SPORTS_FIELD):
             add("CC", 3, "crowd_counter", facility.region_code, zone=facility.area, **at)
-            camera = f"cam_{facility.code.lower()}"
+            camera = "cam_" + facility.code.lower().replace("-", "_")
             add("CAM", 3, "camera", facility.region_code, zone=facility.area,
                 metadata={"frigate_camera": camera, "frigate_zone": "all"}, **at)  # fmt: skip
         elif facility.kind in (FacilityKind.COMMUNITY_CENTRE, FacilityKind.ELDERLY_DAY_CARE):

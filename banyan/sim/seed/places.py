@@ -1,14 +1,16 @@
 """Where the community is: the region tree, grid cells, building plots, facilities, walking graph.
 
-All layout is done in metres on a local flat frame centred on the community and converted to
-WGS84 once, with one cosine, so that neighbouring grid cells share their edges exactly and
-every grid lies inside its community.
+All layout is done in metres on a local flat frame centred on the first community and converted
+to WGS84 once, with one cosine, so that neighbouring grid cells share their edges exactly and
+every grid lies inside its community. A street of several communities (:class:`Site`) puts them
+side by side on the same frame, the first one where a single community stands.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -35,6 +37,54 @@ DISTRICT = ("330102", "上城区", "Shangcheng District")
 STREET = ("330102001", "湖滨街道", "Hubin Street")
 COMMUNITY = ("330102001001", "东坡未来社区", "Dongpo Future Community")
 COMMUNITY_SHORT = "东坡"
+# The further communities of the street (2, 3 …), named after streets by West Lake: short names.
+NEIGHBOURS = (
+    ("岳王", "Yuewang"),
+    ("青年", "Qingnian"),
+    ("涌金", "Yongjin"),
+    ("定安", "Ding'an"),
+    ("平海", "Pinghai"),
+    ("学士", "Xueshi"),
+    ("惠兴", "Huixing"),
+    ("长生", "Changsheng"),
+    ("菩提", "Puti"),
+)
+MAXIMUM_COMMUNITIES = 1 + len(NEIGHBOURS)
+COMMUNITY_GAP_M = 80.0  # the road between two communities of the street
+STREET_MARGIN_M = 300.0  # at least this much street around every community
+
+
+@dataclass(frozen=True)
+class Site:
+    """Which community of the street is planned: its number, code and names.
+
+    Community 1 is the one a single-community seed has always made; every code of community
+    ``n`` ≥ 2 (grids, buildings, facilities, households, devices, organisations) starts with
+    ``Cn-`` so that codes stay unique across the street.
+    """
+
+    number: int
+    code: str
+    name_zh: str
+    name_en: str
+    short_zh: str
+    short_en: str
+
+    @property
+    def prefix(self) -> str:
+        return "" if self.number == 1 else f"C{self.number}-"
+
+
+def site(number: int) -> Site:
+    """Community ``number`` (1 … :data:`MAXIMUM_COMMUNITIES`) of the street."""
+    if number == 1:
+        return Site(1, *COMMUNITY, COMMUNITY_SHORT, "Dongpo")
+    short_zh, short_en = NEIGHBOURS[number - 2]
+    code = f"{STREET[0]}{number:03d}"
+    return Site(number, code, f"{short_zh}社区", f"{short_en} Community", short_zh, short_en)
+
+
+FIRST = site(1)
 
 
 @dataclass(frozen=True)
@@ -62,6 +112,14 @@ class Box:
         return Box(self.x0 - west, self.y0 - south, self.x1 + east, self.y1 + north)
 
 
+def hull(boxes: Iterable[Box]) -> Box:
+    """The smallest box holding all of ``boxes``."""
+    boxes = list(boxes)
+    return Box(
+        min(b.x0 for b in boxes), min(b.y0 for b in boxes), max(b.x1 for b in boxes), max(b.y1 for b in boxes)
+    )
+
+
 @dataclass(frozen=True)
 class Frame:
     lon0: float
@@ -83,8 +141,8 @@ class Frame:
 FRAME = Frame(*COMMUNITY_CENTRE)
 
 
-def grid_code(number: int) -> str:
-    return f"G{number:02d}"
+def grid_code(number: int, prefix: str = "") -> str:
+    return f"{prefix}G{number:02d}"
 
 
 @dataclass(frozen=True)
@@ -93,20 +151,43 @@ class GridCell:
     box: Box
 
 
-def plan_regions(grid_count: int) -> tuple[list[RegionPlan], list[GridCell]]:
-    """City → district → street → community → ``grid_count`` grids tiling the community."""
-    scale = math.sqrt(max(1.0, grid_count / 6))
-    width, height = BASE_WIDTH_M * scale, BASE_HEIGHT_M * scale
-    community = Box(-width / 2, -height / 2, width / 2, height / 2)
-    street = community.grow(900 + width / 2, 1100 + height / 2, 1300 + width / 2, 700 + height / 2)
+Place = Callable[[float, float], Box]
+
+
+def centred(width: float, height: float) -> Box:
+    """Where a single community (and the first of a street) lies: centred on the frame."""
+    return Box(-width / 2, -height / 2, width / 2, height / 2)
+
+
+def upper_regions(first: Box, extent: Box) -> list[RegionPlan]:
+    """City → district → street around the first community's box, the street grown to hold
+    ``extent`` (every community of the street) with a margin; for one community, ``extent`` is its box."""
+    width, height = first.width, first.height
+    street = first.grow(900 + width / 2, 1100 + height / 2, 1300 + width / 2, 700 + height / 2)
+    reach = extent.grow(STREET_MARGIN_M, STREET_MARGIN_M, STREET_MARGIN_M, STREET_MARGIN_M)
+    street = hull((street, reach))
     district = street.grow(3000, 4500, 5000, 2500)
     city = district.grow(90_000, 45_000, 40_000, 40_000)
-    regions = [
+    return [
         RegionPlan(*CITY, RegionKind.CITY, None, FRAME.polygon(city)),
         RegionPlan(*DISTRICT, RegionKind.DISTRICT, CITY[0], FRAME.polygon(district)),
         RegionPlan(*STREET, RegionKind.STREET, DISTRICT[0], FRAME.polygon(street)),
-        RegionPlan(*COMMUNITY, RegionKind.COMMUNITY, STREET[0], FRAME.polygon(community)),
     ]
+
+
+def plan_regions(
+    grid_count: int, where: Site = FIRST, place: Place = centred
+) -> tuple[list[RegionPlan], list[GridCell]]:
+    """The community and ``grid_count`` grids tiling it, at the box ``place`` gives for its size;
+    community 1 also brings city → district → street (see :func:`upper_regions`)."""
+    scale = math.sqrt(max(1.0, grid_count / 6))
+    community = place(BASE_WIDTH_M * scale, BASE_HEIGHT_M * scale)
+    width, height = community.width, community.height
+    regions = upper_regions(community, community) if where.number == 1 else []
+    boundary = FRAME.polygon(community)
+    regions.append(
+        RegionPlan(where.code, where.name_zh, where.name_en, RegionKind.COMMUNITY, STREET[0], boundary)
+    )
     rows = max(1, round(math.sqrt(grid_count * height / width)))
     per_row = [grid_count // rows + (1 if r < grid_count % rows else 0) for r in range(rows)]
     cells = []
@@ -119,15 +200,15 @@ def plan_regions(grid_count: int) -> tuple[list[RegionPlan], list[GridCell]]:
             x0 = community.x0 + c * cell_width
             x1 = community.x1 if c == count - 1 else x0 + cell_width
             number = len(cells) + 1
-            cell = GridCell(grid_code(number), Box(x0, y0, x1, y1))
+            cell = GridCell(grid_code(number, where.prefix), Box(x0, y0, x1, y1))
             cells.append(cell)
             regions.append(
                 RegionPlan(
                     cell.code,
-                    f"{COMMUNITY_SHORT}第{chinese_number(number)}网格",
-                    f"Dongpo Grid {number}",
+                    f"{where.short_zh}第{chinese_number(number)}网格",
+                    f"{where.short_en} Grid {number}",
                     RegionKind.GRID,
-                    COMMUNITY[0],
+                    where.code,
                     FRAME.polygon(cell.box),
                 )
             )
@@ -218,34 +299,22 @@ class FacilitySpec:
 
 
 def facility_specs(
-    grid_count: int, households: int, children_3_to_6: int, vehicles: int
+    grid_count: int, households: int, children_3_to_6: int, vehicles: int, short: str = COMMUNITY_SHORT
 ) -> list[FacilitySpec]:
     kindergarten_places = max(90, math.ceil(children_3_to_6 * 0.95 / 30) * 30)
     specs = [
-        FacilitySpec(
-            FacilityKind.COMMUNITY_CENTRE, f"{COMMUNITY_SHORT}社区党群服务中心", "Community centre", 300
-        ),
-        FacilitySpec(FacilityKind.CLINIC, f"{COMMUNITY_SHORT}社区卫生服务站", "Community health station", 80),
-        FacilitySpec(
-            FacilityKind.ELDERLY_DAY_CARE, f"{COMMUNITY_SHORT}颐养中心", "Elderly day-care centre", 60
-        ),
-        FacilitySpec(FacilityKind.CANTEEN, f"{COMMUNITY_SHORT}老年食堂", "Elderly canteen", 120),
-        FacilitySpec(
-            FacilityKind.KINDERGARTEN, f"{COMMUNITY_SHORT}幼儿园", "Kindergarten", kindergarten_places
-        ),
-        FacilitySpec(
-            FacilityKind.MICRO_FIRE_STATION, f"{COMMUNITY_SHORT}微型消防站", "Micro fire station", 8
-        ),
-        FacilitySpec(FacilityKind.SPORTS_FIELD, f"{COMMUNITY_SHORT}运动场", "Sports field", 400, (90, 55)),
-        FacilitySpec(
-            FacilityKind.SHELTER, f"{COMMUNITY_SHORT}应急避难场所", "Emergency shelter", 0, (70, 50)
-        ),
+        FacilitySpec(FacilityKind.COMMUNITY_CENTRE, f"{short}社区党群服务中心", "Community centre", 300),
+        FacilitySpec(FacilityKind.CLINIC, f"{short}社区卫生服务站", "Community health station", 80),
+        FacilitySpec(FacilityKind.ELDERLY_DAY_CARE, f"{short}颐养中心", "Elderly day-care centre", 60),
+        FacilitySpec(FacilityKind.CANTEEN, f"{short}老年食堂", "Elderly canteen", 120),
+        FacilitySpec(FacilityKind.KINDERGARTEN, f"{short}幼儿园", "Kindergarten", kindergarten_places),
+        FacilitySpec(FacilityKind.MICRO_FIRE_STATION, f"{short}微型消防站", "Micro fire station", 8),
+        FacilitySpec(FacilityKind.SPORTS_FIELD, f"{short}运动场", "Sports field", 400, (90, 55)),
+        FacilitySpec(FacilityKind.SHELTER, f"{short}应急避难场所", "Emergency shelter", 0, (70, 50)),
     ]
     for i in range(1 + grid_count // 8):
         specs.append(
-            FacilitySpec(
-                FacilityKind.PLAZA, f"{COMMUNITY_SHORT}文化广场{_suffix(i)}", f"Plaza {i + 1}", 0, (60, 45)
-            )
+            FacilitySpec(FacilityKind.PLAZA, f"{short}文化广场{_suffix(i)}", f"Plaza {i + 1}", 0, (60, 45))
         )
     for i in range(max(1, math.ceil(grid_count / 4))):
         specs.append(
@@ -395,41 +464,28 @@ def plan_walking_graph(
 
 # --- organisations ---------------------------------------------------------------------
 
-ORGANISATIONS = (
-    ("ORG-STREET", OrganisationKind.STREET_OFFICE, "湖滨街道办事处", "Hubin Street Office", STREET[0]),
-    (
-        "ORG-COMMITTEE",
-        OrganisationKind.COMMUNITY_COMMITTEE,
-        "东坡社区居民委员会",
-        "Dongpo Residents' Committee",
-        COMMUNITY[0],
-    ),
-    (
-        "ORG-PROPERTY",
-        OrganisationKind.PROPERTY_COMPANY,
-        "杭州东坡物业服务有限公司",
-        "Dongpo Property Services",
-        COMMUNITY[0],
-    ),
-    (
-        "ORG-SOCIAL",
-        OrganisationKind.SOCIAL_ORGANISATION,
-        "东坡邻里互助社",
-        "Dongpo Neighbourhood Mutual Aid",
-        COMMUNITY[0],
-    ),
-    (
-        "ORG-FIRE",
-        OrganisationKind.MICRO_FIRE_STATION,
-        "东坡社区微型消防站",
-        "Dongpo Micro Fire Station",
-        COMMUNITY[0],
-    ),
-    (
-        "ORG-CLINIC",
-        OrganisationKind.CLINIC,
-        "湖滨街道社区卫生服务中心东坡站",
-        "Dongpo Community Clinic",
-        COMMUNITY[0],
-    ),
-)
+
+def organisations(where: Site) -> tuple[tuple[str, str, str, str, str], ...]:
+    """(code, kind, Chinese name, English name, region) of the bodies a community's seed creates;
+    the street office comes with community 1 only."""
+    zh, en, prefix = where.short_zh, where.short_en, where.prefix
+    bodies = [
+        (f"{prefix}ORG-COMMITTEE", OrganisationKind.COMMUNITY_COMMITTEE, f"{zh}社区居民委员会",
+         f"{en} Residents' Committee"),
+        (f"{prefix}ORG-PROPERTY", OrganisationKind.PROPERTY_COMPANY, f"杭州{zh}物业服务有限公司",
+         f"{en} Property Services"),
+        (f"{prefix}ORG-SOCIAL", OrganisationKind.SOCIAL_ORGANISATION, f"{zh}邻里互助社",
+         f"{en} Neighbourhood Mutual Aid"),
+        (f"{prefix}ORG-FIRE", OrganisationKind.MICRO_FIRE_STATION, f"{zh}社区微型消防站",
+         f"{en} Micro Fire Station"),
+        (f"{prefix}ORG-CLINIC", OrganisationKind.CLINIC, f"湖滨街道社区卫生服务中心{zh}站",
+         f"{en} Community Clinic"),
+    ]  # fmt: skip
+    office = (
+        "ORG-STREET",
+        OrganisationKind.STREET_OFFICE,
+        "湖滨街道办事处",
+        "Hubin Street Office",
+        STREET[0],
+    )
+    return tuple(([office] if where.number == 1 else []) + [(*body, where.code) for body in bodies])

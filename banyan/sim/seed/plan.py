@@ -2,7 +2,8 @@
 
 The planner fills a :class:`CommunityPlan`; the writer turns it into rows. Objects refer to
 each other by their codes (regions, buildings, households, facilities, path nodes), by
-``username`` (accounts) or by ``key`` (residents, numbered from 0 in plan order).
+``username`` (accounts) or by ``key`` (residents, numbered from 0 in plan order). A street is a
+tuple of plans, one per community; only the first holds the city, district and street regions.
 """
 
 from __future__ import annotations
@@ -185,6 +186,7 @@ class CommunityPlan:
     vehicles: tuple[VehiclePlan, ...]
     accounts: tuple[AccountPlan, ...]
     organisations: tuple[OrganisationPlan, ...]
+    prefix: str = ""  # what every code of the community starts with: "" in community 1, "C2-" in 2 …
 
     @property
     def community(self) -> RegionPlan:

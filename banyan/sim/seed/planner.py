@@ -2,7 +2,8 @@
 
 Pure Python (no database): the same ``residents``, ``seed`` and ``today`` give the same plan.
 Randomness comes from one ``random.Random(seed)`` and one ``Faker("zh_CN")`` seeded with the
-same number, consumed in a fixed order.
+same number, consumed in a fixed order. ``plan_street`` plans several communities side by side,
+the first exactly as ``plan_community`` alone would.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import math
 import random
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from faker import Faker
 
@@ -31,18 +33,25 @@ from banyan.sim.seed.data import (
     PLATE_DIGITS,
 )
 from banyan.sim.seed.places import (
-    COMMUNITY,
-    ORGANISATIONS,
+    COMMUNITY_GAP_M,
+    FIRST,
     STREET,
     Box,
+    Place,
+    Site,
     building_plan,
     building_specs,
+    centred,
     facility_plan,
     facility_specs,
+    hull,
+    organisations,
     plan_regions,
     plan_units,
     plan_walking_graph,
     plots_for,
+    site,
+    upper_regions,
 )
 from banyan.sim.seed.plan import (
     AccountPlan,
@@ -75,14 +84,25 @@ MINIMUM_VACANCY = 0.08
 Progress = Callable[[str], None]
 
 
+@dataclass
+class Taken:
+    """Phone numbers, ID numbers (their first 17 characters) and plates already given out: shared by
+    the communities of a street, so that nobody's number is anybody else's."""
+
+    phones: set[str] = field(default_factory=set)
+    ids: set[str] = field(default_factory=set)
+    plates: set[str] = field(default_factory=set)
+
+
 class Numbers:
     """Unique phone numbers, ID numbers and plates from the plan's random source."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, taken: Taken | None = None) -> None:
         self.rng = rng
-        self._phones: set[str] = set()
-        self._ids: set[str] = set()
-        self._plates: set[str] = set()
+        taken = Taken() if taken is None else taken
+        self._phones = taken.phones
+        self._ids = taken.ids
+        self._plates = taken.plates
 
     def phone(self) -> str:
         while True:
@@ -119,14 +139,23 @@ def _weighted(rng: random.Random, table) -> tuple:
 
 
 def plan_community(
-    *, residents: int, seed: int, today: dt.date, progress: Progress | None = None
+    *,
+    residents: int,
+    seed: int,
+    today: dt.date,
+    progress: Progress | None = None,
+    where: Site = FIRST,
+    place: Place = centred,
+    taken: Taken | None = None,
 ) -> CommunityPlan:
-    """Plan a community of exactly ``residents`` people (see the module docstring)."""
+    """Plan a community of exactly ``residents`` people (see the module docstring): community
+    ``where`` of the street, at the box ``place`` gives for its size, avoiding the numbers ``taken``."""
     say = progress or (lambda message: None)
     rng = random.Random(seed)
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
-    numbers = Numbers(rng)
+    numbers = Numbers(rng, taken)
+    prefix = where.prefix
 
     say(f"planning {residents} residents")
     people = draw_people(residents, today, rng)
@@ -140,14 +169,14 @@ def plan_community(
     owner_occupied = _choose_residence(families, residents, rng)
 
     grid_count = max(MINIMUM_GRIDS, math.ceil(len(families) / HOUSEHOLDS_PER_GRID))
-    regions, cells = plan_regions(grid_count)
+    regions, cells = plan_regions(grid_count, where, place)
     rng.shuffle(families)
     by_grid: list[list[Family]] = [families[i::grid_count] for i in range(grid_count)]
 
     say(f"planning {grid_count} grids")
     vehicle_target = round(0.3 * len(families))
     children_3_to_6 = sum(1 for p in people if 3 <= p.age <= 6)
-    specs = facility_specs(grid_count, len(families), children_3_to_6, vehicle_target)
+    specs = facility_specs(grid_count, len(families), children_3_to_6, vehicle_target, where.short_zh)
     grid_order = list(range(grid_count))
     rng.shuffle(grid_order)
     facilities_of: dict[int, list] = defaultdict(list)
@@ -172,12 +201,13 @@ def plan_community(
         for (what, spec), plot in zip(items, plots_for(cell.box, len(items)), strict=True):
             if what == "building":
                 number = len(buildings) + 1
-                building, footprint = building_plan(f"B{number:03d}", number, cell.code, spec, plot)
+                building, footprint = building_plan(f"{prefix}B{number:03d}", number, cell.code, spec, plot)
                 buildings.append(building)
                 footprints.append((building.code, footprint))
                 grid_units += plan_units(building.code, spec, rng)
             else:
-                facility, zone = facility_plan(f"F{len(facilities) + 1:02d}", cell.code, spec, plot)
+                code = f"{prefix}F{len(facilities) + 1:02d}"
+                facility, zone = facility_plan(code, cell.code, spec, plot)
                 facilities.append(facility)
                 zones.append((facility.code, zone))
         units += grid_units
@@ -191,7 +221,7 @@ def plan_community(
             else:
                 placed.append((family, cell.code, shared[i - occupied], False))
 
-    community_box = _community_box(cells)
+    community_box = hull(cell.box for cell in cells)
     path_nodes, path_edges = plan_walking_graph(community_box, footprints, zones, rng)
 
     say("planning households and residents")
@@ -202,11 +232,11 @@ def plan_community(
     households: list[HouseholdPlan] = []
     members: list[tuple[Person, HouseholdPlan, Family]] = []
     for number, (family, grid, unit, owner) in enumerate(placed, start=1):
-        household = HouseholdPlan(f"H{number:06d}", grid, unit.building_code, unit.number, owner)
+        household = HouseholdPlan(f"{prefix}H{number:06d}", grid, unit.building_code, unit.number, owner)
         households.append(household)
         entrance, _floor, room = unit.number.split("-")
         address = (
-            f"浙江省杭州市上城区湖滨街道{COMMUNITY[1].removesuffix('未来社区')}社区"
+            f"浙江省杭州市上城区湖滨街道{where.short_zh}社区"
             f"{building_number[unit.building_code]}幢{entrance}单元{room}室"
         )
         _identify(family, address, rng, numbers, fake)
@@ -215,8 +245,8 @@ def plan_community(
     _tag(members, rng)
 
     say("planning accounts and organisations")
-    accounts = _accounts(cells, members, rng, fake, numbers)
-    organisations = _organisations(accounts)
+    accounts = _accounts(cells, members, rng, fake, numbers, where)
+    bodies = _organisations(accounts, where)
 
     say("planning care profiles")
     profiles, consents = care.plan_care(members, accounts, rng, today, numbers)
@@ -256,17 +286,76 @@ def plan_community(
         consents=tuple(consents),
         vehicles=tuple(vehicles),
         accounts=tuple(accounts),
-        organisations=tuple(organisations),
+        organisations=tuple(bodies),
+        prefix=prefix,
     )
 
 
-def _community_box(cells) -> Box:
-    return Box(
-        min(c.box.x0 for c in cells),
-        min(c.box.y0 for c in cells),
-        max(c.box.x1 for c in cells),
-        max(c.box.y1 for c in cells),
-    )
+def community_seed(seed: int, number: int) -> int:
+    """The random seed of community ``number`` of a street seeded with ``seed`` (community 1 keeps it)."""
+    return seed + 1_000_000 * (number - 1)
+
+
+class Layout:
+    """Where the communities of a street lie: side by side in rows of ``columns``, community 1
+    centred on the frame as a single community is, each next one east of the one before, the rows
+    going south, with a road of ``COMMUNITY_GAP_M`` between any two. Boxes never overlap."""
+
+    def __init__(self, count: int) -> None:
+        self.columns = math.ceil(math.sqrt(count))
+        self.boxes: list[Box] = []
+
+    def place(self, width: float, height: float) -> Box:
+        row, column = divmod(len(self.boxes), self.columns)
+        if not self.boxes:
+            box = centred(width, height)
+        else:
+            if column == 0:  # a new row under the one before, aligned with community 1's west edge
+                above = self.boxes[(row - 1) * self.columns :]
+                x0, top = self.boxes[0].x0, min(b.y0 for b in above) - COMMUNITY_GAP_M
+            else:
+                x0, top = self.boxes[-1].x1 + COMMUNITY_GAP_M, self.boxes[row * self.columns].y1
+            box = Box(x0, top - height, x0 + width, top)
+        self.boxes.append(box)
+        return box
+
+    @property
+    def extent(self) -> Box:
+        return hull(self.boxes)
+
+
+def plan_street(
+    *, communities: int, residents: int, seed: int, today: dt.date, progress: Progress | None = None
+) -> tuple[CommunityPlan, ...]:
+    """Plan a street of ``communities`` communities with ``residents`` people each, side by side.
+
+    Community 1 is exactly what ``plan_community`` makes alone from ``seed``; the others draw from
+    their own seeds (:func:`community_seed`) and never reuse a phone, ID number or plate. The street
+    grows to hold them all.
+    """
+    say = progress or (lambda message: None)
+    layout = Layout(communities)
+    taken = Taken()
+    plans = []
+    for number in range(1, communities + 1):
+        where = site(number)
+        if communities > 1:
+            say(f"community {number} of {communities}: {where.code} {where.name_en}")
+        plans.append(
+            plan_community(
+                residents=residents,
+                seed=community_seed(seed, number),
+                today=today,
+                progress=say,
+                where=where,
+                place=layout.place,
+                taken=taken,
+            )
+        )
+    first = plans[0]
+    upper = upper_regions(layout.boxes[0], layout.extent)
+    plans[0] = replace(first, regions=(*upper, *first.regions[len(upper) :]))
+    return tuple(plans)
 
 
 def _choose_residence(families: list[Family], total: int, rng: random.Random) -> dict[int, bool]:
@@ -359,21 +448,37 @@ def _staff(
     return AccountPlan(username, role, region, fake.last_name(), first, numbers.phone(), **extra)
 
 
-def _accounts(cells, members, rng: random.Random, fake: Faker, numbers: Numbers) -> list[AccountPlan]:
-    community = COMMUNITY[0]
-    accounts = [
-        _staff("admin", Role.PLATFORM_ADMIN, None, fake, numbers, is_staff=True, is_superuser=True),
-        _staff("street01", Role.STREET_OFFICER, STREET[0], fake, numbers),
-        _staff("director", Role.COMMUNITY_DIRECTOR, community, fake, numbers),
+def username(base: str, community: int, number: int | None = None) -> str:
+    """An account's name: ``director``, ``grid01``, ``resident01`` in community 1; ``director2``,
+    ``grid2_01``, ``resident2_01`` in community 2, and so on."""
+    if community == 1:
+        return base if number is None else f"{base}{number:02d}"
+    return f"{base}{community}" if number is None else f"{base}{community}_{number:02d}"
+
+
+def _accounts(
+    cells, members, rng: random.Random, fake: Faker, numbers: Numbers, where: Site
+) -> list[AccountPlan]:
+    """The community's staff and one resident account; community 1 also brings the accounts of the
+    whole street: ``admin``, ``street01`` and ``auditor``."""
+    community, n = where.code, where.number
+    accounts = []
+    if n == 1:
+        accounts += [
+            _staff("admin", Role.PLATFORM_ADMIN, None, fake, numbers, is_staff=True, is_superuser=True),
+            _staff("street01", Role.STREET_OFFICER, STREET[0], fake, numbers),
+        ]
+    accounts.append(_staff(username("director", n), Role.COMMUNITY_DIRECTOR, community, fake, numbers))
+    accounts += [
+        _staff(username("grid", n, i), Role.GRID_WORKER, cell.code, fake, numbers)
+        for i, cell in enumerate(cells, 1)
     ]
     accounts += [
-        _staff(f"grid{i:02d}", Role.GRID_WORKER, cell.code, fake, numbers) for i, cell in enumerate(cells, 1)
+        _staff(username("property", n, 1), Role.PROPERTY_STAFF, community, fake, numbers),
+        _staff(username("volunteer", n, 1), Role.VOLUNTEER, community, fake, numbers),
     ]
-    accounts += [
-        _staff("property01", Role.PROPERTY_STAFF, community, fake, numbers),
-        _staff("volunteer01", Role.VOLUNTEER, community, fake, numbers),
-        _staff("auditor", Role.AUDITOR, None, fake, numbers),
-    ]
+    if n == 1:
+        accounts.append(_staff("auditor", Role.AUDITOR, None, fake, numbers))
     first_grid = cells[0].code
     candidates = [
         key
@@ -392,7 +497,7 @@ def _accounts(cells, members, rng: random.Random, fake: Faker, numbers: Numbers)
     person = members[key][0]
     accounts.append(
         AccountPlan(
-            "resident01",
+            username("resident", n, 1),
             Role.RESIDENT,
             first_grid,
             person.surname,
@@ -404,7 +509,7 @@ def _accounts(cells, members, rng: random.Random, fake: Faker, numbers: Numbers)
     return accounts
 
 
-def _organisations(accounts: list[AccountPlan]) -> list[OrganisationPlan]:
+def _organisations(accounts: list[AccountPlan], where: Site) -> list[OrganisationPlan]:
     titles: dict[str, list[MemberPlan]] = defaultdict(list)
     for account in accounts:
         if account.role == Role.STREET_OFFICER:
@@ -418,8 +523,10 @@ def _organisations(accounts: list[AccountPlan]) -> list[OrganisationPlan]:
         elif account.role == Role.VOLUNTEER:
             titles["ORG-SOCIAL"].append(MemberPlan(account.username, "志愿者"))
     return [
-        OrganisationPlan(code, kind, name_zh, name_en, (region,), tuple(titles[code]))
-        for code, kind, name_zh, name_en, region in ORGANISATIONS
+        OrganisationPlan(
+            code, kind, name_zh, name_en, (region,), tuple(titles[code.removeprefix(where.prefix)])
+        )
+        for code, kind, name_zh, name_en, region in organisations(where)
     ]
 
 

@@ -1,6 +1,9 @@
 """The response side of the synthetic community: a responsibility matrix for every category at the
 community level, responders for the staff accounts (standing at walking-graph nodes) and a week of
-shifts around the clock, so that the demo and the drills dispatch from the first alert."""
+shifts around the clock, so that the demo and the drills dispatch from the first alert.
+
+``MATRIX`` and ``ESCALATION`` name community 1's bodies; a street's further communities have the same
+bodies under their own code prefix (``C2-ORG-PROPERTY``), and all escalate to the one street office."""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ ESCALATION = [
     {"organisation": "ORG-COMMITTEE", "role": "community_director"},
     {"organisation": "ORG-STREET", "role": "street_officer"},
 ]
+STREET_BODIES = frozenset({"ORG-STREET"})
 SKILLS = {
     "grid_worker": ["first_aid", "care", "crowd", "mediation", "flooding"],
     "property_staff": ["fire", "gas", "flooding", "security", "repairs"],
@@ -35,12 +39,14 @@ SKILLS = {
 RESPONDER_ROLES = tuple(SKILLS)
 
 
-def write_response(*, community, now: dt.datetime) -> dict[str, int]:
+def write_response(*, community, now: dt.datetime, prefix: str = "") -> dict[str, int]:
+    """The matrix, responders and shifts of ``community``, whose bodies' codes start with ``prefix``."""
     from banyan.people.models import Membership, Organisation
     from banyan.places.models import PathNode
     from banyan.response.models import Category, Responder, Responsibility, Shift
 
-    bodies = {o.code: o for o in Organisation.objects.filter(regions=community)}
+    bodies = {o.code.removeprefix(prefix): o for o in Organisation.objects.filter(regions=community)}
+    escalation = [{**step, "organisation": _own(step["organisation"], prefix)} for step in ESCALATION]
     cells = [
         Responsibility(
             category=category,
@@ -49,7 +55,7 @@ def write_response(*, community, now: dt.datetime) -> dict[str, int]:
             accountable_role=MATRIX[category.code][1],
             backup=bodies.get("ORG-COMMITTEE"),
             backup_role="community_director",
-            escalation=ESCALATION,
+            escalation=escalation,
             updated_at=now,
         )
         for category in Category.objects.filter(code__in=MATRIX)
@@ -86,3 +92,8 @@ def write_response(*, community, now: dt.datetime) -> dict[str, int]:
     ]
     Shift.objects.bulk_create(shifts)
     return {"matrix_cells": len(cells), "responders": len(responders), "shifts": len(shifts)}
+
+
+def _own(code: str, prefix: str) -> str:
+    """The community's body of ``code``: the street office is the street's, the rest the community's."""
+    return code if code in STREET_BODIES else prefix + code

@@ -1,4 +1,4 @@
-"""Write a :class:`CommunityPlan` to the database with ``bulk_create``.
+"""Write a :class:`CommunityPlan` (or a street of them) to the database with ``bulk_create``.
 
 The caller holds the transaction. Encrypted fields encrypt in ``get_prep_value``, which
 ``bulk_create`` calls too; blind indexes are computed here. All accounts share one password
@@ -35,12 +35,24 @@ BATCH = 1000
 RESIDENT_CHUNK = 2000
 
 
-def write_plan(plan: CommunityPlan, *, demo_password: str, progress: Callable[[str], None]) -> dict[str, int]:
-    """Create every row of ``plan``; return the number of rows per kind."""
+def write_street(
+    plans: tuple[CommunityPlan, ...], *, demo_password: str, progress: Callable[[str], None]
+) -> list[dict[str, int]]:
+    """Create every row of a street's ``plans``, community by community; the counts of each."""
+    password = make_password(demo_password)
+    regions: dict[str, Region] = {}
+    return [write_plan(plan, password=password, regions=regions, progress=progress) for plan in plans]
+
+
+def write_plan(
+    plan: CommunityPlan, *, password: str, regions: dict[str, Region], progress: Callable[[str], None]
+) -> dict[str, int]:
+    """Create every row of ``plan``, every account with the hashed ``password``; return the number of
+    rows per kind. ``regions`` holds the regions written so far by code (a street's community 1
+    writes the street that the others join) and gains this plan's."""
     now = clock.now()
 
     progress(f"regions {len(plan.regions)}")
-    regions: dict[str, Region] = {}
     for item in plan.regions:
         parent = regions[item.parent_code] if item.parent_code else None
         region = Region.objects.create(
@@ -188,7 +200,6 @@ def write_plan(plan: CommunityPlan, *, demo_password: str, progress: Callable[[s
         progress(f"residents {start + len(chunk)}/{total}")
 
     progress(f"accounts {len(plan.accounts)}")
-    password = make_password(demo_password)
     users = {
         u.username: u
         for u in User.objects.bulk_create(
@@ -305,10 +316,10 @@ def write_plan(plan: CommunityPlan, *, demo_password: str, progress: Callable[[s
     )
 
     write_rules(plan_rules(plan), community=community, now=now)
-    response = write_response(community=community, now=now)
+    response = write_response(community=community, now=now, prefix=plan.prefix)
 
     counts = {
-        "regions": len(regions),
+        "regions": len(plan.regions),
         "grids": len(plan.grids),
         "buildings": len(buildings),
         "units": len(units),
