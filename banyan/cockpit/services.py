@@ -257,6 +257,7 @@ def alert_item(alert: Alert, *, language: str = "") -> dict[str, Any]:
         "grade": alert.grade,
         "status": alert.status,
         "rule": alert.rule.name,
+        "subject": alert.subject,
         "place": place or alert.subject,
         "building": building,
         "point": point,

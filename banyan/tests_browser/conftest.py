@@ -7,9 +7,12 @@ than skipped: CI installs Chromium, so a skip there would hide a broken setup on
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
+
+from banyan.tests_browser.support import CHROMIUM_ARGS, ensure_seeded
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -39,42 +42,95 @@ def pytest_collection_modifyitems(config, items):
         print(message)
 
 
+class AsgiServer:
+    """Banyan's ASGI application served by uvicorn in a thread of this process; ``stop`` and ``start``
+    again on the same port (a server restart, as a browser sees it)."""
+
+    def __init__(self) -> None:
+        from banyan.sensing.ingest.broker import free_port
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = None
+        self.thread = None
+
+    def start(self) -> AsgiServer:
+        import threading
+        import time
+
+        import uvicorn
+
+        from banyan.asgi import application
+
+        config = uvicorn.Config(
+            application,
+            host="127.0.0.1",
+            port=self.port,
+            lifespan="off",
+            log_level="warning",
+            timeout_graceful_shutdown=1,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="asgi-test-server", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{self.port}")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+            self.thread.join(timeout=10)
+            self.server = None
+
+
 @pytest.fixture
 def asgi_server(transactional_db):
-    """Banyan's ASGI application served by uvicorn in a thread of this process, for pages that
-    stream (Server-Sent Events), which Django's ``live_server`` (WSGI) cannot. Like ``live_server``
-    it uses the test database (a transactional one: what the test commits, the server sees)."""
-    import threading
-    import time
+    """Banyan served as in production (uvicorn, ASGI), for pages that stream (Server-Sent Events),
+    which Django's ``live_server`` (WSGI) cannot. It uses the test database (a transactional one:
+    what the test commits, the server sees)."""
     import warnings
 
-    import uvicorn
-
-    from banyan.asgi import application
-    from banyan.sensing.ingest.broker import free_port
-
     # WhiteNoise answers static files with a synchronous FileResponse, which Django's ASGI handler
-    # serves with this warning (the suite turns warnings into errors). Ignored for this test only.
+    # serves with this warning (the suite turns warnings into errors). Ignored for these tests only.
     warnings.filterwarnings(
         "ignore", message="StreamingHttpResponse must consume synchronous iterators", category=Warning
     )
-    port = free_port()
-    config = uvicorn.Config(
-        application,
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        log_level="warning",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="asgi-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port}")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    server = AsgiServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def allow_orm_beside_playwright():
+    """Playwright's sync API runs an asyncio event loop in this thread, which Django takes for an
+    async context; the ORM calls of these tests (seeding, reading an expected value) are plain
+    synchronous calls all the same. Set for the browser tests' modules only, so other tests keep the
+    check."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def community(asgi_server):
+    """The demo community, served as in production: uvicorn (ASGI), so that live streams work."""
+    ensure_seeded()
+    return asgi_server.url

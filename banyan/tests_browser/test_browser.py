@@ -14,142 +14,22 @@ database right after the migrations, before the session seed.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import time
 from pathlib import Path
 
 import pytest
 
-from banyan.conftest import DEMO_PASSWORD, SEED, SEED_RESIDENTS
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-BLOCKING_IMPACTS = {"serious", "critical"}
+from banyan.tests_browser.support import (
+    Axe,
+    assert_clean,
+    check_phone_page,
+    desktop,
+    follow_first,
+    no_horizontal_scroll,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module", autouse=True)
-def allow_orm_beside_playwright():
-    """Playwright's sync API runs an asyncio event loop in this thread, which Django takes for an
-    async context; the ORM calls of these tests (seeding, reading an expected value) are plain
-    synchronous calls all the same. Set for this module only, so other tests keep the check."""
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    yield
-    if previous is None:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def ensure_seeded() -> None:
-    """Seed the demo community if a transactional test before this one flushed it."""
-    from banyan.people.models import User
-
-    if not User.objects.filter(username="director").exists():
-        from django.apps import apps
-
-        from banyan.response.catalogue import load
-        from banyan.sim.services import seed_community
-
-        load(apps, None)  # the incident catalogue comes from a data migration, which a flush wipes
-        seed_community(residents=SEED_RESIDENTS, seed=SEED, demo_password=DEMO_PASSWORD)
-
-
-@pytest.fixture
-def community(asgi_server):
-    """The demo community, served as in production: uvicorn (ASGI), so that live streams work."""
-    ensure_seeded()
-    return asgi_server
-
-
-class Axe:
-    """Runs axe-core on a page and keeps the serious and critical violations by page name."""
-
-    def __init__(self) -> None:
-        self.problems: dict[str, list[dict]] = {}
-        self.checked: list[str] = []
-
-    def check(self, page, name: str) -> None:
-        page.add_script_tag(path=str(AXE))
-        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-        self.checked.append(name)
-        blocking = [
-            {
-                "id": violation["id"],
-                "impact": violation["impact"],
-                "help": violation["help"],
-                "targets": [node["target"] for node in violation["nodes"]][:5],
-            }
-            for violation in result["violations"]
-            if violation["impact"] in BLOCKING_IMPACTS
-        ]
-        if blocking:
-            self.problems[name] = blocking
-
-    def report(self) -> str:
-        return json.dumps(self.problems, ensure_ascii=False, indent=2)
-
-
-def desktop(browser, console_errors: list[str]):
-    """A 1280 px page in Chinese whose console errors are collected in ``console_errors``."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
-    return context, page
-
-
-def sign_in(page, base_url: str, username: str = "director") -> None:
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", DEMO_PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{base_url}/")
-
-
-def follow_first(page, selector: str, url_pattern: str) -> None:
-    page.click(selector)
-    page.wait_for_url(url_pattern)
-
-
-def no_horizontal_scroll(page) -> tuple[int, int]:
-    return page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-
-
-def check_phone_page(page, axe: Axe, tmp_path: Path, name: str, mode: str) -> None:
-    """At 360 px: nothing scrolls sideways, a screenshot, and axe-core."""
-    scroll_width, inner_width = no_horizontal_scroll(page)
-    page.screenshot(path=str(tmp_path / f"{name.replace(' ', '-')}-360-{mode}.png"), full_page=True)
-    assert scroll_width <= 360, f"{name} ({mode}): scrollWidth {scroll_width} at innerWidth {inner_width}"
-    axe.check(page, f"{name} at 360 px ({mode})")
-
-
-def assert_clean(axe: Axe, console_errors: list[str], tmp_path: Path) -> None:
-    print(f"\naxe-core checked {len(axe.checked)} pages: {', '.join(axe.checked)}; screenshots in {tmp_path}")
-    assert not axe.problems, "serious or critical accessibility violations:\n" + axe.report()
-    assert console_errors == []
 
 
 def test_sign_in_browse_reveal_and_accessibility(browser, community, tmp_path):

@@ -11,7 +11,8 @@
  *
  * Updates are applied once per animation frame, so a burst of events costs one redraw.
  * window.banyanCockpit exposes what tests and `banyan bench cockpit` measure: readyAt (when the first
- * state was drawn, performance.now()), seen[alertId] (Date.now() when an alert was first drawn).
+ * state was drawn, performance.now()), seen[alertId] and seenSubject[deviceCode] (Date.now() when an
+ * alert was first drawn), and the map (to find a building's place on the screen).
  */
 (function () {
   "use strict";
@@ -27,7 +28,7 @@
     return;
   }
 
-  var metrics = (window.banyanCockpit = { readyAt: null, seen: {}, states: 0, events: 0 });
+  var metrics = (window.banyanCockpit = { readyAt: null, seen: {}, seenSubject: {}, states: 0, events: 0 });
   var texts = {};
   var textTemplate = document.getElementById("cockpit-text");
   if (textTemplate) {
@@ -126,6 +127,7 @@
 
   function drawMap(data) {
     map = L.map("cockpit-map", { attributionControl: false, zoomSnap: 0.25, preferCanvas: true });
+    metrics.map = map;
     var bounds = L.latLngBounds([]);
     if (data.community.boundary) {
       var outline = L.geoJSON(data.community.boundary, {
@@ -326,6 +328,7 @@
     Object.keys(state.alerts).forEach(function (id) {
       if (!metrics.seen[id]) {
         metrics.seen[id] = now;
+        metrics.seenSubject[state.alerts[id].subject] = now;
       }
     });
   }

@@ -44,10 +44,21 @@ class Command(BaseCommand):
         ingest.add_argument("--json", dest="json_file", default=None, help="write the result object here")
         ingest.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
         ingest.add_argument("--inner-port", type=int, default=None, help=argparse.SUPPRESS)
+        cockpit = sub.add_parser(
+            "cockpit", help="own server, broker, ingest, simulator and Chromium: alert to screen, load, tasks"
+        )
+        cockpit.add_argument("--trials", type=int, default=20)
+        cockpit.add_argument("--residents", type=int, default=10000)
+        cockpit.add_argument("--load-seconds", type=float, default=20.0)
+        cockpit.add_argument("--events-per-second", type=float, default=50.0)
+        cockpit.add_argument("--json", dest="json_file", default=None, help="write the result object here")
 
     def handle(self, *args, verb, **options):
         if verb == "ingest":
             self.bench_ingest(**options)
+            return
+        if verb == "cockpit":
+            self.bench_cockpit(**options)
             return
         if verb == "rules":
             from banyan.warning.engine.bench import bench_engine
@@ -78,6 +89,37 @@ class Command(BaseCommand):
             f"lost {result['lost']}, duplicates {result['duplicates']} ({result['backend']})"
         )
         self.stdout.write(json.dumps(result))
+
+    def bench_cockpit(self, *, trials, residents, load_seconds, events_per_second, json_file, **options):
+        import json
+
+        from banyan.cockpit import bench
+
+        if trials < 1 or residents < 1 or load_seconds <= 0 or events_per_second <= 0:
+            raise CommandError(
+                "--trials, --residents, --load-seconds and --events-per-second must be positive"
+            )
+        try:
+            result = bench.run(
+                trials=trials,
+                residents=residents,
+                load_seconds=load_seconds,
+                events_per_second=events_per_second,
+                machine=_machine(),
+                progress=self.stdout.write,
+            )
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(
+            f"alert visible p50/p99 {result['alert_visible_p50_ms']}/{result['alert_visible_p99_ms']} ms, "
+            f"{result['trials']} trials; first load {result['first_load_ms']} ms "
+            f"({result['residents']:,} residents, {result['devices']:,} devices); longest task under "
+            f"{result['events_per_second_achieved']} events/s: {result['longest_task_ms_under_load']} ms"
+        )
+        text = json.dumps(result)
+        if json_file:
+            Path(json_file).write_text(text + "\n")
+        self.stdout.write(text)
 
     def bench_seed(self, *, residents, seed, runs, **options):
         banyan = [sys.executable, "-m", "banyan"]
