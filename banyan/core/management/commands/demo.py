@@ -34,14 +34,24 @@ class Command(BaseCommand):
         parser.add_argument("--residents", type=int, default=3000)
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--demo-password", default="banyan-demo-2026")
+        parser.add_argument(
+            "--communities", type=int, default=1, help="seed a street of 1 to 10 communities (empty database)"
+        )
         parser.add_argument("--no-simulator", action="store_true", help="serve without live readings")
         parser.add_argument("--speed", type=float, default=10.0, help="the simulator's --speed")
         parser.add_argument("--events-per-hour", type=float, default=6.0, help="the simulator's events")
 
-    def handle(self, *args, host, port, residents, seed, demo_password, **options):
+    def handle(self, *args, host, port, residents, seed, demo_password, communities, **options):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("database migrated")
-        call_command("seed", residents=residents, seed=seed, demo_password=demo_password, if_empty=True)
+        call_command(
+            "seed",
+            residents=residents,
+            seed=seed,
+            demo_password=demo_password,
+            communities=communities,
+            if_empty=True,
+        )
         children: list[tuple[str, subprocess.Popen]] = []
         try:
             url = self._broker(children)
