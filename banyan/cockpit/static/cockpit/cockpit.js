@@ -318,6 +318,7 @@
   }
 
   function redraw() {
+    var started = performance.now();
     dirty = false;
     renderList("alerts", sortedValues(state.alerts), alertRow);
     renderList("incidents", sortedValues(state.incidents), incidentRow);
@@ -331,6 +332,7 @@
         metrics.seenSubject[state.alerts[id].subject] = now;
       }
     });
+    metrics.longestRedrawMs = Math.max(metrics.longestRedrawMs || 0, performance.now() - started);
   }
 
   function scheduleRedraw() {
@@ -683,99 +685,120 @@
     setKpi("reports", data.reports.last_7_days);
     setKpi("rating", data.reports.average_rating);
     var background = { backgroundColor: "transparent" };
-    var byGrade = chart("by-grade");
-    if (byGrade) {
-      byGrade.setOption(
-        Object.assign({}, background, {
-          animation: false,
-          tooltip: { trigger: "axis" },
-          legend: { top: 0 },
-          grid: { left: 40, right: 10, top: 30, bottom: 25 },
-          xAxis: { type: "category", data: grades.map(t) },
-          yAxis: { type: "value", minInterval: 1 },
-          series: [
-            { name: t("alerts") + " · " + t("open"), type: "bar", stack: "a", data: grades.map(function (g) { return data.alerts.by_grade[g].open; }) },
-            { name: t("alerts") + " · " + t("acknowledged"), type: "bar", stack: "a", data: grades.map(function (g) { return data.alerts.by_grade[g].acknowledged; }) },
-            { name: t("incidents") + " · " + t("running"), type: "bar", stack: "i", data: grades.map(function (g) { return data.incidents.by_grade[g].running; }) },
-            { name: t("incidents") + " · " + t("missed"), type: "bar", stack: "i", data: grades.map(function (g) { return data.incidents.by_grade[g].missed; }) },
-          ],
-        })
-      );
-      byGrade.off("click");
-      byGrade.on("click", function (params) {
-        var grade = grades[params.dataIndex];
-        window.location.href = params.seriesName.indexOf(t("alerts")) === 0 ? "/alerts/?grade=" + grade : "/response/incidents/?grade=" + grade;
-      });
-    }
-    var timeline = chart("timeline");
-    if (timeline) {
-      timeline.setOption(
-        Object.assign({}, background, {
-          animation: false,
-          tooltip: { trigger: "axis" },
-          grid: { left: 40, right: 10, top: 10, bottom: 25 },
-          xAxis: {
-            type: "category",
-            data: data.timeline.hours.map(function (hour) {
-              return new Date(hour).getHours() + ":00";
-            }),
-          },
-          yAxis: { type: "value", minInterval: 1 },
-          series: grades.map(function (grade) {
-            return { name: t(grade), type: "bar", stack: "g", itemStyle: { color: GRADE_COLOURS[grade] }, data: data.timeline.by_grade[grade] };
-          }),
-        })
-      );
-    }
-    var sla = chart("sla");
-    if (sla) {
-      var clocks = ["acknowledge", "arrive", "resolve"];
-      sla.setOption(
-        Object.assign({}, background, {
-          animation: false,
-          tooltip: { trigger: "axis", valueFormatter: function (v) { return v === null ? "–" : v + "%"; } },
-          legend: { top: 0 },
-          grid: { left: 40, right: 10, top: 30, bottom: 25 },
-          xAxis: { type: "category", data: clocks.map(t) },
-          yAxis: { type: "value", max: 100 },
-          series: [
-            { name: t("today"), type: "bar", data: clocks.map(function (c) { var s = data.sla.today[c + "_met_share"]; return s === null ? null : Math.round(s * 100); }) },
-            { name: t("days7"), type: "bar", data: clocks.map(function (c) { var s = data.sla.days_7[c + "_met_share"]; return s === null ? null : Math.round(s * 100); }) },
-          ],
-        })
-      );
-    }
-    var devices = chart("devices");
-    if (devices) {
-      devices.setOption(
-        Object.assign({}, background, {
-          animation: false,
-          tooltip: { trigger: "item" },
-          series: [
-            {
-              type: "pie",
-              radius: ["45%", "70%"],
-              data: ["online", "offline", "maintenance"].map(function (status) {
-                return { name: t(status), value: data.devices[status], itemStyle: { color: DEVICE_COLOURS[status] } };
+    // Each chart is drawn in a task of its own, so that no single task holds the page for long.
+    var steps = [];
+    steps.push(function () {
+      var byGrade = chart("by-grade");
+      if (byGrade) {
+        byGrade.setOption(
+          Object.assign({}, background, {
+            animation: false,
+            tooltip: { trigger: "axis" },
+            legend: { top: 0 },
+            grid: { left: 40, right: 10, top: 30, bottom: 25 },
+            xAxis: { type: "category", data: grades.map(t) },
+            yAxis: { type: "value", minInterval: 1 },
+            series: [
+              { name: t("alerts") + " · " + t("open"), type: "bar", stack: "a", data: grades.map(function (g) { return data.alerts.by_grade[g].open; }) },
+              { name: t("alerts") + " · " + t("acknowledged"), type: "bar", stack: "a", data: grades.map(function (g) { return data.alerts.by_grade[g].acknowledged; }) },
+              { name: t("incidents") + " · " + t("running"), type: "bar", stack: "i", data: grades.map(function (g) { return data.incidents.by_grade[g].running; }) },
+              { name: t("incidents") + " · " + t("missed"), type: "bar", stack: "i", data: grades.map(function (g) { return data.incidents.by_grade[g].missed; }) },
+            ],
+          })
+        );
+        byGrade.off("click");
+        byGrade.on("click", function (params) {
+          var grade = grades[params.dataIndex];
+          window.location.href = params.seriesName.indexOf(t("alerts")) === 0 ? "/alerts/?grade=" + grade : "/response/incidents/?grade=" + grade;
+        });
+      }
+    });
+    steps.push(function () {
+      var timeline = chart("timeline");
+      if (timeline) {
+        timeline.setOption(
+          Object.assign({}, background, {
+            animation: false,
+            tooltip: { trigger: "axis" },
+            grid: { left: 40, right: 10, top: 10, bottom: 25 },
+            xAxis: {
+              type: "category",
+              data: data.timeline.hours.map(function (hour) {
+                return new Date(hour).getHours() + ":00";
               }),
             },
-          ],
-        })
-      );
-    }
-    var section = root.querySelector("[data-care-section]");
-    if (data.vulnerable.shown) {
-      section.hidden = false;
-      var rows = data.vulnerable.most_overdue.map(function (row) {
-        return el("tr", { class: row.overdue ? "overdue" : "" }, [
-          el("td", { text: row.name }),
-          el("td", {}, [el("a", { href: "/places/buildings/" + row.building_id + "/", text: row.building })]),
-          el("td", { text: row.kinds.join(", ") }),
-          el("td", { text: timeText(row.last_checked) + (row.overdue ? " · " + t("overdue") : "") }),
-        ]);
-      });
-      root.querySelector("[data-care-table] tbody").replaceChildren.apply(root.querySelector("[data-care-table] tbody"), rows);
-    }
+            yAxis: { type: "value", minInterval: 1 },
+            series: grades.map(function (grade) {
+              return { name: t(grade), type: "bar", stack: "g", itemStyle: { color: GRADE_COLOURS[grade] }, data: data.timeline.by_grade[grade] };
+            }),
+          })
+        );
+      }
+    });
+    steps.push(function () {
+      var sla = chart("sla");
+      if (sla) {
+        var clocks = ["acknowledge", "arrive", "resolve"];
+        sla.setOption(
+          Object.assign({}, background, {
+            animation: false,
+            tooltip: { trigger: "axis", valueFormatter: function (v) { return v === null ? "–" : v + "%"; } },
+            legend: { top: 0 },
+            grid: { left: 40, right: 10, top: 30, bottom: 25 },
+            xAxis: { type: "category", data: clocks.map(t) },
+            yAxis: { type: "value", max: 100 },
+            series: [
+              { name: t("today"), type: "bar", data: clocks.map(function (c) { var s = data.sla.today[c + "_met_share"]; return s === null ? null : Math.round(s * 100); }) },
+              { name: t("days7"), type: "bar", data: clocks.map(function (c) { var s = data.sla.days_7[c + "_met_share"]; return s === null ? null : Math.round(s * 100); }) },
+            ],
+          })
+        );
+      }
+    });
+    steps.push(function () {
+      var devices = chart("devices");
+      if (devices) {
+        devices.setOption(
+          Object.assign({}, background, {
+            animation: false,
+            tooltip: { trigger: "item" },
+            series: [
+              {
+                type: "pie",
+                radius: ["45%", "70%"],
+                data: ["online", "offline", "maintenance"].map(function (status) {
+                  return { name: t(status), value: data.devices[status], itemStyle: { color: DEVICE_COLOURS[status] } };
+                }),
+              },
+            ],
+          })
+        );
+      }
+    });
+    steps.push(function () {
+      var section = root.querySelector("[data-care-section]");
+      if (data.vulnerable.shown) {
+        section.hidden = false;
+        var rows = data.vulnerable.most_overdue.map(function (row) {
+          return el("tr", { class: row.overdue ? "overdue" : "" }, [
+            el("td", { text: row.name }),
+            el("td", {}, [el("a", { href: "/places/buildings/" + row.building_id + "/", text: row.building })]),
+            el("td", { text: row.kinds.join(", ") }),
+            el("td", { text: timeText(row.last_checked) + (row.overdue ? " · " + t("overdue") : "") }),
+          ]);
+        });
+        root.querySelector("[data-care-table] tbody").replaceChildren.apply(root.querySelector("[data-care-table] tbody"), rows);
+      }
+    });
+    (function next() {
+      var step = steps.shift();
+      if (step) {
+        var started = performance.now();
+        step();
+        metrics.longestFigureStepMs = Math.max(metrics.longestFigureStepMs || 0, performance.now() - started);
+        window.setTimeout(next, 0);
+      }
+    })();
   }
 
   function refreshFigures() {
