@@ -275,6 +275,10 @@ def run(
                 achieved = sent / (time.monotonic() - start)
                 page.wait_for_timeout(2000)
                 long_tasks = page.evaluate("() => window.__longTasks")
+                inside = page.evaluate(
+                    "() => [window.banyanCockpit.longestRedrawMs || 0,"
+                    " window.banyanCockpit.longestFigureStepMs || 0]"
+                )
                 received = page.evaluate("() => window.banyanCockpit.events") - received_before
                 browser.close()
         finally:
@@ -292,6 +296,8 @@ def run(
         "first_load_runs_ms": [round(v) for v in loads],
         "longest_task_ms_under_load": round(max(long_tasks), 1) if long_tasks else 0.0,
         "long_tasks_over_200ms": sum(1 for d in long_tasks if d > 200),
+        "longest_redraw_ms": round(inside[0], 1),
+        "longest_chart_step_ms": round(inside[1], 1),
         "events_sent_under_load": sent,
         "events_per_second_achieved": round(achieved, 1),
         "events_received_under_load": received,

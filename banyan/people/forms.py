@@ -82,8 +82,20 @@ class LedgerImportForm(forms.Form):
         empty_value=True,
         required=False,
         widget=forms.HiddenInput,
+        error_messages={
+            "invalid_choice": _("The form came back damaged (its step is unknown); check the file again.")
+        },
     )
-    checked = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    checked = forms.CharField(
+        required=False,
+        max_length=64,
+        widget=forms.HiddenInput,
+        error_messages={
+            "max_length": _(
+                "The form came back damaged (its check of the file is unknown); check the file again."
+            )
+        },
+    )
 
     def add_service_error(self, exc) -> None:
         """A service's ``InvalidInput`` goes next to the file: every file-level problem is about it."""

@@ -273,6 +273,15 @@ def report_rate(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     _require_reporter(user)
     report = _load(user, pk)
+    if not report.is_closed or report.rating is not None:
+        # The page offers the rating only for a closed report not yet rated: say why, change nothing.
+        messages.warning(
+            request,
+            _("A report can be rated once it is closed.")
+            if not report.is_closed
+            else _("This report has been rated already."),
+        )
+        return _render_report(request, report, status=409)
     form = RatingForm(request.POST, auto_id="id_rating_%s")
     if form.is_valid():
         data = form.cleaned_data

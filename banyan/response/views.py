@@ -462,6 +462,13 @@ def incident_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     user = request.user
     _require(user, Action.HANDLE_INCIDENTS if move in ASSIGNEE_MOVES else Action.MANAGE_INCIDENTS)
     incident = _load(user, pk)
+    # Who may take the step, and whether the incident still allows it, before the form is read: the
+    # page offers only the steps that are possible, so a refused form would have nowhere to show.
+    if move in ASSIGNEE_MOVES and incident.assignee_id != user.pk:
+        raise DjangoPermissionDenied(_("This incident is not assigned to you."))
+    possible = Status(incident.status) in ASSIGNABLE if move == Move.ASSIGN else _allows(incident, move)
+    if not possible:
+        return _changed(request, pk, Conflict(_("This step is not possible now.")))
     form = _step_form(step, incident, request.POST, request.FILES, language=_language())
     if form.is_valid():
         data = form.cleaned_data

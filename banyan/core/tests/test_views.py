@@ -186,3 +186,13 @@ def test_home_on_a_clock_before_some_births_counts_them_as_infants(signed_in, us
         overview = community_overview(users["director"])
         assert signed_in("director").get(reverse("core:home")).status_code == 200
     assert sum(b["male"] + b["female"] for b in overview["pyramid"]) == overview["residents"]
+
+
+def test_a_nul_character_in_the_query_string_is_refused_naming_the_parameter(client, users):
+    client.force_login(users["director"])
+    page = client.get("/response/matrix/?region=bad%00value", headers={"Accept-Language": "en"})
+    assert page.status_code == 400
+    assert "“region” holds a NUL character" in page.content.decode()
+    api = client.get("/api/v1/alerts?grade=red%00", headers={"Accept-Language": "en"})
+    assert api.status_code == 400 and api.json()["field"] == "grade"
+    assert client.get("/response/matrix/?region=").status_code == 200

@@ -44,6 +44,7 @@
   var state = { alerts: {}, incidents: {}, responders: {}, care: {} };
   var layers = {};
   var buildingLayers = {};
+  var buildingKeys = {};
   var alertMarkers = {};
   var responderMarkers = {};
   var map;
@@ -222,8 +223,9 @@
       return;
     }
     if (marker) {
-      marker.setLatLng(alert.point);
-      marker.setIcon(alertIcon(alert, flash));
+      if (marker.options.icon.options.className !== alertIcon(alert, flash).options.className) {
+        marker.setIcon(alertIcon(alert, flash));
+      }
     } else {
       marker = L.marker(alert.point, { icon: alertIcon(alert, flash), keyboard: false, zIndexOffset: 1000 });
       marker.bindTooltip(alert.rule + " · " + alert.place);
@@ -255,14 +257,21 @@
       fillColor: responder.on_duty ? "#20c997" : "#495057",
       fillOpacity: 1,
     };
+    var label = responder.name + " · " + responder.load + " " + t("load");
     if (marker) {
-      marker.setLatLng(responder.point);
-      marker.setStyle(style);
+      var moved = marker.getLatLng();
+      if (moved.lat !== responder.point[0] || moved.lng !== responder.point[1]) {
+        marker.setLatLng(responder.point);
+      }
+      if (marker.options.fillColor !== style.fillColor) {
+        marker.setStyle(style);
+      }
+      marker.setTooltipContent(label);
     } else {
       marker = L.circleMarker(responder.point, style).addTo(layers.responders);
+      marker.bindTooltip(label);
       responderMarkers[responder.id] = marker;
     }
-    marker.bindTooltip(responder.name + " · " + responder.load + " " + t("load"));
   }
 
   // --- the lists (the map's text equivalent) --------------------------------------------------
@@ -322,8 +331,15 @@
     dirty = false;
     renderList("alerts", sortedValues(state.alerts), alertRow);
     renderList("incidents", sortedValues(state.incidents), incidentRow);
+    // Restyle only the buildings whose colour changed: each restyle makes Leaflet repaint that part
+    // of the canvas, and repainting the whole map (1,600 devices) takes a long task on a small machine.
     Object.keys(buildingLayers).forEach(function (id) {
-      buildingLayers[id].setStyle(buildingStyle(Number(id)));
+      var style = buildingStyle(Number(id));
+      var key = style.fillColor + style.fillOpacity;
+      if (buildingKeys[id] !== key) {
+        buildingKeys[id] = key;
+        buildingLayers[id].setStyle(style);
+      }
     });
     var now = Date.now();
     Object.keys(state.alerts).forEach(function (id) {

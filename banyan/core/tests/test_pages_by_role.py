@@ -1,0 +1,1033 @@
+"""Every person-facing page as every demo role, and every POST form with an empty and a bad body.
+
+The pages are enumerated from the URLconf (everything but ``/api/v1/`` and ``/open311/``); each
+must have a row in ``PAGES`` saying what each role gets: 200 for a page the role may see, 403 for a
+role that may never see it, 404 for an object outside the role's scope (the same as missing), a
+redirect to sign in for anonymous visitors, 405 for a GET on a POST-only address. No page may
+answer 500.
+
+Every POST address is sent, as each role, an empty body and bad values (unknown ids, ids beyond 64
+bits, 5,000-character strings, NUL characters, wrong types, a photo that is not one, a phone number
+in a purpose …); the walk checks that every POST form a page shows is among them. A refused form
+answers 200 showing what was wrong, 409 saying why, or 403/404 when the role may not or the object
+is not theirs; and nothing changes: no row of the domain apps (incidents, incident events, reports,
+audit entries, notifications, residents …) is added or removed, and no incident, alert, report or
+matrix cell moves.
+
+Column order of every expected-codes string in this module (``ROLES``):
+
+    anonymous  admin  street01  director  grid01  grid02  property01  volunteer01  resident01  auditor
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import logging
+import re
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.forms import BaseForm
+from django.test import Client
+from django.test.client import ClientHandler
+from django.test.utils import ContextList
+from django.urls import URLResolver, get_resolver, resolve, reverse
+
+from banyan.conftest import make_id_number
+
+ROLES = (
+    "anonymous",
+    "admin",
+    "street01",
+    "director",
+    "grid01",
+    "grid02",
+    "property01",
+    "volunteer01",
+    "resident01",
+    "auditor",
+)
+ANONYMOUS = "anonymous"
+LOGIN = "/login/"
+
+# Address prefixes that are not pages a person reads: the JSON API and Open311 (tested elsewhere).
+OUTSIDE = ("api/v1/", "open311/")
+# Endpoints that never finish answering, so a test client cannot walk them.
+SKIPPED = {
+    # Server-Sent Events: the response is an endless stream (it returns only when the client goes
+    # away), so reading it here would hang. banyan/notify/tests cover it with a real server.
+    "notify:stream": "SSE stream",
+    "cockpit:stream": "SSE stream",  # the same: state, then one event per change, forever
+}
+
+LONG = "长" + "x" * 4999  # 5,000 characters, longer than any field allows
+NUL = "bad\x00value"
+UNKNOWN_ID = 987_654_321  # a well-formed id of nothing
+HUGE_ID = 10**20  # an id beyond a 64-bit integer
+HUGE = str(HUGE_ID)
+EVIL = "https://evil.example/phish"
+
+
+def codes(text: str) -> dict[str, int]:
+    """``codes("302 200 …")``: the expected status by role, in the order of ``ROLES``."""
+    values = [int(code) for code in text.split()]
+    assert len(values) == len(ROLES), text
+    return dict(zip(ROLES, values, strict=True))
+
+
+# --- the objects the pages are about --------------------------------------------------------------
+
+
+class World:
+    """What the pages show, made on first use (a page needs only a few of these).
+
+    The seed's demo community has grids G01 … G06; ``grid01`` works in G01 and ``grid02`` in G02;
+    ``resident01`` lives in G01 and ``volunteer01`` is the carer of residents of G01, ``resident01``
+    among them. ``*_g01`` objects are in G01, ``*_g02`` in G02.
+    """
+
+    def __init__(self, users):
+        self.users = users
+
+    # places
+    @cached_property
+    def grid_g01(self):
+        from banyan.places.models import Region
+
+        return Region.objects.get(code="G01", kind="grid")
+
+    @cached_property
+    def grid_g02(self):
+        from banyan.places.models import Region
+
+        return Region.objects.get(code="G02", kind="grid")
+
+    @cached_property
+    def community(self):
+        return self.grid_g01.parent
+
+    @cached_property
+    def district(self):
+        """A region above every matrix cell anyone may edit."""
+        return self.community.parent.parent
+
+    @cached_property
+    def building_g01(self):
+        building = self.household_g01.unit.building
+        assert building.grid_id == self.grid_g01.pk
+        return building
+
+    @cached_property
+    def building_g02(self):
+        from banyan.places.models import Building
+
+        return Building.objects.filter(grid=self.grid_g02).order_by("code").first()
+
+    # people
+    @cached_property
+    def resident_g01(self):
+        resident = self.users["resident01"].resident
+        assert resident.household.grid_id == self.grid_g01.pk, "the seed puts resident01 in G01"
+        return resident
+
+    @cached_property
+    def household_g01(self):
+        return self.resident_g01.household
+
+    @cached_property
+    def household_g02(self):
+        from banyan.people.models import Household
+
+        cared = Household.objects.filter(members__care_profiles__carers__user=self.users["volunteer01"])
+        return Household.objects.filter(grid=self.grid_g02).exclude(pk__in=cared).order_by("code").first()
+
+    @cached_property
+    def resident_g02(self):
+        return self.household_g02.members.order_by("id").first()
+
+    # response
+    @cached_property
+    def report(self):
+        """resident01's report of a problem at home (an open incident)."""
+        from banyan.response import reports
+
+        return reports.submit_report(actor=self.users["resident01"], category="wellness_check", home=True)
+
+    @cached_property
+    def incident_g01(self):
+        """An incident at resident01's building, assigned by the director to grid01."""
+        return self._incident(self.building_g01, "grid01")
+
+    @cached_property
+    def incident_g02(self):
+        return self._incident(self.building_g02, "grid02")
+
+    def _incident(self, building, username: str):
+        from banyan.response import services
+        from banyan.response.models import Incident
+
+        director, assignee = self.users["director"], self.users[username]
+        incident = services.open_incident(
+            actor=director, category="wellness_check", source="staff", building=building, dispatch_now=False
+        )
+        services.act(
+            actor=director, incident=incident, move="assign", assignee=assignee, version=incident.version
+        )
+        incident = Incident.objects.get(pk=incident.pk)
+        assert incident.status == "assigned" and incident.assignee_id == assignee.pk
+        return incident
+
+    @cached_property
+    def photo_g02(self):
+        """A photo grid02 took on arriving at the G02 incident."""
+        from PIL import Image
+
+        from banyan.response import services
+
+        jpeg = io.BytesIO()
+        Image.new("RGB", (32, 24), (20, 120, 200)).save(jpeg, "JPEG")
+        incident = self.incident_g02
+        services.act(
+            actor=self.users["grid02"],
+            incident=incident,
+            move="on_scene",
+            version=incident.version,
+            photos=[jpeg.getvalue()],
+        )
+        return incident.photos.get()
+
+    # warning
+    def raise_alert(self, grid):
+        """A new open alert on a seeded device in ``grid``."""
+        from banyan.warning import services
+        from banyan.warning.tests.conftest import event, make_rule, seeded_device
+
+        device = seeded_device(grid=grid)
+        [alert] = services.apply_events([event("Raised", make_rule(community=device.community), device.code)])
+        assert alert.grid_id == grid.pk and alert.status == "open"
+        return alert
+
+    @cached_property
+    def alert_g01(self):
+        return self.raise_alert(self.grid_g01)
+
+    @cached_property
+    def alert_g02(self):
+        return self.raise_alert(self.grid_g02)
+
+    @cached_property
+    def official_warning(self):
+        from banyan.warning import services
+
+        sample = Path(services.__file__).parent / "tests/fixtures/cap/valid/canada-ec-thunderstorm.cap"
+        warning, _created = services.import_official_warning(actor="test", data=sample.read_bytes())
+        return warning
+
+
+@pytest.fixture
+def world(users):
+    return World(users)
+
+
+@pytest.fixture
+def clients(users, settings):
+    """A web client per role, reading English; the view's exception comes back as a 500 answer
+    (``exc_info``) rather than being raised, so one failing role does not hide the others.
+
+    The clients share one middleware chain, as the requests to one server do, and keep their
+    sessions in signed cookies: building the chain for every client (WhiteNoise scans the static
+    files) and writing nine sessions per test would cost more than the pages; no page depends on
+    either.
+    """
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    handler = ClientHandler(enforce_csrf_checks=False)  # one middleware chain, as in a server
+    made = {}
+    for role in ROLES:
+        client = Client(headers={"Accept-Language": "en"}, raise_request_exception=False)
+        client.handler = handler
+        if role != ANONYMOUS:
+            client.force_login(users[role])
+        made[role] = client
+    return made
+
+
+@pytest.fixture(autouse=True)
+def quiet_refusals():
+    """Most of these requests should be refused: log a 500 with its traceback, not every 403 and 404."""
+    logger = logging.getLogger("django.request")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    yield
+    logger.setLevel(level)
+
+
+# --- the pages --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One address of a page (which object, which query) and the status each role gets."""
+
+    expected: dict[str, int]
+    args: Callable[[World], list] = lambda world: []
+    query: str = ""
+    label: str = ""
+
+    def url(self, name: str, world: World) -> str:
+        return reverse(name, args=self.args(world)) + (f"?{self.query}" if self.query else "")
+
+
+def q(**params) -> str:
+    return urlencode(params)
+
+
+def v(expected: str, args=None, *, query: str = "", label: str = "") -> Variant:
+    return Variant(codes(expected), args or (lambda world: []), query, label)
+
+
+EVERYONE_SIGNED_IN = "302 200 200 200 200 200 200 200 200 200"
+POST_ONLY = "302 405 405 405 405 405 405 405 405 405"  # login_required first, then the method
+NOT_FOUND_TO_ALL = "302 404 404 404 404 404 404 404 404 404"
+# Scope of an object in G01 / in G02, for roles that may see its kind (places, people).
+IN_G01 = "302 200 200 200 200 404 200 200 200 200"
+IN_G02 = "302 200 200 200 404 200 200 200 404 200"
+PEOPLE_IN_G02 = "302 200 200 200 404 200 200 404 404 200"  # volunteer01 sees only those they care for
+# Alerts: staff but volunteers see them.
+ALERT_VIEWERS = "302 200 200 200 200 200 200 403 403 200"
+# Incidents: every staff role sees them (volunteers: those sent to them); residents see their reports.
+INCIDENT_VIEWERS = "302 200 200 200 200 200 200 200 403 200"
+MATRIX_EDITORS = "302 200 200 200 403 403 403 403 403 403"
+REPORTERS = "302 200 200 200 200 200 200 200 200 403"
+LEDGER_IMPORTERS = "302 200 200 200 200 200 403 403 403 403"
+COCKPIT_VIEWERS = "302 200 200 200 403 403 403 403 403 200"
+# A NUL character in the query string is refused before anything else (core.middleware).
+NUL_REFUSED = "400 400 400 400 400 400 400 400 400 400"
+
+PAGES: dict[str, list[Variant]] = {
+    "healthz": [v("200 200 200 200 200 200 200 200 200 200")],
+    "set_language": [v("302 302 302 302 302 302 302 302 302 302")],
+    # core
+    "core:home": [v(EVERYONE_SIGNED_IN)],
+    "core:login": [v("200 302 302 302 302 302 302 302 302 302")],
+    "core:logout": [v("405 405 405 405 405 405 405 405 405 405")],
+    "core:elder-mode": [v("405 405 405 405 405 405 405 405 405 405")],
+    # places
+    "places:grid-list": [v(EVERYONE_SIGNED_IN)],
+    "places:grid-detail": [
+        v(IN_G01, lambda w: [w.grid_g01.pk], label="G01"),
+        v(IN_G02, lambda w: [w.grid_g02.pk], label="G02"),
+        v(NOT_FOUND_TO_ALL, lambda w: [w.community.pk], label="a community, not a grid"),
+        v(NOT_FOUND_TO_ALL, lambda w: [HUGE_ID], label="beyond 64 bits"),
+    ],
+    "places:building-detail": [
+        v(IN_G01, lambda w: [w.building_g01.pk], label="G01"),
+        v(IN_G02, lambda w: [w.building_g02.pk], label="G02"),
+        v(NOT_FOUND_TO_ALL, lambda w: [HUGE_ID], label="beyond 64 bits"),
+    ],
+    # people
+    "people:household-detail": [
+        v(IN_G01, lambda w: [w.household_g01.pk], label="resident01's"),
+        v(PEOPLE_IN_G02, lambda w: [w.household_g02.pk], label="G02"),
+        v(NOT_FOUND_TO_ALL, lambda w: [HUGE_ID], label="beyond 64 bits"),
+    ],
+    "people:resident-detail": [
+        v(IN_G01, lambda w: [w.resident_g01.pk], label="resident01"),
+        v(PEOPLE_IN_G02, lambda w: [w.resident_g02.pk], label="G02"),
+        v(NOT_FOUND_TO_ALL, lambda w: [UNKNOWN_ID], label="unknown"),
+    ],
+    # The reveal form: auditors reveal nothing (403 once the resident is found in their scope).
+    "people:resident-reveal": [
+        v("302 200 200 200 200 404 200 200 200 403", lambda w: [w.resident_g01.pk], label="resident01"),
+        v("302 200 200 200 404 200 200 404 404 403", lambda w: [w.resident_g02.pk], label="G02"),
+        v(NOT_FOUND_TO_ALL, lambda w: [HUGE_ID], label="beyond 64 bits"),
+    ],
+    "people:ledger-import": [v(LEDGER_IMPORTERS)],
+    "people:ledger-template": [v(LEDGER_IMPORTERS)],
+    # Export: staff editors and auditors, each for the grids in their area.
+    "people:ledger-export": [
+        v("302 200 200 200 200 404 403 403 403 200", query="grid=G01", label="G01"),
+        v(NUL_REFUSED, query=q(grid=NUL), label="NUL in the grid"),
+        v("302 404 404 404 404 404 403 403 403 404", label="no grid"),
+    ],
+    # A GET goes back to the grid page's form; auditors may export but reveal nothing.
+    "people:ledger-export-reveal": [
+        v("302 302 302 302 302 404 403 403 403 403", query="grid=G01", label="G01"),
+        v(NUL_REFUSED, query=q(grid=NUL), label="NUL in the grid"),
+    ],
+    # warning
+    "warning:alert-list": [
+        v(ALERT_VIEWERS),
+        v(NUL_REFUSED, query=q(status="zzz", grade=NUL, page="abc", x=LONG), label="bad filters"),
+    ],
+    "warning:alert-detail": [
+        v("302 200 200 200 200 404 200 403 403 200", lambda w: [w.alert_g01.pk], label="G01"),
+        v("302 200 200 200 404 200 200 403 403 200", lambda w: [w.alert_g02.pk], label="G02"),
+        v("302 404 404 404 404 404 404 403 403 404", lambda w: [HUGE_ID], label="beyond 64 bits"),
+    ],
+    "warning:alert-acknowledge": [v(POST_ONLY, lambda w: [w.alert_g01.pk])],
+    "warning:alert-resolve": [v(POST_ONLY, lambda w: [w.alert_g01.pk])],
+    "warning:official-warning-detail": [
+        v(EVERYONE_SIGNED_IN, lambda w: [w.official_warning.pk]),
+        v(NOT_FOUND_TO_ALL, lambda w: [UNKNOWN_ID], label="unknown"),
+    ],
+    # The feed answers in JSON: 401 without a session or token.
+    "warning:alerts-atom": [v("401 200 200 200 200 200 200 403 403 200")],
+    # response
+    "response:task-list": [v("302 200 200 200 200 200 200 200 403 403")],
+    "response:incident-list": [
+        v(INCIDENT_VIEWERS),
+        v(NUL_REFUSED, query=q(status=NUL, grade="purple", category=LONG, page=-5), label="bad filters"),
+    ],
+    # The incident in G01 is assigned to grid01; the one in G02 to grid02. volunteer01 sees only
+    # incidents sent to them.
+    "response:incident-detail": [
+        v("302 200 200 200 200 404 200 404 403 200", lambda w: [w.incident_g01.pk], label="G01"),
+        v("302 200 200 200 404 200 200 404 403 200", lambda w: [w.incident_g02.pk], label="G02"),
+        v("302 404 404 404 404 404 404 404 403 404", lambda w: [HUGE_ID], label="beyond 64 bits"),
+    ],
+    "response:incident-photo": [
+        v(
+            "302 200 200 200 404 200 200 404 403 200",
+            lambda w: [w.incident_g02.pk, w.photo_g02.pk],
+            label="G02",
+        ),
+        v(
+            "302 404 404 404 404 404 404 404 403 404",
+            lambda w: [w.incident_g01.pk, w.photo_g02.pk],
+            label="of another incident",
+        ),
+        v(
+            "302 404 404 404 404 404 404 404 403 404",
+            lambda w: [w.incident_g02.pk, HUGE_ID],
+            label="beyond 64 bits",
+        ),
+    ],
+    "response:incident-hand-over": [v(POST_ONLY, lambda w: [w.incident_g01.pk])],
+    "response:incident-backup": [v(POST_ONLY, lambda w: [w.incident_g01.pk])],
+    "response:incident-step": [v(POST_ONLY, lambda w: [w.incident_g01.pk, "accept"])],
+    "response:matrix": [
+        v(INCIDENT_VIEWERS),
+        v("302 200 200 200 404 200 200 200 403 200", query="region=G02", label="G02"),
+        v(NUL_REFUSED, query=q(region=NUL), label="NUL in the region"),
+    ],
+    "response:matrix-cell": [
+        v(MATRIX_EDITORS),
+        v(MATRIX_EDITORS, query="category=flooding&region=330102001001", label="an existing cell"),
+        v(NUL_REFUSED, query=q(category=LONG, region=NUL), label="bad cell"),
+    ],
+    # reports: a person's own reports only (staff see other people's on the incident pages)
+    "reports:list": [v(REPORTERS)],
+    "reports:new": [v(REPORTERS)],
+    "reports:detail": [
+        v("302 404 404 404 404 404 404 404 200 403", lambda w: [w.report.pk], label="resident01's"),
+        v("302 404 404 404 404 404 404 404 404 403", lambda w: [HUGE_ID], label="beyond 64 bits"),
+    ],
+    "reports:rate": [v(POST_ONLY, lambda w: [w.report.pk])],
+    # cockpit: a community's screen for directors, street officers, admins and auditors; the street
+    # view across communities for those but directors.
+    "cockpit:cockpit": [
+        v(COCKPIT_VIEWERS),
+        v(COCKPIT_VIEWERS, query="community=330102001001", label="the demo community"),
+        v("302 404 404 404 403 403 403 403 403 404", query="community=G01", label="a grid"),
+        v(NUL_REFUSED, query=q(community=NUL), label="NUL in the community"),
+    ],
+    "cockpit:street": [v("302 200 200 403 403 403 403 403 403 200")],
+}
+
+
+def person_facing_patterns() -> dict[str, str]:
+    """Every named URL pattern outside the API and Open311: ``{"ns:name": route}``."""
+
+    def walk(patterns, prefix: str, namespace: str):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                yield from walk(pattern.url_patterns, route, inner)
+            else:
+                yield f"{namespace}{pattern.name}", route
+
+    found = walk(get_resolver().url_patterns, "", "")
+    return {name: route for name, route in found if not route.startswith(OUTSIDE)}
+
+
+PATTERNS = person_facing_patterns()
+
+
+def test_every_person_facing_page_has_expectations():
+    walked = set(PAGES) | set(SKIPPED)
+    assert sorted(set(PATTERNS) - walked) == [], "new pages: add them to PAGES"
+    assert sorted(walked - set(PATTERNS)) == [], "PAGES names pages that are gone"
+
+
+# --- checking an answer ------------------------------------------------------------------------
+
+
+def failure(response) -> str:
+    """What went wrong in a 500: the exception, the project's last frames and the innermost one."""
+    exc_info = getattr(response, "exc_info", None)
+    if not exc_info:
+        return ""
+    frames = traceback.extract_tb(exc_info[2])
+    ours = [f for f in frames if "/banyan/" in f.filename and "/tests/" not in f.filename][-2:]
+    where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed([*ours, frames[-1]]))
+    return f" {exc_info[0].__name__}: {str(exc_info[1])[:120]} at {where}"
+
+
+def context_values(response):
+    context = response.context
+    if context is None:
+        return
+    for each in context if isinstance(context, ContextList) else [context]:
+        for layer in each.dicts:
+            yield from layer.values()
+
+
+def errors_shown(response) -> tuple[list[str], list[str]]:
+    """The errors of the page's submitted forms (and a ledger report's rows): those in its HTML and
+    those missing from it."""
+    messages = []
+    seen = set()
+    for value in context_values(response):
+        candidates = value.values() if isinstance(value, dict) else [value]
+        for candidate in candidates:
+            if isinstance(candidate, BaseForm) and candidate.is_bound and id(candidate) not in seen:
+                seen.add(id(candidate))
+                messages += [str(m) for errors in candidate.errors.values() for m in errors]
+        if isinstance(value, list) and value and isinstance(value[0], dict) and "message" in value[0]:
+            messages += [str(row["message"]) for row in value]  # the ledger import's rows
+    page = response.content.decode()
+    shown = [m for m in messages if html.escape(m) in page or m in page]
+    return shown, [m for m in messages if m not in shown]
+
+
+FORM_TAG = re.compile(r"<form\b[^>]*>", re.IGNORECASE)
+ATTRIBUTE = re.compile(r'(\w+)="([^"]*)"')
+
+
+def post_targets(response, url: str) -> set[str]:
+    """The keys (see ``Form.key``) of the addresses the page's POST forms send to."""
+    targets = set()
+    for tag in FORM_TAG.findall(response.content.decode()):
+        attributes = dict(ATTRIBUTE.findall(tag))
+        if attributes.get("method", "get").lower() != "post":
+            continue
+        action = html.unescape(attributes.get("action") or url)
+        match = resolve(urlsplit(action).path)
+        step = match.kwargs.get("step")
+        targets.add(f"{match.view_name}/{step}" if step else match.view_name)
+    return targets
+
+
+# Addresses that redirect anonymous visitors elsewhere than to sign in (they need no sign-in).
+OPEN_TO_ANONYMOUS = {"set_language", "core:logout", "core:elder-mode"}
+
+
+def redirect_problem(response, role: str, name: str) -> str:
+    """Redirects stay on the site; an anonymous visitor of a signed-in page is sent to sign in."""
+    location = response["Location"]
+    parts = urlsplit(location)
+    if parts.scheme or parts.netloc or not location.startswith("/"):
+        return f"redirects off the site to {location!r}"
+    if role == ANONYMOUS and name not in OPEN_TO_ANONYMOUS and not location.startswith(f"{LOGIN}?next="):
+        return f"sends an anonymous visitor to {location!r}"
+    return ""
+
+
+# --- the walk -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(set(PATTERNS) - set(SKIPPED)))
+def test_page_answers_each_role(name, world, clients):
+    """GET every page as every role: the expected status, never 500; anonymous visitors are sent to
+    sign in; redirects stay on the site; every POST form a page shows is one this module sends."""
+    assert name in PAGES, f"no expectations for {name}"
+    wrong = []
+    for variant in PAGES[name]:
+        url = variant.url(name, world)
+        where = f"{name} {variant.label}".strip()
+        for role, expected in variant.expected.items():
+            response = clients[role].get(url)
+            got = response.status_code
+            if got != expected:
+                wrong.append(f"{where} as {role}: {got}, expected {expected}{failure(response)}")
+                continue
+            if got == 302 and (problem := redirect_problem(response, role, name)):
+                wrong.append(f"{where} as {role}: {problem}")
+            if got == 200 and response["Content-Type"].startswith("text/html"):
+                unknown = post_targets(response, url) - FORM_KEYS
+                if unknown:
+                    wrong.append(f"{where} as {role}: POST forms not in FORMS: {sorted(unknown)}")
+    assert not wrong, "\n" + "\n".join(wrong)
+
+
+# --- POST forms ---------------------------------------------------------------------------------
+
+
+def upload(name: str, content: bytes, content_type: str = "application/octet-stream"):
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+def ledger_csv(world) -> bytes:
+    """A ledger with one good row and one bad in every column: the file must be refused as a whole."""
+    from banyan.people.ledgers import COLUMNS
+
+    unit = world.building_g01.units.order_by("id").first()
+    good = ["T-NEW-H1", world.building_g01.code, unit.number, "测试", make_id_number(), "13900000001", "户主"]
+    bad = ["T-NEW-H2", "NO-SUCH-BUILDING", LONG, LONG, "123", "phone", "pope", "?", "nope"]
+    out = io.StringIO()
+    out.write(",".join(c.header_zh for c in COLUMNS) + "\n")
+    out.write(",".join(good) + "\n")
+    out.write(",".join(bad) + "\n")
+    return out.getvalue().encode()
+
+
+def ledger_real_run(world) -> dict:
+    """The real run of a file that passed the check (its digest is sent), yet has a bad row: the
+    import writes nothing."""
+    from banyan.people.views import _file_digest
+
+    data = ledger_csv(world)
+    return {"file": upload("ledger.csv", data), "dry_run": "0", "checked": _file_digest(data)}
+
+
+@dataclass(frozen=True)
+class Form:
+    """A POST address, the bodies to send it, and what each role gets for them.
+
+    ``expected`` holds for every payload unless ``overrides`` names the payload. Every payload here
+    is one the form must refuse (or, for sign-out, language and elder mode, one without any effect
+    on the data).
+    """
+
+    label: str
+    name: str
+    args: Callable[[World], list]
+    payloads: dict[str, Callable[[World], dict]]
+    expected: str
+    overrides: dict[str, str] = field(default_factory=dict)
+    query: str = ""
+
+    @property
+    def key(self) -> str:
+        _name, _slash, step = self.label.partition("/")
+        return f"{self.name}/{step}" if step else self.name
+
+    def url(self, world: World) -> str:
+        return reverse(self.name, args=self.args(world)) + (f"?{self.query}" if self.query else "")
+
+    def expected_for(self, payload: str) -> dict[str, int]:
+        return codes(self.overrides.get(payload, self.expected))
+
+
+def empty(world):
+    return {}
+
+
+def step_form(step: str, expected: str, *, overrides=None, **payloads) -> Form:
+    return Form(
+        f"incident-step/{step}",
+        "response:incident-step",
+        lambda w: [w.incident_g01.pk, step],
+        {"empty": empty, **payloads},
+        expected,
+        overrides or {},
+    )
+
+
+def version(world) -> int:
+    return world.incident_g01.version
+
+
+def stale(world) -> dict:
+    """A well-formed step on the incident as it was seven changes ago."""
+    return {"version": version(world) + 7, "note": "done"}
+
+
+def not_an_image():
+    return upload("scene.jpg", b"GIF89a but not really" + b"\x00" * 64, "image/jpeg")
+
+
+def hand_over(world, **changes) -> dict:
+    """A well-formed hand-over of the G01 incident to the body it is with, but for ``changes``."""
+    incident = world.incident_g01
+    return {"version": incident.version, "organisation": incident.accountable_id, "reason": "ok", **changes}
+
+
+# The incident in G01 is "assigned" to grid01. Steps of the assignee (accept, decline, on scene,
+# resolve): grid01; anyone else in scope who may handle incidents is not the assignee (403), roles
+# out of scope get 404. Steps of managers (assign, close, cancel): admin, street01 and director.
+# A step the incident's state does not allow (resolve before accepting; close before resolving) is
+# 409, as the service answers with a well-formed body.
+ASSIGNEE_STEP = "302 403 403 403 200 404 403 404 403 403"
+ASSIGNEE_STEP_IN_WRONG_STATE = "302 403 403 403 409 404 403 404 403 403"
+MANAGER_STEP = "302 200 200 200 403 403 403 403 403 403"
+MANAGER_STEP_IN_WRONG_STATE = "302 409 409 409 403 403 403 403 403 403"
+
+FORMS: list[Form] = [
+    # core: sign-in refuses with the errors shown; signed-in people are sent home.
+    Form(
+        "login",
+        "core:login",
+        lambda w: [],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"username": LONG, "password": NUL, "next": EVIL},
+            "nul-username": lambda w: {"username": NUL, "password": "banyan-demo-2026"},
+        },
+        "200 302 302 302 302 302 302 302 302 302",
+    ),
+    # Sign-out, elder mode and language answer a redirect (on the site) whatever they are sent.
+    Form(
+        "logout",
+        "core:logout",
+        lambda w: [],
+        {"empty": empty, "garbage": lambda w: {"next": EVIL}},
+        "302 302 302 302 302 302 302 302 302 302",
+    ),
+    Form(
+        "elder-mode",
+        "core:elder-mode",
+        lambda w: [],
+        {"empty": empty, "garbage": lambda w: {"next": "//evil.example/x"}},
+        "302 302 302 302 302 302 302 302 302 302",
+    ),
+    Form(
+        "set-language",
+        "set_language",
+        lambda w: [],
+        {"empty": empty, "garbage": lambda w: {"language": LONG, "next": EVIL}},
+        "302 302 302 302 302 302 302 302 302 302",
+    ),
+    # people
+    Form(
+        "resident-reveal",
+        "people:resident-reveal",
+        lambda w: [w.resident_g01.pk],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"field": ["bogus", LONG], "purpose": LONG + NUL},
+            # Every role that may reveal may reveal the phone; a phone number in the purpose is refused.
+            "phone-in-purpose": lambda w: {"field": ["phone"], "purpose": "call 13912345678 back"},
+        },
+        "302 200 200 200 200 404 200 200 200 403",
+    ),
+    Form(
+        "resident-reveal (unknown)",
+        "people:resident-reveal",
+        lambda w: [HUGE_ID],
+        {"empty": empty},
+        NOT_FOUND_TO_ALL,
+    ),
+    Form(
+        "ledger-import",
+        "people:ledger-import",
+        lambda w: [],
+        {
+            "empty": empty,
+            "garbage": lambda w: {
+                "file": upload("x.csv", b"\x00\xff" * 2500),
+                "dry_run": "maybe",
+                "checked": LONG,
+            },
+            "not-a-workbook": lambda w: {
+                "file": upload("ledger.xlsx", b"PK\x03\x04" + b"\x00" * 200),
+                "dry_run": "0",
+            },
+            "bad-rows-real-run": ledger_real_run,
+        },
+        LEDGER_IMPORTERS,
+    ),
+    Form(
+        "ledger-export-reveal",
+        "people:ledger-export-reveal",
+        lambda w: [],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"field": ["care_details", HUGE], "purpose": LONG},
+            "phone-in-purpose": lambda w: {"field": ["phone"], "purpose": "call 13912345678 back"},
+        },
+        "302 200 200 200 200 404 403 403 403 403",
+        query="grid=G01",
+    ),
+    Form(
+        "ledger-export-reveal (NUL in the grid)",
+        "people:ledger-export-reveal",
+        lambda w: [],
+        {"empty": empty},
+        NUL_REFUSED,
+        query=q(grid=NUL),
+    ),
+    # warning (acknowledging takes no input: see test_acknowledging_an_alert_by_role)
+    Form(
+        "alert-resolve",
+        "warning:alert-resolve",
+        lambda w: [w.alert_g01.pk],
+        {"empty": empty, "garbage": lambda w: {"note": LONG + NUL}, "blank": lambda w: {"note": " \n\t "}},
+        "302 200 200 200 200 404 200 403 403 403",
+    ),
+    Form(
+        "alert-resolve (unknown)",
+        "warning:alert-resolve",
+        lambda w: [HUGE_ID],
+        {"empty": empty},
+        "302 404 404 404 404 404 404 403 403 403",
+    ),
+    # response: the steps of an incident
+    step_form(
+        "accept",
+        ASSIGNEE_STEP,
+        garbage=lambda w: {"version": "9" * 5000},
+        stale=stale,
+        overrides={"stale": ASSIGNEE_STEP.replace(" 200 ", " 409 ")},
+    ),
+    step_form(
+        "decline",
+        ASSIGNEE_STEP,
+        garbage=lambda w: {"version": "-1", "note": NUL},
+    ),
+    step_form(
+        "on-scene",
+        ASSIGNEE_STEP,
+        garbage=lambda w: {"version": "one", "latitude": "north", "longitude": "1e400"},
+        out_of_range=lambda w: {"version": version(w), "latitude": "1000", "longitude": "-1000"},
+        bad_photo=lambda w: {"version": version(w), "photos": not_an_image()},
+    ),
+    step_form(
+        "resolve",
+        ASSIGNEE_STEP_IN_WRONG_STATE,
+        well_formed=lambda w: {"version": version(w), "note": "done"},
+    ),
+    step_form(
+        "assign",
+        MANAGER_STEP,
+        garbage=lambda w: {"version": "x", "assignee": HUGE},
+        not_a_responder=lambda w: {"version": version(w), "assignee": w.users["resident01"].pk},
+        stale=lambda w: {"version": version(w) + 7, "assignee": w.users["grid01"].pk},
+        overrides={"stale": MANAGER_STEP.replace("200", "409")},
+    ),
+    step_form(
+        "close",
+        MANAGER_STEP_IN_WRONG_STATE,
+        well_formed=lambda w: {"version": version(w)},
+    ),
+    step_form(
+        "cancel",
+        MANAGER_STEP,
+        long=lambda w: {"version": version(w), "note": LONG + NUL},
+    ),
+    Form(
+        "incident-step/bogus",
+        "response:incident-step",
+        lambda w: [w.incident_g01.pk, "bogus"],
+        {"empty": empty},
+        "302 404 404 404 404 404 404 404 403 404",
+    ),
+    Form(
+        "incident-step (unknown incident)",
+        "response:incident-step",
+        lambda w: [HUGE_ID, "accept"],
+        {"empty": empty},
+        "302 404 404 404 404 404 404 404 403 403",
+    ),
+    Form(
+        "incident-hand-over",
+        "response:incident-hand-over",
+        lambda w: [w.incident_g01.pk],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"version": "x", "organisation": HUGE, "role": "pope", "reason": LONG + NUL},
+            "unknown-organisation": lambda w: hand_over(w, organisation=UNKNOWN_ID),
+            "blank-reason": lambda w: hand_over(w, reason="  "),
+            "stale": lambda w: hand_over(w, version=version(w) + 7),
+        },
+        MANAGER_STEP,
+        overrides={"stale": MANAGER_STEP.replace("200", "409")},
+    ),
+    # Backup is for the assignee once they have accepted: grid01 has not (409); others are not the
+    # assignee (403) or do not see the incident (404).
+    Form(
+        "incident-backup",
+        "response:incident-backup",
+        lambda w: [w.incident_g01.pk],
+        {"empty": empty, "garbage": lambda w: {"note": LONG}},
+        "302 403 403 403 409 404 403 404 403 403",
+    ),
+    Form(
+        "matrix-cell",
+        "response:matrix-cell",
+        lambda w: [],
+        {
+            "empty": empty,
+            "garbage": lambda w: {
+                "category": LONG,
+                "region": NUL,
+                "accountable": HUGE,
+                "accountable_role": "pope",
+                "backup": "NOPE",
+                "backup_role": LONG,
+                "escalation": "NOPE pope extra",
+            },
+            "region-out-of-reach": lambda w: {
+                "category": "flooding",
+                "region": w.district.code,
+                "accountable": "ORG-COMMITTEE",
+            },
+            "bad-escalation": lambda w: {
+                "category": "flooding",
+                "region": w.community.code,
+                "accountable": "ORG-COMMITTEE",
+                "escalation": "ORG-STREET street_officer\nORG-NOPE\nORG-STREET pope",
+            },
+        },
+        MATRIX_EDITORS,
+    ),
+    # reports
+    Form(
+        "report-new",
+        "reports:new",
+        lambda w: [],
+        {
+            "empty": empty,
+            "garbage": lambda w: {
+                "category": LONG,
+                "place": "mars",
+                "building": HUGE,
+                "unit": "abc",
+                "description": LONG,
+                "photo": not_an_image(),
+            },
+            "unit-of-another-building": lambda w: {
+                "category": "flooding",
+                "place": "building",
+                "building": w.building_g01.code,
+                "unit": w.building_g02.units.order_by("id").first().pk,
+            },
+            "not-an-image": lambda w: {
+                "category": "flooding",
+                "place": "building",
+                "building": w.building_g01.code,
+                "description": "Water in the stairwell",
+                "photo": not_an_image(),
+            },
+        },
+        REPORTERS,
+    ),
+    # Only the reporter rates, once the incident is closed (it is still open: 409).
+    Form(
+        "report-rate",
+        "reports:rate",
+        lambda w: [w.report.pk],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"rating": "abc", "comment": LONG + NUL},
+            "out-of-range": lambda w: {"rating": "6"},
+            "not-yet-closed": lambda w: {"rating": "5", "comment": "ok"},
+        },
+        "302 404 404 404 404 404 404 404 409 403",
+    ),
+    Form(
+        "report-rate (unknown)",
+        "reports:rate",
+        lambda w: [HUGE_ID],
+        {"empty": empty},
+        "302 404 404 404 404 404 404 404 404 403",
+    ),
+]
+FORM_KEYS = {form.key for form in FORMS} | {"warning:alert-acknowledge"}
+
+
+WATCHED_APPS = ("places", "people", "audit", "warning", "notify", "response")
+
+
+def snapshot() -> dict:
+    """Row counts of the domain apps (one query), and the state of every incident, alert, report and
+    matrix cell."""
+    from django.apps import apps
+    from django.db import connection
+
+    from banyan.response.models import Incident, Report, Responsibility
+    from banyan.warning.models import Alert
+
+    models = [model for app in WATCHED_APPS for model in apps.get_app_config(app).get_models()]
+    counts = ", ".join(
+        f"(SELECT COUNT(*) FROM {connection.ops.quote_name(m._meta.db_table)})" for m in models
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {counts}")
+        state = dict(zip((m._meta.label for m in models), cursor.fetchone(), strict=True))
+    state["incident states"] = list(
+        Incident.objects.order_by("pk").values_list(
+            "pk", "status", "version", "assignee_id", "accountable_id"
+        )
+    )
+    state["alert states"] = list(Alert.objects.order_by("pk").values_list("pk", "status"))
+    state["report ratings"] = list(Report.objects.order_by("pk").values_list("pk", "rating"))
+    state["matrix"] = list(
+        Responsibility.objects.order_by("pk").values_list("pk", "accountable_id", "backup_id", "updated_at")
+    )
+    return state
+
+
+def changes(before: dict, after: dict) -> list[str]:
+    return [key for key in before if before[key] != after[key]]
+
+
+@pytest.mark.parametrize(
+    ("form", "payload"),
+    [(form, payload) for form in FORMS for payload in form.payloads],
+    ids=[f"{form.label}-{payload}" for form in FORMS for payload in form.payloads],
+)
+def test_form_refuses_bad_input_by_role(form, payload, world, clients):
+    """Each role POSTs the body: never 500; a refused form shows its errors (200) or the reason
+    (409), or the role is turned away (403/404, anonymous to sign in); nothing is written."""
+    url = form.url(world)
+    wrong = []
+    before = snapshot()
+    for role, expected in form.expected_for(payload).items():
+        response = clients[role].post(url, form.payloads[payload](world))
+        got = response.status_code
+        if got != expected:
+            shown = f" showing {errors_shown(response)[0]}" if got == 200 else ""
+            wrong.append(f"{role}: {got}{shown}, expected {expected}{failure(response)}")
+        elif got == 200:
+            shown, hidden = errors_shown(response)
+            if not shown:
+                wrong.append(f"{role}: 200 without a visible error (hidden: {hidden})")
+        elif got == 409 and "message--warning" not in response.content.decode():
+            wrong.append(f"{role}: 409 without saying why")
+        elif got == 302 and (problem := redirect_problem(response, role, form.name)):
+            wrong.append(f"{role}: {problem}")
+        after = snapshot()
+        if changed := changes(before, after):
+            wrong.append(f"{role}: {got} but changed {changed}")
+            before = after
+    assert not wrong, "\n" + "\n".join(wrong)
+
+
+def test_acknowledging_an_alert_by_role(world, clients):
+    """The one form without fields: handlers in scope acknowledge (and only they change anything)."""
+    from banyan.warning.models import Alert
+
+    expected = codes("302 302 302 302 302 404 302 403 403 403")
+    handlers = {"admin", "street01", "director", "grid01", "property01"}
+    wrong = []
+    for role in ROLES:
+        alert = world.raise_alert(world.grid_g01)  # a fresh open alert for each role
+        url = reverse("warning:alert-acknowledge", args=[alert.pk])
+        response = clients[role].post(url, {"junk": LONG, "note": NUL})
+        status = Alert.objects.filter(pk=alert.pk).values_list("status", flat=True).first()
+        if response.status_code != expected[role]:
+            wrong.append(f"{role}: {response.status_code}, expected {expected[role]}{failure(response)}")
+        if status != ("acknowledged" if role in handlers else "open"):
+            wrong.append(f"{role}: the alert is {status}")
+        if role in handlers and response.get("Location") != reverse("warning:alert-detail", args=[alert.pk]):
+            wrong.append(f"{role}: sent to {response.get('Location')}")
+    assert not wrong, "\n" + "\n".join(wrong)
