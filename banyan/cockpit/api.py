@@ -91,6 +91,12 @@ def building(request: HttpRequest, building_id: int):
     return services.building_detail(request.user, building_id)
 
 
+@router.get("/cockpit/devices/{int:device_id}", response={200: dict, **ERRORS})
+def device(request: HttpRequest, device_id: int):
+    """A device: kind, place, status, battery, last report and its active alerts (not whom it serves)."""
+    return services.device_detail(request.user, device_id)
+
+
 @router.get("/federation/summary", response={200: dict, **ERRORS})
 def federation_summary(request: HttpRequest):
     """Read-only figures of every community you may see (a street, a district): state (the worst active

@@ -812,6 +812,48 @@ def building_detail(user, pk) -> dict[str, Any]:
     }
 
 
+# --- a device -------------------------------------------------------------------------------------------
+
+
+def device_detail(user, pk) -> dict[str, Any]:
+    """A device: what it is, where, its status, battery and last report, and its active alerts. Not
+    whom it serves, and not its readings (a wearable's are health data)."""
+    from banyan.sensing.kinds import KINDS
+
+    if not can(user, Action.VIEW_COCKPIT):
+        raise PermissionDenied(_("Your role may not open the cockpit."))
+    device = (
+        Device.objects.restrict(user)
+        .select_related("building", "unit__building", "facility", "grid")
+        .filter(pk=pk)
+        .first()
+    )
+    if device is None:
+        raise NotFound(_("No such device."))
+    kind = KINDS.get(device.kind)
+    building = device.unit.building if device.unit_id else device.building
+    alerts = [
+        alert_item(a)
+        for a in Alert.objects.restrict(user)
+        .filter(device=device, status__in=ACTIVE_STATUSES)
+        .select_related(*ALERT_RELATED)
+    ]
+    return {
+        "id": device.pk,
+        "code": device.code,
+        "kind": device.kind,
+        "kind_label": str(kind.label) if kind else device.kind,
+        "status": device.status,
+        "status_label": str(device.get_status_display()),
+        "battery_pct": device.battery_pct,
+        "last_seen_at": _iso(device.last_seen_at),
+        "place": building.name if building else (_name(device.facility, "") if device.facility_id else ""),
+        "building_id": building.pk if building else None,
+        "grid": device.grid.code,
+        "alerts": alerts,
+    }
+
+
 # --- across communities -----------------------------------------------------------------------------
 
 

@@ -184,6 +184,26 @@ def test_the_live_path_dispatch_reconnection_and_drill_down(
     assert page.inner_text("#building-panel-title") == building.name
     assert page.locator("#building-panel tbody tr").count() == building.units.count()
     axe.check(page, "cockpit with a building panel")
+    # A device on the map (a crowd counter at a plaza) opens its panel: kind, status, its alerts.
+    from banyan.sensing.models import Device
+
+    counter = Device.objects.filter(community__code=code, kind="crowd_counter").order_by("code").first()
+    facility = counter.facility
+    x, y = page.evaluate(
+        """([lat, lon]) => {
+            const map = window.banyanCockpit.map;
+            map.setView([lat, lon], 19, {animate: false});
+            const p = map.latLngToContainerPoint([lat, lon]);
+            const box = document.getElementById('cockpit-map').getBoundingClientRect();
+            return [box.left + p.x, box.top + p.y];
+        }""",
+        [facility.latitude, facility.longitude],
+    )
+    page.wait_for_timeout(300)
+    page.mouse.click(x, y)
+    page.locator("#device-panel").wait_for(state="visible", timeout=10000)
+    assert page.inner_text("#device-panel-title").startswith(counter.code)
+    axe.check(page, "cockpit with a device panel")
     page.click("[data-kpi=alerts]")
     page.wait_for_url("**/alerts/")
     page.go_back()

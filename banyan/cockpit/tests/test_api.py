@@ -226,3 +226,18 @@ def test_the_federation_summary(api, community, now):
     assert row["state"] == "orange" and row["alerts_by_grade"]["orange"] >= 1
     assert data["totals"]["communities"] == len(data["communities"]) >= 1
     assert "most_overdue" not in str(data), "counts only"
+
+
+def test_a_device_without_whom_it_serves(api, community, now):
+    device = home_device(community)
+    alert = raise_alert(device)
+    data = api("director").get(f"cockpit/devices/{device.pk}").data
+    assert (data["code"], data["status"], data["building_id"]) == (
+        device.code,
+        device.status,
+        device.unit.building_id,
+    )
+    assert [a["id"] for a in data["alerts"]] == [alert.pk]
+    assert "resident" not in data and "readings" not in data
+    assert api("director").get("cockpit/devices/999999").status_code == 404
+    assert api("grid01").get(f"cockpit/devices/{device.pk}").status_code == 403

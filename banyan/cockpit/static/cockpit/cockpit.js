@@ -167,6 +167,15 @@
         bounds.extend(building.point);
       }
     });
+    // Crowd zones under the points, so that a device or facility in a zone can still be clicked.
+    layers.crowd = L.layerGroup().addTo(map);
+    layers.crowdZones = {};
+    data.zones.forEach(function (zone) {
+      var polygon = L.geoJSON(zone.area, { style: { color: "#ced4da", weight: 1, fillOpacity: 0.05 } });
+      polygon.bindTooltip(zone.name);
+      polygon.addTo(layers.crowd);
+      layers.crowdZones[zone.key] = polygon;
+    });
     layers.facilities = L.layerGroup(
       data.facilities.map(function (facility) {
         return L.circleMarker(facility.point, {
@@ -189,17 +198,13 @@
             color: "#fa5252",
             fillColor: DEVICE_COLOURS[device.status] || "#868e96",
             fillOpacity: 0.9,
-          }).bindTooltip(device.code + " · " + device.kind + " · " + t(device.status));
+          })
+            .bindTooltip(device.code + " · " + device.kind + " · " + t(device.status))
+            .on("click", function () {
+              openDevice(device.id);
+            });
         })
     ).addTo(map);
-    layers.crowd = L.layerGroup().addTo(map);
-    layers.crowdZones = {};
-    data.zones.forEach(function (zone) {
-      var polygon = L.geoJSON(zone.area, { style: { color: "#ced4da", weight: 1, fillOpacity: 0.05 } });
-      polygon.bindTooltip(zone.name);
-      polygon.addTo(layers.crowd);
-      layers.crowdZones[zone.key] = polygon;
-    });
     layers.responders = L.layerGroup().addTo(map);
     layers.alerts = L.layerGroup().addTo(map);
     if (bounds.isValid()) {
@@ -480,7 +485,7 @@
   // --- the side panels ------------------------------------------------------------------------------
 
   function showPanel(id) {
-    ["alert-panel", "building-panel"].forEach(function (panelId) {
+    ["alert-panel", "building-panel", "device-panel"].forEach(function (panelId) {
       document.getElementById(panelId).hidden = panelId !== id;
     });
     var panel = document.getElementById(id);
@@ -654,6 +659,45 @@
       })
       .catch(function () {});
   }
+
+  function openDevice(id) {
+    getJSON(urlFor("data-device-url", id))
+      .then(function (data) {
+        document.getElementById("device-panel-title").textContent = data.code + " · " + data.kind_label;
+        var facts = el("dl", { class: "facts" });
+        [
+          [t("status"), data.status_label],
+          [t("battery"), data.battery_pct === null ? "–" : data.battery_pct + "%"],
+          [t("last-seen"), timeText(data.last_seen_at)],
+          [t("place"), data.place || data.grid],
+        ].forEach(function (pair) {
+          facts.appendChild(el("dt", { text: pair[0] }));
+          facts.appendChild(el("dd", { text: pair[1] }));
+        });
+        var parts = [facts, el("h3", { text: t("alerts") })];
+        if (!data.alerts.length) {
+          parts.push(el("p", { text: t("no-alerts") }));
+        } else {
+          parts.push(
+            el("ul", {}, data.alerts.map(function (alert) {
+              return el("li", {}, [el("a", { href: alert.url, text: alert.rule + " · " + t(alert.grade) })]);
+            }))
+          );
+        }
+        if (data.building_id) {
+          var building = el("button", { type: "button", class: "link-button", text: t("open-building") });
+          building.addEventListener("click", function () {
+            openBuilding(data.building_id);
+          });
+          parts.push(el("p", {}, [building]));
+        }
+        var body = root.querySelector("[data-device-body]");
+        body.replaceChildren.apply(body, parts);
+        showPanel("device-panel");
+      })
+      .catch(function () {});
+  }
+  metrics.openDevice = openDevice;
 
   // --- figures -----------------------------------------------------------------------------------
 
