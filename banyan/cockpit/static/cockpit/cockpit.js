@@ -498,7 +498,7 @@
   }
 
   function renderPanel(data) {
-    var body = root.querySelector("[data-panel-body]");
+    var body = root.querySelector("[data-alert-body]");
     var alert = data.alert;
     document.getElementById("alert-panel-title").textContent = alert.rule;
     var parts = [
