@@ -54,7 +54,7 @@ from banyan.response.forms import (
     organisation_label,
     region_label,
 )
-from banyan.response.models import Incident, Responsibility
+from banyan.response.models import Incident, Responder, Responsibility
 from banyan.response.photos import photo_response
 
 PAGE_SIZE = 20
@@ -233,7 +233,11 @@ def task_list(request: HttpRequest) -> HttpResponse:
             i.pk,
         )
     )
-    return render(request, "response/task_list.html", {"incidents": incidents, "nav": "tasks"})
+    # While they have open tasks, a responder's phone shares its position with dispatch (and the
+    # cockpit) from this page; the page says so.
+    share_position = bool(incidents) and Responder.objects.filter(user=user).exists()
+    context = {"incidents": incidents, "nav": "tasks", "share_position": share_position}
+    return render(request, "response/task_list.html", context)
 
 
 # --- staff: open incidents by clock ----------------------------------------------------------------

@@ -393,6 +393,12 @@ def test_response_pages_phone_flow_staff_pages_and_accessibility(browser, commun
     scroll_width, inner_width = no_horizontal_scroll(page)
     assert scroll_width <= 360, f"tasks: scrollWidth {scroll_width} at innerWidth {inner_width}"
     assert too_small(page, "ul.task-list h3 a") == []
+    # With open tasks, the phone shares its position with dispatch (the page says so).
+    page.wait_for_selector("[data-share-position][data-shared='1']", state="attached", timeout=10000)
+    from banyan.response.models import Responder
+
+    shared = Responder.objects.get(user=worker)
+    assert (round(shared.latitude, 4), round(shared.longitude, 4)) == (30.2512, 120.1634)
     axe.check(page, "my tasks at 360 px")
     page.screenshot(path=str(tmp_path / "tasks-360.png"), full_page=True)
 

@@ -508,3 +508,13 @@ def png() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (20, 20), (0, 90, 200)).save(out, "PNG")
     return out.getvalue()
+
+
+def test_the_task_list_shares_the_position_only_with_open_tasks(signed_in, site, users):
+    client = signed_in(worker(site))
+    idle = client.get(reverse("response:task-list"))
+    assert idle.context["share_position"] is False and "data-share-position" not in idle.content.decode()
+    open_flooding(site, users)
+    busy = client.get(reverse("response:task-list")).content.decode()
+    assert 'data-share-position="/api/v1/responders/me/position"' in busy
+    assert "your phone's position is shared with dispatch" in busy

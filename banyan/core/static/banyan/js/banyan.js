@@ -13,6 +13,9 @@
  *   shown; an urgent one also vibrates the phone. EventSource reconnects by itself and sends
  *   Last-Event-ID, so nothing sent meanwhile is missed; data-live-state says "open",
  *   "reconnecting" or "closed".
+ * - An element with data-share-position="URL" (a responder with open tasks) sends the phone's
+ *   position there (JSON, with data-csrf) when the browser gives one: the first fix, then at most
+ *   every 30 s and only after moving more than 15 m. data-shared counts what was sent.
  */
 (function () {
   "use strict";
@@ -134,7 +137,51 @@
     });
   }
 
+  function metresBetween(a, b) {
+    var rad = Math.PI / 180;
+    var x = (b.longitude - a.longitude) * rad * Math.cos(((a.latitude + b.latitude) / 2) * rad);
+    var y = (b.latitude - a.latitude) * rad;
+    return Math.sqrt(x * x + y * y) * 6371000;
+  }
+
+  function sharePosition(box) {
+    if (!navigator.geolocation) {
+      return;
+    }
+    var last = null;
+    var lastAt = 0;
+    var sent = 0;
+    navigator.geolocation.watchPosition(
+      function (position) {
+        var here = { latitude: position.coords.latitude, longitude: position.coords.longitude };
+        var now = Date.now();
+        if (last && (now - lastAt < 30000 || metresBetween(last, here) < 15)) {
+          return;
+        }
+        last = here;
+        lastAt = now;
+        fetch(box.getAttribute("data-share-position"), {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRFToken": box.getAttribute("data-csrf") },
+          body: JSON.stringify({ latitude: here.latitude, longitude: here.longitude }),
+        }).then(function (response) {
+          if (response.ok) {
+            sent += 1;
+            box.setAttribute("data-shared", String(sent));
+          }
+        });
+      },
+      function () {},
+      { enableHighAccuracy: true, maximumAge: 30000, timeout: 20000 }
+    );
+  }
+
   function startLiveBoxes() {
+    var sharing = document.querySelector("[data-share-position]");
+    if (sharing) {
+      sharePosition(sharing);
+    }
     var boxes = document.querySelectorAll("[data-live-notifications]");
     for (var i = 0; i < boxes.length; i++) {
       followNotifications(boxes[i]);
