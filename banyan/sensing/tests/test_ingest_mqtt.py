@@ -34,15 +34,10 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    """Mosquitto with Banyan's config (persistence on) on a free port; yields the port."""
-    folder = Path(tempfile.mkdtemp(prefix="banyan-test-mqtt-"))  # the broker's user can reach it
-    process, port = start_mosquitto(folder)
-    try:
-        yield port
-    finally:
-        stop(process)
-        shutil.rmtree(folder, ignore_errors=True)
+def broker(mosquitto):
+    """The module's Mosquitto (Banyan's config, persistence on; ``banyan/conftest.py``): its port."""
+    _process, port = mosquitto
+    return port
 
 
 @pytest.fixture(scope="module")

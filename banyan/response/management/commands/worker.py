@@ -1,13 +1,18 @@
 """``banyan worker``: the background jobs of response — alerts whose rule says so open incidents,
-missed deadlines escalate (and silent responders are replaced), notifications go out."""
+missed deadlines escalate (and silent responders are replaced), notifications go out.
+
+A round runs every ``--interval`` seconds, and at once when an ``alert.raised`` event arrives on the
+bus (with ``BANYAN_BUS=mqtt``, from ``banyan ingest`` through the broker): an alert opens its
+incident within moments, not at the next tick."""
 
 import logging
 import signal
-import time
+import threading
 
 from django.core.management.base import BaseCommand
 from django.db import connection
 
+from banyan.core import bus
 from banyan.core.bus_mqtt import start_from_settings
 from banyan.notify.services import send_pending
 from banyan.response.services import escalate_due, open_incidents_for_alerts
@@ -34,25 +39,32 @@ class Command(BaseCommand):
             self.stdout.write(str(run_once()))
             return
         stopping = False
+        wake = threading.Event()
 
         def stop(signum, frame):
             nonlocal stopping
             stopping = True
+            wake.set()
 
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, stop)
-        bridge = start_from_settings()  # incidents it opens and escalates reach the cockpit
+        unsubscribe = bus.subscribe("alert.raised", lambda topic, payload: wake.set())
+        bridge = start_from_settings()  # hears ingest's alerts; the incidents it opens reach the cockpit
         self.stdout.write(f"worker running every {interval:g} s")
         self.stdout.flush()
-        while not stopping:
-            try:
-                counts = run_once()
-            except Exception as exc:  # noqa: BLE001 -- one failed round never ends the worker
-                log.error("worker round failed (%s); retrying", type(exc).__name__)
-                connection.close()
-                counts = {}
-            if any(counts.values()):
-                log.info("worker: %s", counts)
-            time.sleep(interval)
-        if bridge is not None:
-            bridge.stop()
+        try:
+            while not stopping:
+                wake.clear()  # an alert raised during the round asks for another one at once
+                try:
+                    counts = run_once()
+                except Exception as exc:  # noqa: BLE001 -- one failed round never ends the worker
+                    log.error("worker round failed (%s); retrying", type(exc).__name__)
+                    connection.close()
+                    counts = {}
+                if any(counts.values()):
+                    log.info("worker: %s", counts)
+                wake.wait(interval)
+        finally:
+            unsubscribe()
+            if bridge is not None:
+                bridge.stop()
