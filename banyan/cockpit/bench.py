@@ -96,22 +96,11 @@ def _wait_for(check, seconds: float, what: str) -> None:
     raise RuntimeError(f"{what} did not happen within {seconds:.0f} s")
 
 
-def _inventory(env: dict) -> dict:
-    """Codes and counts from the seeded database (read by a child process: this one has no database)."""
-    script = (
-        "import json, django; django.setup();"
-        "from banyan.places.models import Region; from banyan.people.models import Resident;"
-        "from banyan.sensing.models import Device; from banyan.response.models import Responder;"
-        "from banyan.warning.models import Alert;"
-        "c = Region.objects.filter(kind='community').order_by('code').first();"
-        "print(json.dumps({'community': c.code, 'residents': Resident.objects.count(),"
-        " 'devices': Device.objects.filter(community=c).count(),"
-        " 'gas': list(Device.objects.filter(community=c, kind='combustible_gas', unit__isnull=False)"
-        ".order_by('code').values_list('code', flat=True)),"
-        " 'responders': list(Responder.objects.order_by('pk').values_list('pk', flat=True))}))"
-    )
+def _ask(env: dict, script: str):
+    """Run ``script`` (which prints one line of JSON) in a Django process on the bench's database:
+    this process keeps no database connection beside the browser's event loop."""
     out = subprocess.run(
-        [sys.executable, "-c", script],
+        [sys.executable, "-c", "import json, django; django.setup()\n" + script],
         env={**env, "DJANGO_SETTINGS_MODULE": "banyan.settings"},
         capture_output=True,
         text=True,
@@ -120,20 +109,21 @@ def _inventory(env: dict) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _alert_ids(env: dict, codes: list[str]) -> list[int]:
-    script = (
-        "import json, sys, django; django.setup();"
-        "from banyan.warning.models import Alert;"
-        f"print(json.dumps(list(Alert.objects.filter(subject__in={codes!r}).values_list('pk', flat=True))))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        env={**env, "DJANGO_SETTINGS_MODULE": "banyan.settings"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+INVENTORY = """
+from banyan.places.models import Region
+from banyan.people.models import Resident
+from banyan.sensing.models import Device
+from banyan.response.models import Responder
+c = Region.objects.filter(kind="community").order_by("code").first()
+gas = Device.objects.filter(community=c, kind="combustible_gas", unit__isnull=False).order_by("code")
+print(json.dumps({
+    "community": c.code,
+    "residents": Resident.objects.count(),
+    "devices": Device.objects.filter(community=c).count(),
+    "gas": list(gas.values_list("code", flat=True)),
+    "responders": list(Responder.objects.order_by("pk").values_list("pk", flat=True)),
+}))
+"""
 
 
 def run(
@@ -175,7 +165,7 @@ def run(
                 check=True,
                 capture_output=True,
             )
-            inventory = _inventory(env)
+            inventory = _ask(env, INVENTORY)
             if len(inventory["gas"]) < trials:
                 raise RuntimeError(f"only {len(inventory['gas'])} gas detectors for {trials} trials")
             ingest_env = {**env, "BANYAN_LOG_LEVEL": "INFO"}  # it says when it is connected
@@ -248,7 +238,13 @@ def run(
                     progress(f"trial {trial + 1}: {seen - started:.0f} ms")
                     page.wait_for_timeout(500)
                 # Under load: events as ingest and the worker send them, at the given rate.
-                alert_ids = _alert_ids(env, inventory["gas"][:trials])
+                alert_ids = _ask(
+                    env,
+                    "from banyan.warning.models import Alert\n"
+                    f"codes = {inventory['gas'][:trials]!r}\n"
+                    "alerts = Alert.objects.filter(subject__in=codes)\n"
+                    "print(json.dumps(list(alerts.values_list('pk', flat=True))))",
+                )
                 page.evaluate(
                     """() => { window.__longTasks = [];
                        new PerformanceObserver(list => { for (const e of list.getEntries())

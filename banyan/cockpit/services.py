@@ -28,7 +28,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Avg, Count, Max, Q
+from django.db.models import Avg, Count, Max
 from django.utils.translation import gettext as _
 
 from banyan.core import clock, vault
@@ -326,19 +326,8 @@ def responder_item(responder: Responder, *, now: dt.datetime, on_duty: bool, loa
     }
 
 
-def community_responders(community: Region):
-    serves = Q(organisation__regions__path__startswith=community.path) | Q(
-        organisation__regions__path__in=community.ancestor_paths()
-    )
-    return (
-        Responder.objects.filter(serves, user__is_active=True)
-        .select_related("user", "organisation")
-        .distinct()
-    )
-
-
 def responder_items(community: Region, *, now: dt.datetime, only: list[int] | None = None) -> list[dict]:
-    responders = community_responders(community)
+    responders = response.responders_serving(community)
     if only is not None:
         responders = responders.filter(pk__in=only)
     responders = list(responders.order_by("pk"))
@@ -730,16 +719,6 @@ def dispatch_alert(*, actor, alert: Alert, responder_user_id: int, category: str
                 )
             if not Category.objects.filter(code=code, is_active=True).exists():
                 raise InvalidInput(_("Unknown category."), field="category")
-            device = alert.device
-            where: dict[str, Any] = {}
-            if device is not None and device.unit_id:
-                where["unit"] = device.unit
-            elif device is not None and device.building_id:
-                where["building"] = device.building
-            elif alert.facility_id or (device is not None and device.facility_id):
-                where["facility"] = alert.facility or device.facility
-            else:
-                where.update(latitude=place["latitude"], longitude=place["longitude"])
             incident = response.open_incident(
                 actor=actor,
                 category=code,
@@ -748,7 +727,7 @@ def dispatch_alert(*, actor, alert: Alert, responder_user_id: int, category: str
                 alert=alert,
                 description=alert.rule.name,
                 dispatch_now=False,
-                **where,
+                **response.alert_place(alert),
             )
         if incident.assignee_id == responder.user_id:
             return incident

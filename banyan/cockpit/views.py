@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
 from django.db import close_old_connections, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -30,8 +30,8 @@ from django.views.decorators.http import require_GET
 from banyan.cockpit import services
 from banyan.core import bus, clock
 from banyan.core.access import Action, can
-from banyan.core.auth import astream_user
 from banyan.core.errors import NotFound, PermissionDenied
+from banyan.core.sse import astream_user, event_stream, unauthorized
 from banyan.core.views import service_errors
 from banyan.response.models import Incident
 
@@ -163,8 +163,7 @@ async def _events(user, community, language: str) -> AsyncIterator[str]:
 async def stream(request: HttpRequest) -> HttpResponse:
     user = await astream_user(request)
     if user is None:
-        body = {"detail": _("Sign in, or send Authorization: Bearer <token>."), "code": "unauthorized"}
-        return JsonResponse(body, status=401)
+        return unauthorized()
     code = request.GET.get("community") or None
     try:
         community = await _sync(services.community_for)(user, code)
@@ -172,9 +171,4 @@ async def stream(request: HttpRequest) -> HttpResponse:
         return JsonResponse(exc.as_dict(), status=403)
     except NotFound as exc:
         return JsonResponse({**exc.as_dict(), "field": "community"}, status=404)
-    response = StreamingHttpResponse(
-        _events(user, community, _language()), content_type="text/event-stream; charset=utf-8"
-    )
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response
+    return event_stream(_events(user, community, _language()))

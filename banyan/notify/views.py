@@ -21,12 +21,12 @@ from collections.abc import AsyncIterator
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from banyan.core import bus
-from banyan.core.auth import astream_user
+from banyan.core.sse import astream_user, event_stream, unauthorized
 from banyan.notify import services
 from banyan.notify.models import Message
 
@@ -100,8 +100,7 @@ async def _events(user, last_id: int) -> AsyncIterator[str]:
 async def stream(request: HttpRequest) -> HttpResponse:
     user = await astream_user(request)
     if user is None:
-        body = {"detail": _("Sign in, or send Authorization: Bearer <token>."), "code": "unauthorized"}
-        return JsonResponse(body, status=401)
+        return unauthorized()
     last_id = _last_event_id(request)
     if last_id == "bad":
         body = {
@@ -112,9 +111,4 @@ async def stream(request: HttpRequest) -> HttpResponse:
         return JsonResponse(body, status=400)
     if last_id is None:
         last_id = await sync_to_async(services.latest_message_id)(user)
-    response = StreamingHttpResponse(
-        _events(user, int(last_id)), content_type="text/event-stream; charset=utf-8"
-    )
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response
+    return event_stream(_events(user, int(last_id)))

@@ -367,18 +367,25 @@ def _walking_from(incident: Incident) -> tuple[list[dict], int | None, dict]:
     )
 
 
+def responders_serving(community: Region):
+    """Active responders whose body serves the community, a grid of it, or its street (or above)."""
+    serves = Q(organisation__regions__path__startswith=community.path) | Q(
+        organisation__regions__path__in=community.ancestor_paths()
+    )
+    return (
+        Responder.objects.filter(serves, user__is_active=True)
+        .select_related("user", "organisation")
+        .distinct()
+    )
+
+
 def nearest_responders(community: Region, place: dict, *, limit: int = 5) -> list[dict]:
     """Responders on duty now whose body serves the community (or a grid of it, or its street), nearest
     on foot first: ``responder`` (the model), ``walk_s`` (None where a position is unknown) and
     ``load`` (their open incidents)."""
     now = clock.now()
-    serves = Q(organisation__regions__path__startswith=community.path) | Q(
-        organisation__regions__path__in=community.ancestor_paths()
-    )
     responders = list(
-        Responder.objects.select_related("user", "organisation")
-        .filter(serves, user__is_active=True, shifts__starts_at__lte=now, shifts__ends_at__gt=now)
-        .distinct()
+        responders_serving(community).filter(shifts__starts_at__lte=now, shifts__ends_at__gt=now)
     )
     load = dict(
         Incident.objects.open()
@@ -563,6 +570,17 @@ def _place_text(incident: Incident) -> str:
     return incident.grid.name_zh if incident.grid_id else incident.community.name_zh
 
 
+def _about(incident: Incident, **more) -> dict[str, Any]:
+    """What a notification about an incident says of it (its number, category, place, grade)."""
+    return {
+        "number": incident.pk,
+        "category": incident.category.name_zh,
+        "place": _place_text(incident),
+        "grade": incident.grade,
+        **more,
+    }
+
+
 def _tell_assignee(incident: Incident) -> None:
     from banyan.notify.services import notify
 
@@ -571,12 +589,7 @@ def _tell_assignee(incident: Incident) -> None:
         "incident.assigned",
         gettext_lazy("Incident %(number)s is yours"),
         gettext_lazy("%(category)s at %(place)s (grade %(grade)s). Accept it or decline it."),
-        params={
-            "number": incident.pk,
-            "category": incident.category.name_zh,
-            "place": _place_text(incident),
-            "grade": incident.grade,
-        },
+        params=_about(incident),
         reference=("incident", incident.pk),
         urgency="urgent" if incident.grade in URGENT_GRADES else "normal",
     )
@@ -639,13 +652,7 @@ def _tell_escalation(incident: Incident, level: int, clock_name: str, step: dict
         "incident.escalated",
         gettext_lazy("Incident %(number)s escalated to you"),
         gettext_lazy("%(category)s at %(place)s missed its %(clock)s deadline (grade %(grade)s)."),
-        params={
-            "number": incident.pk,
-            "category": incident.category.name_zh,
-            "place": _place_text(incident),
-            "clock": clock_name,
-            "grade": incident.grade,
-        },
+        params=_about(incident, clock=clock_name),
         reference=("incident", incident.pk),
         urgency="urgent",
     )
@@ -833,7 +840,7 @@ def escalate_due(now: dt.datetime | None = None) -> list[Incident]:
 # --- alerts that open incidents -------------------------------------------------------------------
 
 
-def _alert_place(alert) -> dict:
+def alert_place(alert) -> dict:
     device = alert.device
     if device is not None and device.unit_id:
         return {"unit": device.unit}
@@ -886,7 +893,7 @@ def open_incidents_for_alerts(*, within: dt.timedelta = dt.timedelta(days=1)) ->
                         source="alert",
                         alert=alert,
                         description=alert.rule.name,
-                        **_alert_place(alert),
+                        **alert_place(alert),
                     )
                 )
             except InvalidInput as exc:
@@ -982,12 +989,7 @@ def request_backup(*, actor, incident: Incident, note: str = "") -> list:
                 gettext_lazy(
                     "%(category)s at %(place)s (grade %(grade)s): a colleague on the incident asks for help."
                 ),
-                params={
-                    "number": locked.pk,
-                    "category": locked.category.name_zh,
-                    "place": _place_text(locked),
-                    "grade": locked.grade,
-                },
+                params=_about(locked),
                 reference=("incident", locked.pk),
                 urgency="urgent" if locked.grade in URGENT_GRADES else "normal",
             )
