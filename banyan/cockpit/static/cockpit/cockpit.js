@@ -71,6 +71,14 @@
     return node;
   }
 
+  // Leaflet inserts a string given to bindTooltip/bindPopup/setContent as HTML: server text (a rule's
+  // or a building's name) reaches it only as a DOM node holding the text, never as markup.
+  function textNode(text) {
+    var node = document.createElement("span");
+    node.textContent = text;
+    return node;
+  }
+
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(
       function (response) {
@@ -155,7 +163,7 @@
       var layer = building.footprint
         ? L.geoJSON(building.footprint, { style: buildingStyle(building.id) })
         : L.circleMarker(building.point, Object.assign({ radius: 7 }, buildingStyle(building.id)));
-      layer.bindTooltip(building.name + " · " + building.residents + " " + t("residents"));
+      layer.bindTooltip(textNode(building.name + " · " + building.residents + " " + t("residents")));
       layer.on("click", function () {
         openBuilding(building.id);
       });
@@ -172,7 +180,7 @@
     layers.crowdZones = {};
     data.zones.forEach(function (zone) {
       var polygon = L.geoJSON(zone.area, { style: { color: "#ced4da", weight: 1, fillOpacity: 0.05 } });
-      polygon.bindTooltip(zone.name);
+      polygon.bindTooltip(textNode(zone.name));
       polygon.addTo(layers.crowd);
       layers.crowdZones[zone.key] = polygon;
     });
@@ -183,7 +191,7 @@
           color: "#ffd43b",
           weight: 2,
           fillOpacity: 0.2,
-        }).bindTooltip(facility.name + " · " + facility.kind_label);
+        }).bindTooltip(textNode(facility.name + " · " + facility.kind_label));
       })
     ).addTo(map);
     layers.devices = L.layerGroup(
@@ -199,7 +207,7 @@
             fillColor: DEVICE_COLOURS[device.status] || "#868e96",
             fillOpacity: 0.9,
           })
-            .bindTooltip(device.code + " · " + device.kind + " · " + t(device.status))
+            .bindTooltip(textNode(device.code + " · " + device.kind + " · " + t(device.status)))
             .on("click", function () {
               openDevice(device.id);
             });
@@ -217,7 +225,7 @@
   function alertIcon(alert, flash) {
     return L.divIcon({
       className: "alert-marker alert-marker--" + alert.grade + (flash ? " alert-marker--flash" : ""),
-      html: '<span aria-hidden="true"></span>',
+      html: el("span", { "aria-hidden": "true" }),
       iconSize: [22, 22],
     });
   }
@@ -233,7 +241,7 @@
       }
     } else {
       marker = L.marker(alert.point, { icon: alertIcon(alert, flash), keyboard: false, zIndexOffset: 1000 });
-      marker.bindTooltip(alert.rule + " · " + alert.place);
+      marker.bindTooltip(textNode(alert.rule + " · " + alert.place));
       marker.on("click", function () {
         openAlert(alert.id);
       });
@@ -271,10 +279,10 @@
       if (marker.options.fillColor !== style.fillColor) {
         marker.setStyle(style);
       }
-      marker.setTooltipContent(label);
+      marker.setTooltipContent(textNode(label));
     } else {
       marker = L.circleMarker(responder.point, style).addTo(layers.responders);
-      marker.bindTooltip(label);
+      marker.bindTooltip(textNode(label));
       responderMarkers[responder.id] = marker;
     }
   }
@@ -899,7 +907,7 @@
       var density = index >= 24 ? zone.now || 0 : zone.hourly[index];
       var grade = index >= 24 ? zone.now_grade : zone.hourly_grades[index];
       layer.setStyle({ fillColor: crowdColour(grade, density), fillOpacity: density > 0 ? 0.55 : 0.1 });
-      layer.setTooltipContent(zone.name + " · " + density.toFixed(2) + " " + t("persons-m2"));
+      layer.setTooltipContent(textNode(zone.name + " · " + density.toFixed(2) + " " + t("persons-m2")));
     });
   }
 

@@ -21,6 +21,13 @@
     return root.getAttribute("data-cockpit-url") + "?community=" + encodeURIComponent(code);
   }
 
+  // Leaflet inserts a string tooltip as HTML: a community's name reaches it only as text in a node.
+  function textNode(text) {
+    var node = document.createElement("span");
+    node.textContent = text;
+    return node;
+  }
+
   function cell(value) {
     var td = document.createElement("td");
     td.textContent = value === null || value === undefined ? "–" : String(value);
@@ -40,7 +47,7 @@
           });
         }
         shapes[community.code].setStyle({ color: "#dee2e6", weight: 2, fillColor: colour, fillOpacity: 0.6 });
-        shapes[community.code].bindTooltip(community.name + " · " + (texts[community.state] || community.state));
+        shapes[community.code].bindTooltip(textNode(community.name + " · " + (texts[community.state] || community.state)));
         bounds.extend(shapes[community.code].getBounds());
       }
       var row = document.createElement("tr");

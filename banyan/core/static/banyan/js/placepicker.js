@@ -11,6 +11,13 @@
   var BRAND = "#1d5c3a";
   var MARK = "#a4161a";
 
+  // Leaflet inserts a string tooltip as HTML: a building's name reaches it only as text in a node.
+  function textNode(text) {
+    var node = document.createElement("span");
+    node.textContent = text;
+    return node;
+  }
+
   function drawCommunity(map, data) {
     var bounds = L.latLngBounds([]);
     data.areas.forEach(function (area) {
@@ -36,7 +43,7 @@
         });
         bounds.extend([building.latitude, building.longitude]);
       }
-      layer.bindTooltip(building.name);
+      layer.bindTooltip(textNode(building.name));
       layer.addTo(map);
     });
     return bounds;
