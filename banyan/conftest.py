@@ -36,6 +36,16 @@ def django_db_setup(django_db_setup, django_db_blocker, tmp_path_factory):
         seed_community(residents=SEED_RESIDENTS, seed=SEED, demo_password=DEMO_PASSWORD)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits count in Django's cache: every test starts with none spent."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def users(db):
     """Demo accounts by username (admin, director, grid01, grid02, auditor, resident01 …)."""

@@ -1,14 +1,13 @@
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
-from banyan.core import vault
 from banyan.core.access import Action
 from banyan.core.api import ErrorOut, page, require
 from banyan.core.errors import InvalidInput
-from banyan.people import services
+from banyan.people import services, throttles
 from banyan.people.models import CareProfile, Household, Organisation, Resident, Vehicle
 from banyan.people.schemas import (
     CareProfileFilter,
@@ -25,6 +24,7 @@ from banyan.people.schemas import (
     HouseholdPatch,
     LookupIn,
     OrganisationList,
+    RateLimitedOut,
     ResidentFilter,
     ResidentIn,
     ResidentList,
@@ -86,20 +86,28 @@ def _json_contains() -> bool:
     return connection.features.supports_json_field_contains
 
 
-@router.post("/residents/lookup", response={200: ResidentList, **ERRORS})
-def lookup_residents(request: HttpRequest, payload: LookupIn):
-    """Exact lookup by ID number or phone through the blind index (values in the body, never the URL)."""
+@router.post("/residents/lookup", response={200: ResidentList, 429: RateLimitedOut, **ERRORS})
+def lookup_residents(request: HttpRequest, payload: LookupIn, response: HttpResponse):
+    """Exact lookup by ID number or phone through the blind index (values in the body, never the URL).
+
+    Only roles that may reveal the field looked up (else 403); staff state a ``purpose``; each
+    account may look up 10 times a minute and 100 times a day (429 with ``Retry-After``); every
+    lookup is audited with the field, the purpose and the number of matches, never the value.
+    """
     require(request.user, Action.VIEW_PEOPLE)
-    residents = _residents(request.user)
     if payload.id_number:
-        value = services.clean_id_number(payload.id_number)
-        residents = residents.filter(id_number_index=vault.blind_index("id_number", value))
+        field, value = "id_number", payload.id_number
     elif payload.phone:
-        value = services.clean_phone(payload.phone)
-        residents = residents.filter(phone_index=vault.blind_index("phone", value))
+        field, value = "phone", payload.phone
     else:
         raise InvalidInput(_("Give id_number or phone."), field="id_number")
-    items = list(residents[:50])
+    services.check_lookup_allowed(request.user, field)
+    limited = throttles.check_lookup_rate(request)
+    if limited is not None:
+        response["Retry-After"] = str(limited.retry_after)
+        return Status(429, limited.body())
+    found = services.lookup_residents(actor=request.user, field=field, value=value, purpose=payload.purpose)
+    items = list(_residents(request.user).filter(pk__in=[r.pk for r in found]).order_by("id"))
     return {"count": len(items), "items": items}
 
 

@@ -36,6 +36,7 @@ from banyan.people.services import clean_id_number, clean_phone, clean_reveal_re
 from banyan.people.validators import birth_date_from_id, sex_from_id
 from banyan.places.choices import RegionKind
 from banyan.places.models import Building, Region, Unit
+from banyan.places.schemas import hidden_character
 
 MAX_ROWS = 20_000
 MAX_BYTES = 20 * 1024 * 1024
@@ -400,6 +401,12 @@ def _check_row(row: LedgerRow, lookups: _Lookups, errors: list[RowError]) -> dic
     for key in ("household_code", "name"):
         if values[key][:1] in FORMULA_STARTS or CONTROL_CHARACTERS.search(values[key]):
             problem(key, _("Must not start with =, +, - or @, nor hold control characters."))
+        elif hidden_character(values[key]):
+            problem(
+                key,
+                _("Must not hold zero-width or text-direction characters (found %(character)s).")
+                % {"character": hidden_character(values[key])},
+            )
     name = " ".join(values["name"].split())
     if name and len(name) > 64:
         problem("name", _("A name has at most 64 characters."))

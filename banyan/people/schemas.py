@@ -136,6 +136,16 @@ class RevealIn(CleanIn):
 class LookupIn(CleanIn):
     id_number: str | None = Field(None, max_length=32)
     phone: str | None = Field(None, max_length=20)
+    purpose: str = Field(
+        "", max_length=500, description="why you look this person up (required for staff; audited)"
+    )
+
+
+class RateLimitedOut(Schema):
+    detail: str
+    code: str
+    limit: str = Field(..., description="the limit reached, e.g. 10/minute")
+    retry_after: int = Field(..., description="seconds until the next call is allowed")
 
 
 class HouseholdOut(Schema):

@@ -34,6 +34,7 @@ from banyan.people.validators import (
     normalise_phone,
     phone_problem,
 )
+from banyan.places.schemas import hidden_character
 
 # --- access functions (one per secured model; missing and out-of-scope both answer 404) ---
 
@@ -104,6 +105,20 @@ def clean_tags(tags) -> list[str]:
     return tags
 
 
+def refuse_hidden_characters(value: str, *, field: str) -> None:
+    """A name (or other text) with control, zero-width or direction characters is refused, naming them."""
+    found = hidden_character(value or "")
+    if found:
+        raise InvalidInput(
+            _(
+                "Must not contain control, zero-width or text-direction characters (found %(character)s): "
+                "they hide what the text really says."
+            )
+            % {"character": found},
+            field=field,
+        )
+
+
 @dataclass
 class ResidentData:
     """Validated input for a new or changed resident."""
@@ -127,6 +142,7 @@ def _apply(resident: Resident, data: dict) -> list[str]:
         name = (data["name"] or "").strip()
         if not name or len(name) > 64:
             raise InvalidInput(_("Name must be 1–64 characters."), field="name")
+        refuse_hidden_characters(name, field="name")
         data["name"] = name
     if "id_number" in data:
         data["id_number"] = clean_id_number(data["id_number"])
@@ -147,6 +163,8 @@ def _apply(resident: Resident, data: dict) -> list[str]:
         _clean_choice(data["residence_status"], ResidenceStatus, "residence_status")
     if "tags" in data:
         data["tags"] = clean_tags(data["tags"])
+    if data.get("registered_address"):
+        refuse_hidden_characters(data["registered_address"], field="registered_address")
     if "registered_address" in data and len(data["registered_address"] or "") > 200:
         raise InvalidInput(
             _("Registered address must be at most 200 characters."), field="registered_address"
@@ -248,7 +266,8 @@ REVEAL_READERS = {
 _PERSONAL_PATTERN = re.compile(r"\d{17}[\dXx]|(?<!\d)1[3-9]\d{9}(?!\d)|\d{6}(19|20)\d{6}")
 
 
-def clean_reveal_request(actor, fields: list[str], purpose: str) -> tuple[list[str], str]:
+def clean_purpose(purpose: str) -> str:
+    """A stated purpose for seeing personal data: plain text, 4–500 characters, no personal values."""
     purpose = (purpose or "").strip()
     if any(ord(c) < 32 for c in purpose):
         raise InvalidInput(_("The purpose must be plain text without control characters."), field="purpose")
@@ -261,6 +280,11 @@ def clean_reveal_request(actor, fields: list[str], purpose: str) -> tuple[list[s
         raise InvalidInput(_("State the purpose of revealing (at least 4 characters)."), field="purpose")
     if len(purpose) > 500:
         raise InvalidInput(_("The purpose must be at most 500 characters."), field="purpose")
+    return purpose
+
+
+def clean_reveal_request(actor, fields: list[str], purpose: str) -> tuple[list[str], str]:
+    purpose = clean_purpose(purpose)
     fields = list(dict.fromkeys(fields or []))
     if not fields:
         raise InvalidInput(_("Name at least one field to reveal."), field="fields")
@@ -291,6 +315,66 @@ def reveal_resident(*, actor, resident: Resident, fields: list[str], purpose: st
         events=[Event("resident.reveal", "resident", resident.pk, purpose, {"field": f}) for f in fields],
     )
     return values
+
+
+# --- lookup ----------------------------------------------------------------------------
+
+# A lookup by a personal value tells whether that value belongs to someone: it is a reveal in
+# disguise, so it needs the right to reveal that field, a purpose (staff), and leaves an audit entry.
+LOOKUP_FIELDS = ("id_number", "phone")
+LOOKUP_MAX_MATCHES = 50
+
+
+def check_lookup_allowed(actor, field: str) -> None:
+    """403 unless ``actor``'s role may view residents and reveal ``field`` (what the lookup confirms)."""
+    if not can(actor, Action.VIEW_PEOPLE):
+        raise PermissionDenied(_("Your role cannot look residents up."))
+    if field not in LOOKUP_FIELDS:
+        raise InvalidInput(
+            _("Look up by one of: %(accepted)s.") % {"accepted": ", ".join(LOOKUP_FIELDS)}, field="field"
+        )
+    if field not in revealable_fields(actor):
+        raise PermissionDenied(
+            _("Your role may not look residents up by %(field)s, because it may not reveal that field.")
+            % {"field": field}
+        )
+
+
+@transaction.atomic
+def lookup_residents(*, actor, field: str, value: str, purpose: str = "") -> list[Resident]:
+    """Residents in ``actor``'s scope whose ``field`` is exactly ``value`` (through the blind index).
+
+    Staff state a purpose, as for a reveal; a resident (whose scope is their own household) may
+    leave it empty. One audit entry per lookup: the field, the purpose and the number of matches,
+    never the value; its subject is the resident found, or ``none`` (several matches: one entry
+    per resident found, each with the same count).
+    """
+    check_lookup_allowed(actor, field)
+    purpose = (purpose or "").strip()
+    if purpose or actor.role != Role.RESIDENT:
+        purpose = clean_purpose(purpose)
+    if field == "id_number":
+        clear = clean_id_number(value)
+        residents = Resident.objects.restrict(actor).filter(
+            id_number_index=vault.blind_index("id_number", clear)
+        )
+    else:
+        clear = clean_phone(value)
+        if not clear:
+            raise InvalidInput(_("This field is required."), field="phone")
+        residents = Resident.objects.restrict(actor).filter(phone_index=vault.blind_index("phone", clear))
+    found = list(
+        residents.select_related("household__grid", "household__unit__building").order_by("id")[
+            :LOOKUP_MAX_MATCHES
+        ]
+    )
+    details = {"field": field, "matches": len(found)}
+    subjects = [r.pk for r in found] or ["none"]
+    record(
+        actor=actor,
+        events=[Event("resident.lookup", "resident", subject, purpose, details) for subject in subjects],
+    )
+    return found
 
 
 # --- overview --------------------------------------------------------------------------

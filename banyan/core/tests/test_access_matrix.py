@@ -309,12 +309,21 @@ def test_household_consent_and_care_profile_writes(username, users, api, outside
 def test_lookup_finds_only_in_scope(username, users, api, outside):
     a = anchors(username, users, outside)
     client = api(username)
-    response = client.post("residents/lookup", {"id_number": a["person_in"].id_number})
-    assert response.status_code == 200
-    assert [i["id"] for i in response.data["items"]] == [a["person_in"].pk]
-    if a["person_out"] is not None:
-        response = client.post("residents/lookup", {"id_number": a["person_out"].id_number})
-        assert response.status_code == 200 and response.data["count"] == 0
+    purpose = "welfare check of the household"
+    for field, revealers in (("id_number", ID_REVEALERS), ("phone", PHONE_REVEALERS)):
+        value = getattr(a["person_in"], field) or "13800138000"
+        response = client.post("residents/lookup", {field: value, "purpose": purpose})
+        if username not in revealers:  # a lookup confirms the value: only those who may reveal it
+            assert response.status_code == 403, (username, field, response.data)
+            continue
+        assert response.status_code == 200, (username, field, response.data)
+        if getattr(a["person_in"], field):
+            assert a["person_in"].pk in [i["id"] for i in response.data["items"]]
+        if a["person_out"] is not None and getattr(a["person_out"], field):
+            response = client.post(
+                "residents/lookup", {field: getattr(a["person_out"], field), "purpose": purpose}
+            )
+            assert response.status_code == 200 and response.data["count"] == 0
 
 
 @pytest.mark.parametrize("username", ROLES)

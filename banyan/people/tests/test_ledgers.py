@@ -847,3 +847,17 @@ def test_api_export_refusals(ledger_api, place, username, grid, status):
     )
     assert response.status_code == status
     assert counts() == before
+
+
+@pytest.mark.parametrize("hidden", ["\u200b", "\u200d", "\u2060", "\ufeff", "\u202e", "\u2066", "\u200f"])
+def test_zero_width_and_direction_characters_are_refused_in_names_naming_the_row(users, place, hidden):
+    """Finding 12: names with zero-width or bidi-override characters were accepted."""
+    rows = good_rows(place, 2)
+    rows[1][3] = f"王{hidden}芳"
+    before = counts()
+
+    report = ledgers.import_residents(actor=users["grid01"], file=csv_bytes(rows), filename="a.csv")
+
+    assert [(e.row, e.field) for e in report.errors] == [(3, "name")]
+    assert f"U+{ord(hidden):04X}" in report.errors[0].message
+    assert counts() == before
