@@ -8,6 +8,7 @@ from banyan.core.access import Action
 from banyan.core.api import ErrorOut, page, require
 from banyan.core.errors import InvalidInput
 from banyan.people import services, throttles
+from banyan.people.caching import no_store
 from banyan.people.models import CareProfile, Household, Organisation, Resident, Vehicle
 from banyan.people.schemas import (
     CareProfileFilter,
@@ -141,8 +142,12 @@ def update_resident(request: HttpRequest, resident_id: int, payload: ResidentPat
 
 
 @router.post("/residents/{int:resident_id}/reveal", response={200: dict, **ERRORS})
-def reveal_resident(request: HttpRequest, resident_id: int, payload: RevealIn):
-    """Clear values of the named fields, for a stated purpose; one audit entry per field."""
+def reveal_resident(request: HttpRequest, resident_id: int, payload: RevealIn, response: HttpResponse):
+    """Clear values of the named fields, for a stated purpose; one audit entry per field.
+
+    The answer is never stored by a browser or proxy (``Cache-Control: no-store``, ``Pragma: no-cache``).
+    """
+    no_store(response)
     resident = services.get_resident_for(request.user, resident_id)
     return services.reveal_resident(
         actor=request.user, resident=resident, fields=payload.fields, purpose=payload.purpose

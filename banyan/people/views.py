@@ -34,6 +34,7 @@ from banyan.core.access import REVEALABLE_FIELDS, Action, can, revealable_fields
 from banyan.core.errors import InvalidInput, NotFound
 from banyan.core.views import private, service_errors
 from banyan.people import ledgers
+from banyan.people.caching import no_store
 from banyan.people.choices import CareKind, CareLevel, ResidentTag
 from banyan.people.forms import LedgerExportForm, LedgerImportForm, RevealForm
 from banyan.people.models import CareProfile, Resident, Vehicle
@@ -177,8 +178,8 @@ def resident_reveal(request, pk: int):
                     }
                     for item in values["care_details"]
                 ]
-            return private(_render_resident(request, resident, revealed=values))
-    return private(_render_resident(request, resident, form=form, reveal_open=True))
+            return no_store(_render_resident(request, resident, revealed=values))
+    return no_store(_render_resident(request, resident, form=form, reveal_open=True))
 
 
 # --- ledgers ---------------------------------------------------------------------------
@@ -299,7 +300,7 @@ def ledger_template(request):
 def _xlsx_response(content: bytes, grid_code: str) -> HttpResponse:
     response = HttpResponse(content, content_type=ledgers.XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{ledgers.export_filename(grid_code)}"'
-    return private(response)
+    return no_store(response)
 
 
 @login_required
@@ -345,4 +346,4 @@ def ledger_export_reveal(request):
             form.add_service_error(exc)
         else:
             return _xlsx_response(content, grid.code)
-    return private(render_grid_detail(request, grid, export_form=form))
+    return no_store(render_grid_detail(request, grid, export_form=form))

@@ -196,6 +196,9 @@ def test_reveal_contract_and_one_audit_entry_per_field(api):
     )
     assert response.status_code == 200
     assert response.data == {"id_number": resident.id_number, "phone": resident.phone}
+    # Finding 12: clear values must not stay in a browser's or proxy's cache.
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    assert response["Pragma"] == "no-cache"
     entries = list(AuditEntry.objects.filter(id__gt=before).order_by("id"))
     assert [(e.action, e.details["field"], e.purpose, e.actor) for e in entries] == [
         ("resident.reveal", "id_number", "核实低保申请", "grid01"),

@@ -204,6 +204,7 @@ def test_reveal_with_purpose_shows_clear_values_once_and_audits_each_field(signe
     assert f'data-revealed="phone">{resident.phone}<' in html
     assert purpose not in html
     assert "no-store" in response["Cache-Control"]
+    assert response["Pragma"] == "no-cache"
     entries = list(AuditEntry.objects.filter(id__gt=before).order_by("id"))
     assert [(e.action, e.subject_id, e.details, e.purpose, e.actor) for e in entries] == [
         ("resident.reveal", str(resident.pk), {"field": "id_number"}, purpose, "grid01"),
