@@ -262,8 +262,10 @@ class HandOverForm(StepForm):
         },
     )
 
-    def __init__(self, *args, language: str = "", **kwargs) -> None:
+    def __init__(self, *args, language: str = "", organisations=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if organisations is not None:  # the bodies in reach of the incident (the service checks again)
+            self.fields["organisation"].queryset = organisations
         self.fields["organisation"].label_from_instance = lambda o: organisation_label(o, language)
 
 

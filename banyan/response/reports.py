@@ -275,14 +275,11 @@ def category_name(category: Category) -> str:
 def who_is_responsible(report: Report) -> dict[str, str]:
     """The body accountable for the report's incident now, as a resident may see it (no names of
     people: the body and, where the matrix names one, the role)."""
-    from banyan.core.choices import Role
-
     incident = report.incident
     body = incident.accountable
     language = translation.get_language() or ""
     name = body.name_zh if language.startswith("zh") else (body.name_en or body.name_zh)
-    role = str(Role(incident.accountable_role).label) if incident.accountable_role else ""
-    return {"code": body.code, "name": name, "role": role}
+    return {"code": body.code, "name": name, "role": services.role_label(incident.accountable_role)}
 
 
 TIMELINE_KINDS = {

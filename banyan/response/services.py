@@ -19,7 +19,8 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from banyan.audit.services import Event, record
 from banyan.core import bus, clock
-from banyan.core.access import Action, can
+from banyan.core.access import PERMISSIONS, Action, can
+from banyan.core.choices import Role
 from banyan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from banyan.people.choices import OrganisationKind
 from banyan.people.models import Organisation
@@ -98,7 +99,18 @@ def set_cell(
     *, actor, category, region, accountable, accountable_role="", backup=None, backup_role="", escalation=()
 ) -> Responsibility:
     """Set who answers for a category in a region, audited (the API and the matrix editor; callers
-    check the actor's right and that the region is in their scope)."""
+    check the actor's right and that the region is in their scope). Every body named serves the
+    region, a region inside it or one above it; every role named exists."""
+    _check_role(accountable_role, "accountable_role")
+    _check_role(backup_role, "backup_role")
+    in_reach = Organisation.objects.filter(_serves(region))
+    for field, body in (("accountable", accountable), ("backup", backup)):
+        if body is not None and not in_reach.filter(pk=body.pk).exists():
+            raise InvalidInput(_("This body does not serve the region."), field=field)
+    for step in escalation:
+        if not in_reach.filter(code=step.get("organisation")).exists():
+            raise InvalidInput(_("Each escalation step names a body serving the region."), field="escalation")
+        _check_role(step.get("role") or "", "escalation")
     cell, _created = Responsibility.objects.update_or_create(
         category=category,
         region=region,
@@ -367,16 +379,64 @@ def _walking_from(incident: Incident) -> tuple[list[dict], int | None, dict]:
     )
 
 
-def responders_serving(community: Region):
-    """Active responders whose body serves the community, a grid of it, or its street (or above)."""
-    serves = Q(organisation__regions__path__startswith=community.path) | Q(
-        organisation__regions__path__in=community.ancestor_paths()
+def _serves(region: Region, prefix: str = "") -> Q:
+    """Organisations (through ``prefix``) serving ``region``, a region inside it, or one above it."""
+    return Q(**{f"{prefix}regions__path__startswith": region.path}) | Q(
+        **{f"{prefix}regions__path__in": region.ancestor_paths()}
     )
+
+
+# Roles that act on incidents given to them: only these may be assigned one (never a resident or an
+# auditor, whatever roster they stand on).
+RESPONDER_ROLES = frozenset(
+    role for role, actions in PERMISSIONS.items() if Action.HANDLE_INCIDENTS in actions
+)
+
+
+def responders_serving(community: Region):
+    """Active responders whose body serves the community, a grid of it, or its street (or above), in a
+    role that acts on incidents: the only people an incident of the community may be given to."""
     return (
-        Responder.objects.filter(serves, user__is_active=True)
+        Responder.objects.filter(_serves(community, "organisation__"), user__is_active=True)
+        .filter(user__role__in=RESPONDER_ROLES)
         .select_related("user", "organisation")
         .distinct()
     )
+
+
+def organisations_in_reach(incident: Incident):
+    """The bodies an incident may be handed over to: those serving its community (or a grid of it, or
+    its street and above), and those its matrix cell names (accountable, backup, escalation chain)."""
+    named = set()
+    cell = incident.responsibility
+    if cell is not None:
+        named |= {cell.accountable_id, cell.backup_id} - {None}
+        codes = [step.get("organisation") for step in cell.escalation or [] if isinstance(step, dict)]
+        named |= set(
+            Organisation.objects.filter(code__in=[c for c in codes if c]).values_list("pk", flat=True)
+        )
+    return (
+        Organisation.objects.filter(_serves(incident.community) | Q(pk__in=named)).distinct().order_by("code")
+    )
+
+
+def role_label(code: str) -> str:
+    """A role's name in the active language; a value that is no role (a row written before roles were
+    checked) reads "unknown role" rather than failing the page."""
+    if not code:
+        return ""
+    try:
+        return str(Role(code).label)
+    except ValueError:
+        return _("unknown role")
+
+
+def _check_role(role: str, field: str) -> str:
+    if role and role not in Role.values:
+        raise InvalidInput(
+            _("Unknown role; one of: %(roles)s.") % {"roles": ", ".join(Role.values)}, field=field
+        )
+    return role
 
 
 def nearest_responders(community: Region, place: dict, *, limit: int = 5) -> list[dict]:
@@ -406,10 +466,9 @@ def nearest_responders(community: Region, place: dict, *, limit: int = 5) -> lis
 
 
 def candidates_for(incident: Incident):
-    """Responders of the accountable body (with its role, if the cell names one)."""
-    responders = Responder.objects.select_related("user").filter(
-        organisation=incident.accountable, user__is_active=True
-    )
+    """Responders of the accountable body (with its role, if the cell names one) who serve the
+    incident's community: whom dispatch ranks and a manager's form offers."""
+    responders = responders_serving(incident.community).filter(organisation=incident.accountable)
     if incident.accountable_role:
         responders = responders.filter(user__role=incident.accountable_role)
     return list(responders.order_by("pk"))
@@ -703,7 +762,7 @@ def act(
         if move == Move.ASSIGN:
             if assignee is None:
                 raise InvalidInput(_("Name the responder to assign."), field="assignee")
-            assignee_id = assignee.pk
+            assignee_id = _assignable(locked, assignee)
         try:
             _apply(
                 locked,
@@ -725,18 +784,43 @@ def act(
     return locked
 
 
+def _assignable(incident: Incident, assignee) -> int:
+    """The id of ``assignee`` (a user or an id) if they may be given ``incident``: an active responder
+    serving its community (``responders_serving``), else a 400 naming ``assignee``. Missing users and
+    users who may not take it get the same answer."""
+    pk = getattr(assignee, "pk", assignee)
+    if (
+        isinstance(pk, bool)
+        or not isinstance(pk, int)
+        or (not responders_serving(incident.community).filter(user_id=pk).exists())
+    ):
+        raise InvalidInput(
+            _("Choose a responder on the roster of a body serving this incident's community."),
+            field="assignee",
+            code="not_a_responder",
+        )
+    return pk
+
+
 def hand_over(
     *, actor, incident: Incident, organisation: Organisation, role: str = "", reason: str
 ) -> Incident:
-    """Make another body accountable. Needs a reason; shows on the timeline."""
+    """Make another body accountable: one in reach of the incident (``organisations_in_reach``), with
+    a role that exists or none. Needs a reason; shows on the timeline."""
     if not can(actor, Action.MANAGE_INCIDENTS):
         raise PermissionDenied(_("You may not hand incidents over."))
     if not reason.strip():
         raise InvalidInput(_("Say why the incident is handed over."), field="reason")
+    _check_role(role, "role")
     with transaction.atomic():
         locked = Incident.objects.restrict(actor).select_for_update().filter(pk=incident.pk).first()
         if locked is None:
             raise NotFound(_("No such incident."))
+        if not organisations_in_reach(locked).filter(pk=getattr(organisation, "pk", None)).exists():
+            raise InvalidInput(
+                _("Hand the incident over to a body serving its community or named by its matrix cell."),
+                field="organisation",
+            )
         if locked.status not in {s.value for s in flow.OPEN}:
             raise Conflict(_("Only an open incident can be handed over."), field="status")
         previous = locked.accountable.code
@@ -959,8 +1043,8 @@ def request_backup(*, actor, incident: Incident, note: str = "") -> list:
         body, role = (cell.backup, cell.backup_role) if cell is not None and cell.backup_id else (None, "")
         body, role = (body, role) if body is not None else (locked.accountable, locked.accountable_role)
         now = clock.now()
-        helpers = Responder.objects.select_related("user").filter(
-            organisation=body, user__is_active=True, shifts__starts_at__lte=now, shifts__ends_at__gt=now
+        helpers = responders_serving(locked.community).filter(
+            organisation=body, shifts__starts_at__lte=now, shifts__ends_at__gt=now
         )
         if role:
             helpers = helpers.filter(user__role=role)

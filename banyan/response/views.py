@@ -25,9 +25,9 @@ from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from banyan.core import clock
+from banyan.core import clock, throttle
 from banyan.core.access import Action, can
-from banyan.core.errors import Conflict, InvalidInput, NotFound
+from banyan.core.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from banyan.core.views import service_errors
 from banyan.places.choices import RegionKind
 from banyan.places.models import Region
@@ -179,6 +179,7 @@ def describe(incident: Incident, now, language: str) -> Incident:
     incident.category_name = category_label(incident.category, language)
     incident.place_text = place_text(incident, language)
     incident.accountable_name = organisation_label(incident.accountable, language)
+    incident.accountable_role_name = services.role_label(incident.accountable_role)
     clocks = [clock_view(c, now) for c in services.incident_clocks(incident)]
     incident.clocks = clocks
     is_open = incident.status in OPEN_STATUSES
@@ -367,11 +368,10 @@ def _step_form(slug: str, incident: Incident, data=None, files=None, *, language
 
 
 def _hand_over_form(incident: Incident, data=None, *, language: str = "") -> HandOverForm:
+    options = {"language": language, "organisations": services.organisations_in_reach(incident)}
     if data is None:
-        return HandOverForm(
-            initial={"version": incident.version}, auto_id="id_hand_over_%s", language=language
-        )
-    return HandOverForm(data, auto_id="id_hand_over_%s", language=language)
+        return HandOverForm(initial={"version": incident.version}, auto_id="id_hand_over_%s", **options)
+    return HandOverForm(data, auto_id="id_hand_over_%s", **options)
 
 
 def _render_incident(
@@ -477,7 +477,9 @@ def incident_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         assignee = _responders(incident).get(data["assignee"]) if move == Move.ASSIGN else None
+        photos = form.photo_bytes() if isinstance(form, PhotoStepForm) else ()
         try:
+            throttle.check(request, "photos", count=len(photos), field="photos")
             services.act(
                 actor=user,
                 incident=incident,
@@ -486,11 +488,11 @@ def incident_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
                 version=data["version"],
                 assignee=assignee,
                 position=form.position() if isinstance(form, OnSceneForm) else None,
-                photos=form.photo_bytes() if isinstance(form, PhotoStepForm) else (),
+                photos=photos,
             )
         except Conflict as exc:
             return _changed(request, pk, exc)
-        except InvalidInput as exc:
+        except (InvalidInput, TooManyRequests) as exc:
             form.add_service_error(exc)
         else:
             messages.success(request, done)
@@ -575,9 +577,9 @@ def _cell_rows(cells, language: str) -> list[dict]:
             "category": category_label(cell.category, language),
             "region": region_label(cell.region, language),
             "accountable": organisation_label(cell.accountable, language),
-            "accountable_role": cell.get_accountable_role_display() if cell.accountable_role else "",
+            "accountable_role": services.role_label(cell.accountable_role),
             "backup": organisation_label(cell.backup, language) if cell.backup_id else "",
-            "backup_role": cell.get_backup_role_display() if cell.backup_role else "",
+            "backup_role": services.role_label(cell.backup_role),
             "escalation": [
                 step.get("organisation", "") + (f" · {step['role']}" if step.get("role") else "")
                 for step in cell.escalation or []
@@ -641,9 +643,13 @@ def matrix_cell(request: HttpRequest) -> HttpResponse:
         form = CellForm(request.POST, regions=regions, language=language)
         if form.is_valid():
             data = form.cleaned_data
-            services.set_cell(actor=user, **data)
-            messages.success(request, _("The matrix cell is saved."))
-            return redirect(f"{reverse('response:matrix')}?region={data['region'].code}")
+            try:
+                services.set_cell(actor=user, **data)
+            except InvalidInput as exc:
+                form.add_service_error(exc)
+            else:
+                messages.success(request, _("The matrix cell is saved."))
+                return redirect(f"{reverse('response:matrix')}?region={data['region'].code}")
     else:
         initial = {"category": request.GET.get("category"), "region": request.GET.get("region")}
         cell = (
