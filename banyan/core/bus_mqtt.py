@@ -12,6 +12,14 @@ one more subscriber to it, and one more publisher into it:
 - **in**: the bridge subscribes to ``banyan/+/events/+`` and hands every event whose ``origin`` is not
   this process to the local subscribers, with its ``origin`` (so it is never sent out again).
 
+Events are authenticated twice. The broker lets only Banyan's service accounts write events topics
+(``banyan mqtt sync`` writes its ACL), and every event is signed with the bus key that Banyan's
+processes share (:func:`banyan.core.mqtt.signed_event`, kept outside the database): the bridge
+checks the signature for the message's topic before it reads anything else, and drops an unsigned
+or forged event (logging its topic, never its content). ``origin`` is never taken as proof of who
+sent an event; it only tells this process its own events apart. It connects as ``banyan-bus``
+unless ``BANYAN_MQTT_URL`` names a user.
+
 Events carry ids, codes, grades and times, never personal data (STYLE 10). The session is clean: a
 process that was away catches up from the database (the cockpit sends a fresh snapshot when a
 browser reconnects), not from the broker. A message that is not an event is logged (its topic and
@@ -34,7 +42,7 @@ from typing import Any
 import orjson
 
 from banyan.core import bus
-from banyan.core.mqtt import Backoff, parse_broker_url
+from banyan.core.mqtt import Backoff, credentials, parse_broker_url, signed_event, tls_context, verified_event
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +57,7 @@ def bridged(topic: str) -> bool:
 
 
 def decode(topic: str, body: bytes) -> tuple[str, dict[str, Any]] | None:
-    """The (event, payload) of a message on an events topic, else None (with the reason logged)."""
+    """The (event, payload) of a signed message on an events topic, else None (with the reason logged)."""
     parts = topic.split("/")
     if len(parts) != 4 or parts[0] != "banyan" or parts[2] != "events":
         log.warning("bus bridge: %s is not an events topic; dropped", topic)
@@ -61,6 +69,10 @@ def decode(topic: str, body: bytes) -> tuple[str, dict[str, Any]] | None:
         return None
     if not isinstance(payload, dict):
         log.warning("bus bridge: the message on %s is not a JSON object; dropped", topic)
+        return None
+    payload = verified_event(topic, body)
+    if payload is None:
+        log.warning("bus bridge: the event on %s is unsigned or its signature is wrong; dropped", topic)
         return None
     event = payload.pop("event", None) or parts[3]
     if not isinstance(event, str) or event != parts[3]:
@@ -79,6 +91,7 @@ class MqttBridge:
         self.outgoing: collections.deque[tuple[str, dict[str, Any]]] = collections.deque(maxlen=QUEUE_MAX)
         self.connected = threading.Event()
         self.sent = self.received = self.dropped = 0
+        self.forged = 0  # of the dropped: unsigned or badly signed
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._stopping: asyncio.Event | None = None
@@ -100,6 +113,7 @@ class MqttBridge:
         decoded = decode(topic, body)
         if decoded is None:
             self.dropped += 1
+            self.forged += verified_event(topic, body) is None
             return
         event, payload = decoded
         origin = payload.get("origin")
@@ -141,19 +155,18 @@ class MqttBridge:
 
         self._wake, self._stopping = asyncio.Event(), asyncio.Event()
         backoff = Backoff(30.0)
+        username, password = credentials(self.address, "bus")  # the URL's user, else banyan-bus
         while not self._stopping.is_set():
             client = AsyncClient(
                 f"banyan-bus-{self.origin}"[:64],
                 protocol=MQTTProtocolVersion.MQTTv311,
                 clean_start=True,
-                username=self.address.username,
-                password=self.address.password,
+                username=username,
+                password=password,
                 connect_timeout=10.0,
             )
             try:
-                await client.connect(
-                    self.address.host, self.address.port, ssl=True if self.address.tls else None
-                )
+                await client.connect(self.address.host, self.address.port, ssl=tls_context(self.address))
                 await client.subscribe(EVENTS_FILTER, qos=1)
             except Exception as exc:  # noqa: BLE001 -- any failure to connect is retried
                 delay = backoff.next()
@@ -186,8 +199,9 @@ class MqttBridge:
                 while self.outgoing:
                     topic, payload = self.outgoing[0]
                     community = payload.get("community") or "_"
-                    body = orjson.dumps({"event": topic, "origin": self.origin, **payload}, default=str)
-                    client.publish_nowait(EVENTS_TOPIC.format(community=community, event=topic), body, qos=1)
+                    target = EVENTS_TOPIC.format(community=community, event=topic)
+                    body = signed_event(target, {"event": topic, "origin": self.origin, **payload})
+                    client.publish_nowait(target, body, qos=1)
                     self.outgoing.popleft()
                     self.sent += 1
                 self._wake.clear()

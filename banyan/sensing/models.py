@@ -65,6 +65,11 @@ class Device(models.Model):
     last_seq = models.BigIntegerField(_("last sequence number"), null=True, blank=True)
     installed_at = models.DateTimeField(_("installed"))
     metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    # The device's MQTT password as Mosquitto's password file holds it ($7$: PBKDF2-SHA512, salted);
+    # the secret itself is shown once when issued (``banyan mqtt secret``) and kept nowhere.
+    # Empty: the device has no broker account and cannot connect.
+    mqtt_password_hash = models.CharField(_("MQTT password hash"), max_length=255, blank=True, default="")
+    mqtt_secret_issued_at = models.DateTimeField(_("MQTT secret issued"), null=True, blank=True)
 
     objects = DeviceQuerySet.as_manager()
 

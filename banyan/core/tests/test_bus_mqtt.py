@@ -1,7 +1,9 @@
 """The bus between processes, on a real Mosquitto: what this process publishes goes out with its
-origin; what others publish (ingest's alert events included) comes in, once; our own echo, events
-that stay local and messages that are not events are not delivered; the bridge survives a broker
-restart."""
+origin, signed; what others publish (ingest's alert events included) comes in, once; our own echo,
+events that stay local, messages that are not events and events that are unsigned or badly signed
+(whatever ``origin`` they claim) are not delivered; the bridge survives a broker restart.
+
+The broker is Banyan's (anonymous clients refused): the test connects as the bus's service account."""
 
 from __future__ import annotations
 
@@ -14,13 +16,15 @@ import pytest
 
 from banyan.core import bus
 from banyan.core.bus_mqtt import MqttBridge, decode
+from banyan.core.mqtt import service_login, signed_event, verified_event
 
 
 def publish_raw(port: int, topic: str, body: bytes) -> None:
+    """Publish ``body`` as it is, as Banyan's bus account (the broker lets it write events)."""
     from mqttium.api import AsyncClient
 
     async def send() -> None:
-        client = AsyncClient("banyan-test-raw", clean_start=True)
+        client = AsyncClient("banyan-test-raw", clean_start=True, **service_login("bus"))
         await client.connect("127.0.0.1", port)
         receipt = await client.publish(topic, body, qos=1)
         await receipt.wait()
@@ -29,16 +33,21 @@ def publish_raw(port: int, topic: str, body: bytes) -> None:
     asyncio.run(send())
 
 
+def publish_signed(port: int, topic: str, event: dict) -> None:
+    """Publish ``event`` the way Banyan's processes do: signed with the bus key for ``topic``."""
+    publish_raw(port, topic, signed_event(topic, event))
+
+
 def collect_raw(port: int, subscribed: queue.Queue, received: queue.Queue, count: int) -> None:
     from mqttium.api import AsyncClient
 
     async def listen() -> None:
-        client = AsyncClient("banyan-test-listener", clean_start=True)
+        client = AsyncClient("banyan-test-listener", clean_start=True, **service_login("bus"))
         await client.connect("127.0.0.1", port)
         await client.subscribe("banyan/+/events/+", qos=1)
         subscribed.put(True)
         async for message in client.messages():
-            received.put((message.topic, json.loads(bytes(message.payload))))
+            received.put((message.topic, bytes(message.payload)))
             if received.qsize() >= count:
                 break
         await client.disconnect()
@@ -77,7 +86,8 @@ def test_a_local_event_goes_out_with_its_origin_and_local_only_events_stay(mosqu
     topic, body = received.get(timeout=10)
     listener.join(10)
     assert topic == "banyan/330102001001/events/incident.changed"
-    assert body == {
+    assert "sig" in json.loads(body), "signed"
+    assert verified_event(topic, body) == {
         "event": "incident.changed",
         "origin": "test-process",
         "id": 7,
@@ -90,14 +100,14 @@ def test_a_local_event_goes_out_with_its_origin_and_local_only_events_stay(mosqu
 def test_events_of_other_processes_come_in_once_and_our_echo_does_not(mosquitto, bridge, heard):
     _process, port = mosquitto
     # An ingest worker's alert event (it names no origin), another server's, and our own echo.
-    publish_raw(port, "banyan/C1/events/alert.raised", b'{"event":"alert.raised","id":3,"grade":"red"}')
-    publish_raw(
-        port, "banyan/C1/events/incident.changed", b'{"event":"incident.changed","origin":"web-2","id":4}'
+    publish_signed(port, "banyan/C1/events/alert.raised", {"event": "alert.raised", "id": 3, "grade": "red"})
+    publish_signed(
+        port, "banyan/C1/events/incident.changed", {"event": "incident.changed", "origin": "web-2", "id": 4}
     )
-    publish_raw(
+    publish_signed(
         port,
         "banyan/C1/events/incident.changed",
-        b'{"event":"incident.changed","origin":"test-process","id":5}',
+        {"event": "incident.changed", "origin": "test-process", "id": 5},
     )
     got = [heard.get(timeout=10), heard.get(timeout=10)]
     assert got == [
@@ -113,8 +123,8 @@ def test_messages_that_are_not_events_are_dropped_and_the_bridge_goes_on(mosquit
     _process, port = mosquitto
     publish_raw(port, "banyan/C1/events/alert.raised", b"not json")
     publish_raw(port, "banyan/C1/events/alert.raised", b"[1, 2]")
-    publish_raw(port, "banyan/C1/events/alert.raised", b'{"event":"incident.changed","id":1}')
-    publish_raw(port, "banyan/C1/events/alert.cleared", b'{"id":9}')
+    publish_signed(port, "banyan/C1/events/alert.raised", {"event": "incident.changed", "id": 1})
+    publish_signed(port, "banyan/C1/events/alert.cleared", {"id": 9})
     assert heard.get(timeout=10) == ("alert.cleared", {"id": 9, "origin": "ingest"})
     assert bridge.dropped == 3
 
@@ -151,9 +161,71 @@ def test_the_bridge_reconnects_after_the_broker_restarts(tmp_path_factory, heard
         assert not running.connected.is_set(), "it noticed the broker was gone"
         process, _port = start_mosquitto(folder, port=port)
         assert running.connected.wait(20), "it reconnected"
-        publish_raw(port, "banyan/C1/events/alert.raised", b'{"id":11}')
+        publish_signed(port, "banyan/C1/events/alert.raised", {"id": 11})
         assert heard.get(timeout=10) == ("alert.raised", {"id": 11, "origin": "ingest"})
     finally:
         running.stop()
         stop(process)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def forged_with(key: bytes, topic: str, event: dict) -> bytes:
+    """``event`` signed like Banyan's, but with another key."""
+    import hashlib
+    import hmac
+
+    import orjson
+
+    canonical = orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
+    mac = hmac.new(key, topic.encode() + b"\n" + canonical, hashlib.sha256).hexdigest()
+    return orjson.dumps({"sig": mac, **event})
+
+
+def test_forged_events_through_a_service_account_are_dropped_whatever_their_origin(mosquitto, bridge, heard):
+    """Finding 3: the bridge believed any message on an events topic and took its ``origin`` on
+    trust. Only events signed with Banyan's bus key for their own topic come in now."""
+    _process, port = mosquitto
+    topic = "banyan/C1/events/alert.raised"
+    raised = {"event": "alert.raised", "id": 66, "grade": "red", "community": "C1"}
+    publish_raw(port, topic, json.dumps({**raised, "origin": "ingest"}).encode())  # unsigned
+    publish_raw(port, topic, json.dumps({**raised, "origin": "web-2", "sig": "0" * 64}).encode())
+    publish_raw(port, topic, forged_with(b"k" * 32, topic, {**raised, "origin": "web-2"}))  # another key
+    # Signed for another community's topic, replayed here.
+    publish_raw(port, topic, signed_event("banyan/C2/events/alert.raised", {**raised, "community": "C2"}))
+    # A good event changed after signing.
+    tampered = json.loads(signed_event(topic, raised))
+    tampered["grade"] = "blue"
+    publish_raw(port, topic, json.dumps(tampered).encode())
+    publish_signed(port, topic, {**raised, "id": 67})  # and one good one, after them all
+    assert heard.get(timeout=10) == (
+        "alert.raised",
+        {"id": 67, "grade": "red", "community": "C1", "origin": "ingest"},
+    ), "the forged events, sent first on one connection, were not delivered"
+    assert heard.empty()
+    assert (bridge.dropped, bridge.forged, bridge.received) == (5, 5, 1)
+
+
+def test_a_forged_event_is_logged_by_topic_without_its_content(mosquitto, bridge, heard, caplog):
+    _process, port = mosquitto
+    topic = "banyan/C1/events/incident.changed"
+    with caplog.at_level("WARNING", logger="banyan.core.bus_mqtt"):
+        publish_raw(port, topic, b'{"event":"incident.changed","id":5,"address":"3-1-502 Zhang San"}')
+        publish_signed(port, topic, {"event": "incident.changed", "id": 6})
+        assert heard.get(timeout=10)[1]["id"] == 6
+    text = caplog.text
+    assert topic in text and "signature" in text
+    assert "Zhang" not in text and "502" not in text
+
+
+def test_signatures_cover_the_topic_and_every_field():
+    topic = "banyan/C1/events/alert.raised"
+    body = signed_event(topic, {"event": "alert.raised", "id": 1, "nested": {"b": 2, "a": [1.5, "x"]}})
+    assert verified_event(topic, body) == {
+        "event": "alert.raised",
+        "id": 1,
+        "nested": {"b": 2, "a": [1.5, "x"]},
+    }
+    assert verified_event("banyan/C2/events/alert.raised", body) is None
+    assert verified_event(topic, body.replace(b"1.5", b"2.5")) is None
+    assert verified_event(topic, b'{"event":"alert.raised","id":1}') is None
+    assert verified_event(topic, b"[]") is None

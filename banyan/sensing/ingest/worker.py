@@ -31,10 +31,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from banyan.core import clock
-from banyan.core.mqtt import Backoff, parse_broker_url
+from banyan.core.mqtt import Backoff, credentials, parse_broker_url, signed_event, tls_context
 from banyan.sensing.ingest.writer import BatchWriter, mark_silent_devices_offline
 
 log = logging.getLogger("banyan.ingest")
@@ -118,9 +116,10 @@ class IngestWorker:
         while self.events:
             topic, payload = self.events.popleft()
             community = payload.get("community") or "unknown"
-            body = orjson.dumps({"event": topic, **payload})
+            target = EVENTS_TOPIC.format(community=community, event=topic)
             try:
-                client.publish_nowait(EVENTS_TOPIC.format(community=community, event=topic), body, qos=1)
+                # Signed with the bus key: subscribers believe only what Banyan's processes wrote.
+                client.publish_nowait(target, signed_event(target, {"event": topic, **payload}), qos=1)
             except Exception as exc:  # noqa: BLE001 -- never lose the worker over a notification
                 self.counters.events_dropped += 1
                 log.warning("could not publish %s (%s)", topic, type(exc).__name__)
@@ -137,6 +136,7 @@ class IngestWorker:
         from mqttium.api import AsyncClient
 
         address = parse_broker_url(self.config.url)
+        username, password = credentials(address, "ingest")  # the URL's user, else banyan-ingest
         return AsyncClient(
             self.config.client_id or default_client_id(self.config.community),
             # MQTT 3.1.1 with clean session off: the broker keeps the session (its expiry is the
@@ -145,8 +145,8 @@ class IngestWorker:
             # client's Receive Maximum when a session resumes, which a strict client must refuse.
             protocol=MQTTProtocolVersion.MQTTv311,
             clean_start=False,
-            username=address.username,
-            password=address.password,
+            username=username,
+            password=password,
             manual_ack=True,
             max_unacknowledged_messages=None,  # the broker's in-flight window is the bound
             connect_timeout=10.0,
@@ -162,7 +162,7 @@ class IngestWorker:
             while not self.stopping.is_set():
                 client, address = self._client()
                 try:
-                    await client.connect(address.host, address.port, ssl=True if address.tls else None)
+                    await client.connect(address.host, address.port, ssl=tls_context(address))
                     await client.subscribe(self.config.topics, qos=1)
                 except (OSError, Exception) as exc:  # noqa: BLE001 -- any failure to connect is retried
                     delay = backoff.next()

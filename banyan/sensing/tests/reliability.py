@@ -271,7 +271,13 @@ def seed(out: Path, devices: int) -> None:
 async def publish(port: int, messages: list[tuple[str, str]], rate: float) -> None:
     from mqttium.api import AsyncClient, PublishMessage
 
-    client = AsyncClient(f"banyan-reliability-pub-{os.getpid()}", max_write_queue_bytes=16 * 1024 * 1024)
+    from banyan.core.mqtt import service_login
+
+    client = AsyncClient(
+        f"banyan-reliability-pub-{os.getpid()}",
+        max_write_queue_bytes=16 * 1024 * 1024,
+        **service_login("simulator"),
+    )
     await client.connect("127.0.0.1", port)
     try:
         if not rate:

@@ -125,7 +125,9 @@ class Worker:
 async def _publish(port: int, messages: list[tuple[str, bytes]]) -> None:
     from mqttium.api import AsyncClient
 
-    client = AsyncClient("banyan-test-publisher")
+    from banyan.core.mqtt import service_login
+
+    client = AsyncClient("banyan-test-publisher", **service_login("simulator"))
     await client.connect("127.0.0.1", port)
     try:
         for topic, payload in messages:
@@ -374,7 +376,9 @@ class EventListener:
     async def _listen(self) -> None:
         from mqttium.api import AsyncClient
 
-        client = AsyncClient("banyan-test-events", clean_start=True)
+        from banyan.core.mqtt import service_login
+
+        client = AsyncClient("banyan-test-events", clean_start=True, **service_login("bus"))
         await client.connect("127.0.0.1", self.port)
         await client.subscribe(self.pattern, qos=1)
         self._ready.set()

@@ -38,8 +38,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from banyan.sensing.ingest.bench import start_broker
-from banyan.sensing.ingest.broker import free_port
+from banyan.sensing.ingest.broker import free_port, start_mosquitto
+from banyan.sensing.mqtt_accounts import BrokerAccount, mosquitto_hash, service_accounts
 from banyan.sensing.tests import reliability
 from banyan.sensing.tests.test_ingest_mqtt import REPO, Worker
 
@@ -59,6 +59,14 @@ def seed():
     return value
 
 
+MONITOR_PASSWORD = "reliability-monitor"
+
+
+def _monitor() -> BrokerAccount:
+    """An account that may only read the broker's ``$SYS`` figures."""
+    return BrokerAccount("banyan-test-monitor", mosquitto_hash(MONITOR_PASSWORD), (("read", "$SYS/#"),))
+
+
 def _folder_for(user: str, prefix: str) -> Path:
     """A temporary folder ``user`` owns when the tests run as root (servers started as root drop to
     their own user, who cannot enter pytest's folders)."""
@@ -74,7 +82,7 @@ def broker():
     """Mosquitto with Banyan's config (persistence on, in a folder it can write) on a free port."""
     folder = _folder_for("mosquitto", "banyan-reliability-mqtt-")
     try:
-        process, port = start_broker(folder)
+        process, port = start_mosquitto(folder, accounts=[*service_accounts(simulator=True), _monitor()])
         yield port
         os.kill(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
@@ -436,7 +444,9 @@ async def _stored_messages(port: int) -> int:
     retained value read a full interval after a change reflects it."""
     from mqttium.api import AsyncClient
 
-    client = AsyncClient(f"banyan-reliability-sys-{os.getpid()}")
+    client = AsyncClient(
+        f"banyan-reliability-sys-{os.getpid()}", username="banyan-test-monitor", password=MONITOR_PASSWORD
+    )
     await client.connect("127.0.0.1", port)
     try:
         await client.subscribe("$SYS/broker/store/messages/count", qos=0)

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from banyan.core import clock
-from banyan.core.mqtt import Backoff, parse_broker_url
+from banyan.core.mqtt import Backoff, credentials, parse_broker_url, tls_context
 from banyan.sim.scenario import EVENT_KINDS, Message, Scenario
 from banyan.sim.services import load_fleet
 
@@ -118,11 +118,13 @@ class Publisher:
         from mqttium.api import AsyncClient
 
         address = parse_broker_url(self.url)
+        # The URL's user, else the simulator's account (banyan-sim: it may write readings only).
+        username, password = credentials(address, "simulator")
         client = AsyncClient(
             f"banyan-simulate-{os.getpid()}",
             protocol=MQTTProtocolVersion.MQTTv311,
-            username=address.username,
-            password=address.password,
+            username=username,
+            password=password,
             connect_timeout=10.0,
             max_write_queue_bytes=4 * 1024 * 1024,
         )
@@ -139,7 +141,7 @@ class Publisher:
             while not self.stopping.is_set():
                 client, address = self._client()
                 try:
-                    await client.connect(address.host, address.port, ssl=True if address.tls else None)
+                    await client.connect(address.host, address.port, ssl=tls_context(address))
                 except Exception as exc:  # noqa: BLE001 -- any failure to connect is retried
                     delay = backoff.next()
                     name = type(exc).__name__
