@@ -21,6 +21,15 @@ def pytest_configure(config):
     """The audit anchor of the machine running the tests is never touched, nor handed on to the
     ``banyan`` processes some tests start (they keep theirs under their own ``BANYAN_VAR_DIR``)."""
     os.environ.pop("BANYAN_AUDIT_ANCHOR", None)
+    # One set of MQTT service passwords and bus key for the session, shared by the test brokers and
+    # every process a test starts (whatever their BANYAN_VAR_DIR); never the machine's own.
+    import tempfile
+
+    keys = tempfile.mkdtemp(prefix="banyan-test-keys-")
+    os.environ["BANYAN_MQTT_KEY_FILE"] = os.path.join(keys, "mqtt.keys")
+    for name in ("BANYAN_BUS_KEY", "BANYAN_MQTT_INGEST_PASSWORD", "BANYAN_MQTT_BUS_PASSWORD"):
+        os.environ.pop(name, None)
+    os.environ.pop("BANYAN_MQTT_SIMULATOR_PASSWORD", None)
 
 
 @pytest.fixture(scope="session")
@@ -203,8 +212,10 @@ def outside(db):
 
 @pytest.fixture(scope="module")
 def mosquitto():
-    """A Mosquitto of the test module's own (Banyan's config, persistence on) on a free loopback
-    port; yields ``(process, port)`` and stops it by its pid."""
+    """A Mosquitto of the test module's own (Banyan's config: anonymous clients refused, Banyan's
+    service accounts and the simulator's; persistence on) on a free loopback port; yields
+    ``(process, port)`` and stops it by its pid. Connect as a service account
+    (``banyan.core.mqtt.credentials``); events published there must be signed."""
     import shutil
     import tempfile
     from pathlib import Path
