@@ -1,8 +1,7 @@
 """The JSON API under /api/v1/ (Django Ninja); OpenAPI at /api/v1/openapi.json."""
 
-from ninja import NinjaAPI
-
-from banyan.core.api import install_error_handlers
+from banyan.core.api import BanyanAPI as NinjaAPI  # Ninja's, with Banyan's parser, handlers, OpenAPI errors
+from banyan.core.apidocs import StaffSwagger
 from banyan.core.auth import api_auth
 
 api = NinjaAPI(
@@ -11,13 +10,14 @@ api = NinjaAPI(
     description='Community registry, PII vault and audit log. All lists answer {"count", "items"}.',
     auth=api_auth,
     urls_namespace="api",
+    docs=StaffSwagger(),  # Swagger UI from local static files, for signed-in staff (banyan/core/apidocs.py)
 )
-install_error_handlers(api)
 
 api.add_router("/", "banyan.places.api.router")
 api.add_router("/", "banyan.people.api.router")
 api.add_router("/", "banyan.people.ledger_api.router")
 api.add_router("/", "banyan.audit.api.router")
+api.add_router("/", "banyan.people.tokens_api.router")
 api.add_router("/", "banyan.sensing.api.router")
 api.add_router("/", "banyan.warning.api.router")
 api.add_router("/", "banyan.response.api.router")

@@ -38,10 +38,12 @@ INSTALLED_APPS = [
     "banyan.response",
     "banyan.cockpit",
     "banyan.sim",
+    "ninja",  # Swagger UI from ninja's own static files at /api/v1/docs, never from a CDN
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -49,6 +51,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "banyan.core.middleware.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "banyan.core.middleware.RequestContextMiddleware",
@@ -126,10 +129,52 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 21 * 1024 * 1024  # also keeps ASGI request bodies
 # The end of the audit chain, recorded outside the database (docs/adr/0004-audit-chain.md).
 AUDIT_ANCHOR_FILE = Path(os.environ.get("BANYAN_AUDIT_ANCHOR", VAR_DIR / "audit.anchor"))
 
+# --- Security headers, cookies and sessions (docs/production.md; README "Production") -----------------
+# A strict Content-Security-Policy on every response (django-csp): scripts only from Banyan's own static
+# files (no inline script, no 'unsafe-inline', no 'unsafe-eval'), no plugins, no framing, forms only to
+# Banyan. img-src takes data: and blob: for Leaflet's and ECharts' drawn images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# BANYAN_TLS=1: Banyan is reached over https (directly or through a proxy that terminates TLS): plain http
+# is redirected, browsers are told to use https only for a year (HSTS, subdomains included) and cookies
+# travel only over https. BANYAN_PROXY_SSL_HEADER=1 additionally trusts the proxy's X-Forwarded-Proto:
+# set it only behind a proxy that always sets (overwrites) that header.
+BANYAN_TLS = os.environ.get("BANYAN_TLS", "0") == "1"
+if BANYAN_TLS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # a load balancer's plain-http health check
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+if os.environ.get("BANYAN_PROXY_SSL_HEADER", "0") == "1":
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-X_FRAME_OPTIONS = "DENY"
+# A session lasts at most 8 hours from sign-in and ends after BANYAN_SESSION_IDLE_MINUTES (default 30)
+# without a request (banyan.core.middleware.SessionTimeoutMiddleware, on banyan.core.clock), and the
+# cookie is dropped when the browser closes.
+SESSION_COOKIE_AGE = 8 * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+BANYAN_SESSION_IDLE_MINUTES = int(os.environ.get("BANYAN_SESSION_IDLE_MINUTES", "30"))
 
 LOGGING = {
     "version": 1,

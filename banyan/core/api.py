@@ -4,23 +4,139 @@ from __future__ import annotations
 
 import logging
 
+import orjson
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
-from ninja.errors import HttpError
+from ninja.errors import HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 
-from banyan.core.errors import BanyanError
+from banyan.core.errors import BanyanError, InvalidInput, TooManyRequests
+from banyan.core.throttle import refusal
 
 logger = logging.getLogger(__name__)
+
+# A JSON body nested deeper than this is refused before anything walks it (Python's own recursion
+# limit is about 1,000 frames; no Banyan body needs more than a handful of levels).
+MAX_JSON_DEPTH = 32
 
 
 class ErrorOut(Schema):
     detail: str
     code: str
     field: str | None = None
+
+
+class FieldErrorOut(Schema):
+    field: str | None
+    msg: str
+
+
+class ValidationErrorOut(ErrorOut):
+    errors: list[FieldErrorOut] = []
+
+
+def _nested_deeper_than(value, limit: int) -> bool:
+    """Whether ``value`` holds containers more than ``limit`` levels deep (without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def parse_json_object(raw: bytes) -> dict:
+    """A request body as a JSON object, or :class:`InvalidInput` naming ``body``: not JSON, not an
+    object, or nested deeper than :data:`MAX_JSON_DEPTH`. orjson refuses what Python's ``json`` would
+    let through to fail later (NaN, lone surrogates, integers beyond 64 bits) and stops at 1,024
+    levels itself, so a body of 100,000 ``[`` never reaches a recursive walk."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(
+            _("The request body is not valid JSON (%(reason)s).") % {"reason": str(exc).split(":")[0]},
+            field="body",
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidInput(_("The request body must be a JSON object {…}."), field="body")
+    if _nested_deeper_than(data, MAX_JSON_DEPTH):
+        raise InvalidInput(
+            _("The request body is nested more than %(depth)d levels deep.") % {"depth": MAX_JSON_DEPTH},
+            field="body",
+        )
+    return data
+
+
+class JsonObjectParser(Parser):
+    """Ninja's body parser for Banyan: every operation's body is a JSON object (the OpenAPI test checks
+    this), so anything else is a 400 naming ``body`` instead of an AttributeError deep in Ninja."""
+
+    def parse_body(self, request) -> dict:
+        return parse_json_object(request.body)
+
+
+# Statuses every operation may answer, whatever its router declares (the handlers below and the
+# ASGI body limit make them): OpenAPI lists them all, so clients and `make fuzz` can rely on it.
+ERROR_STATUSES = {
+    400: "Bad input: `detail` says what is wrong, `field` names the field.",
+    401: "Not signed in: no session, or no valid bearer token.",
+    403: "Your role may not do this, or the CSRF check of a session request failed.",
+    404: "Not found, or not in your scope (the same answer for both).",
+    422: "The request does not match the schema: `field` and `errors` name each field.",
+    429: "Too many requests: wait the `Retry-After` seconds.",
+}
+BODY_STATUSES = {413: "The request body is larger than the limit the answer names."}
+
+
+def declare_error_statuses(schema: dict) -> dict:
+    """Add the error answers every operation may give to each operation's ``responses``."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in (ErrorOut, ValidationErrorOut):
+        body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(body.pop("$defs", {}))
+        components.setdefault(model.__name__, body)
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            statuses = dict(ERROR_STATUSES)
+            if "requestBody" in operation:
+                statuses.update(BODY_STATUSES)
+            if "security" not in operation:
+                statuses.pop(401)
+            for status, description in statuses.items():
+                model = "ValidationErrorOut" if status == 422 else "ErrorOut"
+                operation["responses"].setdefault(
+                    status,
+                    {
+                        "description": description,
+                        "content": {
+                            "application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}
+                        },
+                    },
+                )
+            operation["responses"] = dict(sorted(operation["responses"].items(), key=lambda kv: int(kv[0])))
+    return schema
+
+
+class BanyanAPI(NinjaAPI):
+    """NinjaAPI with Banyan's JSON body parser, error handlers and the error answers declared in OpenAPI."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("parser", JsonObjectParser())
+        super().__init__(*args, **kwargs)
+        install_error_handlers(self)
+
+    def get_openapi_schema(self, *args, **kwargs):
+        return declare_error_statuses(super().get_openapi_schema(*args, **kwargs))
 
 
 class ListOut(Schema):
@@ -47,7 +163,29 @@ def _validation_body(exc: DjangoValidationError) -> dict:
 def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(BanyanError)
     def banyan_error(request, exc: BanyanError):
-        return api.create_response(request, exc.as_dict(), status=exc.status)
+        response = api.create_response(request, exc.as_dict(), status=exc.status)
+        if isinstance(exc, TooManyRequests):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request, exc):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        body = {
+            "detail": _("The request body is larger than %(limit)s MB.") % {"limit": f"{limit / 2**20:g}"},
+            "code": "too_large",
+            "field": "body",
+        }
+        return api.create_response(request, body, status=413)
+
+    @api.exception_handler(RecursionError)
+    def too_deep(request, exc):
+        body = {"detail": _("The request is nested too deeply."), "code": "invalid", "field": "body"}
+        return api.create_response(request, body, status=400)
+
+    @api.exception_handler(Throttled)
+    def throttled(request, exc: Throttled):  # Ninja adds Retry-After
+        return api.create_response(request, {"detail": refusal(exc.wait), "code": "throttled"}, status=429)
 
     @api.exception_handler(DjangoValidationError)
     def django_validation(request, exc: DjangoValidationError):
@@ -55,6 +193,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
+        if isinstance(exc.__cause__, BanyanError):  # Ninja wraps what the body parser raised
+            return banyan_error(request, exc.__cause__)
         codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
         messages = {
             401: _("Sign in, or send Authorization: Bearer <token>."),

@@ -40,3 +40,14 @@ class Conflict(BanyanError):
 
     status = 409
     code = "conflict"
+
+
+class TooManyRequests(BanyanError):
+    """A rate limit is spent (``banyan.core.throttle``); ``retry_after`` is in seconds."""
+
+    status = 429
+    code = "throttled"
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None):
+        super().__init__(message, field=field)
+        self.retry_after = retry_after

@@ -34,8 +34,9 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.csrf import csrf_exempt
 from lxml import etree
 
-from banyan.core import clock
-from banyan.core.errors import BanyanError, NotFound, PermissionDenied
+from banyan.core import clock, throttle
+from banyan.core.errors import BanyanError, NotFound, PermissionDenied, TooManyRequests
+from banyan.core.throttle import BY_ADDRESS, BY_API_KEY
 from banyan.places.models import Building
 from banyan.response import reports
 from banyan.response.flow import ENDED
@@ -383,10 +384,19 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
     return create_request(request, fmt)
 
 
+def _limit(request: HttpRequest, scope: str, by: str) -> None:
+    try:
+        throttle.check(request, scope, by=by)
+    except TooManyRequests as exc:
+        raise Open311Error(429, exc.message) from None
+
+
 def create_request(request: HttpRequest, fmt: str) -> HttpResponse:
+    _limit(request, "open311_address", BY_ADDRESS)  # before the key is checked: guessing keys is limited too
     key = reports.key_for(_param(request, "api_key"))
     if key is None:
         raise PermissionDenied(_("Invalid api_key received -- can't proceed with create_request."))
+    _limit(request, "open311_key", BY_API_KEY)
     code = _param(request, "service_code")
     if not code:
         raise Open311Error(400, _("service_code is required."))

@@ -20,8 +20,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from banyan.core import throttle
 from banyan.core.access import Action, can
-from banyan.core.errors import Conflict, InvalidInput, NotFound
+from banyan.core.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from banyan.core.views import service_errors
 from banyan.places.choices import RegionKind
 from banyan.places.models import Building, Region
@@ -191,6 +192,8 @@ def report_new(request: HttpRequest) -> HttpResponse:
                         kept_photo=photo is not None,
                     )
                     return render(request, "response/reports/report_form.html", context)
+                throttle.check(request, "reports")
+                throttle.check(request, "photos", count=int(photo is not None), field="photo")
                 report = reports.submit_report(
                     actor=user,
                     category=data["category"],
@@ -198,6 +201,10 @@ def report_new(request: HttpRequest) -> HttpResponse:
                     photo=photo,
                     **place,
                 )
+            except TooManyRequests as exc:
+                form.add_service_error(exc)
+                context.update(form=form)
+                return render(request, "response/reports/report_form.html", context, status=429)
             except InvalidInput as exc:
                 form.add_service_error(exc)
             else:

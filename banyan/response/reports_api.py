@@ -5,15 +5,16 @@ duplicates before filing. Contact details are masked in every answer."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ValidationError as PydanticValidationError
 
-from banyan.core.api import ErrorOut, ListOut, page
+from banyan.core import throttle
+from banyan.core.api import ErrorOut, ListOut, page, parse_json_object
 from banyan.core.errors import InvalidInput
+from banyan.core.throttle import RateLimit
 from banyan.places.models import Building, Facility, Unit
 from banyan.response import reports
 from banyan.response.models import DESCRIPTION_MAX, PHOTO_MAX_BYTES, RATING_COMMENT_MAX, Report
@@ -166,10 +167,7 @@ def _place(data: ReportIn | DuplicateFilter, user) -> dict:
 
 def _parse_submission(request: HttpRequest) -> tuple[ReportIn, bytes | None]:
     if request.content_type == "application/json":
-        try:
-            raw = json.loads(request.body or b"{}")
-        except ValueError:
-            raise InvalidInput(_("The request body is not JSON.")) from None
+        raw = parse_json_object(request.body or b"{}")  # bounded depth; an object, or 400 naming body
         photo = None
     else:
         raw = {key: request.POST.get(key) for key in request.POST}
@@ -221,12 +219,19 @@ SUBMIT_BODY = {
 }
 
 
-@router.post("/reports", response={201: ReportOut, **ERRORS}, openapi_extra=SUBMIT_BODY)
+@router.post(
+    "/reports",
+    response={201: ReportOut, **ERRORS},
+    openapi_extra=SUBMIT_BODY,
+    throttle=RateLimit("reports"),
+)
 def submit_report(request: HttpRequest):
     """Report a problem: category, place (``home``, a unit, a building or facility code, or a
     position), description, optional photo (JPEG, PNG or WebP up to 5 MB; its EXIF is removed). It
-    becomes an incident routed to the body responsible."""
+    becomes an incident routed to the body responsible. At most 10 reports an hour, and photos count
+    towards the hourly photo limit (429)."""
     data, photo = _parse_submission(request)
+    throttle.check(request, "photos", count=int(photo is not None), field="photo")
     report = reports.submit_report(
         actor=request.user,
         category=data.category,
