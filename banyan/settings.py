@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "banyan.core.middleware.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "banyan.core.middleware.SessionTimeoutMiddleware",  # after messages: says why it signed out
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "banyan.core.middleware.RequestContextMiddleware",
 ]

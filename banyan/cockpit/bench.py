@@ -66,13 +66,18 @@ class Publisher:
     async def _connect(self, port: int):
         from mqttium.api import AsyncClient
 
-        client = AsyncClient("banyan-bench-cockpit", clean_start=True)
+        from banyan.core.mqtt import service_login
+
+        # Banyan's bus account: the load stands in for other processes' events (signed below).
+        client = AsyncClient("banyan-bench-cockpit", clean_start=True, **service_login("bus"))
         await client.connect("127.0.0.1", port)
         return client
 
     def publish(self, topic: str, body: dict) -> None:
         async def send() -> None:
-            receipt = await self.client.publish(topic, json.dumps(body).encode(), qos=1)
+            from banyan.core.mqtt import signed_event
+
+            receipt = await self.client.publish(topic, signed_event(topic, body), qos=1)
             await receipt.wait()
 
         self._call(send())
@@ -141,6 +146,8 @@ def run(
 
     with tempfile.TemporaryDirectory(prefix="banyan-bench-cockpit-") as tmp:
         folder = Path(tmp)
+        from banyan.core.mqtt import key_file
+
         broker, broker_port = start_mosquitto(folder / "mosquitto")
         web_port = free_port()
         url = f"mqtt://127.0.0.1:{broker_port}"
@@ -150,6 +157,7 @@ def run(
             "BANYAN_VAR_DIR": str(folder),
             "BANYAN_AUDIT_ANCHOR": str(folder / "audit.anchor"),
             "BANYAN_MQTT_URL": url,
+            "BANYAN_MQTT_KEY_FILE": str(key_file()),  # the broker's accounts, whatever BANYAN_VAR_DIR
             "BANYAN_BUS": "mqtt",
             "BANYAN_LOG_LEVEL": "WARNING",
         }

@@ -12,12 +12,14 @@ role            username            password from                      may
                                                                        events; write events
 ``bus``         ``banyan-bus``      ``BANYAN_MQTT_BUS_PASSWORD``       read and write events
 ``simulator``   ``banyan-sim``      ``BANYAN_MQTT_SIMULATOR_PASSWORD`` write readings (demo/tests)
+``frigate``     ``banyan-frigate``  ``BANYAN_MQTT_FRIGATE_PASSWORD``   write ``frigate/#`` (for Frigate,
+                                                                       the camera AI, to connect as)
 ==============  ==================  =================================  ===============================
 
 Device usernames always hold a ``/`` (``<community>/<device>``) and these never do, so no device
 can be named like a service account. The passwords and the bus key come from the environment, else
 from the key file ``BANYAN_MQTT_KEY_FILE`` (default ``var/mqtt.keys``; lines ``bus_key=…``,
-``ingest=…``, ``bus=…``, ``simulator=…``), which a development checkout creates with fresh random
+``ingest=…``, ``bus=…``, ``simulator=…``, ``frigate=…``), which a development checkout creates with fresh random
 values (mode 0600) the first time it is needed, like the vault's key file.
 
 **Signed events.** Every event that Banyan publishes on ``banyan/<community>/events/<event>``
@@ -105,6 +107,7 @@ SERVICE_ACCOUNTS = {
         ServiceAccount("ingest", "banyan-ingest", "BANYAN_MQTT_INGEST_PASSWORD"),
         ServiceAccount("bus", "banyan-bus", "BANYAN_MQTT_BUS_PASSWORD"),
         ServiceAccount("simulator", "banyan-sim", "BANYAN_MQTT_SIMULATOR_PASSWORD"),
+        ServiceAccount("frigate", "banyan-frigate", "BANYAN_MQTT_FRIGATE_PASSWORD"),
     )
 }
 BUS_KEY_VARIABLE = "BANYAN_BUS_KEY"

@@ -16,6 +16,7 @@ account                may                                                  pass
 ``banyan-bus``         read and write ``banyan/+/events/#``                 key file / environment
 ``banyan-sim``         write ``banyan/+/devices/+/readings`` (only with     key file / environment
                        ``--simulator``: demos and tests)
+``banyan-frigate``     write ``frigate/#`` (Frigate's camera-AI events)      key file / environment
 ``<community>/<code>`` write ``banyan/<community>/devices/<code>/readings``  ``banyan mqtt secret``
 =====================  ===================================================  =====================
 
@@ -96,8 +97,9 @@ def service_accounts(*, simulator: bool = False) -> list[BrokerAccount]:
         "ingest": (("read", ALL_READINGS), ("read", "frigate/#"), ("write", EVENTS_TOPICS)),
         "bus": (("readwrite", EVENTS_TOPICS),),
         "simulator": (("write", ALL_READINGS),),
+        "frigate": (("write", "frigate/#"),),
     }
-    roles = ["ingest", "bus"] + (["simulator"] if simulator else [])
+    roles = ["ingest", "bus", "frigate"] + (["simulator"] if simulator else [])
     return [
         BrokerAccount(SERVICE_ACCOUNTS[role].username, mosquitto_hash(service_password(role)), grants[role])
         for role in roles

@@ -51,17 +51,18 @@ def red_alert_at_home(community_code: str):
 
 
 def publish_event(port: int, community: str, event: str, payload: dict) -> None:
-    """Publish an event on MQTT the way ``banyan ingest`` does (no origin)."""
+    """Publish an event on MQTT the way ``banyan ingest`` does (no origin; signed with the bus key)."""
     import asyncio
-    import json
     import threading
 
     from mqttium.api import AsyncClient
 
+    from banyan.core.mqtt import service_login, signed_event
+
     async def send() -> None:
-        client = AsyncClient("banyan-test-ingest-events", clean_start=True)
+        client = AsyncClient("banyan-test-ingest-events", clean_start=True, **service_login("ingest"))
         await client.connect("127.0.0.1", port)
-        body = json.dumps({"event": event, **payload}).encode()
+        body = signed_event(f"banyan/{community}/events/{event}", {"event": event, **payload})
         receipt = await client.publish(f"banyan/{community}/events/{event}", body, qos=1)
         await receipt.wait()
         await client.disconnect()

@@ -34,19 +34,38 @@ from banyan.sensing.ingest.broker import start_mosquitto, stop
 WALL = SystemClock()  # latency is measured against the wall clock, the publisher's too
 
 
+BENCH_ACCOUNT = "banyan-bench"  # the raw baseline's topic bench/raw, on the bench's own broker only
+
+
 def start_broker(folder: Path) -> tuple[subprocess.Popen, int]:
-    """Banyan's Mosquitto settings on a free loopback port, data in ``folder``."""
-    return start_mosquitto(folder)
+    """Banyan's Mosquitto settings on a free loopback port, data in ``folder``: its service accounts,
+    the simulator's (the publisher sends the fleet's readings as it), and one for the raw baseline."""
+    from banyan.core.mqtt import service_password
+    from banyan.sensing.mqtt_accounts import BrokerAccount, mosquitto_hash, service_accounts
+
+    bench = BrokerAccount(
+        BENCH_ACCOUNT, mosquitto_hash(service_password("simulator")), (("readwrite", "bench/#"),)
+    )
+    return start_mosquitto(folder, accounts=[*service_accounts(simulator=True), bench])
+
+
+def bench_login() -> dict[str, str]:
+    from banyan.core.mqtt import service_password
+
+    return {"username": BENCH_ACCOUNT, "password": service_password("simulator")}
 
 
 def prepare_and_run(*, readings: int, json_file: str | None, database_url: str | None) -> dict:
     """Broker + database, then the measuring process; returns its result."""
+    from banyan.core.mqtt import key_file
+
     with tempfile.TemporaryDirectory(prefix="banyan-bench-ingest-") as tmp:
         folder = Path(tmp)
         broker, port = start_broker(folder)
         try:
             env = {
                 **os.environ,
+                "BANYAN_MQTT_KEY_FILE": str(key_file()),  # the broker's accounts, whatever BANYAN_VAR_DIR
                 "DATABASE_URL": database_url or f"sqlite:///{folder}/bench.sqlite3",
                 "BANYAN_VAR_DIR": str(folder),
                 "BANYAN_AUDIT_ANCHOR": str(folder / "audit.anchor"),
@@ -148,7 +167,9 @@ async def _raw(port: int, stream: Path, count: int) -> float:
     from mqttium import MQTTProtocolVersion
     from mqttium.api import AsyncClient
 
-    client = AsyncClient("banyan-bench-raw", protocol=MQTTProtocolVersion.MQTTv311, clean_start=True)
+    client = AsyncClient(
+        "banyan-bench-raw", protocol=MQTTProtocolVersion.MQTTv311, clean_start=True, **bench_login()
+    )
     await client.connect("127.0.0.1", port)
     await client.subscribe("bench/raw", qos=1)
     publisher = _publisher(port, stream, "raw", count)

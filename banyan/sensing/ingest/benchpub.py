@@ -63,7 +63,9 @@ def _topic(community: str, code: str) -> str:
 async def _listen(port: int, latencies: list[float], ready: asyncio.Event, done: asyncio.Event) -> None:
     from mqttium.api import AsyncClient
 
-    client = AsyncClient("banyan-bench-events", clean_start=True)
+    from banyan.core.mqtt import service_login
+
+    client = AsyncClient("banyan-bench-events", clean_start=True, **service_login("bus"))
     await client.connect("127.0.0.1", port)
     await client.subscribe(EVENTS, qos=1)
     ready.set()
@@ -92,8 +94,13 @@ async def main(port: int, stream: Stream, mode: str, count: int, rate: float, fi
     from mqttium.api import AsyncClient, PublishMessage
     from mqttium.errors import FlowControlError
 
+    from banyan.core.mqtt import service_login
+    from banyan.sensing.ingest.bench import bench_login
+
+    # The fleet's readings as the simulator's account; the raw baseline as the bench's own.
     client = AsyncClient(
         f"banyan-bench-pub-{mode}-{first}",
+        **(bench_login() if mode == "raw" else service_login("simulator")),
         protocol=MQTTProtocolVersion.MQTTv5,
         max_write_queue_bytes=16 * 1024 * 1024,
     )

@@ -127,7 +127,9 @@ async def _publish(port: int, messages: list[tuple[str, bytes]]) -> None:
 
     from banyan.core.mqtt import service_login
 
-    client = AsyncClient("banyan-test-publisher", **service_login("simulator"))
+    # Readings as the simulator's account, Frigate's events as Frigate's.
+    frigate = all(topic.startswith("frigate/") for topic, _payload in messages)
+    client = AsyncClient("banyan-test-publisher", **service_login("frigate" if frigate else "simulator"))
     await client.connect("127.0.0.1", port)
     try:
         for topic, payload in messages:

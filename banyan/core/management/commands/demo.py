@@ -2,7 +2,9 @@
 
 Live readings: a broker answering at ``BANYAN_MQTT_URL`` is used; otherwise, when Mosquitto is
 installed (``/usr/sbin/mosquitto``), the demo starts its own on a free loopback port with
-``deploy/mosquitto/banyan.conf`` (persistence in ``var/mosquitto/``). ``banyan ingest`` and
+``deploy/mosquitto/banyan.conf`` (persistence in ``var/mosquitto/``): anonymous clients refused, the
+password and ACL files written there as ``banyan mqtt sync --simulator`` would (Banyan's service
+accounts, the simulator's, and the devices that have a secret). ``banyan ingest`` and
 ``banyan simulate`` then run as child processes beside the web server; when the demo ends they
 (and the demo's own broker) are stopped by their process ids. Without a broker the demo says so
 and serves without live readings. See docs/demo.md.
@@ -91,7 +93,12 @@ class Command(BaseCommand):
             )
             return None
         try:
-            broker, broker_port = start_mosquitto(settings.VAR_DIR / "mosquitto", wait_s=10)
+            from banyan.sensing.mqtt_accounts import device_accounts, service_accounts
+
+            accounts = service_accounts(simulator=True) + device_accounts()
+            broker, broker_port = start_mosquitto(
+                settings.VAR_DIR / "mosquitto", wait_s=10, accounts=accounts
+            )
         except RuntimeError:
             self.stderr.write(
                 f"Mosquitto did not start (see {settings.VAR_DIR / 'mosquitto' / 'mosquitto.log'}): "
