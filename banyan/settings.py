@@ -190,6 +190,11 @@ NINJA_PAGINATION_MAX_LIMIT = 500
 
 # `banyan ingest` (banyan/sensing/ingest/; README "Ingest"). The broker, and how readings are batched.
 BANYAN_MQTT_URL = os.environ.get("BANYAN_MQTT_URL", "mqtt://127.0.0.1:1883")
+# The broker's password and ACL files that `banyan mqtt sync` writes (deploy/mosquitto/banyan.conf reads
+# them) and its pid file for `--reload`. Service passwords and the bus key: banyan/core/mqtt.py.
+BANYAN_MQTT_PASSWORD_FILE = os.environ.get("BANYAN_MQTT_PASSWORD_FILE", "/etc/mosquitto/banyan/passwd")
+BANYAN_MQTT_ACL_FILE = os.environ.get("BANYAN_MQTT_ACL_FILE", "/etc/mosquitto/banyan/acl")
+BANYAN_MQTT_PID_FILE = os.environ.get("BANYAN_MQTT_PID_FILE", "/run/mosquitto/mosquitto.pid")
 # The event bus between processes (banyan/core/bus_mqtt.py): "local" keeps each process's events to
 # itself; "mqtt" bridges them through the broker, so the web server sees what ingest and the worker do.
 BANYAN_BUS = os.environ.get("BANYAN_BUS", "local")

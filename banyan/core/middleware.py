@@ -49,3 +49,60 @@ def _nul_field(request) -> str | None:
         if "\x00" in name or any("\x00" in value for value in values):
             return name.replace("\x00", "")
     return None
+
+
+class SessionTimeoutMiddleware:
+    """A signed-in session ends after ``BANYAN_SESSION_IDLE_MINUTES`` (default 30) without a request, and
+    at the latest ``SESSION_COOKIE_AGE`` (8 hours) after it began, whatever happened in between: the
+    request then goes on as anonymous (a page redirects to sign-in with a message saying why, the API
+    answers 401). Time comes from ``banyan.core.clock``. Requests a page makes by itself (the cockpit's
+    figures, a responder's position) count as activity, so a wall screen stays signed in until the
+    8-hour limit. The time of the last request is written at most once a minute, to spare the session
+    store a write per request. Bearer-token API calls carry no session and are not concerned."""
+
+    STARTED = "banyan_session_started"
+    LAST_SEEN = "banyan_session_last_seen"
+    WRITE_EVERY_S = 60
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        user = getattr(request, "user", None)
+        if session is not None and user is not None and user.is_authenticated:
+            self._check(request, session)
+        return self.get_response(request)
+
+    def _check(self, request, session) -> None:
+        from django.conf import settings
+        from django.contrib import messages
+        from django.contrib.auth import logout
+        from django.utils.translation import gettext as _
+
+        from banyan.core import clock
+
+        now = clock.now().timestamp()
+        started = session.get(self.STARTED)
+        last_seen = session.get(self.LAST_SEEN)
+        idle_s = settings.BANYAN_SESSION_IDLE_MINUTES * 60
+        if started is None:
+            session[self.STARTED] = session[self.LAST_SEEN] = now
+            return
+        too_old = now - started > settings.SESSION_COOKIE_AGE
+        idle = last_seen is not None and now - last_seen > idle_s
+        if too_old or idle:
+            logout(request)
+            if not request.path.startswith(("/api/", "/open311/")):
+                if idle:
+                    text = _("You were signed out after %(minutes)d minutes without activity.") % {
+                        "minutes": settings.BANYAN_SESSION_IDLE_MINUTES
+                    }
+                else:
+                    text = _("You were signed out: a session lasts at most %(hours)d hours.") % {
+                        "hours": settings.SESSION_COOKIE_AGE // 3600
+                    }
+                messages.info(request, text)
+            return
+        if last_seen is None or now - last_seen >= self.WRITE_EVERY_S:
+            session[self.LAST_SEEN] = now
