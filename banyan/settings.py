@@ -51,7 +51,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "banyan.core.middleware.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "banyan.core.middleware.SessionTimeoutMiddleware",  # after messages: says why it signed out
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
