@@ -7,9 +7,10 @@ from ninja import Query, Router, Status
 from banyan.core.access import Action
 from banyan.core.api import ErrorOut, page, require
 from banyan.core.errors import InvalidInput
-from banyan.people import services, throttles
+from banyan.people import rights, services, throttles
 from banyan.people.caching import no_store
 from banyan.people.models import CareProfile, Household, Organisation, Resident, Vehicle
+from banyan.people.pdf import render_own_data
 from banyan.people.schemas import (
     CareProfileFilter,
     CareProfileIn,
@@ -18,6 +19,11 @@ from banyan.people.schemas import (
     CareProfilePatch,
     ConsentIn,
     ConsentOut,
+    CorrectionFilter,
+    CorrectionIn,
+    CorrectionList,
+    CorrectionOut,
+    CorrectionRejectIn,
     HouseholdFilter,
     HouseholdIn,
     HouseholdList,
@@ -25,6 +31,8 @@ from banyan.people.schemas import (
     HouseholdPatch,
     LookupIn,
     OrganisationList,
+    OwnExportIn,
+    OwnRevealIn,
     RateLimitedOut,
     ResidentFilter,
     ResidentIn,
@@ -303,3 +311,100 @@ def list_vehicles(request: HttpRequest, filters: Query[VehicleFilter]):
         vehicles = vehicles.filter(household_id=filters.household)
     count, items = page(vehicles.order_by("id"), filters.limit, filters.offset)
     return {"count": count, "items": items}
+
+
+# --- residents' own rights (PIPL Art. 44–47) ----------------------------------------------------
+
+
+@router.get("/me/data", response={200: dict, **ERRORS}, tags=["my data"])
+def my_data(request: HttpRequest):
+    """What Banyan holds about the signed-in person (masked), and who viewed it and why."""
+    return rights.held_about(request.user)
+
+
+@router.post("/me/data/reveal", response={200: dict, **ERRORS}, tags=["my data"])
+def reveal_my_data(request: HttpRequest, payload: OwnRevealIn, response: HttpResponse):
+    """Clear values of one's own fields (audited as a reveal); never stored by a cache."""
+    no_store(response)
+    return rights.reveal_own(actor=request.user, fields=payload.fields)
+
+
+@router.post("/me/data/export", response={200: dict, **ERRORS}, tags=["my data"])
+def export_my_data(request: HttpRequest, payload: OwnExportIn, response: HttpResponse):
+    """A copy of everything held about me, in clear: JSON, or ``{"format": "pdf"}`` for a PDF file."""
+    export = rights.export_own_data(actor=request.user, file_format=payload.format)
+    if payload.format == "pdf":
+        return no_store(pdf_response(export))
+    no_store(response)
+    return export.data
+
+
+def pdf_response(export) -> HttpResponse:
+    answer = HttpResponse(render_own_data(export.data), content_type="application/pdf")
+    answer["Content-Disposition"] = 'attachment; filename="banyan-my-data.pdf"'
+    return answer
+
+
+@router.get("/me/corrections", response={200: CorrectionList, **ERRORS}, tags=["my data"])
+def list_my_corrections(request: HttpRequest, response: HttpResponse):
+    resident = rights.get_own_resident(request.user)
+    no_store(response)
+    items = [
+        rights.correction_summary(c) for c in resident.correction_requests.order_by("-requested_at", "-id")
+    ]
+    return {"count": len(items), "items": items}
+
+
+@router.post("/me/corrections", response={201: CorrectionOut, **ERRORS}, tags=["my data"])
+def request_my_correction(request: HttpRequest, payload: CorrectionIn, response: HttpResponse):
+    """Ask for a correction of one's own registry entry: the field, what it should be, a note."""
+    correction = rights.request_correction(
+        actor=request.user, field=payload.field, proposed_value=payload.proposed_value, note=payload.note
+    )
+    no_store(response)
+    return Status(201, rights.correction_summary(correction))
+
+
+@router.get("/corrections", response={200: CorrectionList, **ERRORS}, tags=["my data"])
+def list_corrections(request: HttpRequest, filters: Query[CorrectionFilter], response: HttpResponse):
+    """The queue: correction requests of residents in scope (staff who may change people)."""
+    require(request.user, Action.CHANGE_PEOPLE)
+    no_store(response)
+    count, items = page(rights.corrections_for(request.user, filters.status), filters.limit, filters.offset)
+    return {"count": count, "items": [rights.correction_summary(c) for c in items]}
+
+
+@router.get("/corrections/{int:correction_id}", response={200: CorrectionOut, **ERRORS}, tags=["my data"])
+def get_correction(request: HttpRequest, correction_id: int, response: HttpResponse):
+    no_store(response)
+    return rights.correction_summary(rights.get_correction_for(request.user, correction_id))
+
+
+@router.post(
+    "/corrections/{int:correction_id}/accept",
+    response={200: CorrectionOut, 409: ErrorOut, **ERRORS},
+    tags=["my data"],
+)
+def accept_correction(request: HttpRequest, correction_id: int, response: HttpResponse):
+    """Accept: the registry entry takes the proposed value (audited); a request answered already → 409."""
+    require(request.user, Action.CHANGE_PEOPLE)
+    correction = rights.get_correction_for(request.user, correction_id, Action.CHANGE_PEOPLE)
+    no_store(response)
+    return rights.correction_summary(rights.accept_correction(actor=request.user, correction=correction))
+
+
+@router.post(
+    "/corrections/{int:correction_id}/reject",
+    response={200: CorrectionOut, 409: ErrorOut, **ERRORS},
+    tags=["my data"],
+)
+def reject_correction(
+    request: HttpRequest, correction_id: int, payload: CorrectionRejectIn, response: HttpResponse
+):
+    """Reject with a reason the resident reads."""
+    require(request.user, Action.CHANGE_PEOPLE)
+    correction = rights.get_correction_for(request.user, correction_id, Action.CHANGE_PEOPLE)
+    no_store(response)
+    return rights.correction_summary(
+        rights.reject_correction(actor=request.user, correction=correction, reason=payload.reason)
+    )

@@ -86,3 +86,19 @@ class ResidentTag(models.TextChoices):
     OWNER = "owner", _("Owner")
     TENANT = "tenant", _("Tenant")
     KEY_CARE = "key_care", _("Key care")
+
+
+class CorrectionStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for staff")
+    ACCEPTED = "accepted", _("Accepted and corrected")
+    REJECTED = "rejected", _("Rejected")
+
+
+class CorrectableField(models.TextChoices):
+    """What a resident may ask to correct (PIPL Art. 46); ``other`` is fixed by staff by hand."""
+
+    NAME = "name", _("Name")
+    ID_NUMBER = "id_number", _("ID number")
+    PHONE = "phone", _("Phone")
+    REGISTERED_ADDRESS = "registered_address", _("Registered address")
+    OTHER = "other", _("Something else")

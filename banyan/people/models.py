@@ -21,6 +21,8 @@ from banyan.people.choices import (
     CarerKind,
     ConsentGivenBy,
     ConsentScope,
+    CorrectableField,
+    CorrectionStatus,
     OrganisationKind,
     Relation,
     ResidenceStatus,
@@ -282,3 +284,43 @@ class Vehicle(models.Model):
     @property
     def plate_masked(self) -> str:
         return vault.mask_plate(self.plate)
+
+
+class CorrectionRequestQuerySet(models.QuerySet):
+    def restrict(self, user, action: Action = Action.VIEW_PEOPLE):
+        """A resident sees their own requests; staff who may change people, those of residents in scope."""
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        if user.role == Role.RESIDENT:
+            return self.filter(resident_id=user.resident_id) if user.resident_id else self.none()
+        return self.filter(resident__in=Resident.objects.restrict(user, Action.CHANGE_PEOPLE))
+
+
+class CorrectionRequest(models.Model):
+    """A resident's request to correct what Banyan holds about them (PIPL Art. 46).
+
+    The proposed value and the notes may be personal data: they are kept in the vault, never in
+    the audit log (which records the field and the status only) or in a URL.
+    """
+
+    PERSONAL_FIELDS = ("proposed_value", "note", "reason")
+
+    resident = models.ForeignKey(Resident, models.CASCADE, related_name="correction_requests")
+    requested_by = models.ForeignKey(User, models.SET_NULL, null=True, related_name="+")
+    field = models.CharField(_("what is wrong"), max_length=32, choices=CorrectableField.choices)
+    proposed_value = vault.EncryptedTextField(_("what it should be"))
+    note = vault.EncryptedTextField(_("note"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=CorrectionStatus.choices, default=CorrectionStatus.PENDING
+    )
+    requested_at = models.DateTimeField(_("requested"))
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
+    reason = vault.EncryptedTextField(_("reason"), blank=True)
+
+    objects = CorrectionRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("correction request")
+        indexes = [models.Index(fields=["status", "requested_at"], name="correction_status_idx")]

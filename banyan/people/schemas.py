@@ -327,3 +327,46 @@ class VehicleFilter(PageQuery):
 class VehicleList(Schema):
     count: int
     items: list[VehicleOut]
+
+
+class OwnRevealIn(CleanIn):
+    fields: list[str] = Field(
+        ..., max_length=4, description="id_number, phone, registered_address, care_details"
+    )
+
+
+class OwnExportIn(CleanIn):
+    format: str = Field("json", pattern=r"^(json|pdf)$", description="json or pdf")
+
+
+class CorrectionIn(CleanIn):
+    field: str = Field(..., max_length=32, description="name, id_number, phone, registered_address or other")
+    proposed_value: str = Field(..., min_length=1, max_length=500, description="what it should be")
+    note: str = Field("", max_length=500)
+
+
+class CorrectionOut(Schema):
+    id: int
+    resident: int
+    field: str
+    field_label: str
+    proposed_value: str
+    note: str
+    status: str
+    status_label: str
+    requested_at: dt.datetime
+    decided_at: dt.datetime | None
+    reason: str
+
+
+class CorrectionList(Schema):
+    count: int
+    items: list[CorrectionOut]
+
+
+class CorrectionFilter(PageQuery):
+    status: str | None = Field(None, pattern=r"^(pending|accepted|rejected)$")
+
+
+class CorrectionRejectIn(CleanIn):
+    reason: str = Field(..., min_length=1, max_length=500)
