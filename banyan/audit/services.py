@@ -6,6 +6,12 @@ commits, the anchor file outside the database is moved forward to the last entry
 only), so removing entries from the end is visible even when the head row is rewound too.
 ``verify`` recomputes every hash and link, compares the end of the chain with the head and the
 anchor, and reports the first entry that does not fit.
+
+Each hash is an HMAC-SHA256 under the audit key (``BANYAN_AUDIT_KEY`` or the key file's
+``audit=`` line, never in the database), so someone holding only a copy of the database cannot
+delete or change an entry and recompute the hashes after it. ``rekey`` re-chains a verified chain
+under the current key: once after upgrading from the unkeyed SHA-256 chain, or after a key
+rotation. See docs/adr/0004-audit-chain.md.
 """
 
 from __future__ import annotations
@@ -14,21 +20,25 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
+import hmac
 import json
 import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from banyan.audit.models import AuditEntry, ChainHead
-from banyan.core import clock, context
+from banyan.audit.purpose import looks_personal
+from banyan.core import clock, context, vault
+from banyan.core.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +73,23 @@ def _canonical(entry: AuditEntry) -> bytes:
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
-def compute_hash(entry: AuditEntry) -> str:
+def compute_hash(entry: AuditEntry, key: bytes | None = None) -> str:
+    """HMAC-SHA256 of the entry's canonical form under ``key`` (default: the current audit key)."""
+    return hmac.new(key or vault.audit_keys()[0], _canonical(entry), hashlib.sha256).hexdigest()
+
+
+def unkeyed_hash(entry: AuditEntry) -> str:
+    """The hash of the chain before the audit key (plain SHA-256): what anyone can compute."""
     return hashlib.sha256(_canonical(entry)).hexdigest()
+
+
+def check_purpose(purpose: str) -> None:
+    """Refuse a purpose that holds an ID number or a phone number: it would stay in the log for good."""
+    if looks_personal(purpose):
+        raise InvalidInput(
+            _("Do not write ID numbers or phone numbers in the purpose; it is kept in the audit log."),
+            field="purpose",
+        )
 
 
 def _actor_columns(actor) -> tuple[int | None, str]:
@@ -83,6 +108,9 @@ def record(*, actor, events: Iterable[Event]) -> list[AuditEntry]:
     events = list(events)
     if not events:
         return []
+    for event in events:
+        check_purpose(event.purpose)
+    key = vault.audit_keys()[0]
     actor_id, actor_name = _actor_columns(actor)
     request_id = context.current_request_id()
     at = clock.now()
@@ -106,7 +134,7 @@ def record(*, actor, events: Iterable[Event]) -> list[AuditEntry]:
                 details=event.details,
                 prev_hash=prev,
             )
-            entry.hash = compute_hash(entry)
+            entry.hash = compute_hash(entry, key)
             prev = entry.hash
             entries.append(entry)
         AuditEntry.objects.bulk_create(entries, batch_size=500)
@@ -240,7 +268,7 @@ def reanchor(*, actor) -> Reanchored:
     anchor is then ahead of the chain). Refuses with :class:`ChainBroken` unless the chain
     verifies without the anchor. The entry ``audit.anchor`` names the anchor id it replaced.
     """
-    result = verify(use_anchor=False)
+    result = verify(use_anchor=False, _check=_rekey_check(vault.audit_keys()))
     if not result.ok:
         raise ChainBroken(result)
     try:
@@ -299,7 +327,49 @@ def _registry_holds_data() -> bool:
     return False
 
 
-def verify(*, use_anchor: bool = True) -> VerifyResult:
+ALTERED = "its contents do not match its hash (altered)"
+UNKEYED = (
+    "its hash is plain SHA-256, not made with the audit key: forged by someone without the key, "
+    "or written before the chain was keyed (then `banyan audit rekey` re-chains it)"
+)
+
+
+def _keyed_check(key: bytes) -> Callable[[AuditEntry], str | None]:
+    """Every entry must be hashed with the current audit key."""
+
+    def check(entry: AuditEntry) -> str | None:
+        if hmac.compare_digest(compute_hash(entry, key), entry.hash):
+            return None
+        if hmac.compare_digest(unkeyed_hash(entry), entry.hash):
+            return UNKEYED
+        return ALTERED
+
+    return check
+
+
+def _rekey_check(keys: tuple[bytes, ...]) -> Callable[[AuditEntry], str | None]:
+    """What ``rekey`` accepts: entries under any configured audit key, and unkeyed (SHA-256) entries
+    only before the first keyed one — the chain as it was before the upgrade. An unkeyed entry after
+    a keyed one can only be a forgery."""
+    keyed_seen = False
+
+    def check(entry: AuditEntry) -> str | None:
+        nonlocal keyed_seen
+        if any(hmac.compare_digest(compute_hash(entry, key), entry.hash) for key in keys):
+            keyed_seen = True
+            return None
+        if hmac.compare_digest(unkeyed_hash(entry), entry.hash):
+            if keyed_seen:
+                return "its hash is plain SHA-256 but entries before it are keyed: forged without the key"
+            return None
+        return ALTERED
+
+    return check
+
+
+def verify(
+    *, use_anchor: bool = True, _check: Callable[[AuditEntry], str | None] | None = None
+) -> VerifyResult:
     """Recompute the chain. The first entry that does not fit is named, with the reason.
 
     The anchor and the head are read before the entries, so entries appended while this runs
@@ -319,6 +389,7 @@ def verify(*, use_anchor: bool = True) -> VerifyResult:
     head = ChainHead.objects.filter(pk=1).first()
     head_id, head_hash = (head.last_id, head.last_hash) if head else (0, GENESIS)
 
+    check = _check or _keyed_check(vault.audit_keys()[0])
     prev = GENESIS
     expected_id = 1
     checked = 0
@@ -331,8 +402,9 @@ def verify(*, use_anchor: bool = True) -> VerifyResult:
             return VerifyResult(
                 False, checked, entry.id, "its previous-hash link does not match the entry before it"
             )
-        if compute_hash(entry) != entry.hash:
-            return VerifyResult(False, checked, entry.id, "its contents do not match its hash (altered)")
+        problem = check(entry)
+        if problem:
+            return VerifyResult(False, checked, entry.id, problem)
         if entry.id == head_id and entry.hash != head_hash:
             return VerifyResult(False, checked, entry.id, f"entry {entry.id} does not match the head")
         if anchor is not None and entry.id == anchor.id and entry.hash != anchor.hash:
@@ -362,3 +434,61 @@ def verify(*, use_anchor: bool = True) -> VerifyResult:
     if checked == 0 and _registry_holds_data():
         return VerifyResult(False, 0, None, "the audit log is empty but the registry holds data")
     return VerifyResult(True, checked, notes=tuple(notes), anchored_id=anchor.id if anchor else None)
+
+
+# --- re-keying ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rekeyed:
+    entries: int
+    rehashed: int
+    marker: AuditEntry
+
+
+def rekey(*, actor) -> Rekeyed:
+    """Re-chain the whole log under the current audit key, and audit doing so.
+
+    For the one-time upgrade from the unkeyed chain (entries hashed with plain SHA-256) and for
+    a key rotation (the old key second in ``BANYAN_AUDIT_KEY`` or the key file). Under the chain
+    lock it first verifies the chain as it stands — gap-free ids, links, head and anchor; each
+    hash under one of the configured keys, or unkeyed SHA-256 but only before the first keyed
+    entry — and refuses with :class:`ChainBroken` naming the first entry that does not fit. Then
+    it recomputes every hash and link with the current key, moves the head, and appends
+    ``audit.rekey`` (entries checked, hashes rewritten); the anchor follows after the commit.
+    """
+    keys = vault.audit_keys()
+    key = keys[0]
+    with transaction.atomic(durable=True):
+        head, _ = ChainHead.objects.select_for_update().get_or_create(pk=1)
+        result = verify(_check=_rekey_check(keys))  # under the lock: nothing is appended meanwhile
+        if not result.ok:
+            raise ChainBroken(result)
+        prev = GENESIS
+        count = rehashed = 0
+        changed: list[AuditEntry] = []
+        for entry in _entries():
+            old = entry.hash
+            entry.prev_hash = prev
+            entry.hash = compute_hash(entry, key)
+            if entry.hash != old:
+                changed.append(entry)
+            prev = entry.hash
+            count += 1
+            if len(changed) >= 500:
+                AuditEntry.objects.bulk_update(changed, ["prev_hash", "hash"])
+                rehashed += len(changed)
+                changed = []
+        if changed:
+            AuditEntry.objects.bulk_update(changed, ["prev_hash", "hash"])
+            rehashed += len(changed)
+        head.last_id, head.last_hash = count, prev
+        head.save(update_fields=["last_id", "last_hash"])
+        marker = record_one(
+            actor=actor,
+            action="audit.rekey",
+            subject_type="audit",
+            subject_id="chain",
+            details={"entries": count, "rehashed": rehashed},
+        )
+    return Rekeyed(count, rehashed, marker)

@@ -7,14 +7,19 @@ Keys never live in the database and are not ``SECRET_KEY``:
   (``banyan vault rekey`` re-encrypts every value with the first key).
 * ``BANYAN_INDEX_KEY`` — the HMAC-SHA256 key of the blind indexes used for exact lookup
   of ID numbers and phones.
-* ``BANYAN_KEY_FILE`` — a file with ``data=…`` lines (newest first) and an ``index=…`` line,
-  read when the variables are absent. Default ``var/banyan.keys``; in a development checkout it
-  is created with fresh random keys (mode 0600) the first time it is needed.
+* ``BANYAN_AUDIT_KEY`` — the HMAC-SHA256 key of the audit chain (``banyan.audit``): one key, or
+  several separated by commas, newest first; the first keys the chain, the others are accepted
+  only by ``banyan audit rekey`` while it re-chains under the first (docs/adr/0004-audit-chain.md).
+* ``BANYAN_KEY_FILE`` — a file with ``data=…`` lines (newest first), an ``index=…`` line and
+  ``audit=…`` lines (newest first), read when the variables are absent. Default
+  ``var/banyan.keys``; in a development checkout it is created with fresh random keys (mode 0600)
+  the first time it is needed, and a key file without an ``audit=`` line gets one added.
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import hmac
 import logging
@@ -55,30 +60,37 @@ def generate_index_key() -> str:
     return base64.urlsafe_b64encode(os.urandom(32)).decode()
 
 
+def generate_audit_key() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
 def _create_key_file(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write("# Banyan data keys. Keep outside the database and back up separately.\n")
-        handle.write(f"data={generate_data_key()}\nindex={generate_index_key()}\n")
+        handle.write(
+            f"data={generate_data_key()}\nindex={generate_index_key()}\naudit={generate_audit_key()}\n"
+        )
     logger.warning("created a new key file at %s; back it up, the data cannot be read without it", path)
 
 
-def _parse_key_file(path: Path) -> tuple[list[str], str]:
-    data: list[str] = []
-    index = ""
+def _read_key_file(path: Path) -> dict[str, list[str]]:
+    keys: dict[str, list[str]] = {"data": [], "index": [], "audit": []}
     for number, raw in enumerate(path.read_text().splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         name, _, value = line.partition("=")
-        if name.strip() == "data":
-            data.append(value.strip())
-        elif name.strip() == "index":
-            index = value.strip()
-        else:
-            raise ImproperlyConfigured(f"{path}: line {number}: expected 'data=…' or 'index=…'")
-    return data, index
+        if name.strip() not in keys:
+            raise ImproperlyConfigured(f"{path}: line {number}: expected 'data=…', 'index=…' or 'audit=…'")
+        keys[name.strip()].append(value.strip())
+    return keys
+
+
+def _parse_key_file(path: Path) -> tuple[list[str], str]:
+    keys = _read_key_file(path)
+    return keys["data"], keys["index"][-1] if keys["index"] else ""
 
 
 def load_keyring() -> KeyRing:
@@ -121,9 +133,52 @@ def keyring() -> KeyRing:
 
 def reset_keyring() -> None:
     """Forget the loaded keys (after rotation, or in tests)."""
-    global _keyring, _fernet
+    global _keyring, _fernet, _audit_keys
     _keyring = None
     _fernet = None
+    _audit_keys = None
+
+
+_audit_keys: tuple[bytes, ...] | None = None
+
+
+def _load_audit_keys() -> tuple[bytes, ...]:
+    keys = [k.strip() for k in os.environ.get("BANYAN_AUDIT_KEY", "").split(",") if k.strip()]
+    if not keys:
+        path = _key_file()
+        if not path.exists():
+            _create_key_file(path)
+        keys = _read_key_file(path)["audit"]
+        if not keys:
+            # A key file from before the audit key: add one (the chain is re-keyed by `banyan audit rekey`).
+            # Under a lock, read again: of processes starting together, one adds it and all use it.
+            with open(path, "a", encoding="utf-8") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                if not _read_key_file(path)["audit"]:
+                    handle.write(f"audit={generate_audit_key()}\n")
+                    handle.flush()
+                    logger.warning("added an audit key to %s; back it up with the other keys", path)
+            keys = _read_key_file(path)["audit"]
+    decoded = []
+    for key in keys:
+        try:
+            value = base64.urlsafe_b64decode(key)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"the audit key is not valid url-safe base64: {exc}") from None
+        if len(value) < 32:
+            raise ImproperlyConfigured("BANYAN_AUDIT_KEY must hold at least 32 bytes")
+        decoded.append(value)
+    return tuple(decoded)
+
+
+def audit_keys() -> tuple[bytes, ...]:
+    """The audit chain's HMAC keys, newest (the one in use) first. Never in the database."""
+    global _audit_keys
+    if _audit_keys is None:
+        with _lock:
+            if _audit_keys is None:
+                _audit_keys = _load_audit_keys()
+    return _audit_keys
 
 
 _fernet: MultiFernet | None = None

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from banyan.audit.services import ChainBroken, VerifyResult, anchor_path, reanchor, verify
+from banyan.audit.services import ChainBroken, VerifyResult, anchor_path, reanchor, rekey, verify
 
 
 def _broken(result: VerifyResult) -> CommandError:
@@ -17,7 +17,9 @@ def _broken(result: VerifyResult) -> CommandError:
 class Command(BaseCommand):
     help = (
         "Audit log tools: `banyan audit verify` checks the hash chain (exit 0 intact, 1 broken); "
-        "`banyan audit anchor` rewrites the anchor file from the chain's head once the chain verifies."
+        "`banyan audit anchor` rewrites the anchor file from the chain's head once the chain verifies; "
+        "`banyan audit rekey` re-chains a verified log under the current audit key (after upgrading from "
+        "the unkeyed chain, or rotating the key)."
     )
 
     def add_arguments(self, parser):
@@ -29,10 +31,17 @@ class Command(BaseCommand):
             "anchor",
             help="check the chain, then point the anchor file at its head (e.g. after restoring a backup)",
         )
+        sub.add_parser(
+            "rekey",
+            help="verify the chain (unkeyed SHA-256 entries accepted only before keyed ones; old keys "
+            "accepted), then recompute every hash with the current audit key",
+        )
 
     def handle(self, *args, verb, **options):
         if verb == "anchor":
             self.handle_anchor()
+        elif verb == "rekey":
+            self.handle_rekey()
         else:
             self.handle_verify()
 
@@ -55,3 +64,13 @@ class Command(BaseCommand):
             raise CommandError(message, returncode=1) from None
         was = f"it recorded entry {done.previous.id}" if done.previous else "there was no usable anchor"
         self.stdout.write(f"audit anchor {anchor_path()} now records entry {done.current.id} ({was})")
+
+    def handle_rekey(self):
+        try:
+            done = rekey(actor=None)
+        except ChainBroken as exc:
+            raise _broken(exc.result) from None
+        self.stdout.write(
+            f"audit chain re-keyed: {done.entries} entries checked, {done.rehashed} hashes rewritten; "
+            f"entry {done.marker.id} records it"
+        )

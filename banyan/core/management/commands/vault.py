@@ -5,11 +5,14 @@ from banyan.core import vault
 
 
 class Command(BaseCommand):
-    help = "PII vault keys: `newkey` prints fresh keys, `rekey` re-encrypts and re-indexes everything."
+    help = (
+        "PII vault keys: `newkey` prints fresh data, index and audit keys, `rekey` re-encrypts and "
+        "re-indexes everything (the audit chain is re-keyed by `banyan audit rekey`)."
+    )
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="verb", required=True)
-        sub.add_parser("newkey", help="print a new data key and a new index key")
+        sub.add_parser("newkey", help="print a new data key, index key and audit key (key-file lines)")
         sub.add_parser(
             "rekey",
             help="re-encrypt every personal value with the newest data key and "
@@ -20,6 +23,7 @@ class Command(BaseCommand):
         if verb == "newkey":
             self.stdout.write(f"data={vault.generate_data_key()}")
             self.stdout.write(f"index={vault.generate_index_key()}")
+            self.stdout.write(f"audit={vault.generate_audit_key()}")
             return
         from banyan.people.services import rekey_all
 
