@@ -55,6 +55,49 @@ def _fresh_cache():
     cache.clear()
 
 
+def second_factor_device(user):
+    """The user's confirmed TOTP device (a real django-otp device, created if missing); compute its
+    current code with ``totp_code(device)``."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    return device
+
+
+def totp_code(device) -> str:
+    """The 6-digit code the user's authenticator app shows now for ``device``."""
+    from django_otp.oath import TOTP
+
+    return f"{TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token():06d}"
+
+
+def _pass_second_factor_on_test_sign_in(sender, request, user, **kwargs):
+    """Django's test client's ``force_login``/``login`` sign in without any page: such a session also
+    passes the second factor, with a real device of the user's (as ``banyan.core.otp.mark_verified``
+    would after a right code, step-up time included). A sign-in through the pages (a real request)
+    is left alone and meets the second-factor pages like anyone's; so are users who need none."""
+    from django.http import HttpRequest
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from banyan.core import clock, otp
+
+    if type(request) is not HttpRequest or not otp.needs_second_factor(user):
+        return
+    request.session[DEVICE_ID_SESSION_KEY] = second_factor_device(user).persistent_id
+    request.session[otp.VERIFIED_AT_SESSION_KEY] = clock.now().timestamp()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_sign_ins_pass_the_second_factor():
+    from django.contrib.auth.signals import user_logged_in
+
+    user_logged_in.connect(_pass_second_factor_on_test_sign_in, dispatch_uid="banyan.tests.second_factor")
+    yield
+    user_logged_in.disconnect(dispatch_uid="banyan.tests.second_factor")
+
+
 @pytest.fixture
 def users(db):
     """Demo accounts by username (admin, director, grid01, grid02, auditor, resident01 …)."""

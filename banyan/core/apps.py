@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
     name = "banyan.core"
     label = "core"
     verbose_name = _("Banyan core")
+
+    def ready(self):
+        from banyan.core import login
+
+        login.connect_signals()

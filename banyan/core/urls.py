@@ -9,5 +9,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("otp/verify/", views.otp_verify, name="otp-verify"),
+    path("otp/setup/", views.otp_setup, name="otp-setup"),
+    path("otp/recovery-codes/", views.otp_recovery_codes, name="otp-recovery-codes"),
     path("elder-mode/", views.toggle_elder_mode, name="elder-mode"),
 ]

@@ -318,6 +318,10 @@ PAGES: dict[str, list[Variant]] = {
     "core:login": [v("200 302 302 302 302 302 302 302 302 302")],
     "core:logout": [v("405 405 405 405 405 405 405 405 405 405")],
     "core:elder-mode": [v("405 405 405 405 405 405 405 405 405 405")],
+    # second factor: staff have a device (their test sessions passed it); resident01 has none and enrols
+    "core:otp-verify": [v("302 200 200 200 200 200 200 200 302 200")],
+    "core:otp-setup": [v("302 302 302 302 302 302 302 302 200 302")],
+    "core:otp-recovery-codes": [v("302 405 405 405 405 405 405 405 405 405")],
     # places
     "places:grid-list": [v(EVERYONE_SIGNED_IN)],
     "places:grid-detail": [
@@ -691,6 +695,24 @@ FORMS: list[Form] = [
         lambda w: [],
         {"empty": empty, "garbage": lambda w: {"next": EVIL}},
         "302 302 302 302 302 302 302 302 302 302",
+    ),
+    Form(
+        "otp-verify",
+        "core:otp-verify",
+        lambda w: [],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"code": LONG, "next": EVIL},
+            "recovery-garbage": lambda w: {"recovery_code": NUL, "next": EVIL},
+        },
+        "302 200 200 200 200 200 200 200 302 200",
+    ),
+    Form(
+        "otp-setup",
+        "core:otp-setup",
+        lambda w: [],
+        {"empty": empty, "garbage": lambda w: {"code": "12ab56", "next": EVIL}},
+        "302 302 302 302 302 302 302 302 200 302",
     ),
     Form(
         "elder-mode",

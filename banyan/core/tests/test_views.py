@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from banyan.conftest import DEMO_PASSWORD
+from banyan.conftest import DEMO_PASSWORD, second_factor_device, totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +29,11 @@ def test_sign_in_with_the_demo_password(users):
     assert response.status_code == 302
     assert response["Location"] == reverse("core:home")
     assert client.session["_auth_user_id"] == str(users["director"].pk)
+    # A director may reveal personal data: the second factor comes next (banyan/core/tests/test_otp.py).
+    assert client.get(reverse("core:home"))["Location"] == "/otp/setup/?next=%2F"
+    device = second_factor_device(users["director"])
+    response = client.post(reverse("core:otp-verify"), {"code": totp_code(device), "next": "/"})
+    assert response.status_code == 302 and response["Location"] == "/"
     assert client.get(reverse("core:home")).status_code == 200
 
 
