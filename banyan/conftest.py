@@ -21,6 +21,9 @@ def pytest_configure(config):
     """The audit anchor of the machine running the tests is never touched, nor handed on to the
     ``banyan`` processes some tests start (they keep theirs under their own ``BANYAN_VAR_DIR``)."""
     os.environ.pop("BANYAN_AUDIT_ANCHOR", None)
+    # Synthetic data: the servers the tests start may use a development checkout's keys
+    # (banyan/core/deploy.py); tests of the refusal start theirs without it.
+    os.environ["BANYAN_DEMO"] = "1"
     # One set of MQTT service passwords and bus key for the session, shared by the test brokers and
     # every process a test starts (whatever their BANYAN_VAR_DIR); never the machine's own.
     import tempfile

@@ -160,6 +160,7 @@ def run(
             "BANYAN_MQTT_KEY_FILE": str(key_file()),  # the broker's accounts, whatever BANYAN_VAR_DIR
             "BANYAN_BUS": "mqtt",
             "BANYAN_LOG_LEVEL": "WARNING",
+            "BANYAN_DEMO": "1",  # a synthetic community: development keys allowed (banyan/core/deploy.py)
         }
         banyan = [sys.executable, "-m", "banyan"]
         children: list[subprocess.Popen] = []

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from banyan.core.deploy import DEMO_VARIABLE
 from banyan.core.mqtt import parse_broker_url
 from banyan.sensing.ingest.broker import MOSQUITTO, start_mosquitto, stop
 
@@ -44,6 +45,9 @@ class Command(BaseCommand):
         parser.add_argument("--events-per-hour", type=float, default=6.0, help="the simulator's events")
 
     def handle(self, *args, host, port, residents, seed, demo_password, communities, **options):
+        # Demo mode (banyan/core/deploy.py): the synthetic community may be served with a development
+        # checkout's keys; the worker, ingest and simulator started below inherit it.
+        os.environ[DEMO_VARIABLE] = "1"
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("database migrated")
         call_command(

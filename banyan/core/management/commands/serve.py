@@ -1,5 +1,8 @@
 import uvicorn
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+
+from banyan.core.deploy import refuse_development_defaults
 
 
 class Command(BaseCommand):
@@ -11,6 +14,10 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=1)
 
     def handle(self, *args, host, port, workers, **options):
+        try:
+            refuse_development_defaults()  # outside the demo and the tests (banyan/core/deploy.py)
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(f"Banyan at http://{host}:{port}/")
         uvicorn.run(
             "banyan.asgi:application", host=host, port=port, workers=workers, log_level="info", lifespan="off"
