@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from banyan.core.access import REVEALABLE_FIELDS, revealable_fields
+from banyan.people.choices import CorrectableField
 from banyan.people.ledgers import LEDGER_REVEALABLE
 
 FIELD_LABELS = {
@@ -100,3 +101,56 @@ class LedgerImportForm(forms.Form):
     def add_service_error(self, exc) -> None:
         """A service's ``InvalidInput`` goes next to the file: every file-level problem is about it."""
         self.add_error("file", exc.message)
+
+
+OWN_FIELD_LABELS = {
+    "id_number": _("ID number"),
+    "phone": _("Phone"),
+    "registered_address": _("Registered address"),
+    "care_details": _("Care details"),
+}
+
+
+class OwnRevealForm(forms.Form):
+    """Which of my own fields to show in clear (no purpose: they are mine; the reveal is recorded)."""
+
+    field = forms.MultipleChoiceField(
+        label=_("Show in clear"),
+        widget=forms.CheckboxSelectMultiple,
+        choices=list(OWN_FIELD_LABELS.items()),
+        error_messages={"required": _("Choose at least one field to reveal.")},
+    )
+
+
+class CorrectionForm(forms.Form):
+    """ "This is wrong, it should be …": the field, the right value and a note for staff."""
+
+    field = forms.ChoiceField(label=_("What is wrong"), choices=CorrectableField.choices)
+    proposed_value = forms.CharField(
+        label=_("What it should be"),
+        max_length=500,
+        error_messages={"required": _("Write what it should be.")},
+    )
+    note = forms.CharField(
+        label=_("Note for staff"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Optional, e.g. “I changed my number last month”."),
+    )
+
+    def add_service_error(self, exc) -> None:
+        name = exc.field if exc.field in self.fields else None
+        self.add_error(name, exc.message)
+
+
+class CorrectionRejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason, for the resident"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Tell the resident why.")},
+    )
+
+    def add_service_error(self, exc) -> None:
+        self.add_error("reason" if exc.field == "reason" else None, exc.message)

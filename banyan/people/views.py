@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -29,15 +30,23 @@ from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from banyan.core import clock
+from banyan.core import clock, stepup
 from banyan.core.access import REVEALABLE_FIELDS, Action, can, revealable_fields
-from banyan.core.errors import InvalidInput, NotFound
+from banyan.core.errors import Conflict, InvalidInput, NotFound
 from banyan.core.views import private, service_errors
-from banyan.people import ledgers
+from banyan.people import ledgers, rights
 from banyan.people.caching import no_store
-from banyan.people.choices import CareKind, CareLevel, ResidentTag
-from banyan.people.forms import LedgerExportForm, LedgerImportForm, RevealForm
+from banyan.people.choices import CareKind, CareLevel, CorrectionStatus, ResidentTag
+from banyan.people.forms import (
+    CorrectionForm,
+    CorrectionRejectForm,
+    LedgerExportForm,
+    LedgerImportForm,
+    OwnRevealForm,
+    RevealForm,
+)
 from banyan.people.models import CareProfile, Resident, Vehicle
+from banyan.people.pdf import render_own_data
 from banyan.people.services import get_household_for, get_resident_for, reveal_resident
 from banyan.places.choices import RegionKind
 from banyan.places.services import get_region_by_code_for
@@ -335,6 +344,9 @@ def ledger_export_reveal(request):
         return redirect(reverse("places:grid-detail", args=[grid.pk]) + "#ledger-reveal")
     form = LedgerExportForm(request.POST, allowed=allowed)
     if form.is_valid():
+        back = reverse("places:grid-detail", args=[grid.pk])
+        if (refused := stepup.refusal(request, back=back)) is not None:
+            return refused
         try:
             content = ledgers.export_residents_xlsx(
                 actor=user,
@@ -347,3 +359,169 @@ def ledger_export_reveal(request):
         else:
             return _xlsx_response(content, grid.code)
     return no_store(render_grid_detail(request, grid, export_form=form))
+
+
+# --- residents' own rights (PIPL Art. 44–47) -----------------------------------------------------
+
+
+def _render_my_data(request, *, revealed=None, reveal_form=None, correction_form=None, status=200):
+    data = rights.held_about(request.user)
+    if revealed and "care_details" in revealed:
+        revealed["care_details"] = [
+            {
+                "kind": _label(CareKind, item["kind"]),
+                "level": _label(CareLevel, item["level"]),
+                "details": _detail_rows(item["details"]),
+            }
+            for item in revealed["care_details"]
+        ]
+    context = {
+        "data": data,
+        "revealed": revealed or {},
+        "reveal_form": reveal_form or OwnRevealForm(),
+        "correction_form": correction_form or CorrectionForm(),
+        "nav": "my-data",
+    }
+    response = render(request, "people/my_data.html", context, status=status)
+    return no_store(response) if revealed else private(response)
+
+
+@login_required
+@require_GET
+@service_errors
+def my_data(request):
+    """What Banyan holds about me, masked; who viewed it; a copy; a correction request."""
+    return _render_my_data(request)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@service_errors
+def my_data_reveal(request):
+    """POST: my own fields in clear on this answer only (audited). GET goes back to the page."""
+    if request.method == "GET":
+        return redirect(reverse("people:my-data"))
+    form = OwnRevealForm(request.POST)
+    if not form.is_valid():
+        return _render_my_data(request, reveal_form=form, status=400)
+    values = rights.reveal_own(actor=request.user, fields=form.cleaned_data["field"])
+    return _render_my_data(request, revealed=values)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@service_errors
+def my_data_export(request):
+    """POST ``format=json|pdf``: a copy of everything held about me, in clear (audited, never cached)."""
+    if request.method == "GET":
+        return redirect(reverse("people:my-data"))
+    file_format = request.POST.get("format", "")
+    try:
+        export = rights.export_own_data(actor=request.user, file_format=file_format)
+        if file_format == "pdf":
+            response = HttpResponse(render_own_data(export.data), content_type="application/pdf")
+            response["Content-Disposition"] = 'attachment; filename="banyan-my-data.pdf"'
+            return no_store(response)
+    except InvalidInput as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("people:my-data") + "#copy")
+    response = HttpResponse(
+        json.dumps(export.data, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="banyan-my-data.json"'
+    return no_store(response)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@service_errors
+def my_correction_new(request):
+    """POST: file a correction request; then back to my data (the values never travel in a URL)."""
+    if request.method == "GET":
+        return redirect(reverse("people:my-data") + "#corrections")
+    form = CorrectionForm(request.POST)
+    if form.is_valid():
+        try:
+            rights.request_correction(actor=request.user, **form.cleaned_data)
+        except InvalidInput as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, gettext("Your correction request was sent to the staff of your area."))
+            return redirect(reverse("people:my-data") + "#corrections")
+    return _render_my_data(request, correction_form=form, status=400)
+
+
+@login_required
+@require_GET
+@service_errors
+def correction_list(request):
+    """Staff: the correction requests of residents in scope, pending first."""
+    _require(request.user, Action.CHANGE_PEOPLE)
+    status = request.GET.get("status") or CorrectionStatus.PENDING
+    if status not in CorrectionStatus.values:
+        status = CorrectionStatus.PENDING
+    corrections = list(rights.corrections_for(request.user, status)[:200])
+    context = {
+        "corrections": corrections,
+        "status": status,
+        "statuses": CorrectionStatus.choices,
+        "nav": "corrections",
+    }
+    return private(render(request, "people/correction_list.html", context))
+
+
+def _render_correction(request, correction, *, reject_form=None, error="", status=200):
+    context = {
+        "correction": correction,
+        "summary": rights.correction_summary(correction),
+        "reject_form": reject_form or CorrectionRejectForm(),
+        "error": error,
+        "nav": "corrections",
+    }
+    return no_store(render(request, "people/correction_detail.html", context, status=status))
+
+
+@login_required
+@require_GET
+@service_errors
+def correction_detail(request, pk: int):
+    _require(request.user, Action.CHANGE_PEOPLE)
+    return _render_correction(request, rights.get_correction_for(request.user, pk, Action.CHANGE_PEOPLE))
+
+
+@login_required
+@require_http_methods(["POST"])
+@service_errors
+def correction_accept(request, pk: int):
+    _require(request.user, Action.CHANGE_PEOPLE)
+    correction = rights.get_correction_for(request.user, pk, Action.CHANGE_PEOPLE)
+    try:
+        rights.accept_correction(actor=request.user, correction=correction)
+    except (InvalidInput, Conflict) as exc:
+        correction.refresh_from_db()
+        return _render_correction(request, correction, error=exc.message, status=exc.status)
+    messages.success(request, gettext("The correction was accepted and the registry entry changed."))
+    return redirect("people:correction-list")
+
+
+@login_required
+@require_http_methods(["POST"])
+@service_errors
+def correction_reject(request, pk: int):
+    _require(request.user, Action.CHANGE_PEOPLE)
+    correction = rights.get_correction_for(request.user, pk, Action.CHANGE_PEOPLE)
+    form = CorrectionRejectForm(request.POST)
+    if form.is_valid():
+        try:
+            rights.reject_correction(
+                actor=request.user, correction=correction, reason=form.cleaned_data["reason"]
+            )
+        except InvalidInput as exc:
+            form.add_service_error(exc)
+        except Conflict as exc:
+            correction.refresh_from_db()
+            return _render_correction(request, correction, error=exc.message, status=409)
+        else:
+            messages.success(request, gettext("The correction was rejected; the resident sees your reason."))
+            return redirect("people:correction-list")
+    return _render_correction(request, correction, reject_form=form, status=400)
