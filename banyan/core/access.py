@@ -30,6 +30,7 @@ class Action(StrEnum):
     CHANGE_MATRIX = "matrix.change"
     VIEW_COCKPIT = "cockpit.view"  # the live screen of a community, and of a street across communities
     VIEW_FEDERATION = "federation.view"  # figures across communities, as a city platform polls them
+    SEND_READINGS = "readings.send"  # a gateway's batch of readings (POST /readings), in the region
 
 
 _STAFF_EDITORS = {
@@ -51,15 +52,20 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
     Role.PLATFORM_ADMIN: frozenset(Action),
     Role.STREET_OFFICER: frozenset(
         _STAFF_EDITORS
-        | {Action.CHANGE_PLACES, Action.VIEW_COCKPIT, Action.VIEW_FEDERATION}
+        | {Action.CHANGE_PLACES, Action.SEND_READINGS, Action.VIEW_COCKPIT, Action.VIEW_FEDERATION}
         | _RULE_CHANGERS
         | _INCIDENT_MANAGERS
     ),
     Role.COMMUNITY_DIRECTOR: frozenset(
-        _STAFF_EDITORS | {Action.CHANGE_PLACES, Action.VIEW_COCKPIT} | _RULE_CHANGERS | _INCIDENT_MANAGERS
+        _STAFF_EDITORS
+        | {Action.CHANGE_PLACES, Action.SEND_READINGS, Action.VIEW_COCKPIT}
+        | _RULE_CHANGERS
+        | _INCIDENT_MANAGERS
     ),
     Role.GRID_WORKER: frozenset(_STAFF_EDITORS | _ALERT_HANDLERS | _RESPONDERS),
-    Role.PROPERTY_STAFF: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE} | _ALERT_HANDLERS | _RESPONDERS),
+    Role.PROPERTY_STAFF: frozenset(
+        {Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.SEND_READINGS} | _ALERT_HANDLERS | _RESPONDERS
+    ),
     Role.VOLUNTEER: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE} | _RESPONDERS),
     Role.RESIDENT: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.REPORT_INCIDENTS}),
     Role.AUDITOR: frozenset(

@@ -59,16 +59,31 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
+def _default_token_scopes() -> list[str]:
+    return ["write"]
+
+
 class ApiToken(models.Model):
-    """A personal API token; only its SHA-256 is stored."""
+    """A personal API token; only its SHA-256 is stored.
+
+    Every token expires (``expires_at``, at most a year after it was made) and carries scopes
+    (``read``, ``write``, ``readings:write``) that :class:`banyan.core.auth.BearerTokenAuth`
+    enforces for every API call. See docs/adr/0006-api-tokens.md.
+    """
 
     user = models.ForeignKey(User, models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100, blank=True)
-    prefix = models.CharField(max_length=8)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    prefix = models.CharField(_("prefix"), max_length=8)
     key_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField()
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.JSONField(_("scopes"), default=_default_token_scopes)
+    created_at = models.DateTimeField(_("created"))
+    expires_at = models.DateTimeField(_("expires"))
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     is_revoked = models.BooleanField(default=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user.username})"

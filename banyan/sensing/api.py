@@ -118,7 +118,7 @@ def list_readings(request: HttpRequest, device_id: int, filters: Query[ReadingFi
 @router.post("/readings", response={200: BatchOut, **ERRORS})
 def post_readings(request: HttpRequest, payload: ReadingBatchIn):
     """A gateway's batch of up to 10,000 readings; bad items are dead-lettered and reported by index."""
-    require(request.user, Action.CHANGE_PLACES)
+    require(request.user, Action.SEND_READINGS)
     report = services.ingest_http_batch(actor=request.user, items=payload.readings)
     return {
         "accepted": report.accepted,

@@ -570,7 +570,7 @@ def ingest_http_batch(*, actor, items: list[Any]) -> BatchReport:
     Each item is ``{"device": "<code>", "metric", "value", "ts", "seq"}``. A device outside the
     sender's scope is an unknown device, as if it did not exist.
     """
-    if not can(actor, Action.CHANGE_PLACES):
+    if not can(actor, Action.SEND_READINGS):
         raise PermissionDenied(_("Your role may not send readings."))
     if len(items) > MAX_HTTP_ITEMS:
         raise InvalidInput(
@@ -585,7 +585,7 @@ def ingest_http_batch(*, actor, items: list[Any]) -> BatchReport:
     devices: dict[str, Device] = {}
     code_list = sorted(code for code in codes if len(code) <= 64)
     for start in range(0, len(code_list), KEY_CHUNK):
-        scoped = Device.objects.restrict(actor, Action.CHANGE_PLACES).filter(
+        scoped = Device.objects.restrict(actor, Action.SEND_READINGS).filter(
             code__in=code_list[start : start + KEY_CHUNK]
         )
         devices.update({d.code: d for d in scoped})

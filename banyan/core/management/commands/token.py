@@ -1,29 +1,123 @@
-from django.core.management.base import BaseCommand, CommandError
+"""`banyan token …`: personal and gateway API tokens from the command line (audited, actor "system")."""
 
-from banyan.core.auth import create_token
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from banyan.core.auth import DEFAULT_DAYS, MAX_DAYS, TokenScope
+from banyan.core.errors import BanyanError
+
+
+def _when(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
 class Command(BaseCommand):
-    help = "Manage personal API tokens: `banyan token create USERNAME` prints a new token as its last line."
+    help = (
+        "Manage API tokens: `banyan token create USERNAME [--scope S …] [--days N] [--name NAME]` prints a "
+        "new token as its last line; `list [USERNAME]`; `revoke USERNAME` or `revoke --id ID`; "
+        "`gateway COMMUNITY` makes a readings:write token for the community's gateway account."
+    )
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="verb", required=True)
-        create = sub.add_parser("create", help="create a token for USERNAME")
+        scopes = [str(s) for s in TokenScope]
+        create = sub.add_parser("create", help="create a token for USERNAME (printed once, as the last line)")
         create.add_argument("username")
         create.add_argument("--name", default="")
-        revoke = sub.add_parser("revoke", help="revoke every token of USERNAME")
-        revoke.add_argument("username")
+        create.add_argument(
+            "--scope",
+            dest="scopes",
+            action="append",
+            choices=scopes,
+            help="read, write (default) or readings:write; repeat for several",
+        )
+        create.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"lifetime, 1–{MAX_DAYS} days")
+        gateway = sub.add_parser(
+            "gateway", help="a readings:write token for the gateway account of a community (made if missing)"
+        )
+        gateway.add_argument("community", help="the community's code")
+        gateway.add_argument("--name", default="gateway")
+        gateway.add_argument("--days", type=int, default=DEFAULT_DAYS)
+        listing = sub.add_parser("list", help="list tokens (never the token itself), of USERNAME or everyone")
+        listing.add_argument("username", nargs="?")
+        revoke = sub.add_parser("revoke", help="revoke every live token of USERNAME, or one token by --id")
+        revoke.add_argument("username", nargs="?")
+        revoke.add_argument("--id", dest="token_id", type=int)
 
-    def handle(self, *args, verb, username, **options):
+    def handle(self, *args, verb, **options):
+        try:
+            getattr(self, f"handle_{verb}")(**options)
+        except BanyanError as exc:
+            field = f"{exc.field}: " if exc.field else ""
+            raise CommandError(f"{field}{exc.message}") from None
+
+    def _user(self, username):
         from banyan.people.models import User
 
         user = User.objects.filter(username=username, is_active=True).first()
         if user is None:
             raise CommandError(f"no active account named {username!r}")
-        if verb == "create":
-            raw = create_token(user, name=options.get("name", ""))
-            self.stderr.write(f"token for {username} (role {user.role}); it is shown once, keep it safe:")
-            self.stdout.write(raw)
-        else:
-            count = user.api_tokens.filter(is_revoked=False).update(is_revoked=True)
-            self.stdout.write(f"revoked {count} token(s) of {username}")
+        return user
+
+    def _print_new(self, user, issued):
+        token = issued.token
+        self.stderr.write(
+            f"token {token.prefix}… for {user.username} (role {user.role}), scopes {' '.join(token.scopes)}, "
+            f"expires {_when(token.expires_at)}; it is shown once, keep it safe:"
+        )
+        self.stdout.write(issued.raw)
+
+    def handle_create(self, *, username, name, scopes, days, **options):
+        from banyan.people.tokens import issue_token
+
+        user = self._user(username)
+        issued = issue_token(actor=None, user=user, name=name, scopes=scopes, days=days)
+        self._print_new(user, issued)
+
+    def handle_gateway(self, *, community, name, days, **options):
+        from banyan.people.tokens import ensure_gateway_account, issue_token
+        from banyan.places.models import Region
+
+        region = Region.objects.filter(code=community, kind="community").first()
+        if region is None:
+            raise CommandError(f"no community with the code {community!r}")
+        user = ensure_gateway_account(actor=None, community=region)
+        issued = issue_token(actor=None, user=user, name=name, scopes=[TokenScope.READINGS_WRITE], days=days)
+        self._print_new(user, issued)
+
+    def handle_list(self, *, username, **options):
+        from banyan.people.models import ApiToken
+
+        tokens = ApiToken.objects.select_related("user").order_by("user__username", "-created_at", "-id")
+        if username:
+            tokens = tokens.filter(user=self._user(username))
+        self.stdout.write("id\tuser\tprefix\tname\tscopes\tcreated\tlast used\texpires\tstate")
+        for t in tokens:
+            state = "revoked" if t.is_revoked else ("expired" if t.expires_at <= _now() else "live")
+            self.stdout.write(
+                f"{t.pk}\t{t.user.username}\t{t.prefix}…\t{t.name}\t{' '.join(t.scopes)}\t"
+                f"{_when(t.created_at)}\t{_when(t.last_used_at)}\t{_when(t.expires_at)}\t{state}"
+            )
+
+    def handle_revoke(self, *, username, token_id, **options):
+        from banyan.people.models import ApiToken
+        from banyan.people.tokens import revoke_all_tokens, revoke_token
+
+        if (username is None) == (token_id is None):
+            raise CommandError("name an account (revoke all its tokens) or give --id ID (one token)")
+        if token_id is not None:
+            token = ApiToken.objects.select_related("user").filter(pk=token_id).first()
+            if token is None:
+                raise CommandError(f"no token with the id {token_id}")
+            revoke_token(actor=None, token=token)
+            self.stdout.write(f"revoked token {token.pk} ({token.prefix}…) of {token.user.username}")
+            return
+        user = self._user(username)
+        count = revoke_all_tokens(actor=None, user=user)
+        self.stdout.write(f"revoked {count} token(s) of {username}")
+
+
+def _now():
+    from banyan.core import clock
+
+    return clock.now()
