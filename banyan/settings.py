@@ -86,12 +86,33 @@ TEMPLATES = [
 ]
 
 
+def _private_sqlite_file(name: str) -> None:
+    """The SQLite file (and its -wal/-shm files, which SQLite creates with the database file's mode) is
+    readable by its owner only: made 0600 before SQLite first opens it; an older one is narrowed to
+    0600. Banyan's own folder (``BANYAN_VAR_DIR``, default ``var/``) is 0700; run as root, 0711 (nobody
+    else may list it, but the demo's Mosquitto, which drops to the ``mosquitto`` user, may pass through
+    to ``var/mosquitto``)."""
+    path = Path(name)
+    if name == ":memory:" or name.startswith("file:"):
+        return
+    folder_mode = 0o711 if os.geteuid() == 0 else 0o700
+    if not path.parent.exists():
+        path.parent.mkdir(mode=folder_mode, parents=True, exist_ok=True)
+    if path.parent.resolve() == VAR_DIR.resolve() and VAR_DIR.stat().st_uid == os.getuid():
+        VAR_DIR.chmod(folder_mode)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # an empty file is a new SQLite database
+    for each in (path, Path(f"{name}-wal"), Path(f"{name}-shm")):
+        if each.exists() and each.stat().st_mode & 0o077 and each.stat().st_uid == os.getuid():
+            each.chmod(0o600)
+
+
 def _database() -> dict:
     default_sqlite = f"sqlite:///{VAR_DIR / 'banyan.sqlite3'}"
     url = os.environ.get("DATABASE_URL", default_sqlite)
     config = dj_database_url.parse(url, conn_max_age=0)
     if config["ENGINE"] == "django.db.backends.sqlite3":
-        Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        _private_sqlite_file(config["NAME"])
         config["OPTIONS"] = {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
             "transaction_mode": "IMMEDIATE",
