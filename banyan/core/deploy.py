@@ -6,8 +6,8 @@
   shorter than 50 characters; or
 * the vault's keys come from the key file a development checkout creates by itself
   (``var/banyan.keys`` under ``BANYAN_VAR_DIR``, written on first use): production sets
-  ``BANYAN_DATA_KEY`` and ``BANYAN_INDEX_KEY``, or points ``BANYAN_KEY_FILE`` at a file it made with
-  ``banyan vault newkey``, readable by its owner only;
+  ``BANYAN_DATA_KEY``, ``BANYAN_INDEX_KEY`` and ``BANYAN_AUDIT_KEY``, or points ``BANYAN_KEY_FILE``
+  at a file it made with ``banyan vault newkey``, readable by its owner only;
 
 unless ``BANYAN_DEMO=1``: set by ``banyan demo`` (its synthetic community), by the test suite and
 by the benchmarks, for themselves and the processes they start. docs/production.md lists the
@@ -25,6 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 DEMO_VARIABLE = "BANYAN_DEMO"
 MIN_SECRET_KEY_LENGTH = 50
+KEY_VARIABLES = ("BANYAN_DATA_KEY", "BANYAN_INDEX_KEY", "BANYAN_AUDIT_KEY")  # banyan/core/vault.py
 MAKE_SECRET_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
 
 
@@ -47,16 +48,14 @@ def development_defaults() -> list[str]:
             f"BANYAN_SECRET_KEY has {len(secret)} characters; use at least {MIN_SECRET_KEY_LENGTH} "
             f"random ones: {MAKE_SECRET_KEY}"
         )
-    has_data = bool(os.environ.get("BANYAN_DATA_KEY", "").strip())
-    has_index = bool(os.environ.get("BANYAN_INDEX_KEY", "").strip())
-    if not (has_data and has_index):
+    if not all(os.environ.get(name, "").strip() for name in KEY_VARIABLES):
         key_file = os.environ.get("BANYAN_KEY_FILE", "")
         if not key_file:
             problems.append(
-                "the personal-data keys would come from the key file a development checkout creates by "
-                f"itself ({Path(settings.VAR_DIR) / 'banyan.keys'}). Run `banyan vault newkey` and set "
-                "BANYAN_DATA_KEY and BANYAN_INDEX_KEY from its output, or put its two lines in a file "
-                "(chmod 600) named by BANYAN_KEY_FILE"
+                "the personal-data and audit keys would come from the key file a development checkout "
+                f"creates by itself ({Path(settings.VAR_DIR) / 'banyan.keys'}). Run `banyan vault newkey` "
+                "and set BANYAN_DATA_KEY, BANYAN_INDEX_KEY and BANYAN_AUDIT_KEY from its output, or put "
+                "its lines in a file (chmod 600) named by BANYAN_KEY_FILE"
             )
         elif not Path(key_file).is_file():
             problems.append(

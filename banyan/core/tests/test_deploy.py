@@ -36,6 +36,7 @@ def production_keys() -> dict[str, str]:
         "BANYAN_SECRET_KEY": secrets.token_urlsafe(50),
         "BANYAN_DATA_KEY": Fernet.generate_key().decode(),
         "BANYAN_INDEX_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "BANYAN_AUDIT_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
     }
 
 
@@ -58,7 +59,8 @@ def test_serve_refuses_a_development_checkout(tmp_path):
     message = result.stderr
     assert "BANYAN_SECRET_KEY is not set" in message
     assert "secrets.token_urlsafe(50)" in message
-    assert "banyan vault newkey" in message and "BANYAN_DATA_KEY" in message and "BANYAN_INDEX_KEY" in message
+    assert "banyan vault newkey" in message
+    assert "BANYAN_DATA_KEY" in message and "BANYAN_INDEX_KEY" in message and "BANYAN_AUDIT_KEY" in message
     assert "Traceback" not in message
     assert not (tmp_path / "var" / "banyan.keys").exists(), "no key file was made on the way"
 
@@ -88,7 +90,13 @@ def test_the_asgi_and_wsgi_entries_refuse_too(tmp_path, entry):
 
 
 def test_the_demo_mode_allows_the_development_defaults(monkeypatch, tmp_path):
-    for name in ("BANYAN_SECRET_KEY", "BANYAN_DATA_KEY", "BANYAN_INDEX_KEY", "BANYAN_KEY_FILE"):
+    for name in (
+        "BANYAN_SECRET_KEY",
+        "BANYAN_DATA_KEY",
+        "BANYAN_INDEX_KEY",
+        "BANYAN_AUDIT_KEY",
+        "BANYAN_KEY_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BANYAN_DEMO", "1")
     deploy.refuse_development_defaults()  # no exception
@@ -116,7 +124,9 @@ def test_each_development_default_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv("BANYAN_KEY_FILE", str(key_file))
     [problem] = deploy.development_defaults()
     assert "does not exist" in problem
-    key_file.write_text(f"data={keys['BANYAN_DATA_KEY']}\nindex={keys['BANYAN_INDEX_KEY']}\n")
+    key_file.write_text(
+        f"data={keys['BANYAN_DATA_KEY']}\nindex={keys['BANYAN_INDEX_KEY']}\naudit={keys['BANYAN_AUDIT_KEY']}\n"
+    )
     key_file.chmod(0o644)
     [problem] = deploy.development_defaults()
     assert "chmod 600" in problem
@@ -145,9 +155,15 @@ def documented_environment() -> dict[str, str]:
 
 def test_the_documented_environment_names_what_production_needs():
     documented = documented_environment()
-    for name in ("DATABASE_URL", "BANYAN_SECRET_KEY", "BANYAN_DATA_KEY", "BANYAN_INDEX_KEY", "BANYAN_TLS"):
+    for name in (
+        "DATABASE_URL",
+        "BANYAN_SECRET_KEY",
+        "BANYAN_DATA_KEY",
+        "BANYAN_INDEX_KEY",
+        "BANYAN_AUDIT_KEY",
+    ):
         assert name in documented, name
-    assert documented["BANYAN_TLS"] == "1" and documented.get("BANYAN_DEBUG", "0") == "0"
+    assert documented.get("BANYAN_TLS") == "1" and documented.get("BANYAN_DEBUG", "0") == "0"
     assert "BANYAN_DEMO" not in documented
 
 
