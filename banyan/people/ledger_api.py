@@ -11,6 +11,7 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import field_validator
 
+from banyan.core import stepup
 from banyan.core.api import ErrorOut
 from banyan.people import ledgers
 from banyan.places.schemas import clean_text
@@ -80,7 +81,9 @@ def export_resident_ledger(request: HttpRequest, query: Query[LedgerExportQuery]
 
 @router.post("/ledgers/residents/export", response={400: ErrorOut, **ERRORS}, openapi_extra=XLSX_OPENAPI)
 def export_resident_ledger_revealed(request: HttpRequest, payload: LedgerExportIn):
-    """The residents of one grid as XLSX with ``fields`` in clear, for a stated ``purpose`` (audited)."""
+    """The residents of one grid as XLSX with ``fields`` in clear, for a stated ``purpose`` (audited).
+    A session must have entered its second factor within the last minutes (403 ``step_up_required``)."""
+    stepup.check(request)
     content = ledgers.export_residents_xlsx(
         actor=request.user, grid_code=payload.grid, reveal_fields=payload.fields, purpose=payload.purpose
     )

@@ -364,7 +364,7 @@ def ledger_export_reveal(request):
 # --- residents' own rights (PIPL Art. 44–47) -----------------------------------------------------
 
 
-def _render_my_data(request, *, revealed=None, reveal_form=None, correction_form=None, status=200):
+def _render_my_data(request, *, revealed=None, reveal_form=None, correction_form=None):
     data = rights.held_about(request.user)
     if revealed and "care_details" in revealed:
         revealed["care_details"] = [
@@ -382,7 +382,7 @@ def _render_my_data(request, *, revealed=None, reveal_form=None, correction_form
         "correction_form": correction_form or CorrectionForm(),
         "nav": "my-data",
     }
-    response = render(request, "people/my_data.html", context, status=status)
+    response = render(request, "people/my_data.html", context)
     return no_store(response) if revealed else private(response)
 
 
@@ -403,7 +403,7 @@ def my_data_reveal(request):
         return redirect(reverse("people:my-data"))
     form = OwnRevealForm(request.POST)
     if not form.is_valid():
-        return _render_my_data(request, reveal_form=form, status=400)
+        return _render_my_data(request, reveal_form=form)
     values = rights.reveal_own(actor=request.user, fields=form.cleaned_data["field"])
     return _render_my_data(request, revealed=values)
 
@@ -448,7 +448,7 @@ def my_correction_new(request):
         else:
             messages.success(request, gettext("Your correction request was sent to the staff of your area."))
             return redirect(reverse("people:my-data") + "#corrections")
-    return _render_my_data(request, correction_form=form, status=400)
+    return _render_my_data(request, correction_form=form)
 
 
 @login_required
@@ -470,12 +470,11 @@ def correction_list(request):
     return private(render(request, "people/correction_list.html", context))
 
 
-def _render_correction(request, correction, *, reject_form=None, error="", status=200):
+def _render_correction(request, correction, *, reject_form=None, status=200):
     context = {
         "correction": correction,
         "summary": rights.correction_summary(correction),
         "reject_form": reject_form or CorrectionRejectForm(),
-        "error": error,
         "nav": "corrections",
     }
     return no_store(render(request, "people/correction_detail.html", context, status=status))
@@ -497,9 +496,10 @@ def correction_accept(request, pk: int):
     correction = rights.get_correction_for(request.user, pk, Action.CHANGE_PEOPLE)
     try:
         rights.accept_correction(actor=request.user, correction=correction)
-    except (InvalidInput, Conflict) as exc:
+    except (InvalidInput, Conflict) as exc:  # answered meanwhile, or the value no longer fits (409)
         correction.refresh_from_db()
-        return _render_correction(request, correction, error=exc.message, status=exc.status)
+        messages.warning(request, exc.message)
+        return _render_correction(request, correction, status=409)
     messages.success(request, gettext("The correction was accepted and the registry entry changed."))
     return redirect("people:correction-list")
 
@@ -520,8 +520,9 @@ def correction_reject(request, pk: int):
             form.add_service_error(exc)
         except Conflict as exc:
             correction.refresh_from_db()
-            return _render_correction(request, correction, error=exc.message, status=409)
+            messages.warning(request, exc.message)
+            return _render_correction(request, correction, status=409)
         else:
             messages.success(request, gettext("The correction was rejected; the resident sees your reason."))
             return redirect("people:correction-list")
-    return _render_correction(request, correction, reject_form=form, status=400)
+    return _render_correction(request, correction, reject_form=form)
