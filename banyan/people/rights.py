@@ -346,9 +346,9 @@ class Export:
 @transaction.atomic
 def export_own_data(*, actor, file_format: str) -> Export:
     """Everything held about ``actor`` in clear, for a copy; one audit entry (the format, no values)."""
+    resident = get_own_resident(actor)
     if file_format not in ("json", "pdf"):
         raise InvalidInput(_("Must be one of: %(accepted)s.") % {"accepted": "json, pdf"}, field="format")
-    resident = get_own_resident(actor)
     data = {
         "generated_at": clock.now().isoformat(),
         "registry": _registry(resident, clear=True),

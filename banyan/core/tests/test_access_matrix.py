@@ -399,3 +399,24 @@ def test_updates_and_consent_withdrawal(username, users, api, outside):
         assert client.post(f"residents/{out.pk}/consents/{out_consent.pk}/withdraw").status_code == 404
         out_consent.refresh_from_db()
         assert out_consent.withdrawn_at is None
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_residents_own_rights_by_role(username, users, api, outside):
+    """My data exists for an account with a registry entry; a correction request is seen by its
+    resident and by editors whose area holds the resident (404 for everyone else)."""
+    from banyan.people import rights
+    from banyan.people.models import CorrectionRequest
+
+    client = api(username)
+    assert client.get("me/data").status_code == (200 if username == "resident01" else 404), username
+    own = rights.request_correction(actor=users["resident01"], field="other", proposed_value="搬家了")
+    far = CorrectionRequest.objects.create(
+        resident=outside["sibling"]["resident"], field="other", proposed_value="x", requested_at=clock.now()
+    )
+    seen_own = username in EDITORS or username == "resident01"
+    assert client.get(f"corrections/{own.pk}").status_code == (200 if seen_own else 404), username
+    seen_far = username in ("admin", "street01")
+    assert client.get(f"corrections/{far.pk}").status_code == (200 if seen_far else 404), username
+    response = client.post(f"corrections/{far.pk}/reject", {"reason": "not in your area"})
+    assert response.status_code == (200 if seen_far else 404 if username in EDITORS else 403), username

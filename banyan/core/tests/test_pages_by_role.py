@@ -152,6 +152,27 @@ class World:
     def resident_g02(self):
         return self.household_g02.members.order_by("id").first()
 
+    @cached_property
+    def correction_g01(self):
+        """resident01's pending request to correct their registry entry."""
+        from banyan.people import rights
+
+        return rights.request_correction(
+            actor=self.users["resident01"], field="other", proposed_value="搬家了"
+        )
+
+    @cached_property
+    def correction_answered_g01(self):
+        """resident01's request that grid01 rejected already."""
+        from banyan.people import rights
+
+        correction = rights.request_correction(
+            actor=self.users["resident01"], field="name", proposed_value="王芳"
+        )
+        return rights.reject_correction(
+            actor=self.users["grid01"], correction=correction, reason="请到社区核实"
+        )
+
     # response
     @cached_property
     def report(self):
@@ -306,6 +327,9 @@ INCIDENT_VIEWERS = "302 200 200 200 200 200 200 200 403 200"
 MATRIX_EDITORS = "302 200 200 200 403 403 403 403 403 403"
 REPORTERS = "302 200 200 200 200 200 200 200 200 403"
 LEDGER_IMPORTERS = "302 200 200 200 200 200 403 403 403 403"
+OWN_DATA = "302 404 404 404 404 404 404 404 200 404"  # only resident01 has a registry entry
+EVERYONE_REDIRECTED = "302 302 302 302 302 302 302 302 302 302"
+CORRECTION_HANDLERS = "302 200 200 200 200 200 403 403 403 403"
 COCKPIT_VIEWERS = "302 200 200 200 403 403 403 403 403 200"
 # A NUL character in the query string is refused before anything else (core.middleware).
 NUL_REFUSED = "400 400 400 400 400 400 400 400 400 400"
@@ -354,12 +378,30 @@ PAGES: dict[str, list[Variant]] = {
     ],
     "people:ledger-import": [v(LEDGER_IMPORTERS)],
     "people:ledger-template": [v(LEDGER_IMPORTERS)],
+    # Residents' own rights: only an account with a registry entry has "my data"; GETs of its forms
+    # go back to the page. The correction queue: editors, each for the residents in their area.
+    "people:my-data": [v(OWN_DATA)],
+    "people:my-data-reveal": [v(EVERYONE_REDIRECTED)],
+    "people:my-data-export": [v(EVERYONE_REDIRECTED)],
+    "people:my-correction-new": [v(EVERYONE_REDIRECTED)],
+    "people:correction-list": [
+        v(CORRECTION_HANDLERS),
+        v(CORRECTION_HANDLERS, query=q(status="zzz"), label="unknown status"),
+    ],
+    "people:correction-detail": [
+        v("302 200 200 200 200 404 403 403 403 403", lambda w: [w.correction_g01.pk], label="resident01's"),
+        v("302 404 404 404 404 404 403 403 403 403", lambda w: [HUGE_ID], label="beyond 64 bits"),
+    ],
+    "people:correction-accept": [v(POST_ONLY, lambda w: [w.correction_g01.pk])],
+    "people:correction-reject": [v(POST_ONLY, lambda w: [w.correction_g01.pk])],
     # Export: staff editors and auditors, each for the grids in their area.
     "people:ledger-export": [
         v("302 200 200 200 200 404 403 403 403 200", query="grid=G01", label="G01"),
         v(NUL_REFUSED, query=q(grid=NUL), label="NUL in the grid"),
         v("302 404 404 404 404 404 403 403 403 404", label="no grid"),
     ],
+    "people:token-list": [v(EVERYONE_SIGNED_IN)],  # one's own API tokens
+    "people:token-revoke": [v(POST_ONLY, lambda w: [UNKNOWN_ID])],
     # A GET goes back to the grid page's form; auditors may export but reveal nothing.
     "people:ledger-export-reveal": [
         v("302 302 302 302 302 404 403 403 403 403", query="grid=G01", label="G01"),
@@ -786,6 +828,66 @@ FORMS: list[Form] = [
         {"empty": empty},
         NUL_REFUSED,
         query=q(grid=NUL),
+    ),
+    Form(
+        "my-data-reveal",
+        "people:my-data-reveal",
+        lambda w: [],
+        {"empty": empty, "garbage": lambda w: {"field": ["bogus", LONG + NUL]}},
+        OWN_DATA,
+    ),
+    # A bad format goes back to the page with the reason; nothing is exported or audited.
+    Form(
+        "my-data-export",
+        "people:my-data-export",
+        lambda w: [],
+        {"empty": empty, "garbage": lambda w: {"format": LONG + NUL}},
+        "302 404 404 404 404 404 404 404 302 404",
+    ),
+    Form(
+        "my-correction-new",
+        "people:my-correction-new",
+        lambda w: [],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"field": "salary", "proposed_value": LONG + NUL, "note": LONG},
+            "bad-id-number": lambda w: {"field": "id_number", "proposed_value": "123"},
+            "hidden-characters": lambda w: {"field": "name", "proposed_value": "王\u202e芳"},
+        },
+        OWN_DATA,
+    ),
+    # Accepting takes no input: a request answered already is refused with the reason (409).
+    Form(
+        "correction-accept",
+        "people:correction-accept",
+        lambda w: [w.correction_answered_g01.pk],
+        {"empty": empty},
+        "302 409 409 409 409 404 403 403 403 403",
+    ),
+    Form(
+        "correction-reject",
+        "people:correction-reject",
+        lambda w: [w.correction_g01.pk],
+        {"empty": empty, "garbage": lambda w: {"reason": LONG + NUL}, "blank": lambda w: {"reason": " \n "}},
+        "302 200 200 200 200 404 403 403 403 403",
+    ),
+    Form(
+        "token-list",
+        "people:token-list",
+        lambda w: [],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"name": LONG + NUL, "scopes": ["admin", LONG], "days": HUGE},
+            "too-long-lived": lambda w: {"scopes": ["read"], "days": "366"},
+        },
+        EVERYONE_SIGNED_IN,
+    ),
+    Form(
+        "token-revoke (unknown)",
+        "people:token-revoke",
+        lambda w: [HUGE_ID],
+        {"empty": empty},
+        NOT_FOUND_TO_ALL,
     ),
     # warning (acknowledging takes no input: see test_acknowledging_an_alert_by_role)
     Form(
