@@ -1,6 +1,6 @@
 from django.urls import path
 
-from banyan.people import views
+from banyan.people import token_views, views
 
 app_name = "people"
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("corrections/<int:pk>/", views.correction_detail, name="correction-detail"),
     path("corrections/<int:pk>/accept/", views.correction_accept, name="correction-accept"),
     path("corrections/<int:pk>/reject/", views.correction_reject, name="correction-reject"),
+    path("tokens/", token_views.token_list, name="token-list"),
+    path("tokens/<int:pk>/revoke/", token_views.token_revoke, name="token-revoke"),
     path("ledgers/import/", views.ledger_import, name="ledger-import"),
     path("ledgers/template.csv", views.ledger_template, name="ledger-template"),
     path("ledgers/export/", views.ledger_export, name="ledger-export"),
