@@ -93,13 +93,13 @@ def otp_verify(request):
             code_form = form
         if form.is_valid():
             token = form.cleaned_data["recovery_code" if use_recovery else "code"]
+            throttled = otp.throttled(user)  # still waiting after earlier wrong codes: refused unchecked
             if otp.verify(request, token=token, step_up=step_up):
                 return HttpResponseRedirect(next_url)
-            throttled = otp.throttled(user)
             field = "recovery_code" if use_recovery else "code"
             form.add_error(
                 field,
-                gettext("Too many wrong codes: wait a minute, then enter the newest code.")
+                gettext("Too many wrong codes: wait a moment, then enter the newest code.")
                 if throttled
                 else gettext("That code is not right. Enter the code your app shows now."),
             )
