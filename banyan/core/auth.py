@@ -81,17 +81,26 @@ def clean_days(days: int | None) -> int:
 
 
 def create_token(
-    user, *, name: str = "", scopes: Iterable[str] | None = None, days: int | None = None
+    user,
+    *,
+    name: str = "",
+    scopes: Iterable[str] | None = None,
+    days: int | None = None,
+    not_after: dt.datetime | None = None,
 ) -> str:
     """Create a token for ``user`` and return it; only its hash is kept.
 
     The primitive under :func:`banyan.people.tokens.issue_token` (which checks who may have which
     scope and writes the audit entry); tests use it directly. Defaults: scope ``write``, 90 days.
+    ``not_after`` caps the expiry: a token made with a token expires no later than that token.
     """
     from banyan.people.models import ApiToken
 
     scopes = clean_scopes(scopes)
     now = clock.now()
+    expires_at = now + dt.timedelta(days=clean_days(days))
+    if not_after is not None:
+        expires_at = min(expires_at, not_after)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     ApiToken.objects.create(
         user=user,
@@ -100,7 +109,7 @@ def create_token(
         key_hash=hash_token(raw),
         scopes=scopes,
         created_at=now,
-        expires_at=now + dt.timedelta(days=clean_days(days)),
+        expires_at=expires_at,
     )
     return raw
 

@@ -420,3 +420,30 @@ def test_residents_own_rights_by_role(username, users, api, outside):
     assert client.get(f"corrections/{far.pk}").status_code == (200 if seen_far else 404), username
     response = client.post(f"corrections/{far.pk}/reject", {"reason": "not in your area"})
     assert response.status_code == (200 if seen_far else 404 if username in EDITORS else 403), username
+
+
+READING_SENDERS = {"admin", "street01", "director", "property01"}
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_tokens_own_for_everyone_anyones_for_admins(username, users, api):
+    from banyan.core.auth import create_token
+    from banyan.people.models import ApiToken
+
+    create_token(users["grid02"], name="someone else's")
+    theirs = ApiToken.objects.filter(user=users["grid02"]).order_by("-id").first()
+    client = api(username)
+    listed = client.get("tokens?limit=500")
+    assert listed.status_code == 200
+    owners = {i["user"] for i in listed.data["items"]}
+    assert owners == ({username, "grid02"} if username == "admin" else {username}) or (
+        username == "admin" and {username, "grid02"} <= owners
+    )
+    response = client.post("tokens", {"scopes": ["read"], "days": 1})
+    assert response.status_code == 201, (username, response.data)
+    response = client.post("tokens", {"scopes": ["readings:write"]})
+    assert response.status_code == (201 if username in READING_SENDERS else 400), username
+    response = client.post(f"tokens/{theirs.pk}/revoke")
+    assert response.status_code == (200 if username == "admin" else 404), username
+    theirs.refresh_from_db()
+    assert theirs.is_revoked == (username == "admin")
