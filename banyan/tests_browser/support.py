@@ -76,10 +76,33 @@ def desktop(browser, console_errors: list[str]):
 
 
 def sign_in(page, base_url: str, username: str = "director") -> None:
+    """Sign in through the pages: the password, then, for an account that needs one, the second factor
+    with the current code of the account's real TOTP device (banyan.conftest.second_factor_device)."""
+    from banyan.core import otp
+    from banyan.people.models import User
+
+    user = User.objects.get(username=username)
+    device = None
+    if user.role in otp.required_roles() or otp.has_device(user):
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from banyan.conftest import second_factor_device
+
+        device = second_factor_device(user)
+        # A code is accepted once (replay protection): a test signing the same account in twice within
+        # one 30-second step starts each sign-in as if the code had not been used yet.
+        TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)
+        device.refresh_from_db()
     page.goto(f"{base_url}/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", DEMO_PASSWORD)
     page.click("main button[type=submit]")
+    if device is not None:
+        from banyan.conftest import totp_code
+
+        page.wait_for_url("**/otp/verify/**")
+        page.fill("#id_code", totp_code(device))
+        page.click("main form[action$='/otp/verify/'] button[type=submit] >> nth=0")
     page.wait_for_url(f"{base_url}/")
 
 
