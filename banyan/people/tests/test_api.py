@@ -233,13 +233,14 @@ def test_reveal_without_purpose_or_fields_reveals_nothing(api, body, field):
 def test_lookup_by_id_number_and_phone_uses_blind_index(api):
     resident = Resident.objects.filter(household__grid=first_grid()).exclude(phone="").first()
     client = api("director")
-    by_id = client.post("residents/lookup", {"id_number": resident.id_number.lower()})
+    purpose = "verify the household register"
+    by_id = client.post("residents/lookup", {"id_number": resident.id_number.lower(), "purpose": purpose})
     assert [i["id"] for i in by_id.data["items"]] == [resident.pk]
-    by_phone = client.post("residents/lookup", {"phone": resident.phone})
+    by_phone = client.post("residents/lookup", {"phone": resident.phone, "purpose": purpose})
     assert resident.pk in [i["id"] for i in by_phone.data["items"]]
-    nothing = client.post("residents/lookup", {"id_number": make_id_number()})
+    nothing = client.post("residents/lookup", {"id_number": make_id_number(), "purpose": purpose})
     assert nothing.data["count"] == 0
-    assert client.post("residents/lookup", {}).status_code == 400
+    assert client.post("residents/lookup", {"purpose": purpose}).status_code == 400
 
 
 def test_database_holds_no_plaintext_id_numbers_or_phones(api):
