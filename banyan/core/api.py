@@ -41,23 +41,28 @@ class ValidationErrorOut(ErrorOut):
     errors: list[FieldErrorOut] = []
 
 
-def _nested_deeper_than(value, limit: int) -> bool:
-    """Whether ``value`` holds containers more than ``limit`` levels deep (without recursion)."""
+def _body_refusal(value, limit: int) -> str | None:
+    """Why a parsed body is refused (nested deeper than ``limit``, or a NUL character that no field
+    accepts and PostgreSQL cannot store), or None; without recursion."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if depth > limit:
-            return True
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
+            return _("The request body is nested more than %(depth)d levels deep.") % {"depth": limit}
+        children = list(item.values()) + list(item) if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+            elif isinstance(child, str) and "\x00" in child:
+                return _("The request body holds a NUL character (\\u0000), which no field accepts.")
+    return None
 
 
 def parse_json_object(raw: bytes) -> dict:
     """A request body as a JSON object, or :class:`InvalidInput` naming ``body``: not JSON, not an
-    object, or nested deeper than :data:`MAX_JSON_DEPTH`. orjson refuses what Python's ``json`` would
-    let through to fail later (NaN, lone surrogates, integers beyond 64 bits) and stops at 1,024
-    levels itself, so a body of 100,000 ``[`` never reaches a recursive walk."""
+    object, nested deeper than :data:`MAX_JSON_DEPTH`, or holding a NUL character. orjson refuses what
+    Python's ``json`` would let through to fail later (NaN, lone surrogates, integers beyond 64 bits)
+    and stops at 1,024 levels itself, so a body of 100,000 ``[`` never reaches a recursive walk."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -67,11 +72,9 @@ def parse_json_object(raw: bytes) -> dict:
         ) from None
     if not isinstance(data, dict):
         raise InvalidInput(_("The request body must be a JSON object {…}."), field="body")
-    if _nested_deeper_than(data, MAX_JSON_DEPTH):
-        raise InvalidInput(
-            _("The request body is nested more than %(depth)d levels deep.") % {"depth": MAX_JSON_DEPTH},
-            field="body",
-        )
+    refusal = _body_refusal(data, MAX_JSON_DEPTH)
+    if refusal:
+        raise InvalidInput(refusal, field="body")
     return data
 
 

@@ -114,3 +114,15 @@ def test_the_413_is_translated(api):
     )
     assert response.status_code == 413
     assert "请求正文" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "raw", ['{"name": "a\\u0000b"}', '{"params": {"x\\u0000": 1}}', '{"x": ["\\u0000"]}']
+)
+def test_a_nul_character_anywhere_in_a_json_body_is_a_400_naming_body(api, rule_id, raw):
+    """PostgreSQL cannot store NUL in text: refused at the door instead of a 500 there."""
+    response, body = send(api, "director", "patch", f"rules/{rule_id}", raw)
+    assert response.status_code == 400
+    assert body["field"] == "body"
+    assert "NUL" in body["detail"]
+    assert api("director").get(f"rules/{rule_id}").data["name"] == RULE["name"]
