@@ -77,7 +77,8 @@ class Rule(models.Model):
         super().save(*args, **kwargs)
 
     def engine_spec(self) -> dict:
-        """The dict the engine takes (``parse_rule``): columns and settings, with the id as text."""
+        """The dict the engine takes (``parse_rule``): columns and settings, with the id as text and the
+        community's code, so that the engine applies the rule only to that community's devices."""
         spec = {
             "id": str(self.pk or "new"),
             "name": self.name,
@@ -87,6 +88,8 @@ class Rule(models.Model):
         if self.grade:
             spec["grade"] = self.grade
         spec.update(self.params or {})
+        if self.community_id is not None:
+            spec["community"] = self.community.code
         return spec
 
     def engine_rule(self):
@@ -101,7 +104,7 @@ class Rule(models.Model):
             categories = apps.get_model("response", "Category").objects
             if not categories.filter(code=self.incident_category, is_active=True).exists():
                 raise ValidationError({"incident_category": _("No such incident category.")})
-        clash = sorted(set(self.params) & {"id", *RULE_COLUMNS})
+        clash = sorted(set(self.params) & {"id", "community", *RULE_COLUMNS})
         if clash:
             raise ValidationError({clash[0]: _("This is a column of the rule, not one of its settings.")})
         try:

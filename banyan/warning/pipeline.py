@@ -47,7 +47,7 @@ class RulePipeline:
         self._state_saved_at = time.monotonic()
         self.community = community
         self.key = f"community:{community.code}" if community is not None else "all"
-        self._devices: dict[int, tuple[str, str, str]] = {}
+        self._devices: dict[int, tuple[str, str, str, str]] = {}
         checkpoint = EngineCheckpoint.objects.filter(key=self.key).first()
         progress = EngineProgress.objects.filter(key=self.key).first()
         self._resolved_seen_at = checkpoint.resolved_seen_at if checkpoint else None
@@ -79,17 +79,20 @@ class RulePipeline:
 
     # --- readings -------------------------------------------------------------------------
 
-    def _device(self, device_id: int) -> tuple[str, str, str]:
+    def _device(self, device_id: int) -> tuple[str, str, str, str]:
+        """(code, kind, place key, community code) of a device: what the engine selects rules by."""
         known = self._devices.get(device_id)
         if known is None:
-            device = Device.objects.select_related("facility", "building", "unit", "grid").get(pk=device_id)
-            known = (device.code, device.kind, services.place_key(device))
+            device = Device.objects.select_related("facility", "building", "unit", "grid", "community").get(
+                pk=device_id
+            )
+            known = (device.code, device.kind, services.place_key(device), device.community.code)
             self._devices[device_id] = known
         return known
 
     def _evaluate(self, device_id: int, metric: str, value: float, ts: dt.datetime, seq) -> list:
-        code, kind, place = self._device(device_id)
-        return self.engine.evaluate(Reading(code, kind, place, metric, float(value), ts, seq))
+        code, kind, place, community = self._device(device_id)
+        return self.engine.evaluate(Reading(code, kind, place, metric, float(value), ts, seq, community))
 
     def _evaluate_stored(self, *, until: int | None = None, events: list | None = None) -> int:
         """Evaluate stored readings after the mark (and before ``until``) in id order; their events

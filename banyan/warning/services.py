@@ -89,7 +89,7 @@ def place_key(device) -> str:
 def engine_rules(community: Region | None = None) -> list:
     """The active rules (of ``community``, else of every community) as the engine's frozen rules, for
     ``Engine(rules)`` or ``Engine.restore(rules, checkpoint)``. Stored rules were validated when saved."""
-    rules = Rule.objects.filter(is_active=True).order_by("id")
+    rules = Rule.objects.filter(is_active=True).select_related("community").order_by("id")
     if community is not None:
         rules = rules.filter(community=community)
     return [rule.engine_rule() for rule in rules]
@@ -124,6 +124,29 @@ def _save_rule(rule: Rule, **kwargs) -> None:
     except ValidationError as error:
         field, messages = next(iter(error.message_dict.items()))
         raise InvalidInput(f"{field}: {' '.join(messages)}", field=field, code="invalid_rule") from None
+    _check_devices(rule)
+
+
+def _check_devices(rule: Rule) -> None:
+    """A rule names only devices of its own community: a code that is no device there (another
+    community's, or none at all) is refused, with the same answer either way. Called after the save,
+    inside the service's transaction, so that a refused rule leaves nothing behind."""
+    from banyan.sensing.models import Device
+
+    codes = set(rule.engine_rule().device_codes)
+    if not codes:
+        return
+    known = set(
+        Device.objects.filter(code__in=codes, community=rule.community).values_list("code", flat=True)
+    )
+    strangers = sorted(codes - known)
+    if strangers:
+        raise InvalidInput(
+            _("A rule names only devices of its own community (%(community)s); these are not: %(codes)s.")
+            % {"community": rule.community.code, "codes": ", ".join(strangers[:10])},
+            field="device_codes",
+            code="invalid_rule",
+        )
 
 
 def _rule_details(rule: Rule, changed: Iterable[str]) -> dict:
@@ -389,6 +412,13 @@ def apply_events(events: Iterable[EngineEvent]) -> list[Alert]:
                 logger.debug("no active alert for %s × %s; repeat ignored", rule.pk, event.subject)
                 continue
             alert = _new_alert(rule, event, devices, facilities, now)
+            if alert.grid is not None and alert.grid.parent_id != rule.community_id:
+                # The engine applies a rule only to its community's devices; a rule stored before
+                # its device codes were checked, or a device moved since, raises nothing elsewhere.
+                logger.warning(
+                    "rule %s: subject %s is in another community; no alert", rule.pk, event.subject
+                )
+                continue
             try:
                 with transaction.atomic():
                     alert.save()

@@ -184,7 +184,10 @@ def expected_alerts(specs: list[dict[str, Any]], readings: list[Reading]) -> lis
     alerts: list[dict[str, Any]] = []
     active: dict[tuple[str, str], dict[str, Any]] = {}
     for reading in readings:
-        item = EngineReading(reading.device, KIND, GRID, METRIC, reading.value, reading.ts, reading.index)
+        # Stored rules carry their community; the worker tags each reading with its device's.
+        item = EngineReading(
+            reading.device, KIND, GRID, METRIC, reading.value, reading.ts, reading.index, COMMUNITY
+        )
         for event in engine.evaluate(item):
             key = (event.rule_id, event.subject)
             alert = active.get(key)

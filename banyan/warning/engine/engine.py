@@ -51,7 +51,8 @@ _UTC = dt.UTC
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """One value of one metric of one device, tagged with the device's kind and place (zone/unit key).
+    """One value of one metric of one device, tagged with the device's kind, place (zone/unit key) and
+    community (code): a rule of a community applies only to its own devices' readings.
 
     ``ts`` must be aware (the ingest parser makes it so; it is not re-checked on the hot path) and
     ``value`` finite (non-finite values belong in the dead-letter table, not here)."""
@@ -63,6 +64,7 @@ class Reading:
     value: float
     ts: dt.datetime  # aware
     seq: int | None = None
+    community: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -642,15 +644,15 @@ class Engine:
                     self._by_metric.setdefault(metric, []).append(rule)
         #: rules whose state started afresh (all of them, unless restored from a checkpoint)
         self.fresh_rule_ids: list[str] = list(self._rules)
-        # (device, kind, place, metric) -> routes, resolved on first sight
-        self._routes: dict[tuple[str, str, str, str], tuple[_Route, ...]] = {}
+        # (device, kind, place, metric, community) -> routes, resolved on first sight
+        self._routes: dict[tuple[str, str, str, str, str], tuple[_Route, ...]] = {}
 
     @property
     def rules(self) -> tuple[Rule, ...]:
         return tuple(self._rules.values())
 
-    def _resolve(self, key: tuple[str, str, str, str]) -> tuple[_Route, ...]:
-        device, kind, place, metric = key
+    def _resolve(self, key: tuple[str, str, str, str, str]) -> tuple[_Route, ...]:
+        device, kind, place, metric, community = key
         found: dict[str, Rule] = {}
         for candidates in (
             self._by_device.get((device, metric)),
@@ -663,7 +665,7 @@ class Engine:
             self._by_metric.get(_ANY),
         ):
             for rule in candidates or ():
-                if rule.selects(device, kind, place):
+                if rule.selects(device, kind, place, community):
                     found[rule.id] = rule
         routes = tuple(
             (
@@ -680,7 +682,7 @@ class Engine:
 
     def evaluate(self, reading: Reading) -> list[Event]:
         """Apply one reading to every rule that selects it; return the events, in rule order."""
-        key = (reading.device, reading.kind, reading.place, reading.metric)
+        key = (reading.device, reading.kind, reading.place, reading.metric, reading.community)
         routes = self._routes.get(key)
         if routes is None:
             routes = self._resolve(key)

@@ -89,6 +89,10 @@ class Rule:
     The selector is an AND of the non-empty sets: a reading is for the rule when its device code is in
     ``device_codes`` (if given), its device kind in ``device_kinds`` (if given) and its place in
     ``places`` (if given). A rule with no selector at all applies to every device reporting its metrics.
+
+    ``community`` (a community code), when given, is part of every selector: the rule applies only to
+    readings of that community's devices, so one engine can serve several communities without a
+    community's per-kind or per-metric rules firing on its neighbours' devices.
     """
 
     kind: ClassVar[str]
@@ -102,15 +106,17 @@ class Rule:
     device_codes: frozenset[str] = frozenset()
     device_kinds: frozenset[str] = frozenset()
     places: frozenset[str] = frozenset()
+    community: str = ""
 
     @property
     def metrics(self) -> tuple[str, ...]:
         """The metrics whose readings this rule evaluates; empty means every metric (``offline``)."""
         raise NotImplementedError
 
-    def selects(self, device: str, kind: str, place: str) -> bool:
+    def selects(self, device: str, kind: str, place: str, community: str = "") -> bool:
         return (
-            (not self.device_codes or device in self.device_codes)
+            (not self.community or community == self.community)
+            and (not self.device_codes or device in self.device_codes)
             and (not self.device_kinds or kind in self.device_kinds)
             and (not self.places or place in self.places)
         )
@@ -262,8 +268,8 @@ class CrowdDensityRule(Rule):
     def area_of(self, place: str) -> float | None:
         return self._area.get(place)
 
-    def selects(self, device: str, kind: str, place: str) -> bool:
-        return place in self._area and Rule.selects(self, device, kind, place)
+    def selects(self, device: str, kind: str, place: str, community: str = "") -> bool:
+        return place in self._area and Rule.selects(self, device, kind, place, community)
 
 
 RULE_KINDS: dict[str, type[Rule]] = {
@@ -283,7 +289,7 @@ RULE_KINDS: dict[str, type[Rule]] = {
 
 # --- parsing ------------------------------------------------------------------------------------------
 
-_COMMON = ("id", "name", "kind", "grade", "auto_clear", "device_codes", "device_kinds", "places")
+_COMMON = ("id", "name", "kind", "grade", "auto_clear", "device_codes", "device_kinds", "places", "community")
 _FIELDS: dict[str, tuple[str, ...]] = {
     "threshold": ("metric", "raise_at", "direction", "clear_below", "clear_above"),
     "sustained": ("metric", "op", "value", "duration_s"),
@@ -401,6 +407,7 @@ def parse_rule(data: Mapping[str, Any]) -> Rule:
         "device_codes": read.names("device_codes"),
         "device_kinds": read.names("device_kinds"),
         "places": read.names("places"),
+        "community": read.text("community") if "community" in data else "",
     }
     common["name"] = read.text("name", common["id"])
     if kind == "crowd_density":
@@ -571,6 +578,6 @@ def rule_fingerprint(rule: Rule) -> dict[str, Any]:
     only for the very same settings."""
     plain: dict[str, Any] = {"kind": rule.kind}
     for item in fields(rule):
-        if not item.name.startswith("_"):
+        if not item.name.startswith("_") and not (item.name == "community" and not rule.community):
             plain[item.name] = _plain(getattr(rule, item.name))
     return plain

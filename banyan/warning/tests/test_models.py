@@ -26,9 +26,11 @@ def test_engine_spec_and_rule(db):
         "raise_at": 50,
         "clear_below": 40,
         "device_codes": ["WL-0001"],
+        "community": rule.community.code,  # the engine applies the rule to this community's devices only
     }
     built = rule.engine_rule()
     assert isinstance(built, ThresholdRule) and built.id == str(rule.pk) and built.clear_at == 40
+    assert built.community == rule.community.code
 
 
 @pytest.mark.parametrize(

@@ -79,7 +79,10 @@ def test_engine_to_alerts_end_to_end(rule, device, now):
 
     def read(value, minutes):
         ts = NOW + dt.timedelta(minutes=minutes)
-        return engine.evaluate(Reading(device.code, device.kind, "", "water_level_cm", value, ts))
+        community = device.community.code  # a stored rule applies only to its community's devices
+        return engine.evaluate(
+            Reading(device.code, device.kind, "", "water_level_cm", value, ts, None, community)
+        )
 
     for value, minutes in ((10, 0), (52, 1), (58, 2), (45, 3), (39, 4)):
         services.apply_events(read(value, minutes))
