@@ -19,8 +19,9 @@ role            username            password from                      may
 Device usernames always hold a ``/`` (``<community>/<device>``) and these never do, so no device
 can be named like a service account. The passwords and the bus key come from the environment, else
 from the key file ``BANYAN_MQTT_KEY_FILE`` (default ``var/mqtt.keys``; lines ``bus_key=…``,
-``ingest=…``, ``bus=…``, ``simulator=…``, ``frigate=…``), which a development checkout creates with fresh random
-values (mode 0600) the first time it is needed, like the vault's key file.
+``ingest=…``, ``bus=…``, ``simulator=…``, ``frigate=…``), which is created with fresh random values
+(mode 0600) the first time it is needed, like the vault's key file; a line missing from an older file
+is added with a fresh value.
 
 **Signed events.** Every event that Banyan publishes on ``banyan/<community>/events/<event>``
 carries ``"sig"``: HMAC-SHA256, with the bus key (``BANYAN_BUS_KEY``, 32 bytes or more, url-safe
@@ -162,6 +163,15 @@ def _read_key_file(path: Path) -> dict[str, str]:
     return values
 
 
+def _add_to_key_file(path: Path, names: list[str]) -> dict[str, str]:
+    """Fresh values for ``names`` appended to an older key file (an account added since it was made)."""
+    added = {name: new_secret() for name in names}
+    with open(path, "a") as handle:
+        handle.writelines(f"{name}={value}\n" for name, value in added.items())
+    log.warning("added %s to the MQTT key file %s", ", ".join(names), path)
+    return added
+
+
 _loaded: dict[str, str] | None = None
 _lock = threading.Lock()
 
@@ -181,6 +191,9 @@ def _material() -> dict[str, str]:
                     if not path.exists():
                         create_key_file(path)
                     from_file = _read_key_file(path)
+                    missing = [name for name in KEY_FILE_NAMES if not values[name] and name not in from_file]
+                    if missing:
+                        from_file |= _add_to_key_file(path, missing)
                     values = {name: value or from_file.get(name, "") for name, value in values.items()}
                 _loaded = values
     return _loaded

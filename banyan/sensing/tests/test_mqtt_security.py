@@ -457,6 +457,12 @@ def test_the_key_file_is_created_private(tmp_path, monkeypatch):
         assert stat.S_IMODE(os.stat(tmp_path / "mqtt.keys").st_mode) == 0o600
         assert f"ingest={password}" in (tmp_path / "mqtt.keys").read_text()
         assert len(mqtt.bus_key()) >= 32
+        # An older file without a newer account's line: the line is added, nothing else changes.
+        older = [line for line in (tmp_path / "mqtt.keys").read_text().splitlines() if "frigate=" not in line]
+        (tmp_path / "mqtt.keys").write_text("\n".join(older) + "\n")
+        mqtt.reset_keys()
+        assert mqtt.service_password("ingest") == password
+        assert mqtt.service_password("frigate") and "frigate=" in (tmp_path / "mqtt.keys").read_text()
         monkeypatch.setenv("BANYAN_MQTT_INGEST_PASSWORD", "from-the-environment")
         mqtt.reset_keys()
         assert mqtt.service_password("ingest") == "from-the-environment"
