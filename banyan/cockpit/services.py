@@ -43,6 +43,7 @@ from banyan.response import services as response
 from banyan.response.models import Category, Incident, Report, Responder
 from banyan.sensing.choices import DeviceStatus
 from banyan.sensing.models import Device, Reading
+from banyan.sensing.services import devices_for
 from banyan.warning.choices import ACTIVE_STATUSES
 from banyan.warning.models import Alert
 
@@ -801,8 +802,8 @@ def device_detail(user, pk) -> dict[str, Any]:
 
     if not can(user, Action.VIEW_COCKPIT):
         raise PermissionDenied(_("Your role may not open the cockpit."))
-    device = (
-        Device.objects.restrict(user)
+    device = (  # a home's devices only for the roles that may see them (sensing's scope)
+        devices_for(user)
         .select_related("building", "unit__building", "facility", "grid")
         .filter(pk=pk)
         .first()

@@ -98,6 +98,14 @@ REVEAL_RIGHTS: dict[str, frozenset[str]] = {
 # Roles whose scope is everything (their actions are still limited by PERMISSIONS).
 UNSCOPED_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.AUDITOR})
 
+# The devices of a home (installed in a unit, or serving a resident: door contacts, SOS buttons, water
+# meters, wearables) tell who is in and who needs care. These roles see them throughout their region;
+# a resident sees their own household's, a volunteer those of the people they care for, and every
+# other role (property staff, auditors) none: communal devices only (banyan.sensing.services).
+HOME_DEVICE_ROLES = frozenset(
+    {Role.PLATFORM_ADMIN, Role.STREET_OFFICER, Role.COMMUNITY_DIRECTOR, Role.GRID_WORKER}
+)
+
 
 def can(user, action: Action) -> bool:
     if not getattr(user, "is_authenticated", False) or not user.is_active:

@@ -31,7 +31,7 @@ ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 
 
 def _devices(user, action=Action.VIEW_PLACES):
-    return Device.objects.restrict(user, action).select_related("community", "grid")
+    return services.devices_for(user, action).select_related("community", "grid")
 
 
 def _with_residents(user, devices: list[Device]) -> list[Device]:
@@ -99,7 +99,9 @@ def update_device(request: HttpRequest, device_id: int, payload: DevicePatch):
 
 @router.get("/devices/{int:device_id}/readings", response={200: ReadingList, **ERRORS})
 def list_readings(request: HttpRequest, device_id: int, filters: Query[ReadingFilter]):
-    """A device's readings, newest first; a wearable's only for roles that may see its wearer's care."""
+    """A device's readings, newest first. A home's devices (door contact, SOS button, meter, wearable)
+    only for the household itself and roles that may see care, in their scope; a wearable's readings
+    only for those who may see its wearer's care."""
     require(request.user, Action.VIEW_PLACES)
     device = services.get_device_for(request.user, device_id)
     if not services.may_read_readings(request.user, device):

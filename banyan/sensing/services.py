@@ -17,13 +17,15 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from banyan.audit.services import Event, record
 from banyan.core import clock
-from banyan.core.access import Action, can
+from banyan.core.access import HOME_DEVICE_ROLES, Action, can
+from banyan.core.choices import Role
 from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
-from banyan.people.models import Resident, may_see_care
+from banyan.people.models import Household, Resident, may_see_care
 from banyan.places.choices import RegionKind
 from banyan.places.models import Region
 from banyan.places.services import get_building_for, get_facility_for, get_region_for, get_unit_for
@@ -41,9 +43,30 @@ MAX_HTTP_ITEMS = 10_000
 # --- access --------------------------------------------------------------------------------
 
 
+def devices_for(user, action: Action = Action.VIEW_PLACES):
+    """The devices ``user`` may see: where every device list and detail starts.
+
+    Communal devices (stairwell smoke, water levels, crowd counters, a facility's sensors) are scoped
+    by region, as places are. A home's devices — installed in a unit or serving a resident — mark who
+    is in and who is vulnerable: only the roles of ``HOME_DEVICE_ROLES`` see them (in their region), a
+    resident those of their own household (a device serving someone sits with that person's
+    household), a volunteer those of the people they care for; property staff and auditors none.
+    (Sending readings, ``ingest_http_batch``, stays scoped by region: a gateway writes, it reads nothing.)
+    """
+    devices = Device.objects.restrict(user, action)
+    if not can(user, action) or user.role in HOME_DEVICE_ROLES:
+        return devices
+    communal = devices.filter(unit__isnull=True, resident__isnull=True)
+    if user.role not in (Role.RESIDENT, Role.VOLUNTEER):
+        return communal
+    people = Resident.objects.restrict(user, Action.VIEW_PEOPLE).values("pk")
+    homes = Household.objects.restrict(user, Action.VIEW_PEOPLE).values("unit")
+    return communal | Device.objects.filter(Q(resident__in=people) | Q(resident__isnull=True, unit__in=homes))
+
+
 def get_device_for(user, pk, action: Action = Action.VIEW_PLACES) -> Device:
     device = (
-        Device.objects.restrict(user, action)
+        devices_for(user, action)
         .select_related("community", "grid", "building", "unit", "facility")
         .filter(pk=pk)
         .first()
@@ -64,12 +87,16 @@ def visible_resident_ids(user, resident_ids: Iterable[int | None]) -> set[int]:
 
 
 def may_read_readings(user, device: Device) -> bool:
-    """Readings of a device that carries health data (a wearable) are health data of its wearer."""
+    """Readings of a device that carries health data (a wearable) are health data of its wearer: a
+    resident reads only their own (like their own care details), care roles those in their scope.
+    Whether the device may be seen at all is ``devices_for``'s answer."""
     kind = device.kind_spec
     if kind is None or not kind.health_data:
         return True
     if device.resident_id is None:
         return may_see_care(user)
+    if user.role == Role.RESIDENT:
+        return device.resident_id == user.resident_id
     return device.resident_id in visible_resident_ids(user, [device.resident_id])
 
 
@@ -159,7 +186,7 @@ def _save(device: Device, **kwargs) -> None:
 
 
 def _recheck_scope(actor, device: Device) -> None:
-    if not Device.objects.restrict(actor, Action.CHANGE_PLACES).filter(pk=device.pk).exists():
+    if not devices_for(actor, Action.CHANGE_PLACES).filter(pk=device.pk).exists():
         raise NotFound(_("Device not found."))
 
 

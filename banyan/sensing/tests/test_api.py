@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from banyan.sensing.models import DeadLetter, Device, Reading
-from banyan.sensing.tests.conftest import NOW
+from banyan.sensing.tests.conftest import NOW, make_device
 
 DEVICE_KEYS = {
     "id", "code", "kind", "community", "status", "grid", "building", "unit", "facility", "zone", "resident",
@@ -59,11 +59,9 @@ def test_resident_link_only_for_care_roles(api, users):
     for username in ("admin", "director"):
         assert api(username).get(f"devices/{meter.pk}").data["resident"] == meter.resident_id, username
     for username in ("property01", "auditor"):
-        response = api(username).get(f"devices/{meter.pk}")
-        assert response.status_code == 200
-        assert response.data["resident"] is None, username
-        items = api(username).get("devices?kind=water_meter&limit=500").data["items"]
-        assert items and all(i["resident"] is None for i in items), username
+        # A home's devices are not theirs to see at all (issue 10, finding 6): a 404, like a missing one.
+        assert api(username).get(f"devices/{meter.pk}").status_code == 404, username
+        assert api(username).get("devices?kind=water_meter&limit=500").data["count"] == 0, username
 
 
 def test_post_readings_mixed_good_and_bad(api, now):
@@ -151,8 +149,11 @@ def test_device_readings_history(api, now):
 def test_wearable_readings_only_for_care_roles(api, now):
     band = Device.objects.filter(kind="wearable_band", resident__isnull=False).order_by("id").first()
     assert api("director").get(f"devices/{band.pk}/readings").status_code == 200
-    for username in ("property01", "auditor"):
-        assert api(username).get(f"devices/{band.pk}/readings").status_code == 403, username
+    for username in ("property01", "auditor"):  # a home's device: not theirs to see at all
+        assert api(username).get(f"devices/{band.pk}/readings").status_code == 404, username
+    unlinked = make_device(kind="wearable_band", grid=band.grid)  # no home, no wearer linked
+    for username in ("property01", "auditor"):  # seen, but its readings are health data
+        assert api(username).get(f"devices/{unlinked.pk}/readings").status_code == 403, username
 
 
 def test_create_and_patch_device(api, users, now):
@@ -193,7 +194,8 @@ def test_link_a_resident(api, users, now):
     body = {"code": "SOS-T-01", "kind": "sos_button", "unit": unit_id, "resident": resident.pk}
     response = api("director").post("devices", body)
     assert response.status_code == 201 and response.data["resident"] == resident.pk
-    assert api("auditor").get(f"devices/{response.data['id']}").data["resident"] is None
+    assert api("grid01").get(f"devices/{response.data['id']}").data["resident"] == resident.pk
+    assert api("auditor").get(f"devices/{response.data['id']}").status_code == 404  # a home's device
     response = api("director").patch(f"devices/{response.data['id']}", {"resident": None})
     assert response.status_code == 200 and response.data["resident"] is None
 
