@@ -447,3 +447,74 @@ def test_tokens_own_for_everyone_anyones_for_admins(username, users, api):
     assert response.status_code == (200 if username == "admin" else 404), username
     theirs.refresh_from_db()
     assert theirs.is_revoked == (username == "admin")
+
+
+HOME_DEVICE_VIEWERS = {"admin", "street01", "director", "grid01"}
+MANAGERS = {"admin", "street01", "director"}
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_access_by_relationship(username, users, api, outside):
+    """Issue 10, findings 4, 5, 6, 9: a neighbour's door contact, assigning a non-responder, handing
+    over to a role that does not exist, a rule naming another community's device — by role."""
+    from banyan.response import services as response
+    from banyan.sensing.models import Device
+
+    client = api(username)
+    cared = Resident.objects.filter(care_profiles__carers__user=users["volunteer01"])
+    neighbour = (  # someone in grid01's grid, not of resident01's household, not cared for by volunteer01
+        Resident.objects.filter(household__grid=_seeded_grids()[0])
+        .exclude(household__members__in=cared)
+        .exclude(household=users["resident01"].resident.household)
+        .order_by("id")
+        .first()
+    )
+    door = Device.objects.create(
+        code=f"T-DOOR-{username}",
+        kind="door_contact",
+        community=neighbour.household.grid.parent,
+        grid=neighbour.household.grid,
+        building=neighbour.household.unit.building,
+        unit=neighbour.household.unit,
+        resident=neighbour,
+        expected_interval_s=3600,
+        installed_at=clock.now(),
+    )
+    seen = client.get(f"devices/{door.pk}/readings").status_code
+    assert seen == (200 if username in HOME_DEVICE_VIEWERS else 404), username
+
+    with clock.use(clock.SimulatedClock(clock.now())):
+        incident = response.open_incident(
+            actor=users["director"], category="flooding", source="staff", building=_place(_seeded_grids()[0])
+        )
+    url = f"incidents/{incident.pk}"
+    answer = client.post(f"{url}/actions", {"move": "assign", "assignee": users["resident01"].pk})
+    if username in MANAGERS:
+        assert answer.status_code == 400 and answer.data["field"] == "assignee", username
+    else:
+        assert answer.status_code in (403, 404), username
+    answer = client.post(
+        f"{url}/hand-over", {"organisation": "ORG-STREET", "role": "not-a-role", "reason": "x"}
+    )
+    if username in MANAGERS:
+        assert answer.status_code == 400 and answer.data["field"] == "role", username
+    else:
+        assert answer.status_code in (403, 404), username
+
+    foreign = Device.objects.create(
+        code=f"T-FOREIGN-{username}",
+        kind="water_level",
+        community=outside["other_street"]["community"],
+        grid=outside["other_street"]["grid"],
+        expected_interval_s=300,
+        installed_at=clock.now(),
+    )
+    rule = {"name": "x", "kind": "threshold", "metric": "water_level_cm", "raise_at": 50, "grade": "red"}
+    own_community = (
+        Region.objects.filter(kind="community").exclude(code__startswith="T-").order_by("code").first()
+    )
+    answer = client.post("rules", {**rule, "community": own_community.code, "device_codes": [foreign.code]})
+    if username in MANAGERS:
+        assert answer.status_code == 400 and answer.data["field"] == "device_codes", username
+    else:
+        assert answer.status_code == 403, username

@@ -969,6 +969,7 @@ FORMS: list[Form] = [
             "empty": empty,
             "garbage": lambda w: {"version": "x", "organisation": HUGE, "role": "pope", "reason": LONG + NUL},
             "unknown-organisation": lambda w: hand_over(w, organisation=UNKNOWN_ID),
+            "role-that-does-not-exist": lambda w: hand_over(w, role="not-a-role"),  # issue 10, finding 5
             "blank-reason": lambda w: hand_over(w, reason="  "),
             "stale": lambda w: hand_over(w, version=version(w) + 7),
         },
