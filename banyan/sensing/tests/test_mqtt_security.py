@@ -470,3 +470,41 @@ def test_the_key_file_is_created_private(tmp_path, monkeypatch):
         assert mqtt.credentials(address, "ingest") == ("gateway", "pw"), "the URL's user wins"
     finally:
         mqtt.reset_keys()
+
+
+@pytest.mark.django_db
+def test_a_device_secret_is_shown_once_stored_hashed_audited_and_synced(tmp_path):
+    from banyan.audit.models import AuditEntry
+    from banyan.sensing.models import Device
+    from banyan.sensing.mqtt_accounts import check_mosquitto_hash, issue_device_secret, sync_broker_files
+
+    device = Device.objects.select_related("community").order_by("code").first()
+    issued = issue_device_secret(actor=None, device=device)
+    device.refresh_from_db()
+    assert issued.username == f"{device.community.code}/{device.code}"
+    assert check_mosquitto_hash(issued.secret, device.mqtt_password_hash)
+    assert issued.secret not in device.mqtt_password_hash
+    entry = AuditEntry.objects.filter(action="device.mqtt_secret", subject_id=str(device.pk)).get()
+    assert issued.secret not in json.dumps(entry.details)
+    # A device whose code cannot be one topic level (stored before codes were checked) is left out.
+    Device.objects.filter(pk=device.pk).update(code="bad code/#")
+    other = Device.objects.select_related("community").exclude(pk=device.pk).order_by("code").first()
+    second = issue_device_secret(actor=None, device=other)
+
+    result = sync_broker_files(password_file=tmp_path / "passwd", acl_file=tmp_path / "acl")
+    assert (result.service_accounts, result.devices) == (3, 1)
+    passwd, acl = (tmp_path / "passwd").read_text(), (tmp_path / "acl").read_text()
+    assert [line.split(":")[0] for line in passwd.splitlines()] == [
+        "banyan-ingest",
+        "banyan-bus",
+        "banyan-frigate",
+        second.username,
+    ]
+    assert "banyan-sim" not in passwd, "the simulator's account only with --simulator"
+    assert "bad code" not in passwd + acl and second.secret not in passwd
+    assert (
+        f"user {second.username}\ntopic write banyan/{other.community.code}/devices/{other.code}/readings\n"
+        in acl
+    )
+    assert "topic readwrite banyan/+/events/#" in acl and acl.count("events/#") == 2, "ingest and bus only"
+    assert stat.S_IMODE((tmp_path / "passwd").stat().st_mode) in (0o600, 0o640)
