@@ -11,3 +11,7 @@ class CoreConfig(AppConfig):
         from banyan.core import login
 
         login.connect_signals()
+
+        from banyan.core import middleware
+
+        middleware.connect_signals()  # the session's start and last request, at sign-in

@@ -64,6 +64,16 @@ class SessionTimeoutMiddleware:
     LAST_SEEN = "banyan_session_last_seen"
     WRITE_EVERY_S = 60
 
+    @classmethod
+    def session_began(cls, sender, request, user, **kwargs) -> None:
+        """At sign-in (``user_logged_in``), with the session being written anyway: a session's first
+        request costs no extra write."""
+        from banyan.core import clock
+
+        session = getattr(request, "session", None)
+        if session is not None:
+            session[cls.STARTED] = session[cls.LAST_SEEN] = clock.now().timestamp()
+
     def __init__(self, get_response):
         self.get_response = get_response
 
@@ -106,3 +116,9 @@ class SessionTimeoutMiddleware:
             return
         if last_seen is None or now - last_seen >= self.WRITE_EVERY_S:
             session[self.LAST_SEEN] = now
+
+
+def connect_signals() -> None:
+    from django.contrib.auth.signals import user_logged_in
+
+    user_logged_in.connect(SessionTimeoutMiddleware.session_began, dispatch_uid="banyan.core.session_began")
