@@ -55,10 +55,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
-    "banyan.core.otp.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "banyan.core.middleware.SessionTimeoutMiddleware",  # after messages: says why it signed out
+    "django_otp.middleware.OTPMiddleware",
+    "banyan.core.otp.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "banyan.core.middleware.RequestContextMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as axes asks: turns a lockout into the 429 sign-in page
