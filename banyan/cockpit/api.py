@@ -39,7 +39,7 @@ def map_layers(request: HttpRequest, query: Query[CommunityQuery]):
     """The community's places as GeoJSON (WGS84): boundary, grids, buildings (with units, households
     and residents as counts), facilities, crowd zones, devices (kind, status, battery low) and the
     walking paths."""
-    return services.map_layers(_community(request, query), language=_language())
+    return services.map_layers(request.user, _community(request, query), language=_language())
 
 
 @router.get("/cockpit/state", response={200: dict, **ERRORS})

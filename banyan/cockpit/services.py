@@ -100,8 +100,11 @@ def _point_of_building(building: Building) -> list[float]:
     return [building.latitude, building.longitude]
 
 
-def map_layers(community: Region, *, language: str = "") -> dict[str, Any]:
-    """The community's places for the map: GeoJSON geometry (WGS84) and aggregates, no personal data."""
+def map_layers(user, community: Region, *, language: str = "") -> dict[str, Any]:
+    """The community's places for the map: GeoJSON geometry (WGS84) and aggregates, no personal data.
+
+    Devices are those ``user`` may see (``devices_for``): a home's door contacts, SOS buttons, meters
+    and wearables mark who is in and who is vulnerable, so property staff and auditors see none."""
     grids = list(Region.objects.filter(parent=community, kind=RegionKind.GRID).order_by("code"))
     buildings = list(Building.objects.filter(grid__parent=community).order_by("code"))
     units = dict(Unit.objects.filter(building__in=buildings).values_list("building").annotate(n=Count("id")))
@@ -116,8 +119,8 @@ def map_layers(community: Region, *, language: str = "") -> dict[str, Any]:
         .annotate(n=Count("id"))
     )
     facilities = list(Facility.objects.filter(region__path__startswith=community.path).order_by("code"))
-    devices = Device.objects.filter(community=community).select_related(
-        "building", "facility", "unit__building"
+    devices = (
+        devices_for(user).filter(community=community).select_related("building", "facility", "unit__building")
     )
     edges = PathEdge.objects.filter(source__community=community).values_list(
         "source__latitude", "source__longitude", "target__latitude", "target__longitude"
@@ -506,7 +509,7 @@ def figures(user, community: Region, *, language: str = "") -> dict[str, Any]:
     incidents = scoped_incidents(user, community)
     open_items = [incident_item(i, now=now, language=language) for i in incidents.open()]
     incidents_by = Counter((i["grade"], i["clock"]) for i in open_items)
-    devices = Device.objects.restrict(user).filter(community=community)
+    devices = devices_for(user).filter(community=community)
     device_status = Counter(devices.values_list("status", flat=True))
     reports = Report.objects.filter(incident__in=incidents, requested_at__gte=now - dt.timedelta(days=7))
     rated = reports.exclude(rating=None)

@@ -115,6 +115,21 @@ def test_the_map_draws_places_with_counts_and_no_personal_data(api, community, n
     assert not [name for name in names if f"'{name}'" in text], "no resident's name on the map"
 
 
+def test_the_map_shows_a_homes_devices_only_to_the_roles_that_may_see_presence(api, community, now):
+    """Issue 10, finding 6: door contacts, SOS buttons, meters and wearables mark who is in and who is
+    vulnerable; the auditor's map shows communal devices only, the director's all of them."""
+    home = set(
+        Device.objects.filter(community=community)
+        .exclude(unit__isnull=True, resident__isnull=True)
+        .values_list("pk", flat=True)
+    )
+    assert home, "the seed installs home devices"
+    director = {d["id"] for d in api("director").get("cockpit/map").data["devices"]}
+    auditor = {d["id"] for d in api("auditor").get("cockpit/map").data["devices"]}
+    assert home <= director
+    assert auditor and not auditor & home
+
+
 def test_live_state_and_building_colours(api, community, now):
     device = home_device(community)
     alert = raise_alert(device)
