@@ -7,6 +7,7 @@ def shell(request):
     return {
         "elder_mode": request.COOKIES.get("banyan_elder") == "1",
         "can_import_ledger": can(user, Action.IMPORT_LEDGER),
+        "can_change_people": can(user, Action.CHANGE_PEOPLE),
         "can_view_alerts": can(user, Action.VIEW_ALERTS),
         "can_handle_incidents": can(user, Action.HANDLE_INCIDENTS),
         "can_view_incidents": can(user, Action.VIEW_INCIDENTS),

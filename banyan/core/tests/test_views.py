@@ -201,3 +201,13 @@ def test_a_nul_character_in_the_query_string_is_refused_naming_the_parameter(cli
     api = client.get("/api/v1/alerts?grade=red%00", headers={"Accept-Language": "en"})
     assert api.status_code == 400 and api.json()["field"] == "grade"
     assert client.get("/response/matrix/?region=").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("username", "corrections", "tokens"),
+    [("director", True, True), ("grid01", True, True), ("property01", False, True), ("resident01", False, False)],
+)
+def test_the_header_links_corrections_and_tokens_to_whom_they_serve(signed_in, username, corrections, tokens):
+    page = signed_in(username).get(reverse("core:home")).content.decode()
+    assert (f'href="{reverse("people:correction-list")}"' in page) is corrections
+    assert (f'href="{reverse("people:token-list")}"' in page) is tokens
