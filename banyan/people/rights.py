@@ -207,7 +207,7 @@ def _devices(resident: Resident) -> list[dict]:
     return [
         {
             "code": d.code,
-            "kind": d.kind,
+            "kind": d.kind_label,
             "status": d.get_status_display(),
             "last_seen_at": d.last_seen_at.isoformat() if d.last_seen_at else None,
             "serves_me": d.resident_id == resident.pk,

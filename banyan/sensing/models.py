@@ -94,6 +94,12 @@ class Device(models.Model):
         return self.code
 
     @property
+    def kind_label(self) -> str:
+        """The kind as people say it (a smoke detector, a door contact), in the active language."""
+        kind = KINDS.get(self.kind)
+        return str(kind.label) if kind else self.kind
+
+    @property
     def kind_spec(self):
         return get_kind(self.kind)
 

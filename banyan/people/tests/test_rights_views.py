@@ -148,3 +148,26 @@ def test_queue_and_detail_are_404_out_of_scope_and_403_without_the_right(signed_
 
 def test_staff_without_a_registry_entry_have_no_my_data_page(signed_in):
     assert signed_in("director").get(reverse("people:my-data")).status_code == 404
+
+
+def test_my_data_names_the_households_devices_as_people_say_them(signed_in, users):
+    from banyan.sensing.models import Device
+
+    household = users["resident01"].resident.household
+    template = Device.objects.filter(kind="door_contact").first()
+    devices = [
+        Device.objects.create(
+            code=f"T-HOME-{kind}",
+            kind=kind,
+            community=template.community,
+            grid=household.grid,
+            unit_id=household.unit_id,
+            expected_interval_s=3600,
+            installed_at=template.installed_at,
+        )
+        for kind in ("door_contact", "water_meter")
+    ]
+    chinese = signed_in("resident01", "zh-hans").get(reverse("people:my-data")).content.decode()
+    for device in devices:
+        assert f" · {device.kind} · " not in chinese
+        assert f" · {device.kind_label} · " in chinese
