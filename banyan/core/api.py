@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import orjson
@@ -41,40 +42,66 @@ class ValidationErrorOut(ErrorOut):
     errors: list[FieldErrorOut] = []
 
 
-def _body_refusal(value, limit: int) -> str | None:
-    """Why a parsed body is refused (nested deeper than ``limit``, or a NUL character that no field
-    accepts and PostgreSQL cannot store), or None; without recursion."""
-    stack = [(value, 1)]
+def _body_refusal(value, limit: int) -> tuple[str, str] | None:
+    """Why a parsed body is refused, and the field to name: nested deeper than ``limit`` (``body``), or a
+    NUL character, which no field accepts and PostgreSQL cannot store (the field holding it, e.g.
+    ``purpose`` or ``details.note``); None when neither. Without recursion."""
+    stack: list[tuple[object, int, tuple]] = [(value, 1, ())]
     while stack:
-        item, depth = stack.pop()
+        item, depth, path = stack.pop()
         if depth > limit:
-            return _("The request body is nested more than %(depth)d levels deep.") % {"depth": limit}
-        children = list(item.values()) + list(item) if isinstance(item, dict) else item
-        for child in children:
-            if isinstance(child, (dict, list)):
-                stack.append((child, depth + 1))
-            elif isinstance(child, str) and "\x00" in child:
-                return _("The request body holds a NUL character (\\u0000), which no field accepts.")
+            return _("The request body is nested more than %(depth)d levels deep.") % {"depth": limit}, "body"
+        pairs = item.items() if isinstance(item, dict) else enumerate(item)
+        for key, child in pairs:
+            where = (*path, str(key))
+            if isinstance(key, str) and "\x00" in key:
+                where = path or ("body",)
+            elif isinstance(child, (dict, list)):
+                stack.append((child, depth + 1, where))
+                continue
+            elif not (isinstance(child, str) and "\x00" in child):
+                continue
+            field = ".".join(where).replace("\x00", "")[:64]
+            return _("“%(field)s” holds a NUL character, which no value may hold.") % {"field": field}, field
     return None
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _loads(raw: bytes):
+    """orjson (fast, strict; stops at 1,024 levels by itself); what it refuses only for a lone surrogate
+    (which Python's ``json`` reads) is read again by ``json``, so that the schema can name the field."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        reason = str(exc).split(":")[0]
+        if "surrogate" not in reason:
+            raise InvalidInput(
+                _("The request body is not valid JSON (%(reason)s).") % {"reason": reason}, field="body"
+            ) from None
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise InvalidInput(_("The request is nested too deeply."), field="body") from None
+    except ValueError:
+        raise InvalidInput(
+            _("The request body is not valid JSON (%(reason)s).") % {"reason": "surrogate"}, field="body"
+        ) from None
 
 
 def parse_json_object(raw: bytes) -> dict:
     """A request body as a JSON object, or :class:`InvalidInput` naming ``body``: not JSON, not an
-    object, nested deeper than :data:`MAX_JSON_DEPTH`, or holding a NUL character. orjson refuses what
-    Python's ``json`` would let through to fail later (NaN, lone surrogates, integers beyond 64 bits)
-    and stops at 1,024 levels itself, so a body of 100,000 ``[`` never reaches a recursive walk."""
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(
-            _("The request body is not valid JSON (%(reason)s).") % {"reason": str(exc).split(":")[0]},
-            field="body",
-        ) from None
+    object, nested deeper than :data:`MAX_JSON_DEPTH`, or holding a NUL character. orjson refuses NaN,
+    Infinity and integers beyond 64 bits rather than letting them fail later, and a body of 100,000
+    ``[`` never reaches a recursive walk."""
+    data = _loads(raw)
     if not isinstance(data, dict):
         raise InvalidInput(_("The request body must be a JSON object {…}."), field="body")
     refusal = _body_refusal(data, MAX_JSON_DEPTH)
     if refusal:
-        raise InvalidInput(refusal, field="body")
+        raise InvalidInput(refusal[0], field=refusal[1])
     return data
 
 
