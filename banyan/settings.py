@@ -254,6 +254,16 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_MAX_LIMIT = 500
+# Rate limits (banyan/core/throttle.py; a spent one answers 429): "N/s", "N/min", "N/hour", "N/day".
+BANYAN_RATE_LIMITS = {
+    "reports": "10/hour",  # a resident's reports (API and web form), per account
+    "photos": "60/hour",  # photos sent with reports and incident steps, counted one by one, per account
+    "open311_address": "30/hour",  # Open311 service requests per client address
+    "open311_key": "300/hour",  # Open311 service requests per api_key (a city app relays many residents)
+}
+# Addresses for rate limits: REMOTE_ADDR, or the Nth address from the right of X-Forwarded-For behind
+# N trusted proxies (never a client-chosen header otherwise).
+NINJA_NUM_PROXIES = int(os.environ.get("BANYAN_NUM_PROXIES", "0"))
 
 # `banyan ingest` (banyan/sensing/ingest/; README "Ingest"). The broker, and how readings are batched.
 BANYAN_MQTT_URL = os.environ.get("BANYAN_MQTT_URL", "mqtt://127.0.0.1:1883")
