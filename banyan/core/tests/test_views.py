@@ -205,7 +205,12 @@ def test_a_nul_character_in_the_query_string_is_refused_naming_the_parameter(cli
 
 @pytest.mark.parametrize(
     ("username", "corrections", "tokens"),
-    [("director", True, True), ("grid01", True, True), ("property01", False, True), ("resident01", False, False)],
+    [
+        ("director", True, True),
+        ("grid01", True, True),
+        ("property01", False, True),
+        ("resident01", False, False),
+    ],
 )
 def test_the_header_links_corrections_and_tokens_to_whom_they_serve(signed_in, username, corrections, tokens):
     page = signed_in(username).get(reverse("core:home")).content.decode()
