@@ -132,7 +132,7 @@ def otp_setup(request):
             form.add_error("code", gettext("That code is not right. Enter the code your app shows now."))
     context = {
         "form": form,
-        "qr_svg": otp.qr_svg(device),
+        "qr_data_uri": otp.qr_data_uri(device),
         "key": otp.key_text(device),
         "next": next_url,
         "required": user.role in otp.required_roles(),
