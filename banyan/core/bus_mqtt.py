@@ -16,7 +16,8 @@ Events are authenticated twice. The broker lets only Banyan's service accounts w
 (``banyan mqtt sync`` writes its ACL), and every event is signed with the bus key that Banyan's
 processes share (:func:`banyan.core.mqtt.signed_event`, kept outside the database): the bridge
 checks the signature for the message's topic before it reads anything else, and drops an unsigned
-or forged event (logging its topic, never its content). ``origin`` is never taken as proof of who
+or forged event (logging its topic, never its content), and one that is stale or played again (each
+signed event carries a nonce and the second it was sent). ``origin`` is never taken as proof of who
 sent an event; it only tells this process its own events apart. It connects as ``banyan-bus``
 unless ``BANYAN_MQTT_URL`` names a user.
 
@@ -42,7 +43,15 @@ from typing import Any
 import orjson
 
 from banyan.core import bus
-from banyan.core.mqtt import Backoff, credentials, parse_broker_url, signed_event, tls_context, verified_event
+from banyan.core.mqtt import (
+    Backoff,
+    ReplayGuard,
+    credentials,
+    parse_broker_url,
+    signed_event,
+    tls_context,
+    verified_event,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +101,7 @@ class MqttBridge:
         self.connected = threading.Event()
         self.sent = self.received = self.dropped = 0
         self.forged = 0  # of the dropped: unsigned or badly signed
+        self.replays = ReplayGuard()  # a recorded event played again, or a stale one, is dropped
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._stopping: asyncio.Event | None = None
@@ -116,6 +126,10 @@ class MqttBridge:
             self.forged += verified_event(topic, body) is None
             return
         event, payload = decoded
+        if not self.replays.fresh(payload):
+            self.dropped += 1
+            log.warning("bus bridge: the event on %s is stale or played again; dropped", topic)
+            return
         origin = payload.get("origin")
         if origin == self.origin:
             return

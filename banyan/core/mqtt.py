@@ -34,6 +34,8 @@ only tells a process its own events apart.
 from __future__ import annotations
 
 import base64
+import collections
+import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -268,8 +270,22 @@ def _mac(topic: str, canonical: bytes) -> str:
     return hmac.new(bus_key(), topic.encode() + b"\n" + canonical, hashlib.sha256).hexdigest()
 
 
+# Freshness, so that a recorded event cannot be played again: every signed event carries a random
+# ``nonce`` and the wall-clock second it was ``sent`` (both under the signature). A receiver drops an
+# event sent more than REPLAY_WINDOW_S away from its own wall clock, and one whose nonce it has seen
+# (``ReplayGuard``). Transport time, not domain time: not core.clock, which a drill may simulate.
+NONCE, SENT = "nonce", "sent"
+REPLAY_WINDOW_S = 300
+
+
+def _wall_seconds() -> int:
+    return int(dt.datetime.now(dt.UTC).timestamp())
+
+
 def signed_event(topic: str, event: dict[str, Any]) -> bytes:
-    """The body to publish on ``topic``: ``event`` as JSON with its signature under ``sig``."""
+    """The body to publish on ``topic``: ``event`` as JSON with a fresh nonce, the time it is sent and
+    its signature under ``sig``."""
+    event = {**event, NONCE: secrets.token_hex(12), SENT: _wall_seconds()}
     canonical = orjson.dumps(
         {k: v for k, v in event.items() if k != SIGNATURE}, option=orjson.OPT_SORT_KEYS, default=str
     )
@@ -296,3 +312,31 @@ def verified_event(topic: str, body: bytes) -> dict[str, Any] | None:
     if not hmac.compare_digest(signature.encode(), _mac(topic, canonical).encode()):
         return None
     return event
+
+
+class ReplayGuard:
+    """Which verified events are fresh: sent within ``REPLAY_WINDOW_S`` of now, with a nonce not seen
+    before. One per receiver; it remembers nonces only as long as the window, so it stays bounded by
+    the event rate times the window."""
+
+    def __init__(self, window_s: int = REPLAY_WINDOW_S) -> None:
+        self.window_s = window_s
+        self._seen: collections.OrderedDict[str, int] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def fresh(self, event: dict[str, Any]) -> bool:
+        """True the first time a fresh event is offered; False when stale, undated or replayed. The
+        nonce and the time are taken out of ``event``."""
+        nonce, sent = event.pop(NONCE, None), event.pop(SENT, None)
+        if not isinstance(nonce, str) or not nonce or not isinstance(sent, int) or isinstance(sent, bool):
+            return False
+        now = _wall_seconds()
+        if abs(now - sent) > self.window_s:
+            return False
+        with self._lock:
+            while self._seen and next(iter(self._seen.values())) < now - self.window_s:
+                self._seen.popitem(last=False)
+            if nonce in self._seen:
+                return False
+            self._seen[nonce] = max(sent, now)
+        return True

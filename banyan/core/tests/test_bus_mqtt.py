@@ -87,7 +87,7 @@ def test_a_local_event_goes_out_with_its_origin_and_local_only_events_stay(mosqu
     listener.join(10)
     assert topic == "banyan/330102001001/events/incident.changed"
     assert "sig" in json.loads(body), "signed"
-    assert verified_event(topic, body) == {
+    assert without_freshness(verified_event(topic, body)) == {
         "event": "incident.changed",
         "origin": "test-process",
         "id": 7,
@@ -169,6 +169,12 @@ def test_the_bridge_reconnects_after_the_broker_restarts(tmp_path_factory, heard
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def without_freshness(event: dict) -> dict:
+    """A verified event without the nonce and the time it was sent (which every signed event carries)."""
+    assert isinstance(event.pop("nonce"), str) and isinstance(event.pop("sent"), int)
+    return event
+
+
 def forged_with(key: bytes, topic: str, event: dict) -> bytes:
     """``event`` signed like Banyan's, but with another key."""
     import hashlib
@@ -220,7 +226,7 @@ def test_a_forged_event_is_logged_by_topic_without_its_content(mosquitto, bridge
 def test_signatures_cover_the_topic_and_every_field():
     topic = "banyan/C1/events/alert.raised"
     body = signed_event(topic, {"event": "alert.raised", "id": 1, "nested": {"b": 2, "a": [1.5, "x"]}})
-    assert verified_event(topic, body) == {
+    assert without_freshness(verified_event(topic, body)) == {
         "event": "alert.raised",
         "id": 1,
         "nested": {"b": 2, "a": [1.5, "x"]},
@@ -229,3 +235,39 @@ def test_signatures_cover_the_topic_and_every_field():
     assert verified_event(topic, body.replace(b"1.5", b"2.5")) is None
     assert verified_event(topic, b'{"event":"alert.raised","id":1}') is None
     assert verified_event(topic, b"[]") is None
+
+
+def test_an_event_played_again_or_stale_is_dropped(mosquitto, bridge, heard):
+    """A service account (or anyone who recorded the broker's traffic) could publish a genuine signed
+    event again — a red alert raised twice, an incident reopened. Each signed event carries a nonce and
+    the second it was sent: the bridge takes it once, and never when it is older than the window."""
+    from banyan.core.mqtt import REPLAY_WINDOW_S, _wall_seconds, bus_key
+
+    _process, port = mosquitto
+    topic = "banyan/C1/events/alert.raised"
+    body = signed_event(topic, {"event": "alert.raised", "id": 70, "origin": "ingest"})
+    publish_raw(port, topic, body)
+    assert heard.get(timeout=10)[1]["id"] == 70
+    publish_raw(port, topic, body)  # the same message again
+    stale = {"event": "alert.raised", "id": 71, "origin": "ingest", "nonce": "a" * 24}
+    stale["sent"] = _wall_seconds() - REPLAY_WINDOW_S - 3600
+    publish_raw(port, topic, forged_with(bus_key(), topic, stale))  # genuinely signed, an hour late
+    undated = {"event": "alert.raised", "id": 72, "origin": "ingest"}
+    publish_raw(port, topic, forged_with(bus_key(), topic, undated))  # signed before nonces existed
+    publish_signed(port, topic, {"event": "alert.raised", "id": 73})
+    assert heard.get(timeout=10)[1]["id"] == 73, "the replayed, stale and undated events were dropped"
+    assert heard.empty()
+    assert (bridge.received, bridge.dropped, bridge.forged) == (2, 3, 0)
+
+
+def test_the_replay_guard_is_bounded_by_its_window():
+    from banyan.core.mqtt import ReplayGuard, _wall_seconds
+
+    guard = ReplayGuard(window_s=60)
+    now = _wall_seconds()
+    assert guard.fresh({"nonce": "n1", "sent": now}) and not guard.fresh({"nonce": "n1", "sent": now})
+    assert not guard.fresh({"nonce": "n2", "sent": now - 61}) and not guard.fresh({"nonce": "n3"})
+    assert not guard.fresh({"nonce": "n4", "sent": True}) and not guard.fresh({"nonce": "", "sent": now})
+    guard._seen["old"] = now - 120  # remembered from two windows ago: forgotten at the next event
+    guard._seen.move_to_end("old", last=False)
+    assert guard.fresh({"nonce": "n5", "sent": now}) and "old" not in guard._seen
