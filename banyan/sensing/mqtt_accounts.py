@@ -16,9 +16,16 @@ account                may                                                  pass
 ``banyan-bus``         read and write ``banyan/+/events/#``                 key file / environment
 ``banyan-sim``         write ``banyan/+/devices/+/readings`` (only with     key file / environment
                        ``--simulator``: demos and tests)
-``banyan-frigate``     write ``frigate/#`` (Frigate's camera-AI events)      key file / environment
+``banyan-frigate``     write ``frigate/events`` (a single community's        key file / environment
+                       shared Frigate)
+``banyan-frigate-<c>`` write ``frigate/<c>/#`` (community ``<c>``'s Frigate,   ``banyan mqtt frigate C``
+                       ``mqtt.topic_prefix: frigate/<c>``)                   (derived, see below)
 ``<community>/<code>`` write ``banyan/<community>/devices/<code>/readings``  ``banyan mqtt secret``
 =====================  ===================================================  =====================
+
+A community's Frigate writes only its own community's topics, so one community's camera AI cannot
+report a person down in another's. Its password is derived (HMAC-SHA256 of the community code under
+the Frigate service password), so it needs no storage and changes when that password does.
 
 A device subscribes to nothing and publishes only its own readings; the events topics are
 writable by Banyan's service accounts alone. A device's secret is generated here, shown once and
@@ -31,6 +38,7 @@ from __future__ import annotations
 import base64
 import grp
 import hashlib
+import hmac
 import logging
 import os
 import re
@@ -45,6 +53,8 @@ from django.db import transaction
 from banyan.audit.services import Event, record
 from banyan.core import clock
 from banyan.core.mqtt import SERVICE_ACCOUNTS, new_secret, service_password
+from banyan.places.choices import RegionKind
+from banyan.places.models import Region
 from banyan.sensing.models import DEVICE_CODE, Device
 
 log = logging.getLogger(__name__)
@@ -97,12 +107,36 @@ def service_accounts(*, simulator: bool = False) -> list[BrokerAccount]:
         "ingest": (("read", ALL_READINGS), ("read", "frigate/#"), ("write", EVENTS_TOPICS)),
         "bus": (("readwrite", EVENTS_TOPICS),),
         "simulator": (("write", ALL_READINGS),),
-        "frigate": (("write", "frigate/#"),),
+        "frigate": (("write", "frigate/events"),),
     }
     roles = ["ingest", "bus", "frigate"] + (["simulator"] if simulator else [])
     return [
         BrokerAccount(SERVICE_ACCOUNTS[role].username, mosquitto_hash(service_password(role)), grants[role])
         for role in roles
+    ]
+
+
+FRIGATE_USERNAME = "banyan-frigate-{community}"
+
+
+def frigate_password(community_code: str) -> str:
+    """The password of community ``community_code``'s Frigate (``banyan mqtt frigate CODE`` prints it)."""
+    key = service_password("frigate").encode()
+    mac = hmac.new(key, b"frigate\n" + community_code.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+
+
+def frigate_accounts() -> list[BrokerAccount]:
+    """One Frigate account per community, writing only ``frigate/<community>/#``."""
+    codes = Region.objects.filter(kind=RegionKind.COMMUNITY).order_by("code").values_list("code", flat=True)
+    return [
+        BrokerAccount(
+            FRIGATE_USERNAME.format(community=code),
+            mosquitto_hash(frigate_password(code)),
+            (("write", f"frigate/{code}/#"),),
+        )
+        for code in codes
+        if _LEVEL.match(code)
     ]
 
 
@@ -187,7 +221,7 @@ def sync_broker_files(
     *, password_file: Path, acl_file: Path, simulator: bool = False, devices: bool = True
 ) -> SyncResult:
     """Write the password and ACL files from the service accounts and the device registry."""
-    services = service_accounts(simulator=simulator)
+    services = service_accounts(simulator=simulator) + frigate_accounts()
     registry = device_accounts() if devices else []
     write_broker_files(Path(password_file), Path(acl_file), services + registry)
     return SyncResult(len(services), len(registry), Path(password_file), Path(acl_file))

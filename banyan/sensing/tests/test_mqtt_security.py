@@ -317,6 +317,39 @@ def test_a_device_cannot_listen_to_readings_or_events(secured, site):
     assert spied == [], "the device received nothing"
 
 
+def test_a_communitys_frigate_writes_only_its_own_communitys_topics(secured, site):
+    """One shared Frigate account could publish under any community's ``frigate/<code>/events``: a
+    person down in a neighbour's lift. Each community's Frigate has its own account now."""
+    port, folder = secured
+    env, _database, devices = site
+    env = {**env, "BANYAN_MQTT_URL": f"mqtt://127.0.0.1:{port}"}
+    _code, community, _frigate_name = devices["cameras"][0]
+    out = banyan(env, "mqtt", "frigate", community).strip().splitlines()
+    login = {"username": out[0].removeprefix("username: "), "password": out[-1]}
+    assert login["username"] == f"banyan-frigate-{community}" and len(login["password"]) >= 40
+    sync(env, folder)
+    assert wait_until(lambda: connect_code(port, **login) == 0, timeout=10)
+    assert connect_code(port, username=login["username"], password=login["password"][:-1] + "x") == 5
+
+    own, neighbour, shared = f"frigate/{community}/events", "frigate/999999999999/events", "frigate/events"
+
+    async def scenario() -> list[tuple[str, bytes]]:
+        ingest = await Listener.open(port, "banyan-test-frigate", ["frigate/#"], **service_login("ingest"))
+        # What must not arrive first, on the same connection as what must.
+        await _publish(port, [(neighbour, b'{"n": 1}'), (shared, b'{"n": 2}'), (own, b'{"n": 3}')], **login)
+        await _publish(port, [(own, b'{"n": 4}'), (shared, b'{"n": 5}')], **service_login("frigate"))
+        await ingest.barrier()
+        seen = list(ingest.received)
+        await ingest.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [(own, b'{"n": 3}'), (shared, b'{"n": 5}')], (
+        "a community's Frigate reaches only its own topic; the shared account only frigate/events"
+    )
+    with pytest.raises(AssertionError, match="no community"):
+        banyan(env, "mqtt", "frigate", "NOPE")
+
+
 # --- TLS ------------------------------------------------------------------------------------------
 
 
@@ -475,6 +508,8 @@ def test_the_key_file_is_created_private(tmp_path, monkeypatch):
 @pytest.mark.django_db
 def test_a_device_secret_is_shown_once_stored_hashed_audited_and_synced(tmp_path):
     from banyan.audit.models import AuditEntry
+    from banyan.places.choices import RegionKind
+    from banyan.places.models import Region
     from banyan.sensing.models import Device
     from banyan.sensing.mqtt_accounts import check_mosquitto_hash, issue_device_secret, sync_broker_files
 
@@ -492,14 +527,20 @@ def test_a_device_secret_is_shown_once_stored_hashed_audited_and_synced(tmp_path
     second = issue_device_secret(actor=None, device=other)
 
     result = sync_broker_files(password_file=tmp_path / "passwd", acl_file=tmp_path / "acl")
-    assert (result.service_accounts, result.devices) == (3, 1)
+    communities = list(
+        Region.objects.filter(kind=RegionKind.COMMUNITY).order_by("code").values_list("code", flat=True)
+    )
+    assert (result.service_accounts, result.devices) == (3 + len(communities), 1)
     passwd, acl = (tmp_path / "passwd").read_text(), (tmp_path / "acl").read_text()
     assert [line.split(":")[0] for line in passwd.splitlines()] == [
         "banyan-ingest",
         "banyan-bus",
         "banyan-frigate",
+        *(f"banyan-frigate-{code}" for code in communities),
         second.username,
     ]
+    assert "user banyan-frigate\ntopic write frigate/events\n" in acl
+    assert f"user banyan-frigate-{communities[0]}\ntopic write frigate/{communities[0]}/#\n" in acl
     assert "banyan-sim" not in passwd, "the simulator's account only with --simulator"
     assert "bad code" not in passwd + acl and second.secret not in passwd
     assert (

@@ -7,6 +7,8 @@
 - ``banyan mqtt secret CODE`` issues (or rotates) a device's secret and prints its username and,
   as the last line, the secret: it is shown this once and stored only as the broker's hash.
 - ``banyan mqtt revoke CODE`` takes the device's account away. Both take effect at the next sync.
+- ``banyan mqtt frigate COMMUNITY`` prints the username and, as the last line, the password of that
+  community's Frigate, which may write only ``frigate/<COMMUNITY>/#``.
 """
 
 from __future__ import annotations
@@ -17,8 +19,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from banyan.core.mqtt import MqttKeyError
+from banyan.places.choices import RegionKind
+from banyan.places.models import Region
 from banyan.sensing.models import Device
 from banyan.sensing.mqtt_accounts import (
+    FRIGATE_USERNAME,
+    frigate_password,
     issue_device_secret,
     reload_broker,
     revoke_device_secret,
@@ -65,9 +71,16 @@ class Command(BaseCommand):
             parser_ = sub.add_parser(verb, help=text)
             parser_.add_argument("code", help="the device's code")
 
+        frigate = sub.add_parser(
+            "frigate", help="print the broker username and password of a community's Frigate (last line)"
+        )
+        frigate.add_argument("community", help="the community's code")
+
     def handle(self, *args, verb, **options):
         if verb == "sync":
             return self.handle_sync(**options)
+        if verb == "frigate":
+            return self.handle_frigate(options["community"])
         device = Device.objects.select_related("community").filter(code=options["code"]).first()
         if device is None:
             raise CommandError(f"no device with the code {options['code']!r}", returncode=1)
@@ -81,6 +94,18 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"{device.code} had no broker account")
         return None
+
+    def handle_frigate(self, community: str) -> None:
+        if not Region.objects.filter(kind=RegionKind.COMMUNITY, code=community).exists():
+            raise CommandError(f"no community with the code {community!r}", returncode=1)
+        try:
+            password = frigate_password(community)
+        except MqttKeyError as exc:
+            raise CommandError(str(exc), returncode=1) from None
+        self.stdout.write(f"username: {FRIGATE_USERNAME.format(community=community)}")
+        self.stdout.write(f"topic prefix: frigate/{community}  (Frigate's mqtt.topic_prefix)")
+        self.stdout.write("password:")
+        self.stdout.write(password)
 
     def handle_sync(self, *, password_file, acl_file, simulator, reload, pid_file, **_options):
         try:
