@@ -12,8 +12,11 @@ role            username            password from                      may
                                                                        events; write events
 ``bus``         ``banyan-bus``      ``BANYAN_MQTT_BUS_PASSWORD``       read and write events
 ``simulator``   ``banyan-sim``      ``BANYAN_MQTT_SIMULATOR_PASSWORD`` write readings (demo/tests)
-``frigate``     ``banyan-frigate``  ``BANYAN_MQTT_FRIGATE_PASSWORD``   write ``frigate/#`` (for Frigate,
-                                                                       the camera AI, to connect as)
+``frigate``     ``banyan-frigate``  ``BANYAN_MQTT_FRIGATE_PASSWORD``   write ``frigate/events`` (a single
+                                                                       community's Frigate; each
+                                                                       community's own Frigate has an
+                                                                       account derived from this
+                                                                       password, see mqtt_accounts)
 ==============  ==================  =================================  ===============================
 
 Device usernames always hold a ``/`` (``<community>/<device>``) and these never do, so no device
