@@ -254,6 +254,16 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_MAX_LIMIT = 500
+# Rate limits (lookups, reports, photos, Open311) count in Django's cache. "local" (the default) counts
+# in each process's memory; several `banyan serve` processes must share one count, or each allows the
+# whole limit: BANYAN_CACHE=database keeps it in the database (table banyan_cache, made by
+# `banyan migrate`).
+BANYAN_CACHE = os.environ.get("BANYAN_CACHE", "local")
+if BANYAN_CACHE not in ("local", "database"):
+    raise ImproperlyConfigured(f"BANYAN_CACHE must be local or database, not {BANYAN_CACHE!r}")
+CACHE_TABLE = "banyan_cache"
+if BANYAN_CACHE == "database":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE}}
 # Rate limits (banyan/core/throttle.py; a spent one answers 429): "N/s", "N/min", "N/hour", "N/day".
 BANYAN_RATE_LIMITS = {
     "reports": "10/hour",  # a resident's reports (API and web form), per account
