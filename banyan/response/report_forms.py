@@ -8,7 +8,6 @@ service's ``InvalidInput`` is put next to the field it names (``add_service_erro
 from __future__ import annotations
 
 from django import forms
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from banyan.places.models import Building, Unit
@@ -41,6 +40,20 @@ def icon(category: Category) -> str:
     return CATEGORY_ICONS.get(category.code, "•")
 
 
+class CategoryRadioSelect(forms.RadioSelect):
+    """Radio buttons whose options carry their category's symbol as ``icon``: the page shows it beside
+    the name (hidden from screen readers), both as text, so no label is ever markup."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.icons: dict[str, str] = {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        option["icon"] = self.icons.get(str(value), "")
+        return option
+
+
 RATINGS = [
     (1, _("1 · Very poor")),
     (2, _("2 · Poor")),
@@ -68,7 +81,7 @@ class ReportForm(ServiceErrorsMixin, forms.Form):
 
     category = forms.ChoiceField(
         label=_("What is the problem?"),
-        widget=forms.RadioSelect(attrs={"class": "choice-list"}),
+        widget=CategoryRadioSelect(attrs={"class": "choice-list"}),
         error_messages={
             "required": _("Choose what kind of problem it is."),
             "invalid_choice": _("Choose one of the kinds of problem listed."),
@@ -127,14 +140,9 @@ class ReportForm(ServiceErrorsMixin, forms.Form):
         self, *args, has_home: bool, buildings: list[Building], language: str = "", **kwargs
     ) -> None:
         super().__init__(*args, **kwargs)
-        categories = Category.objects.filter(is_active=True)
-        self.fields["category"].choices = [
-            (
-                c.code,
-                format_html('<span aria-hidden="true">{}</span> {}', icon(c), category_label(c, language)),
-            )
-            for c in categories
-        ]
+        categories = list(Category.objects.filter(is_active=True))
+        self.fields["category"].choices = [(c.code, category_label(c, language)) for c in categories]
+        self.fields["category"].widget.icons = {c.code: icon(c) for c in categories}
         places = [
             (BUILDING, _("A building in my community")),
             (MAP, _("A spot on the map, or where I am now")),
