@@ -71,13 +71,8 @@
     return node;
   }
 
-  // Leaflet inserts a string given to bindTooltip/bindPopup/setContent as HTML: server text (a rule's
-  // or a building's name) reaches it only as a DOM node holding the text, never as markup.
-  function textNode(text) {
-    var node = document.createElement("span");
-    node.textContent = text;
-    return node;
-  }
+  // Leaflet inserts a string given to a tooltip or popup as HTML: server text (a rule's or a building's
+  // name) reaches a tooltip only through Banyan.textTooltip (banyan.js), as a node holding the text.
 
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(
@@ -163,7 +158,7 @@
       var layer = building.footprint
         ? L.geoJSON(building.footprint, { style: buildingStyle(building.id) })
         : L.circleMarker(building.point, Object.assign({ radius: 7 }, buildingStyle(building.id)));
-      layer.bindTooltip(textNode(building.name + " · " + building.residents + " " + t("residents")));
+      Banyan.textTooltip(layer, building.name + " · " + building.residents + " " + t("residents"));
       layer.on("click", function () {
         openBuilding(building.id);
       });
@@ -180,18 +175,21 @@
     layers.crowdZones = {};
     data.zones.forEach(function (zone) {
       var polygon = L.geoJSON(zone.area, { style: { color: "#ced4da", weight: 1, fillOpacity: 0.05 } });
-      polygon.bindTooltip(textNode(zone.name));
+      Banyan.textTooltip(polygon, zone.name);
       polygon.addTo(layers.crowd);
       layers.crowdZones[zone.key] = polygon;
     });
     layers.facilities = L.layerGroup(
       data.facilities.map(function (facility) {
-        return L.circleMarker(facility.point, {
-          radius: 5,
-          color: "#ffd43b",
-          weight: 2,
-          fillOpacity: 0.2,
-        }).bindTooltip(textNode(facility.name + " · " + facility.kind_label));
+        return Banyan.textTooltip(
+          L.circleMarker(facility.point, {
+            radius: 5,
+            color: "#ffd43b",
+            weight: 2,
+            fillOpacity: 0.2,
+          }),
+          facility.name + " · " + facility.kind_label
+        );
       })
     ).addTo(map);
     layers.devices = L.layerGroup(
@@ -200,17 +198,18 @@
           return device.point;
         })
         .map(function (device) {
-          return L.circleMarker(device.point, {
-            radius: 2.5,
-            weight: device.battery_low ? 2 : 0,
-            color: "#fa5252",
-            fillColor: DEVICE_COLOURS[device.status] || "#868e96",
-            fillOpacity: 0.9,
-          })
-            .bindTooltip(textNode(device.code + " · " + device.kind + " · " + t(device.status)))
-            .on("click", function () {
-              openDevice(device.id);
-            });
+          return Banyan.textTooltip(
+            L.circleMarker(device.point, {
+              radius: 2.5,
+              weight: device.battery_low ? 2 : 0,
+              color: "#fa5252",
+              fillColor: DEVICE_COLOURS[device.status] || "#868e96",
+              fillOpacity: 0.9,
+            }),
+            device.code + " · " + device.kind + " · " + t(device.status)
+          ).on("click", function () {
+            openDevice(device.id);
+          });
         })
     ).addTo(map);
     layers.responders = L.layerGroup().addTo(map);
@@ -241,7 +240,7 @@
       }
     } else {
       marker = L.marker(alert.point, { icon: alertIcon(alert, flash), keyboard: false, zIndexOffset: 1000 });
-      marker.bindTooltip(textNode(alert.rule + " · " + alert.place));
+      Banyan.textTooltip(marker, alert.rule + " · " + alert.place);
       marker.on("click", function () {
         openAlert(alert.id);
       });
@@ -279,10 +278,10 @@
       if (marker.options.fillColor !== style.fillColor) {
         marker.setStyle(style);
       }
-      marker.setTooltipContent(textNode(label));
+      Banyan.textTooltip(marker, label);
     } else {
       marker = L.circleMarker(responder.point, style).addTo(layers.responders);
-      marker.bindTooltip(textNode(label));
+      Banyan.textTooltip(marker, label);
       responderMarkers[responder.id] = marker;
     }
   }
@@ -907,7 +906,7 @@
       var density = index >= 24 ? zone.now || 0 : zone.hourly[index];
       var grade = index >= 24 ? zone.now_grade : zone.hourly_grades[index];
       layer.setStyle({ fillColor: crowdColour(grade, density), fillOpacity: density > 0 ? 0.55 : 0.1 });
-      layer.setTooltipContent(textNode(zone.name + " · " + density.toFixed(2) + " " + t("persons-m2")));
+      Banyan.textTooltip(layer, zone.name + " · " + density.toFixed(2) + " " + t("persons-m2"));
     });
   }
 

@@ -22,11 +22,6 @@
   }
 
   // Leaflet inserts a string tooltip as HTML: a community's name reaches it only as text in a node.
-  function textNode(text) {
-    var node = document.createElement("span");
-    node.textContent = text;
-    return node;
-  }
 
   function cell(value) {
     var td = document.createElement("td");
@@ -47,7 +42,7 @@
           });
         }
         shapes[community.code].setStyle({ color: "#dee2e6", weight: 2, fillColor: colour, fillOpacity: 0.6 });
-        shapes[community.code].bindTooltip(textNode(community.name + " · " + (texts[community.state] || community.state)));
+        Banyan.textTooltip(shapes[community.code], community.name + " · " + (texts[community.state] || community.state));
         bounds.extend(shapes[community.code].getBounds());
       }
       var row = document.createElement("tr");

@@ -16,7 +16,17 @@
  * - An element with data-share-position="URL" (a responder with open tasks) sends the phone's
  *   position there (JSON, with data-csrf) when the browser gives one: the first fix, then at most
  *   every 30 s and only after moving more than 15 m. data-shared counts what was sent.
+ * - Banyan.textTooltip(layer, text): the one place a Leaflet tooltip is given its content. Leaflet
+ *   inserts a string as HTML, so the text (a rule's or a building's name, from the server) goes in
+ *   as a node holding it as text; binds the tooltip, or replaces its content, and returns the layer.
  */
+window.Banyan = window.Banyan || {};
+window.Banyan.textTooltip = function (layer, text) {
+  var tooltipNode = document.createElement("span");
+  tooltipNode.textContent = text;
+  return layer.getTooltip() ? layer.setTooltipContent(tooltipNode) : layer.bindTooltip(tooltipNode);
+};
+
 (function () {
   "use strict";
 

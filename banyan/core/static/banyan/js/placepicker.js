@@ -12,11 +12,6 @@
   var MARK = "#a4161a";
 
   // Leaflet inserts a string tooltip as HTML: a building's name reaches it only as text in a node.
-  function textNode(text) {
-    var node = document.createElement("span");
-    node.textContent = text;
-    return node;
-  }
 
   function drawCommunity(map, data) {
     var bounds = L.latLngBounds([]);
@@ -43,7 +38,7 @@
         });
         bounds.extend([building.latitude, building.longitude]);
       }
-      layer.bindTooltip(textNode(building.name));
+      Banyan.textTooltip(layer, building.name);
       layer.addTo(map);
     });
     return bounds;
