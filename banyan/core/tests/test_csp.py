@@ -139,3 +139,17 @@ def test_the_template_rule_catches_inline_code(line):
 def test_the_template_rule_lets_external_scripts_and_json_data_through():
     for line in ('<script src="/static/x.js" defer></script>', '<script type="application/json" id="d">'):
         assert not any(p.search(line) for p in (INLINE_SCRIPT, HANDLER, JS_URL, STYLE_ATTRIBUTE)), line
+
+
+def test_no_python_code_marks_text_as_markup():
+    """Text from the server or a person reaches a page through the templates' escaping, never as markup
+    made in Python (a report category's symbol goes beside its name as text, not with format_html)."""
+    marking = re.compile(r"\b(mark_safe|format_html|format_html_join|SafeString|SafeText)\b")
+    offenders = [
+        f"{path.relative_to(BANYAN)}:{number}"
+        for path in sorted(BANYAN.rglob("*.py"))
+        if "tests" not in path.relative_to(BANYAN).parts and "migrations" not in path.parts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if marking.search(line)
+    ]
+    assert offenders == []
