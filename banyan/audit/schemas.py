@@ -2,7 +2,7 @@ import datetime as dt
 
 from ninja import Field, Schema
 
-from banyan.places.schemas import PageQuery
+from banyan.core.schemas import PageQuery
 
 
 class AuditEntryOut(Schema):

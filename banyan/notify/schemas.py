@@ -5,7 +5,7 @@ import datetime as dt
 from ninja import Field, Schema
 from pydantic import field_validator
 
-from banyan.places.schemas import PageQuery, clean_text
+from banyan.core.schemas import PageQuery, clean_text
 
 CHANNEL_PATTERN = r"^(in_app|email|sms|voice)$"
 

@@ -7,6 +7,7 @@ from ninja import Query, Router, Status
 from banyan.core.access import Action
 from banyan.core.api import ErrorOut, page, require
 from banyan.core.errors import InvalidInput
+from banyan.core.schemas import PageQuery
 from banyan.people import rights, services, throttles
 from banyan.people.caching import no_store
 from banyan.people.models import CareProfile, Household, Organisation, Resident, Vehicle
@@ -43,7 +44,6 @@ from banyan.people.schemas import (
     VehicleFilter,
     VehicleList,
 )
-from banyan.places.schemas import PageQuery
 from banyan.places.services import get_unit_for
 
 router = Router(tags=["people"])

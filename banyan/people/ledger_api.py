@@ -13,8 +13,8 @@ from pydantic import field_validator
 
 from banyan.core import stepup
 from banyan.core.api import ErrorOut
+from banyan.core.schemas import clean_text
 from banyan.people import ledgers
-from banyan.places.schemas import clean_text
 
 router = Router(tags=["ledgers"])
 ERRORS = {403: ErrorOut, 404: ErrorOut}

@@ -30,13 +30,13 @@ from banyan.audit.services import Event, record
 from banyan.core import clock, vault
 from banyan.core.access import Action, can
 from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
+from banyan.core.schemas import hidden_character
 from banyan.people.choices import CareKind, Relation, ResidenceStatus, ResidentTag, Sex
 from banyan.people.models import CareProfile, Household, Resident
 from banyan.people.services import clean_id_number, clean_phone, clean_reveal_request
 from banyan.people.validators import birth_date_from_id, sex_from_id
 from banyan.places.choices import RegionKind
 from banyan.places.models import Building, Region, Unit
-from banyan.places.schemas import hidden_character
 
 MAX_ROWS = 20_000
 MAX_BYTES = 20 * 1024 * 1024

@@ -8,7 +8,7 @@ from ninja import Field, Schema
 from pydantic import field_validator
 
 from banyan.core import clock, vault
-from banyan.places.schemas import ObjectId, PageQuery, clean_text
+from banyan.core.schemas import ObjectId, PageQuery, clean_text
 
 
 class ResidentOut(Schema):

@@ -16,6 +16,7 @@ from banyan.core import clock, vault
 from banyan.core.access import REVEALABLE_FIELDS, Action, can, revealable_fields
 from banyan.core.choices import Role
 from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
+from banyan.core.schemas import hidden_character
 from banyan.people.choices import (
     CareKind,
     CarerKind,
@@ -34,7 +35,6 @@ from banyan.people.validators import (
     normalise_phone,
     phone_problem,
 )
-from banyan.places.schemas import hidden_character
 
 # --- access functions (one per secured model; missing and out-of-scope both answer 404) ---
 

@@ -13,8 +13,8 @@ from ninja import Field, Query, Router, Schema, Status
 
 from banyan.core.api import ErrorOut, page
 from banyan.core.auth import DEFAULT_DAYS, MAX_DAYS, TokenScope, request_token
+from banyan.core.schemas import PageQuery
 from banyan.people import tokens as services
-from banyan.places.schemas import PageQuery
 
 router = Router(tags=["tokens"])
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}

@@ -6,7 +6,7 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import field_validator
 
-from banyan.places.schemas import PageQuery, clean_text
+from banyan.core.schemas import PageQuery, clean_text
 from banyan.response.models import DESCRIPTION_MAX, PHOTOS_PER_STEP
 
 GRADE_PATTERN = r"^(blue|yellow|orange|red)$"

@@ -7,7 +7,7 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import field_validator
 
-from banyan.places.schemas import ObjectId, PageQuery, clean_text
+from banyan.core.schemas import ObjectId, PageQuery, clean_text
 from banyan.sensing.kinds import get_kind
 
 KIND_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"

@@ -6,7 +6,7 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import field_validator
 
-from banyan.places.schemas import ObjectId, PageQuery, clean_text
+from banyan.core.schemas import ObjectId, PageQuery, clean_text
 
 GRADE_PATTERN = r"^(blue|yellow|orange|red)$"
 STATUS_PATTERN = r"^(open|acknowledged|resolved|cleared|active)$"

@@ -6,9 +6,9 @@ import pytest
 
 from banyan.conftest import make_id_number
 from banyan.core.errors import InvalidInput
+from banyan.core.schemas import clean_text, hidden_character
 from banyan.people import services
 from banyan.people.models import Household, Resident
-from banyan.places.schemas import clean_text, hidden_character
 
 HIDDEN = [
     "\u200b",  # zero-width space
