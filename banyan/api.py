@@ -2,7 +2,7 @@
 
 from banyan.core.api import BanyanAPI as NinjaAPI  # Ninja's, with Banyan's parser, handlers, OpenAPI errors
 from banyan.core.apidocs import StaffSwagger
-from banyan.core.auth import api_auth
+from banyan.people.auth import api_auth
 
 api = NinjaAPI(
     title="Banyan API",

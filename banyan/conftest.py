@@ -78,13 +78,14 @@ def totp_code(device) -> str:
 
 def _pass_second_factor_on_test_sign_in(sender, request, user, **kwargs):
     """Django's test client's ``force_login``/``login`` sign in without any page: such a session also
-    passes the second factor, with a real device of the user's (as ``banyan.core.otp.mark_verified``
+    passes the second factor, with a real device of the user's (as ``banyan.people.otp.mark_verified``
     would after a right code, step-up time included). A sign-in through the pages (a real request)
     is left alone and meets the second-factor pages like anyone's; so are users who need none."""
     from django.http import HttpRequest
     from django_otp import DEVICE_ID_SESSION_KEY
 
-    from banyan.core import clock, otp
+    from banyan.core import clock
+    from banyan.people import otp
 
     if type(request) is not HttpRequest or not otp.needs_second_factor(user):
         return
@@ -113,7 +114,7 @@ class ApiClient:
     """A Django test client that speaks JSON to /api/v1/ with a bearer token."""
 
     def __init__(self, user=None):
-        from banyan.core.auth import create_token
+        from banyan.people.auth import create_token
 
         self.client = Client()
         self.headers = {"Accept-Language": "en"}

@@ -39,8 +39,8 @@ INSTALLED_APPS = [
     "banyan.cockpit",
     "banyan.sim",
     "ninja",  # Swagger UI from ninja's own static files at /api/v1/docs, never from a CDN
-    "axes",  # sign-in throttling and lockout (banyan.core.login)
-    "django_otp",  # the second factor (banyan.core.otp)
+    "axes",  # sign-in throttling and lockout (banyan.people.login)
+    "django_otp",  # the second factor (banyan.people.otp)
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
 ]
@@ -58,7 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "banyan.core.middleware.SessionTimeoutMiddleware",  # after messages: says why it signed out
     "django_otp.middleware.OTPMiddleware",
-    "banyan.core.otp.SecondFactorMiddleware",
+    "banyan.people.otp.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "banyan.core.middleware.RequestContextMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as axes asks: turns a lockout into the 429 sign-in page
@@ -124,9 +124,9 @@ def _database() -> dict:
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "people.User"
-LOGIN_URL = "core:login"
-LOGIN_REDIRECT_URL = "core:home"
-LOGOUT_REDIRECT_URL = "core:login"
+LOGIN_URL = "account:login"
+LOGIN_REDIRECT_URL = "account:home"
+LOGOUT_REDIRECT_URL = "account:login"
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -138,11 +138,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},  # Django's 20,000 list
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Signing in (banyan.core.login, README "Signing in"): django-axes counts wrong passwords per account and
+# Signing in (banyan.people.login, README "Signing in"): django-axes counts wrong passwords per account and
 # per client address on Banyan's clock; BANYAN_LOGIN's limits within LOCKOUT_MINUTES lock the account or
 # the address for LOCKOUT_MINUTES after the last wrong password (the sign-in page, 429, names the time).
 AUTHENTICATION_BACKENDS = [
-    "banyan.core.login.LoginThrottleBackend",
+    "banyan.people.login.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 BANYAN_LOGIN = {
@@ -150,16 +150,16 @@ BANYAN_LOGIN = {
     "ADDRESS_LIMIT": int(os.environ.get("BANYAN_LOGIN_ADDRESS_LIMIT", "30")),
     "LOCKOUT_MINUTES": int(os.environ.get("BANYAN_LOGIN_LOCKOUT_MINUTES", "5")),
 }
-AXES_HANDLER = "banyan.core.login.LoginAttemptHandler"
+AXES_HANDLER = "banyan.people.login.LoginAttemptHandler"
 AXES_FAILURE_LIMIT = BANYAN_LOGIN["ACCOUNT_LIMIT"]
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # in this order: LoginAttemptHandler relies on it
-AXES_COOLOFF_TIME = "banyan.core.login.lockout_duration"
+AXES_COOLOFF_TIME = "banyan.people.login.lockout_duration"
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the end of a lockout shown on the page stays true
-AXES_LOCKOUT_CALLABLE = "banyan.core.login.lockout_response"
-AXES_CLIENT_STR_CALLABLE = "banyan.core.login.client_str"  # no user name or address in log lines
+AXES_LOCKOUT_CALLABLE = "banyan.people.login.lockout_response"
+AXES_CLIENT_STR_CALLABLE = "banyan.people.login.client_str"  # no user name or address in log lines
 AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are in the audit log (login.succeeded)
 AXES_VERBOSE = False
-# The second factor (banyan.core.otp, banyan.core.stepup): required for these roles (optional for residents);
+# The second factor (banyan.people.otp, .stepup): required for these roles (optional for residents);
 # revealing many people's data needs it re-entered within STEP_UP_MINUTES.
 BANYAN_OTP = {
     "REQUIRED_ROLES": [

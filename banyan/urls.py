@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("banyan.core.urls")),
+    path("", include("banyan.people.account_urls")),
     path("places/", include("banyan.places.urls")),
     path("people/", include("banyan.people.urls")),
     path("", include("banyan.warning.urls")),

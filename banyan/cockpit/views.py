@@ -31,8 +31,9 @@ from banyan.cockpit import services
 from banyan.core import bus, clock
 from banyan.core.access import Action, can
 from banyan.core.errors import NotFound, PermissionDenied
-from banyan.core.sse import astream_user, event_stream, unauthorized
+from banyan.core.sse import event_stream, unauthorized
 from banyan.core.views import service_errors
+from banyan.people.auth import astream_user
 from banyan.response.models import Incident
 
 HEARTBEAT_S = 15.0

@@ -20,10 +20,6 @@ class CoreConfig(AppConfig):
     def ready(self):
         post_migrate.connect(create_cache_table, dispatch_uid="banyan-cache-table")
 
-        from banyan.core import login
-
-        login.connect_signals()
-
         from banyan.core import middleware
 
         middleware.connect_signals()  # the session's start and last request, at sign-in

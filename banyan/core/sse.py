@@ -1,4 +1,4 @@
-"""What every Server-Sent Events stream of Banyan shares: who is asking, the answer to nobody, and
+"""What every Server-Sent Events stream of Banyan shares: the answer to nobody, and
 the streaming response that proxies must not buffer."""
 
 from __future__ import annotations
@@ -8,9 +8,7 @@ from collections.abc import AsyncIterator
 from django.http import JsonResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 
-from banyan.core.auth import astream_user
-
-__all__ = ["astream_user", "event_stream", "unauthorized"]
+__all__ = ["event_stream", "unauthorized"]
 
 
 def unauthorized() -> JsonResponse:

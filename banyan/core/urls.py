@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from banyan.core import views
@@ -6,11 +5,5 @@ from banyan.core import views
 app_name = "core"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("otp/verify/", views.otp_verify, name="otp-verify"),
-    path("otp/setup/", views.otp_setup, name="otp-setup"),
-    path("otp/recovery-codes/", views.otp_recovery_codes, name="otp-recovery-codes"),
     path("elder-mode/", views.toggle_elder_mode, name="elder-mode"),
 ]

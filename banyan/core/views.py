@@ -1,29 +1,23 @@
-"""The web shell's own pages (sign-in, home, elder mode) and the glue every page view uses."""
+"""The glue every page view uses (service errors, private responses), the health check and elder mode.
+
+The account's pages (sign-in, second factor, home) are :mod:`banyan.people.account_views`."""
 
 from __future__ import annotations
 
 import functools
 
-from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import connection
 from django.http import Http404, HttpResponseRedirect, JsonResponse
-from django.shortcuts import render
-from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.utils.translation import gettext
-from django.views.decorators.http import require_http_methods, require_POST
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
-from banyan.core import clock, otp, stepup
-from banyan.core import login as login_services
+from banyan.core import clock
 from banyan.core.errors import NotFound, PermissionDenied
-from banyan.core.forms import OtpCodeForm, RecoveryCodeForm
 
 
 def healthz(request):
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok", "time": clock.now().isoformat()})
@@ -52,125 +46,6 @@ def private(response):
     """Mark a response that shows personal values as never to be cached or stored."""
     add_never_cache_headers(response)
     return response
-
-
-class LoginView(auth_views.LoginView):
-    """The password. Throttling and lockout are django-axes' (``banyan.core.login``); a session that
-    needs a second factor is then sent to it by ``banyan.core.otp.SecondFactorMiddleware``."""
-
-    template_name = "core/login.html"
-    redirect_authenticated_user = True
-
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        login_services.record_sign_in(self.request, form.get_user())
-        return response
-
-
-def _next_url(request, default: str = "/") -> str:
-    target = request.POST.get("next") or request.GET.get("next") or default
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return default
-    return target
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def otp_verify(request):
-    """Enter the 6-digit code (or a recovery code): after the password, and again for a step-up."""
-    user = request.user
-    next_url = _next_url(request)
-    if not otp.has_device(user):
-        return HttpResponseRedirect(f"{reverse('core:otp-setup')}?{urlencode({'next': next_url})}")
-    step_up = otp.is_verified(request)
-    code_form, recovery_form, throttled = OtpCodeForm(), RecoveryCodeForm(), False
-    if request.method == "POST":
-        use_recovery = "recovery_code" in request.POST
-        form = RecoveryCodeForm(request.POST) if use_recovery else OtpCodeForm(request.POST)
-        if use_recovery:
-            recovery_form = form
-        else:
-            code_form = form
-        if form.is_valid():
-            token = form.cleaned_data["recovery_code" if use_recovery else "code"]
-            throttled = otp.throttled(user)  # still waiting after earlier wrong codes: refused unchecked
-            if otp.verify(request, token=token, step_up=step_up):
-                return HttpResponseRedirect(next_url)
-            field = "recovery_code" if use_recovery else "code"
-            form.add_error(
-                field,
-                gettext("Too many wrong codes: wait a moment, then enter the newest code.")
-                if throttled
-                else gettext("That code is not right. Enter the code your app shows now."),
-            )
-    context = {
-        "code_form": code_form,
-        "recovery_form": recovery_form,
-        "next": next_url,
-        "step_up": step_up or request.GET.get("step_up") == "1",
-    }
-    return private(render(request, "core/otp_verify.html", context))
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def otp_setup(request):
-    """Set up the second factor: the QR code and the key, confirmed with a code; then the recovery codes."""
-    user = request.user
-    next_url = _next_url(request)
-    if otp.has_device(user):
-        return HttpResponseRedirect(f"{reverse('core:otp-verify')}?{urlencode({'next': next_url})}")
-    device = otp.enrolment_device(user)
-    form = OtpCodeForm()
-    if request.method == "POST":
-        form = OtpCodeForm(request.POST)
-        if form.is_valid():
-            codes = otp.confirm_enrolment(request, device=device, token=form.cleaned_data["code"])
-            if codes is not None:
-                context = {"codes": codes, "next": next_url}
-                return private(render(request, "core/otp_recovery_codes.html", context))
-            form.add_error("code", gettext("That code is not right. Enter the code your app shows now."))
-    context = {
-        "form": form,
-        "qr_data_uri": otp.qr_data_uri(device),
-        "key": otp.key_text(device),
-        "next": next_url,
-        "required": user.role in otp.required_roles(),
-    }
-    return private(render(request, "core/otp_setup.html", context))
-
-
-@login_required
-@require_POST
-def otp_recovery_codes(request):
-    """New recovery codes (the old ones stop working); only right after entering a code (step-up)."""
-    if not otp.has_device(request.user):
-        return HttpResponseRedirect(reverse("core:otp-setup"))
-    refused = stepup.refusal(request, back=reverse("core:home"))
-    if refused is not None:
-        return refused
-    codes = otp.replace_recovery_codes(request.user)
-    from banyan.audit.services import record_one
-
-    record_one(
-        actor=request.user,
-        action="otp.recovery_codes",
-        subject_type="user",
-        subject_id=request.user.pk,
-        details={"recovery_codes": len(codes)},
-    )
-    return private(render(request, "core/otp_recovery_codes.html", {"codes": codes, "next": "/"}))
-
-
-@login_required
-def home(request):
-    from banyan.people.services import community_overview
-    from banyan.places.choices import RegionKind
-    from banyan.places.models import Region
-
-    grids = Region.objects.restrict(request.user).filter(kind=RegionKind.GRID).order_by("code")
-    context = {"overview": community_overview(request.user), "grids": list(grids), "nav": "home"}
-    return render(request, "core/home.html", context)
 
 
 @require_POST

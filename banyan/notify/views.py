@@ -26,9 +26,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from banyan.core import bus
-from banyan.core.sse import astream_user, event_stream, unauthorized
+from banyan.core.sse import event_stream, unauthorized
 from banyan.notify import services
 from banyan.notify.models import Message
+from banyan.people.auth import astream_user
 
 
 def _last_event_id(request: HttpRequest) -> int | None | str:

@@ -6,3 +6,8 @@ class PeopleConfig(AppConfig):
     name = "banyan.people"
     label = "people"
     verbose_name = _("People")
+
+    def ready(self):
+        from banyan.people import login
+
+        login.connect_signals()  # audit entries for sign-in, sign-out and lockouts

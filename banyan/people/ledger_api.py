@@ -11,10 +11,9 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import field_validator
 
-from banyan.core import stepup
 from banyan.core.api import ErrorOut
 from banyan.core.schemas import clean_text
-from banyan.people import ledgers
+from banyan.people import ledgers, stepup
 
 router = Router(tags=["ledgers"])
 ERRORS = {403: ErrorOut, 404: ErrorOut}

@@ -67,7 +67,7 @@ class ApiToken(models.Model):
     """A personal API token; only its SHA-256 is stored.
 
     Every token expires (``expires_at``, at most a year after it was made) and carries scopes
-    (``read``, ``write``, ``readings:write``) that :class:`banyan.core.auth.BearerTokenAuth`
+    (``read``, ``write``, ``readings:write``) that :class:`banyan.people.auth.BearerTokenAuth`
     enforces for every API call. See docs/adr/0006-api-tokens.md.
     """
 

@@ -16,10 +16,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from banyan.core.access import Action, can
-from banyan.core.auth import DEFAULT_DAYS, MAX_DAYS, TokenScope
 from banyan.core.errors import InvalidInput, NotFound
 from banyan.core.views import private, service_errors
 from banyan.people import tokens as services
+from banyan.people.auth import DEFAULT_DAYS, MAX_DAYS, TokenScope
 
 SCOPE_LABELS = {
     TokenScope.READ: _("Read: look things up (GET only)"),

@@ -6,7 +6,7 @@ scopes are a subset) and expires no later than it, so a stolen token cannot mint
 A gateway's ``readings:write`` token belongs to an account whose role may send readings
 (directors, street officers, property staff, administrators): a community's gateway account is
 typically a property-staff account of that community that never signs in
-(``banyan token gateway COMMUNITY``). Enforcement of scopes is in :mod:`banyan.core.auth`.
+(``banyan token gateway COMMUNITY``). Enforcement of scopes is in :mod:`banyan.people.auth`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from django.utils.translation import gettext as _
 from banyan.audit.services import record_one
 from banyan.core import clock
 from banyan.core.access import Action, can
-from banyan.core.auth import TokenScope, clean_days, clean_scopes, create_token, hash_token
 from banyan.core.choices import Role
 from banyan.core.errors import InvalidInput, NotFound
+from banyan.people.auth import TokenScope, clean_days, clean_scopes, create_token, hash_token
 from banyan.people.models import ApiToken, User
 
 MAX_NAME = 100

@@ -12,9 +12,9 @@ from django.utils.cache import add_never_cache_headers
 from ninja import Field, Query, Router, Schema, Status
 
 from banyan.core.api import ErrorOut, page
-from banyan.core.auth import DEFAULT_DAYS, MAX_DAYS, TokenScope, request_token
 from banyan.core.schemas import PageQuery
 from banyan.people import tokens as services
+from banyan.people.auth import DEFAULT_DAYS, MAX_DAYS, TokenScope, request_token
 
 router = Router(tags=["tokens"])
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}

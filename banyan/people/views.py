@@ -30,11 +30,11 @@ from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from banyan.core import clock, stepup
+from banyan.core import clock
 from banyan.core.access import REVEALABLE_FIELDS, Action, can, revealable_fields
 from banyan.core.errors import Conflict, InvalidInput, NotFound
 from banyan.core.views import private, service_errors
-from banyan.people import ledgers, rights
+from banyan.people import ledgers, rights, stepup
 from banyan.people.caching import no_store
 from banyan.people.choices import CareKind, CareLevel, CorrectionStatus, ResidentTag
 from banyan.people.forms import (

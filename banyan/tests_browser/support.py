@@ -78,7 +78,7 @@ def desktop(browser, console_errors: list[str]):
 def sign_in(page, base_url: str, username: str = "director") -> None:
     """Sign in through the pages: the password, then, for an account that needs one, the second factor
     with the current code of the account's real TOTP device (banyan.conftest.second_factor_device)."""
-    from banyan.core import otp
+    from banyan.people import otp
     from banyan.people.models import User
 
     user = User.objects.get(username=username)

@@ -20,9 +20,9 @@ from django.views.decorators.http import require_GET, require_POST
 from banyan.audit.models import AuditEntry
 from banyan.core import clock
 from banyan.core.access import Action, can
-from banyan.core.auth import user_for_token
 from banyan.core.errors import InvalidInput
 from banyan.core.views import service_errors
+from banyan.people.auth import user_for_token
 from banyan.warning import services
 from banyan.warning.cap import atom_feed
 from banyan.warning.choices import ACTIVE_STATUSES, AlertStatus, Grade

@@ -427,7 +427,7 @@ READING_SENDERS = {"admin", "street01", "director", "property01"}
 
 @pytest.mark.parametrize("username", ROLES)
 def test_tokens_own_for_everyone_anyones_for_admins(username, users, api):
-    from banyan.core.auth import create_token
+    from banyan.people.auth import create_token
     from banyan.people.models import ApiToken
 
     create_token(users["grid02"], name="someone else's")

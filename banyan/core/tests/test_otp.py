@@ -125,7 +125,7 @@ def test_the_code_page_never_sends_off_the_site(users):
 
 
 def test_a_recovery_code_signs_in_once(users):
-    from banyan.core import otp
+    from banyan.people import otp
 
     user = users["grid02"]
     second_factor_device(user)
@@ -152,7 +152,7 @@ def test_residents_may_sign_in_without_a_second_factor_and_may_set_one_up(users)
 
 
 def test_a_bearer_token_is_judged_alone_beside_a_half_signed_in_session(users):
-    from banyan.core.auth import create_token
+    from banyan.people.auth import create_token
 
     client = password_only("director")
     assert client.get("/api/v1/regions?kind=grid").status_code == 401

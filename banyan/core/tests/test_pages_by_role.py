@@ -338,14 +338,14 @@ PAGES: dict[str, list[Variant]] = {
     "healthz": [v("200 200 200 200 200 200 200 200 200 200")],
     "set_language": [v("302 302 302 302 302 302 302 302 302 302")],
     # core
-    "core:home": [v(EVERYONE_SIGNED_IN)],
-    "core:login": [v("200 302 302 302 302 302 302 302 302 302")],
-    "core:logout": [v("405 405 405 405 405 405 405 405 405 405")],
+    "account:home": [v(EVERYONE_SIGNED_IN)],
+    "account:login": [v("200 302 302 302 302 302 302 302 302 302")],
+    "account:logout": [v("405 405 405 405 405 405 405 405 405 405")],
     "core:elder-mode": [v("405 405 405 405 405 405 405 405 405 405")],
     # second factor: staff have a device (their test sessions passed it); resident01 has none and enrols
-    "core:otp-verify": [v("302 200 200 200 200 200 200 200 302 200")],
-    "core:otp-setup": [v("302 302 302 302 302 302 302 302 200 302")],
-    "core:otp-recovery-codes": [v("302 405 405 405 405 405 405 405 405 405")],
+    "account:otp-verify": [v("302 200 200 200 200 200 200 200 302 200")],
+    "account:otp-setup": [v("302 302 302 302 302 302 302 302 200 302")],
+    "account:otp-recovery-codes": [v("302 405 405 405 405 405 405 405 405 405")],
     # places
     "places:grid-list": [v(EVERYONE_SIGNED_IN)],
     "places:grid-detail": [
@@ -573,7 +573,7 @@ def post_targets(response, url: str) -> set[str]:
 
 
 # Addresses that redirect anonymous visitors elsewhere than to sign in (they need no sign-in).
-OPEN_TO_ANONYMOUS = {"set_language", "core:logout", "core:elder-mode"}
+OPEN_TO_ANONYMOUS = {"set_language", "account:logout", "core:elder-mode"}
 
 
 def redirect_problem(response, role: str, name: str) -> str:
@@ -721,7 +721,7 @@ FORMS: list[Form] = [
     # core: sign-in refuses with the errors shown; signed-in people are sent home.
     Form(
         "login",
-        "core:login",
+        "account:login",
         lambda w: [],
         {
             "empty": empty,
@@ -733,14 +733,14 @@ FORMS: list[Form] = [
     # Sign-out, elder mode and language answer a redirect (on the site) whatever they are sent.
     Form(
         "logout",
-        "core:logout",
+        "account:logout",
         lambda w: [],
         {"empty": empty, "garbage": lambda w: {"next": EVIL}},
         "302 302 302 302 302 302 302 302 302 302",
     ),
     Form(
         "otp-verify",
-        "core:otp-verify",
+        "account:otp-verify",
         lambda w: [],
         {
             "empty": empty,
@@ -751,7 +751,7 @@ FORMS: list[Form] = [
     ),
     Form(
         "otp-setup",
-        "core:otp-setup",
+        "account:otp-setup",
         lambda w: [],
         {"empty": empty, "garbage": lambda w: {"code": "12ab56", "next": EVIL}},
         "302 302 302 302 302 302 302 302 200 302",

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from banyan.core import clock
-from banyan.core.auth import create_token
+from banyan.people.auth import create_token
 from banyan.response.models import Incident, Report
 from banyan.response.tests import conftest as response_fixtures
 from banyan.response.tests.conftest import jpeg_with_gps

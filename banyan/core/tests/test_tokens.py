@@ -12,7 +12,7 @@ from django.test import Client
 
 from banyan.audit.models import AuditEntry
 from banyan.core import clock
-from banyan.core.auth import create_token
+from banyan.people.auth import create_token
 from banyan.people.models import ApiToken, Resident
 from banyan.sensing.models import Device, Reading
 

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from banyan.audit.models import AuditEntry
-from banyan.core.auth import create_token
+from banyan.people.auth import create_token
 from banyan.people.models import ApiToken
 
 PAGE = "/people/tokens/"

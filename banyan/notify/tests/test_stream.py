@@ -10,8 +10,8 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.test import AsyncClient
 
-from banyan.core.auth import create_token
 from banyan.notify.services import notify
+from banyan.people.auth import create_token
 
 
 def parse(block: str) -> dict:

@@ -107,7 +107,7 @@ def checked_digest(html: str) -> str:
 def test_import_page_requires_sign_in():
     response = Client().get(IMPORT_URL)
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("core:login"))
+    assert response["Location"].startswith(reverse("account:login"))
 
 
 @pytest.mark.parametrize("username", ["property01", "volunteer01", "resident01", "auditor"])
@@ -119,7 +119,7 @@ def test_import_page_is_403_for_roles_that_may_not_import(signed_in, unit, usern
     response = upload(client, ledger_csv(good_rows(unit)), dry_run="0")
     assert response.status_code == 403
     assert counts() == before
-    home = client.get(reverse("core:home")).content.decode()
+    home = client.get(reverse("account:home")).content.decode()
     assert f'href="{IMPORT_URL}"' not in home
 
 

@@ -89,7 +89,7 @@ EXPECTED = {
 def test_every_page_by_role_and_scope(page, signed_in, incident):
     url = PAGES[page](incident)
     anonymous = signed_in().get(url)
-    assert anonymous.status_code == 302 and anonymous.url.startswith(reverse("core:login"))
+    assert anonymous.status_code == 302 and anonymous.url.startswith(reverse("account:login"))
     for username, status in EXPECTED[page].items():
         assert signed_in(username).get(url).status_code == status, (page, username)
 
@@ -117,7 +117,7 @@ def test_every_step_refused_to_those_who_may_not_take_it_and_nothing_changes(ste
     if step == "hand-over":
         data["organisation"] = site["street"].pk
     anonymous = signed_in().post(url, data)
-    assert anonymous.status_code == 302 and anonymous.url.startswith(reverse("core:login"))
+    assert anonymous.status_code == 302 and anonymous.url.startswith(reverse("account:login"))
     assert signed_in("resident01").post(url, data).status_code == 403
     assert signed_in("auditor").post(url, data).status_code == 403
     assert signed_in("grid02").post(url, data).status_code in (403, 404)  # not theirs: 404 where it may

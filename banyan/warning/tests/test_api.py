@@ -160,7 +160,7 @@ def test_cap_of_a_place_alert_uses_the_facility_area(api, now):
 
 
 def test_atom_feed(api, raised, client, users):
-    from banyan.core.auth import create_token
+    from banyan.people.auth import create_token
 
     assert client.get("/cap/alerts.atom").status_code == 401
     token = create_token(users["admin"])

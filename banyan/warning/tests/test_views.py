@@ -94,7 +94,7 @@ def test_pages_by_role_and_scope(username, users, outside, now, signed_in):
     assert client.get(detail_url(inside)).status_code == (200 if allowed else 403), username
     official = reverse("warning:official-warning-detail", args=[warning.pk])
     assert client.get(official).status_code == 200, "official warnings are public to the signed-in"
-    home = client.get(reverse("core:home")).content.decode()
+    home = client.get(reverse("account:home")).content.decode()
     assert (f'href="{reverse("warning:alert-list")}"' in home) == allowed, "the nav link follows the role"
     if allowed:
         html = response.content.decode()
@@ -111,7 +111,7 @@ def test_anonymous_is_sent_to_sign_in(users, outside, now):
     client = Client()
     for url in (list_url(), detail_url(inside), reverse("warning:official-warning-detail", args=[1])):
         response = client.get(url)
-        assert response.status_code == 302 and response["Location"].startswith(reverse("core:login")), url
+        assert response.status_code == 302 and response["Location"].startswith(reverse("account:login")), url
     client.post(reverse("warning:alert-acknowledge", args=[inside.pk]))
     client.post(reverse("warning:alert-resolve", args=[inside.pk]), {"note": "x"})
     assert Alert.objects.get(pk=inside.pk).status == "open"

@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from banyan.core.auth import DEFAULT_DAYS, MAX_DAYS, TokenScope
 from banyan.core.errors import BanyanError
+from banyan.people.auth import DEFAULT_DAYS, MAX_DAYS, TokenScope
 
 
 def _when(value) -> str:

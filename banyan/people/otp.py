@@ -4,7 +4,7 @@
   sees or may reveal other people's personal data (the auditor reads everyone's names and the audit
   log). Residents see only their own household's data and must be able to sign in without a
   smartphone, so for them it is optional: a resident who has set it up is asked for it too.
-- **Flow**: the password first (:mod:`banyan.core.login`); then, until the session has passed the
+- **Flow**: the password first (:mod:`banyan.people.login`); then, until the session has passed the
   second factor, :class:`SecondFactorMiddleware` lets it reach only the second-factor pages, sign-out,
   the language and elder-mode switches and static files. An account with a confirmed device enters
   a 6-digit code (or a recovery code, used once); one without enrols first: a QR code (SVG drawn
@@ -37,7 +37,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from banyan.core import clock
 
 # The session remembers when it last passed the second factor (seconds since the epoch, Banyan's
-# clock): the sign-in itself, or a later step-up (banyan.core.stepup).
+# clock): the sign-in itself, or a later step-up (banyan.people.stepup).
 VERIFIED_AT_SESSION_KEY = "banyan_otp_verified_at"
 DEVICE_NAME = "authenticator"
 RECOVERY_NAME = "recovery codes"
@@ -254,6 +254,6 @@ class SecondFactorMiddleware:
         if request.path.startswith("/api/"):
             message = gettext("Enter the code of your second factor first (sign in at /login/).")
             return JsonResponse({"detail": message, "code": "otp_required"}, status=401)
-        page = "core:otp-verify" if has_device(user) else "core:otp-setup"
+        page = "account:otp-verify" if has_device(user) else "account:otp-setup"
         target = request.get_full_path() if request.method == "GET" else "/"
         return HttpResponseRedirect(f"{reverse(page)}?{urlencode({'next': target})}")

@@ -26,7 +26,7 @@ from django.utils.translation import gettext
 
 from banyan.core import clock
 from banyan.core.errors import PermissionDenied
-from banyan.core.otp import VERIFIED_AT_SESSION_KEY
+from banyan.people.otp import VERIFIED_AT_SESSION_KEY
 
 
 def window() -> dt.timedelta:
@@ -71,7 +71,7 @@ def refusal(request, *, back: str | None = None):
     if stepped_up(request):
         return None
     back = back or _same_site_referer(request) or request.get_full_path()
-    verify_url = f"{reverse('core:otp-verify')}?{urlencode({'next': back, 'step_up': '1'})}"
+    verify_url = f"{reverse('account:otp-verify')}?{urlencode({'next': back, 'step_up': '1'})}"
     context = {"message": message(), "verify_url": verify_url}
     return TemplateResponse(request, "core/step_up_required.html", context, status=403).render()
 

@@ -165,7 +165,7 @@ def lockout_response(request, original_response=None, credentials=None):
     if credentials is not None:
         form.initial = {"username": get_client_username(request, credentials) or ""}
     context = {"form": form, "lockout_message": message, "next": request.POST.get("next", "")}
-    response = TemplateResponse(request, "core/login.html", context, status=429)
+    response = TemplateResponse(request, "account/login.html", context, status=429)
     response["Retry-After"] = str(max(1, int((until - clock.now()).total_seconds()) + 1))
     return response.render()
 

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from banyan.core import login, otp
 from banyan.core.errors import NotFound
+from banyan.people import login, otp
 
 
 class Command(BaseCommand):
