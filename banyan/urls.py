@@ -9,7 +9,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("banyan.core.urls")),
     path("", include("banyan.people.account_urls")),
-    path("places/", include("banyan.places.urls")),
+    path("places/", include("banyan.people.place_urls")),
     path("people/", include("banyan.people.urls")),
     path("", include("banyan.warning.urls")),
     path("notify/", include("banyan.notify.urls")),

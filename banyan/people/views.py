@@ -47,10 +47,10 @@ from banyan.people.forms import (
 )
 from banyan.people.models import CareProfile, Resident, Vehicle
 from banyan.people.pdf import render_own_data
+from banyan.people.place_views import render_grid_detail
 from banyan.people.services import get_household_for, get_resident_for, reveal_resident
 from banyan.places.choices import RegionKind
 from banyan.places.services import get_region_by_code_for
-from banyan.places.views import render_grid_detail
 
 # Labels of the keys that care details use; an unknown key is shown as it is.
 DETAIL_LABELS = {

@@ -1,6 +1,8 @@
+"""The pages under /places/ (their views are people's: they show who lives where)."""
+
 from django.urls import path
 
-from banyan.places import views
+from banyan.people import place_views as views
 
 app_name = "places"
 

@@ -1,5 +1,5 @@
-"""Staff pages that browse places: grids, then buildings, then units with their households.
-
+"""Staff pages that browse places with the people who live there: grids, then buildings, then units
+with their households (served under /places/, URL names `places:…`).
 Every object is loaded through the scoped access functions, so a grid worker sees only their
 grid and gets the same 404 for "missing" and "not yours".
 """
