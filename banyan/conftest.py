@@ -267,7 +267,7 @@ def mosquitto():
     import tempfile
     from pathlib import Path
 
-    from banyan.sensing.ingest.broker import start_mosquitto, stop
+    from banyan.processes.broker import start_mosquitto, stop
 
     folder = Path(tempfile.mkdtemp(prefix="banyan-test-mqtt-"))  # the broker's user can reach it
     process, port = start_mosquitto(folder)

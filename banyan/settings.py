@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "banyan.response",
     "banyan.cockpit",
     "banyan.sim",
+    "banyan.processes",
+    "banyan.bench",
     "ninja",  # Swagger UI from ninja's own static files at /api/v1/docs, never from a CDN
     "axes",  # sign-in throttling and lockout (banyan.people.login)
     "django_otp",  # the second factor (banyan.people.otp)

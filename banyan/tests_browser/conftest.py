@@ -47,7 +47,7 @@ class AsgiServer:
     again on the same port (a server restart, as a browser sees it)."""
 
     def __init__(self) -> None:
-        from banyan.sensing.ingest.broker import free_port
+        from banyan.processes.broker import free_port
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

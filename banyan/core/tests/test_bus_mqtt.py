@@ -147,7 +147,7 @@ def test_the_bridge_reconnects_after_the_broker_restarts(tmp_path_factory, heard
     import tempfile
     from pathlib import Path
 
-    from banyan.sensing.ingest.broker import start_mosquitto, stop
+    from banyan.processes.broker import start_mosquitto, stop
 
     folder = Path(tempfile.mkdtemp(prefix="banyan-test-mqtt-"))
     process, port = start_mosquitto(folder)

@@ -10,7 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from banyan.sensing.ingest.broker import free_port
+from banyan.processes.broker import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from banyan.sensing.ingest.broker import start_mosquitto, stop
+from banyan.processes.broker import start_mosquitto, stop
 
 REPO = Path(__file__).resolve().parents[3]
 

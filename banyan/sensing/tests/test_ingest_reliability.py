@@ -38,7 +38,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from banyan.sensing.ingest.broker import free_port, start_mosquitto
+from banyan.processes.broker import free_port, start_mosquitto
 from banyan.sensing.mqtt_accounts import BrokerAccount, mosquitto_hash, service_accounts
 from banyan.sensing.tests import reliability
 from banyan.sensing.tests.test_ingest_mqtt import REPO, Worker

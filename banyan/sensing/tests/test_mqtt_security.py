@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from banyan.core.mqtt import service_login, signed_event
-from banyan.sensing.ingest.broker import CONFIG, TlsFiles, free_port, start_mosquitto, stop
+from banyan.processes.broker import CONFIG, TlsFiles, free_port, start_mosquitto, stop
 from banyan.sensing.tests.test_ingest_mqtt import (
     REPO,
     Worker,

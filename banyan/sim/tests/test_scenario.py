@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 
 from banyan.core import clock
+from banyan.processes.wiring import rule_pipeline
 from banyan.sensing.ingest.writer import BatchWriter
 from banyan.sensing.kinds import KINDS
-from banyan.sensing.management.commands.ingest import _rule_pipeline as rule_pipeline
 from banyan.sensing.models import DeadLetter, Reading
 from banyan.sensing.parsing import check_against_kind, parse_payload
 from banyan.sim.scenario import EVENT_KINDS, WATER_BY_HOUR, Message, Scenario, door_openings

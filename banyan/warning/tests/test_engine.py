@@ -54,7 +54,7 @@ def test_the_engine_imports_no_django():
     import subprocess
 
     code = (
-        "import sys, banyan.warning.engine, banyan.warning.engine.bench; "
+        "import sys, banyan.warning.engine, banyan.bench.rules; "
         "sys.exit(1 if any(m == 'django' or m.startswith('django.') for m in sys.modules) else 0)"
     )
     assert importlib.import_module("banyan.warning.engine")
@@ -459,7 +459,7 @@ def test_crowd_density_sums_the_counters_of_a_zone_and_ignores_zones_without_an_
 
 
 def test_the_benchmark_runs_and_reports_throughput():
-    from banyan.warning.engine.bench import bench_engine
+    from banyan.bench.rules import bench_engine
 
     result = bench_engine(n=3000, devices=100)
     assert result["readings"] == 3000 and result["devices"] == 100

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from banyan.core.clock import SystemClock
-from banyan.sensing.ingest.broker import start_mosquitto, stop
+from banyan.processes.broker import start_mosquitto, stop
 
 WALL = SystemClock()  # latency is measured against the wall clock, the publisher's too
 
@@ -149,7 +149,7 @@ def _stream(folder: Path) -> tuple[Path, int]:
 
 def _publisher(port: int, stream: Path, mode: str, count: int, rate: float = 0, first: int = 0):
     return subprocess.Popen(
-        [sys.executable, "-m", "banyan.sensing.ingest.benchpub", str(port), str(stream), mode, str(count)]
+        [sys.executable, "-m", "banyan.bench.publisher", str(port), str(stream), mode, str(count)]
         + [str(rate), str(first)],
         stdout=subprocess.PIPE,
         text=True,
@@ -188,9 +188,9 @@ async def _raw(port: int, stream: Path, count: int) -> float:
 
 
 async def _banyan(port: int, stream: Path, readings: int) -> dict:
+    from banyan.processes.wiring import rule_pipeline
     from banyan.sensing.ingest.worker import IngestConfig, IngestWorker
     from banyan.sensing.ingest.writer import BatchWriter
-    from banyan.sensing.management.commands.ingest import _rule_pipeline
 
     phase: dict = {"stored": 0, "latencies": [], "first": 0.0, "last": 0.0}
 
@@ -207,7 +207,7 @@ async def _banyan(port: int, stream: Path, readings: int) -> dict:
     config = IngestConfig(
         url=f"mqtt://127.0.0.1:{port}", client_id="banyan-bench-ingest", frigate=False, batch_wait_s=0.01
     )
-    worker = IngestWorker(config, BatchWriter(on_new_readings=on_new_readings, rules_factory=_rule_pipeline))
+    worker = IngestWorker(config, BatchWriter(on_new_readings=on_new_readings, rules_factory=rule_pipeline))
     running = asyncio.create_task(worker.run())
     await asyncio.sleep(1.0)
     loop = asyncio.get_running_loop()

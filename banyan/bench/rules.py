@@ -13,8 +13,8 @@ import random
 import time
 from typing import Any
 
-from .engine import Engine, Reading
-from .rules import Rule, parse_rule
+from banyan.warning.engine.engine import Engine, Reading
+from banyan.warning.engine.rules import Rule, parse_rule
 
 _START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 # (device kind, metric, low, high, share of devices)

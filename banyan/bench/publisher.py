@@ -1,6 +1,6 @@
 """The publisher of ``banyan bench ingest``: a separate process, no Django, QoS 1 readings.
 
-``python -m banyan.sensing.ingest.benchpub PORT STREAM.json MODE COUNT [RATE] [FIRST]``
+``python -m banyan.bench.publisher PORT STREAM.json MODE COUNT [RATE] [FIRST]``
 - MODE ``raw``: COUNT single readings to ``bench/raw`` (the broker baseline);
 - ``single``: COUNT single readings spread over the devices;
 - ``batched``: COUNT readings in messages of 100;
@@ -94,8 +94,8 @@ async def main(port: int, stream: Stream, mode: str, count: int, rate: float, fi
     from mqttium.api import AsyncClient, PublishMessage
     from mqttium.errors import FlowControlError
 
+    from banyan.bench.ingest import bench_login
     from banyan.core.mqtt import service_login
-    from banyan.sensing.ingest.bench import bench_login
 
     # The fleet's readings as the simulator's account; the raw baseline as the bench's own.
     client = AsyncClient(

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from banyan.core.clock import SystemClock
-from banyan.sensing.ingest.broker import free_port, start_mosquitto, stop
+from banyan.processes.broker import free_port, start_mosquitto, stop
 
 WALL = SystemClock()
 PASSWORD = "bench-pass-2026"

@@ -1,6 +1,7 @@
 """Benchmarks: ``banyan bench seed --residents 10000`` times the seed on a fresh SQLite file."""
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -10,6 +11,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from banyan.bench import cockpit as cockpit_bench
+from banyan.bench import ingest as ingest_bench
+from banyan.bench.rules import bench_engine
 from banyan.core import clock
 
 
@@ -61,8 +65,6 @@ class Command(BaseCommand):
             self.bench_cockpit(**options)
             return
         if verb == "rules":
-            from banyan.warning.engine.bench import bench_engine
-
             result = bench_engine(n=options["readings"], devices=options["devices"])
             self.stdout.write(
                 f"{result['readings']} readings, {result['rules']} rules, {result['devices']} devices: "
@@ -73,10 +75,7 @@ class Command(BaseCommand):
         self.bench_seed(**options)
 
     def bench_ingest(self, *, readings, json_file, database_url, inner_port, **options):
-        import json
-
-        from banyan.sensing.ingest import bench
-
+        bench = ingest_bench
         if inner_port:  # the measuring process, pointed at the prepared database
             bench.measure(port=inner_port, readings=readings, json_file=json_file, machine=_machine())
             return
@@ -91,10 +90,7 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result))
 
     def bench_cockpit(self, *, trials, residents, load_seconds, events_per_second, json_file, **options):
-        import json
-
-        from banyan.cockpit import bench
-
+        bench = cockpit_bench
         if trials < 1 or residents < 1 or load_seconds <= 0 or events_per_second <= 0:
             raise CommandError(
                 "--trials, --residents, --load-seconds and --events-per-second must be positive"

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "deploy" / "mosquitto" / "banyan.conf"
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 _TLS_LINE = re.compile(

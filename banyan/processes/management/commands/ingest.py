@@ -1,7 +1,7 @@
 """``banyan ingest``: consume device readings and Frigate camera events from the MQTT broker.
 
 Runs until SIGTERM or Ctrl-C; the batch being written is finished and acknowledged first.
-See README "Ingest" and banyan/sensing/ingest/worker.py for the delivery guarantees.
+See README "Ingest", banyan/sensing/ingest/worker.py for the delivery guarantees.
 """
 
 import asyncio
@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from banyan.core.mqtt import parse_broker_url
+from banyan.processes.wiring import rule_pipeline
 from banyan.sensing.ingest.worker import IngestConfig, IngestWorker, default_client_id
 from banyan.sensing.ingest.writer import BatchWriter
 
@@ -61,7 +62,7 @@ class Command(BaseCommand):
         return None
 
     async def _run(self, config: IngestConfig) -> None:
-        worker = IngestWorker(config, BatchWriter(community=config.community, rules_factory=_rule_pipeline))
+        worker = IngestWorker(config, BatchWriter(community=config.community, rules_factory=rule_pipeline))
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, worker.stop)
@@ -75,12 +76,3 @@ class Command(BaseCommand):
             c.duplicates,
             c.dead_letters,
         )
-
-
-def _rule_pipeline(community_code: str | None):
-    """The ingest process is where sensing meets warning: readings go through the stored rules."""
-    from banyan.places.models import Region
-    from banyan.warning.pipeline import RulePipeline
-
-    community = Region.objects.get(kind="community", code=community_code) if community_code else None
-    return RulePipeline(community)

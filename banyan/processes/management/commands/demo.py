@@ -25,7 +25,7 @@ from django.core.management.base import BaseCommand
 
 from banyan.core.deploy import DEMO_VARIABLE
 from banyan.core.mqtt import parse_broker_url
-from banyan.sensing.ingest.broker import MOSQUITTO, start_mosquitto, stop
+from banyan.processes.broker import MOSQUITTO, start_mosquitto, stop
 
 
 class Command(BaseCommand):
