@@ -14,7 +14,7 @@ urlpatterns = [
     path("", include("banyan.warning.urls")),
     path("notify/", include("banyan.notify.urls")),
     path("response/", include("banyan.response.urls")),
-    path("open311/v2/", include("banyan.response.open311_urls")),
-    path("reports/", include("banyan.response.report_urls")),
+    path("open311/v2/", include("banyan.response.open311.urls")),
+    path("reports/", include("banyan.response.reports.urls")),
     path("cockpit/", include("banyan.cockpit.urls")),
 ]

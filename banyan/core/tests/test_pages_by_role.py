@@ -177,7 +177,7 @@ class World:
     @cached_property
     def report(self):
         """resident01's report of a problem at home (an open incident)."""
-        from banyan.response import reports
+        from banyan.response.reports import services as reports
 
         return reports.submit_report(actor=self.users["resident01"], category="wellness_check", home=True)
 

@@ -169,7 +169,7 @@ def test_anonymous_and_residents(api, site, opened):
 
 def test_metrics_report_satisfaction_per_category_and_body(site, api, users, now):
     from banyan.response import services
-    from banyan.response.reports import rate_report, submit_report
+    from banyan.response.reports.services import rate_report, submit_report
 
     report = submit_report(actor=users["resident01"], category="flooding", building=site["building"])
     worker = site["responders"][0].user

@@ -15,8 +15,8 @@ from django.core.management import call_command
 from django.test import Client
 from lxml import etree
 
-from banyan.response import reports
 from banyan.response.models import Incident, Report
+from banyan.response.reports import services as reports
 from banyan.response.tests.conftest import NOW
 
 BASE = "/open311/v2"

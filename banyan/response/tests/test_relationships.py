@@ -194,7 +194,7 @@ def test_hand_over_page_offers_only_bodies_in_reach(site, client, users, opened,
 def test_an_unknown_role_on_an_incident_never_breaks_the_reporters_pages(
     site, api, client, users, language, expected
 ):
-    from banyan.response.reports import submit_report
+    from banyan.response.reports.services import submit_report
 
     report = submit_report(actor=users["resident01"], category="flooding", building=site["building"])
     Incident.objects.filter(pk=report.incident_id).update(accountable_role="not-a-role")

@@ -13,8 +13,8 @@ from django.test import Client
 from django.urls import reverse
 
 from banyan.audit.models import AuditEntry
-from banyan.response import reports
 from banyan.response.models import Incident, Report
+from banyan.response.reports import services as reports
 from banyan.response.tests.conftest import NOW
 
 NEW = "/reports/new/"

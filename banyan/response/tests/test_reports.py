@@ -10,8 +10,8 @@ import pytest
 from django.db import connection
 
 from banyan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from banyan.response import reports
 from banyan.response.models import Incident, Report
+from banyan.response.reports import services as reports
 from banyan.response.tests.conftest import NOW, jpeg_with_gps
 
 PHONE = "13912345678"

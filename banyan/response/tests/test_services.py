@@ -254,7 +254,7 @@ def test_an_incident_at_a_point_or_a_facility_is_notified_with_its_place(site, u
 
 def test_the_reporter_hears_how_their_report_stands(site, users):
     from banyan.notify.models import Message
-    from banyan.response.reports import submit_report
+    from banyan.response.reports.services import submit_report
 
     report = submit_report(actor=users["resident01"], category="flooding", building=site["building"])
     incident = report.incident

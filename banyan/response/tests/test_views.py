@@ -480,8 +480,8 @@ def test_resolving_with_photos_keeps_them_without_their_location(signed_in, site
 
 
 def test_a_photo_sent_on_scene_and_the_report_photo_show_on_the_incident(signed_in, site, users):
-    from banyan.response import reports
     from banyan.response.models import IncidentPhoto
+    from banyan.response.reports import services as reports
 
     report = reports.submit_report(
         actor=users["resident01"], category="flooding", building=site["building"], photo=jpeg_with_gps()

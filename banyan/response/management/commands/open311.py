@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from banyan.core.errors import BanyanError
-from banyan.response import reports
+from banyan.response.reports import services as reports
 
 
 class Command(BaseCommand):

@@ -16,9 +16,9 @@ from banyan.core.api import ErrorOut, ListOut, page, parse_json_object
 from banyan.core.errors import InvalidInput
 from banyan.core.throttle import RateLimit
 from banyan.places.models import Building, Facility, Unit
-from banyan.response import reports
 from banyan.response.models import DESCRIPTION_MAX, PHOTO_MAX_BYTES, RATING_COMMENT_MAX, Report
 from banyan.response.photos import decode_photo, photo_response
+from banyan.response.reports import services as reports
 
 router = Router(tags=["reports"])
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}

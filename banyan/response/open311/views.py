@@ -38,9 +38,9 @@ from banyan.core import clock, throttle
 from banyan.core.errors import BanyanError, NotFound, PermissionDenied, TooManyRequests
 from banyan.core.throttle import BY_ADDRESS, BY_API_KEY
 from banyan.places.models import Building
-from banyan.response import reports
 from banyan.response.flow import ENDED
 from banyan.response.models import Category, Report, Source, StatusChoices
+from banyan.response.reports import services as reports
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-07-01T00:00:00Z"  # move it on when what the endpoint offers changes

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from banyan.response import open311
+from banyan.response.open311 import views as open311
 
 app_name = "open311"
 

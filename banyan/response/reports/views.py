@@ -26,10 +26,10 @@ from banyan.core.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from banyan.core.views import service_errors
 from banyan.places.choices import RegionKind
 from banyan.places.models import Building, Region
-from banyan.response import reports
 from banyan.response.forms import category_label
 from banyan.response.models import Report, StatusChoices
-from banyan.response.report_forms import RatingForm, ReportForm, icon
+from banyan.response.reports import services as reports
+from banyan.response.reports.forms import RatingForm, ReportForm, icon
 
 KEPT_PHOTO = "report_photo"  # the session key of a photo checked at the duplicate step
 
