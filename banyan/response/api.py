@@ -21,6 +21,7 @@ from banyan.places.services import get_building_for, get_facility_for, get_regio
 from banyan.response import flow, services
 from banyan.response.models import Category, Incident, Responsibility
 from banyan.response.photos import decode_photo, photo_response
+from banyan.response.reports.services import satisfaction
 from banyan.response.schemas import (
     ActionIn,
     CategoryOut,
@@ -419,7 +420,6 @@ def metrics(request: HttpRequest, query: Query[MetricsQuery]):
                 for name in flow.CLOCKS
             },
         }
-    from banyan.response.reports import satisfaction
 
     return {
         "days": query.days,
