@@ -7,6 +7,11 @@ only), so removing entries from the end is visible even when the head row is rew
 ``verify`` recomputes every hash and link, compares the end of the chain with the head and the
 anchor, and reports the first entry that does not fit.
 
+An anchor belongs to one chain: it names the chain's id, a digest of the chain's first entry (a new
+chain begins with an ``audit.chain`` entry holding a random nonce, so no two databases share one).
+The anchor of another chain — a second database beside the first, a database recreated — is
+reported as such, never as tampering, and is never overwritten by this chain's appends.
+
 Each hash is an HMAC-SHA256 under the audit key (``BANYAN_AUDIT_KEY`` or the key file's
 ``audit=`` line, never in the database), so someone holding only a copy of the database cannot
 delete or change an entry and recompute the hashes after it. ``rekey`` re-chains a verified chain
@@ -25,6 +30,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -44,6 +50,8 @@ logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 _HASH = re.compile(r"[0-9a-f]{64}")
+_CHAIN = re.compile(r"[0-9a-f]{32}")
+CHAIN_START = "audit.chain"
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,20 @@ def unkeyed_hash(entry: AuditEntry) -> str:
     return hashlib.sha256(_canonical(entry)).hexdigest()
 
 
+def chain_id_of(first: AuditEntry) -> str:
+    """The id of the chain that begins with ``first`` (entry 1): 32 hex digits of a SHA-256 of its
+    canonical form. Not under the audit key, so it survives ``rekey``; entry 1 itself is keyed, so it
+    cannot be changed without ``verify`` naming it. A chain begun before chain ids (entry 1 not
+    ``audit.chain``) gets its id the same way."""
+    return hashlib.sha256(b"banyan audit chain\0" + _canonical(first)).hexdigest()[:32]
+
+
+def current_chain_id() -> str | None:
+    """This database's chain id, or ``None`` while its log is empty (or entry 1 is missing)."""
+    first = AuditEntry.objects.filter(pk=1).first()
+    return chain_id_of(first) if first else None
+
+
 def check_purpose(purpose: str) -> None:
     """Refuse a purpose that holds an ID number or a phone number: it would stay in the log for good."""
     if looks_personal(purpose):
@@ -100,10 +122,12 @@ def _actor_columns(actor) -> tuple[int | None, str]:
     return actor.pk, actor.get_username()
 
 
-def record(*, actor, events: Iterable[Event]) -> list[AuditEntry]:
+def record(*, actor, events: Iterable[Event], _take_over_anchor: bool = False) -> list[AuditEntry]:
     """Append ``events`` to the chain in the caller's transaction (or a new one).
 
-    Once that transaction commits, the anchor file moves forward to the last of them.
+    An empty log first gets entry 1, ``audit.chain`` with a random nonce: the chain's id is made
+    from it. Once the transaction commits, the anchor file moves forward to the last entry, unless
+    it belongs to another chain (``_take_over_anchor``: :func:`reanchor` replaces it).
     """
     events = list(events)
     if not events:
@@ -111,7 +135,7 @@ def record(*, actor, events: Iterable[Event]) -> list[AuditEntry]:
     for event in events:
         check_purpose(event.purpose)
     key = vault.audit_keys()[0]
-    actor_id, actor_name = _actor_columns(actor)
+    actor_columns = _actor_columns(actor)
     request_id = context.current_request_id()
     at = clock.now()
     with transaction.atomic():
@@ -119,7 +143,11 @@ def record(*, actor, events: Iterable[Event]) -> list[AuditEntry]:
         entries = []
         prev = head.last_hash
         next_id = head.last_id
-        for event in events:
+        rows = [(actor_columns, event) for event in events]
+        if next_id == 0:
+            start = Event(CHAIN_START, "audit", "chain", details={"nonce": secrets.token_hex(16)})
+            rows.insert(0, (_actor_columns(None), start))
+        for (actor_id, actor_name), event in rows:
             next_id += 1
             entry = AuditEntry(
                 id=next_id,
@@ -140,10 +168,13 @@ def record(*, actor, events: Iterable[Event]) -> list[AuditEntry]:
         AuditEntry.objects.bulk_create(entries, batch_size=500)
         head.last_id, head.last_hash = next_id, prev
         head.save(update_fields=["last_id", "last_hash"])
+        chain = chain_id_of(entries[0]) if entries[0].id == 1 else current_chain_id()
         # Registered inside the block: a rolled-back savepoint drops it with the entries.
-        last = Anchor(next_id, prev)
-        transaction.on_commit(lambda: _advance_anchor_after_commit(last), robust=True)
-    return entries
+        last = Anchor(next_id, prev, chain)
+        transaction.on_commit(
+            lambda: _advance_anchor_after_commit(last, take_over=_take_over_anchor), robust=True
+        )
+    return entries[len(entries) - len(events) :]
 
 
 def record_one(*, actor, action: str, subject_type: str, subject_id, purpose: str = "", details=None):
@@ -158,14 +189,17 @@ def record_one(*, actor, action: str, subject_type: str, subject_id, purpose: st
 
 @dataclass(frozen=True)
 class Anchor:
-    """The last committed entry as the anchor file records it: its id and hash, nothing else."""
+    """The last committed entry as the anchor file records it: its chain's id, its id and its hash,
+    nothing else. ``chain`` is ``None`` in an anchor written before chain ids (a legacy anchor: it is
+    compared with the chain as before, and names the chain from the next write on)."""
 
     id: int
     hash: str
+    chain: str | None = None
 
 
 class AnchorError(Exception):
-    """The anchor file exists but does not hold an id and a hash."""
+    """The anchor file exists but does not hold an id and a hash (and perhaps a chain id)."""
 
 
 def anchor_path() -> Path:
@@ -184,13 +218,15 @@ def read_anchor(path: Path | None = None) -> Anchor | None:
         raise AnchorError(f"cannot read it ({exc.strerror})") from None
     try:
         data = json.loads(text)
-        anchor = Anchor(id=data["id"], hash=data["hash"])
-    except (ValueError, TypeError, KeyError):
+        anchor = Anchor(id=data["id"], hash=data["hash"], chain=data.get("chain"))
+    except (ValueError, TypeError, KeyError, AttributeError):
         raise AnchorError('expected {"id": N, "hash": "<64 hex digits>"}') from None
     if type(anchor.id) is not int or anchor.id < 1:
         raise AnchorError("its id must be a positive whole number")
     if not isinstance(anchor.hash, str) or not _HASH.fullmatch(anchor.hash):
         raise AnchorError("its hash must be 64 lower-case hex digits")
+    if anchor.chain is not None and not (isinstance(anchor.chain, str) and _CHAIN.fullmatch(anchor.chain)):
+        raise AnchorError("its chain must be 32 lower-case hex digits")
     return anchor
 
 
@@ -211,7 +247,7 @@ def _write_anchor(path: Path, anchor: Anchor) -> None:
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps({"id": anchor.id, "hash": anchor.hash}) + "\n")
+            handle.write(json.dumps({"chain": anchor.chain, "id": anchor.id, "hash": anchor.hash}) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -226,16 +262,38 @@ def _write_anchor(path: Path, anchor: Anchor) -> None:
         os.close(directory)
 
 
-def advance_anchor(entry_id: int, entry_hash: str) -> bool:
-    """Move the anchor forward to a committed entry; never back. True if the file was written.
+def advance_anchor(
+    entry_id: int, entry_hash: str, chain: str | None = None, *, take_over: bool = False
+) -> bool:
+    """Move the anchor forward to a committed entry of ``chain`` (default: this database's); never
+    back. True if the file was written.
 
     Commits of several processes may finish in any order; the lock and the comparison under it
-    keep the anchor at the highest id any of them reported.
+    keep the anchor at the highest id any of them reported. The anchor of another chain is left
+    alone (a warning is logged) unless ``take_over``; a legacy anchor (no chain id) is compared as
+    before and names the chain once written.
     """
+    chain = chain or current_chain_id()
     path = anchor_path()
+    if chain is None:
+        logger.error(
+            "the audit log has no entry 1: the anchor %s is left alone; run `banyan audit verify`", path
+        )
+        return False
     with _anchor_lock(path):
         current = read_anchor(path)
-        if current is not None and current.id >= entry_id:
+        if current is not None and current.chain is not None and current.chain != chain:
+            if not take_over:
+                logger.warning(
+                    "the audit anchor %s belongs to another audit chain (%s), not this database's (%s): "
+                    "left alone, so this chain's end is not anchored; give each database its own "
+                    "BANYAN_AUDIT_ANCHOR, or run `banyan audit anchor`",
+                    path,
+                    current.chain,
+                    chain,
+                )
+                return False
+        elif current is not None and current.id >= entry_id:
             if current.id == entry_id and current.hash != entry_hash:
                 logger.warning(
                     "the audit anchor %s records entry %d with another hash; run `banyan audit verify`",
@@ -243,14 +301,14 @@ def advance_anchor(entry_id: int, entry_hash: str) -> bool:
                     entry_id,
                 )
             return False
-        _write_anchor(path, Anchor(entry_id, entry_hash))
+        _write_anchor(path, Anchor(entry_id, entry_hash, chain))
         return True
 
 
-def _advance_anchor_after_commit(last: Anchor) -> None:
+def _advance_anchor_after_commit(last: Anchor, *, take_over: bool = False) -> None:
     """The on-commit side of :func:`record`: a failure is logged, and the commit stands."""
     try:
-        advance_anchor(last.id, last.hash)
+        advance_anchor(last.id, last.hash, last.chain, take_over=take_over)
     except (OSError, AnchorError) as exc:
         logger.error("could not advance the audit anchor %s to entry %d: %s", anchor_path(), last.id, exc)
 
@@ -265,8 +323,10 @@ def reanchor(*, actor) -> Reanchored:
     """Rewrite the anchor from the current head, backwards if need be, and audit doing so.
 
     For an operator who has checked the chain, e.g. after restoring a database backup (the
-    anchor is then ahead of the chain). Refuses with :class:`ChainBroken` unless the chain
-    verifies without the anchor. The entry ``audit.anchor`` names the anchor id it replaced.
+    anchor is then ahead of the chain), or to anchor this database's chain in place of another
+    chain's anchor. Refuses with :class:`ChainBroken` unless the chain verifies without the
+    anchor. The entry ``audit.anchor`` names the anchor id it replaced, and its chain if that was
+    another one.
     """
     result = verify(use_anchor=False, _check=_rekey_check(vault.audit_keys()))
     if not result.ok:
@@ -275,19 +335,22 @@ def reanchor(*, actor) -> Reanchored:
         previous = read_anchor()
     except AnchorError:
         previous = None
+    details = {"previous_anchor_id": previous.id if previous else None}
     with transaction.atomic(durable=True):
-        record_one(
+        chain = current_chain_id()
+        if previous is not None and previous.chain is not None and previous.chain != chain:
+            details["previous_anchor_chain"] = previous.chain
+        record(
             actor=actor,
-            action="audit.anchor",
-            subject_type="audit",
-            subject_id="anchor",
-            details={"previous_anchor_id": previous.id if previous else None},
+            events=[Event("audit.anchor", "audit", "anchor", details=details)],
+            _take_over_anchor=True,
         )
+        chain = current_chain_id()  # an empty log has just begun its chain
     path = anchor_path()
     with _anchor_lock(path):
         # Read under the lock: an append committed meanwhile is in the head, or advances after us.
         head = ChainHead.objects.get(pk=1)
-        current = Anchor(head.last_id, head.last_hash)
+        current = Anchor(head.last_id, head.last_hash, chain)
         _write_anchor(path, current)
     return Reanchored(previous, current)
 
@@ -303,6 +366,7 @@ class VerifyResult:
     reason: str = ""
     notes: tuple[str, ...] = ()
     anchored_id: int | None = None
+    other_chain: bool = False  # the chain verifies, but the anchor is another chain's (not tampering)
 
 
 class ChainBroken(Exception):
@@ -374,7 +438,10 @@ def verify(
 
     The anchor and the head are read before the entries, so entries appended while this runs
     are checked like the others but need not match them. Without an anchor file everything
-    else is checked and a note says that the end of the chain is not anchored.
+    else is checked and a note says that the end of the chain is not anchored. An anchor naming
+    another chain than entry 1's is not compared: once the chain verifies on its own, the result
+    says so (``other_chain``). An empty log has no chain id: the anchor of a chain is then another
+    database's unless the registry holds data (a log emptied while places or people remain).
     """
     notes: list[str] = []
     anchor = None
@@ -393,6 +460,8 @@ def verify(
     prev = GENESIS
     expected_id = 1
     checked = 0
+    chain = None
+    other_chain = False
     for entry in _entries():
         if entry.id != expected_id:
             return VerifyResult(
@@ -407,7 +476,10 @@ def verify(
             return VerifyResult(False, checked, entry.id, problem)
         if entry.id == head_id and entry.hash != head_hash:
             return VerifyResult(False, checked, entry.id, f"entry {entry.id} does not match the head")
-        if anchor is not None and entry.id == anchor.id and entry.hash != anchor.hash:
+        if entry.id == 1:  # checked above: its contents, and so the chain id, are genuine
+            chain = chain_id_of(entry)
+            other_chain = anchor is not None and anchor.chain is not None and anchor.chain != chain
+        if anchor is not None and not other_chain and entry.id == anchor.id and entry.hash != anchor.hash:
             return VerifyResult(False, checked, entry.id, f"entry {entry.id} does not match the anchor")
         prev = entry.hash
         expected_id += 1
@@ -423,6 +495,17 @@ def verify(
         )
     if checked and not ChainHead.objects.filter(pk=1).exists():
         return VerifyResult(False, checked, None, "the chain head is missing")
+    if anchor is not None and anchor.chain is not None and checked == 0 and not _registry_holds_data():
+        other_chain = True
+    if other_chain:
+        ours = f"this database's chain is {chain}" if chain else "this database's audit log is empty"
+        return VerifyResult(
+            False,
+            checked,
+            None,
+            f"the anchor {path} belongs to another audit chain ({anchor.chain}, entry {anchor.id}); {ours}",
+            other_chain=True,
+        )
     if anchor is not None and anchor.id > checked:
         return VerifyResult(
             False,

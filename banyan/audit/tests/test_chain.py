@@ -12,6 +12,7 @@ from banyan.audit.services import (
     AnchorError,
     Event,
     advance_anchor,
+    current_chain_id,
     read_anchor,
     record,
     record_one,
@@ -143,7 +144,7 @@ def test_anchor_advances_only_when_the_transaction_commits(
 
     with django_capture_on_commit_callbacks(execute=True):
         entries = record(actor="tester", events=[Event("test.event", "thing", i) for i in range(3)])
-    assert read_anchor() == Anchor(entries[-1].id, entries[-1].hash)
+    assert read_anchor() == Anchor(entries[-1].id, entries[-1].hash, current_chain_id())
 
 
 def test_a_rolled_back_append_leaves_the_anchor_alone(db, anchor_file, django_capture_on_commit_callbacks):
@@ -152,7 +153,7 @@ def test_a_rolled_back_append_leaves_the_anchor_alone(db, anchor_file, django_ca
         with pytest.raises(RuntimeError), transaction.atomic():
             record_one(actor="tester", action="test.dropped", subject_type="thing", subject_id=2)
             raise RuntimeError
-    assert read_anchor() == Anchor(kept.id, kept.hash)
+    assert read_anchor() == Anchor(kept.id, kept.hash, current_chain_id())
     assert verify().ok
 
 
@@ -161,14 +162,18 @@ def test_anchor_never_moves_back(chain, anchor_file):
     assert advance_anchor(last.id, last.hash)
     assert not advance_anchor(earlier.id, earlier.hash)  # a slower process commits an older entry
     assert not advance_anchor(last.id, last.hash)
-    assert read_anchor() == Anchor(last.id, last.hash)
+    assert read_anchor() == Anchor(last.id, last.hash, current_chain_id())
 
 
-def test_anchor_file_is_private_and_holds_only_id_and_hash(chain, anchor_file):
+def test_anchor_file_is_private_and_holds_only_chain_id_and_hash(chain, anchor_file):
     last = chain[-1]
     advance_anchor(last.id, last.hash)
     assert stat.S_IMODE(anchor_file.stat().st_mode) == 0o600
-    assert json.loads(anchor_file.read_text()) == {"id": last.id, "hash": last.hash}
+    assert json.loads(anchor_file.read_text()) == {
+        "chain": current_chain_id(),
+        "id": last.id,
+        "hash": last.hash,
+    }
     assert sorted(p.name for p in anchor_file.parent.iterdir()) == ["audit.anchor", "audit.anchor.lock"]
 
 
@@ -279,6 +284,11 @@ def test_missing_anchor_is_a_note_not_a_failure(chain, anchor_file, capsys):
         ('{"id": "3", "hash": "%s"}' % ("a" * 64), "its id must be a positive whole number"),
         ('{"id": 3, "hash": 3}', "its hash must be 64 lower-case hex digits"),
         ('{"id": 3, "hash": "%s"}' % ("A" * 64), "its hash must be 64 lower-case hex digits"),
+        (
+            '{"chain": "xyz", "id": 3, "hash": "%s"}' % ("a" * 64),
+            "its chain must be 32 lower-case hex digits",
+        ),
+        ('[3, "%s"]' % ("a" * 64), 'expected {"id": N, "hash": "<64 hex digits>"}'),
     ],
 )
 def test_unusable_anchor_fails_verification_and_is_not_overwritten(chain, anchor_file, text, problem):
@@ -307,7 +317,7 @@ def test_anchor_command_rewrites_the_anchor_after_a_restore(chain, anchor_file, 
         "audit.anchor",
         {"previous_anchor_id": chain[-1].id},
     )
-    assert read_anchor() == Anchor(marker.id, marker.hash)
+    assert read_anchor() == Anchor(marker.id, marker.hash, current_chain_id())
     assert capsys.readouterr().out == (
         f"audit anchor {anchor_file} now records entry {marker.id} (it recorded entry {chain[-1].id})\n"
     )

@@ -17,6 +17,7 @@ from banyan.audit.services import (
     Event,
     _canonical,
     compute_hash,
+    current_chain_id,
     read_anchor,
     record,
     rekey,
@@ -132,7 +133,9 @@ def _unkey_whole_chain():
 def test_an_unkeyed_chain_fails_verify_until_rekey_rechains_it(
     chain, anchor_file, django_capture_on_commit_callbacks
 ):
+    chain_id = current_chain_id()
     old = _unkey_whole_chain()
+    assert current_chain_id() == chain_id  # made from entry 1's contents, not its hash
     result = verify()
     assert (result.ok, result.bad_id, result.reason) == (False, 1, UNKEYED)
     # Entries appended after the upgrade are keyed on top of the unkeyed ones.
@@ -152,7 +155,7 @@ def test_an_unkeyed_chain_fails_verify_until_rekey_rechains_it(
         f"entry {marker.id} records it\n"
     )
     assert verify().ok
-    assert read_anchor() == Anchor(marker.id, marker.hash)
+    assert read_anchor() == Anchor(marker.id, marker.hash, chain_id)  # the same chain, re-keyed
     assert ChainHead.objects.get().last_hash == marker.hash
     # Nothing but the links and hashes changed.
     for before, after in zip(old, _rows(), strict=False):

@@ -2,8 +2,21 @@ from django.core.management.base import BaseCommand, CommandError
 
 from banyan.audit.services import ChainBroken, VerifyResult, anchor_path, reanchor, rekey, verify
 
+# Exit codes: 0 intact, 1 broken (tampering, or an unusable anchor file), 3 the anchor file belongs to
+# another audit chain (this database's chain verifies on its own; 2 is argparse's usage error).
+OTHER_CHAIN = 3
+
 
 def _broken(result: VerifyResult) -> CommandError:
+    if result.other_chain:
+        message = (
+            f"audit chain not anchored: {result.reason} "
+            f"({result.checked} entries verified without the anchor). "
+            "If this database was switched or recreated, give each database its own BANYAN_AUDIT_ANCHOR, "
+            "or run `banyan audit anchor` to anchor this chain instead; if not, this database's audit log "
+            "was replaced."
+        )
+        return CommandError(message, returncode=OTHER_CHAIN)
     if result.bad_id is None:
         message = f"audit chain broken: {result.reason} ({result.checked} entries verified)"
     else:
@@ -16,7 +29,8 @@ def _broken(result: VerifyResult) -> CommandError:
 
 class Command(BaseCommand):
     help = (
-        "Audit log tools: `banyan audit verify` checks the hash chain (exit 0 intact, 1 broken); "
+        "Audit log tools: `banyan audit verify` checks the hash chain (exit 0 intact, 1 broken, 3 the anchor "
+        "file belongs to another audit chain); "
         "`banyan audit anchor` rewrites the anchor file from the chain's head once the chain verifies; "
         "`banyan audit rekey` re-chains a verified log under the current audit key (after upgrading from "
         "the unkeyed chain, or rotating the key)."
@@ -29,7 +43,8 @@ class Command(BaseCommand):
         )
         sub.add_parser(
             "anchor",
-            help="check the chain, then point the anchor file at its head (e.g. after restoring a backup)",
+            help="check the chain, then point the anchor file at its head (e.g. after restoring a backup, or "
+            "in place of another chain's anchor)",
         )
         sub.add_parser(
             "rekey",
@@ -62,7 +77,12 @@ class Command(BaseCommand):
         except OSError as exc:
             message = f"cannot write the audit anchor {anchor_path()}: {exc}"
             raise CommandError(message, returncode=1) from None
-        was = f"it recorded entry {done.previous.id}" if done.previous else "there was no usable anchor"
+        if done.previous is None:
+            was = "there was no usable anchor"
+        elif done.previous.chain not in (None, done.current.chain):
+            was = f"it recorded entry {done.previous.id} of another audit chain, {done.previous.chain}"
+        else:
+            was = f"it recorded entry {done.previous.id}"
         self.stdout.write(f"audit anchor {anchor_path()} now records entry {done.current.id} ({was})")
 
     def handle_rekey(self):
