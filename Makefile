@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: demo test test-sqlite test-postgres fuzz fuzz-sqlite fuzz-postgres lint check browser-deps clean
+.PHONY: demo test imports test-sqlite test-postgres fuzz fuzz-sqlite fuzz-postgres lint check browser-deps clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,13 +21,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check banyan
 	$(BIN)/ruff format --check banyan
 
+# The layering of the apps (pyproject.toml [tool.importlinter]): a back-edge, even inside a function, fails.
+imports: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+
 check: $(STAMP)
 	$(BIN)/banyan check --fail-level WARNING
 	$(BIN)/banyan makemigrations --check --dry-run
 
-# The whole suite: lint, system checks, migrations check, then the tests on SQLite.
+# The whole suite: lint, import contracts, system checks, migrations check, then the tests on SQLite.
 # `make test-postgres` runs the same tests on PostgreSQL; CI runs both.
-test: lint check test-sqlite
+test: lint imports check test-sqlite
 
 test-sqlite: $(STAMP)
 	$(BIN)/pytest -q
