@@ -44,11 +44,10 @@ from banyan.response.models import Category, Incident, Report, Responder
 from banyan.sensing.choices import DeviceStatus
 from banyan.sensing.models import Device, Reading
 from banyan.sensing.services import devices_for
-from banyan.warning.choices import ACTIVE_STATUSES
+from banyan.warning.choices import ACTIVE_STATUSES, GRADES_WORST_FIRST
 from banyan.warning.models import Alert
 
-GRADES = ("red", "orange", "yellow", "blue")
-GRADE_RANK = {grade: rank for rank, grade in enumerate(GRADES)}
+GRADES = GRADES_WORST_FIRST
 BATTERY_LOW_PCT = 20
 CROWD_METRIC = "person_count"
 CROWD_HOURS = 24

@@ -35,6 +35,7 @@ from banyan.core.sse import event_stream, unauthorized
 from banyan.core.views import service_errors
 from banyan.people.auth import astream_user
 from banyan.response.models import Incident
+from banyan.warning.choices import GRADES_WORST_FIRST, URGENT_GRADES
 
 HEARTBEAT_S = 15.0
 BURST_MAX = 200  # events read together in one round (at 50 events/s, one round every few ms)
@@ -61,6 +62,7 @@ def cockpit(request: HttpRequest) -> HttpResponse:
         "may_dispatch": can(user, Action.MANAGE_INCIDENTS),
         "may_see_street": can(user, Action.VIEW_FEDERATION) and len(communities) > 1,
         "nav": "cockpit",
+        "grades": {"worst_first": list(GRADES_WORST_FIRST), "urgent": sorted(URGENT_GRADES)},
     }
     return render(request, "cockpit/cockpit.html", context)
 

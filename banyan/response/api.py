@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -36,16 +36,10 @@ from banyan.response.schemas import (
     MatrixQuery,
     MetricsQuery,
 )
+from banyan.warning.choices import severity_expression
 
 router = Router(tags=["response"])
 ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
-GRADE_ORDER = Case(
-    When(grade="red", then=Value(0)),
-    When(grade="orange", then=Value(1)),
-    When(grade="yellow", then=Value(2)),
-    default=Value(3),
-    output_field=IntegerField(),
-)
 
 
 def _clocks(incident: Incident) -> list[dict]:
@@ -112,7 +106,11 @@ def list_incidents(request: HttpRequest, filters: Query[IncidentFilter]):
     if filters.category:
         incidents = incidents.filter(category__code=filters.category)
     if filters.mine:
-        incidents = incidents.filter(assignee=request.user).order_by(GRADE_ORDER, "acknowledge_due", "id")
+        incidents = (
+            incidents.filter(assignee=request.user)
+            .annotate(severity=severity_expression())
+            .order_by("-severity", "acknowledge_due", "id")
+        )
     count, items = page(incidents, filters.limit, filters.offset)
     return {"count": count, "items": [_out(i) for i in items]}
 

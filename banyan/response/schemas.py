@@ -8,8 +8,7 @@ from pydantic import field_validator
 
 from banyan.core.schemas import PageQuery, clean_text
 from banyan.response.models import DESCRIPTION_MAX, PHOTOS_PER_STEP
-
-GRADE_PATTERN = r"^(blue|yellow|orange|red)$"
+from banyan.warning.choices import GRADE_PATTERN
 
 
 def clean_prose(value):

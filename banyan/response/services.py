@@ -42,7 +42,7 @@ from banyan.response.models import (
     SlaPolicy,
 )
 from banyan.response.photos import clean_photos
-from banyan.warning.choices import Grade
+from banyan.warning.choices import URGENT_GRADES, Grade
 
 logger = logging.getLogger(__name__)
 
@@ -615,7 +615,6 @@ def _apply(
     return incident
 
 
-URGENT_GRADES = frozenset({"red", "orange"})
 PHOTO_MOVES = frozenset({Move.ON_SCENE, Move.RESOLVE})
 
 

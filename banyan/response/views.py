@@ -56,9 +56,9 @@ from banyan.response.forms import (
 )
 from banyan.response.models import Incident, Responder, Responsibility
 from banyan.response.photos import photo_response
+from banyan.warning.choices import severity
 
 PAGE_SIZE = 20
-GRADE_RANK = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
 OPEN_STATUSES = [s.value for s in flow.OPEN]
 MATRIX_KINDS = (RegionKind.STREET, RegionKind.COMMUNITY, RegionKind.GRID)
 
@@ -229,7 +229,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     ]
     incidents.sort(
         key=lambda i: (
-            GRADE_RANK.get(i.grade, 9),
+            -severity(i.grade),
             i.next_clock["due"] if i.next_clock else i.resolve_due,
             i.pk,
         )

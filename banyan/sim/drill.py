@@ -21,6 +21,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from banyan.core import clock
+from banyan.warning.choices import GRADES_WORST_FIRST
 
 DAY_S = 24 * 3600
 TICK_S = 10
@@ -199,9 +200,8 @@ def run(*, seed: int, start: dt.datetime, hours: float = 24) -> dict:
 def figures(incidents) -> dict:
     """The drill's answer: per grade, times to acknowledge and to arrive, arrivals within 10 minutes."""
     by_grade: dict[str, dict] = {}
-    grades = ("red", "orange", "yellow", "blue")
     rows = list(incidents.select_related("accountable"))
-    for grade in grades:
+    for grade in GRADES_WORST_FIRST:
         mine = [i for i in rows if i.grade == grade]
         ack = [(i.accepted_at - i.created_at).total_seconds() for i in mine if i.accepted_at]
         arrive = [(i.on_scene_at - i.created_at).total_seconds() for i in mine if i.on_scene_at]

@@ -30,6 +30,9 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from banyan.warning.engine import GRADES as GRADE_LEVELS
+from banyan.warning.engine import cap_severity
+
 CAP_NAMESPACE = "urn:oasis:names:tc:emergency:cap:1.2"
 XMLDSIG_NAMESPACE = "http://www.w3.org/2000/09/xmldsig#"
 ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
@@ -72,8 +75,9 @@ CERTAINTIES = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
 REFERRING_MESSAGE_TYPES = ("Update", "Cancel", "Ack", "Error")
 
 # China's four warning colours (Emergency Response Law 2024, Art. 63): red 一级 highest … blue 四级 lowest.
-GRADES = ("blue", "yellow", "orange", "red")
-GRADE_SEVERITY = {"blue": "Minor", "yellow": "Moderate", "orange": "Severe", "red": "Extreme"}
+# The grades and their order are the engine's (warning/engine/rules.py); CAP names their severity.
+GRADES = tuple(GRADE_LEVELS)  # blue … red
+GRADE_SEVERITY = {grade.code: cap_severity(grade) for grade in GRADE_LEVELS.values()}
 GRADE_COLOUR_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 GRADE_LEVEL_ZH = {"blue": "四级", "yellow": "三级", "orange": "二级", "red": "一级"}
 WARNING_COLOUR_PARAMETER = {"zh": "预警颜色", "en": "warningColour"}

@@ -7,8 +7,8 @@ from ninja import Field, Schema
 from pydantic import field_validator
 
 from banyan.core.schemas import ObjectId, PageQuery, clean_text
+from banyan.warning.choices import GRADE_PATTERN
 
-GRADE_PATTERN = r"^(blue|yellow|orange|red)$"
 STATUS_PATTERN = r"^(open|acknowledged|resolved|cleared|active)$"
 RULE_BYTES = 64 * 1024
 

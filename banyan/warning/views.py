@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, Q, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,7 +25,7 @@ from banyan.core.views import service_errors
 from banyan.people.auth import user_for_token
 from banyan.warning import services
 from banyan.warning.cap import atom_feed
-from banyan.warning.choices import ACTIVE_STATUSES, AlertStatus, Grade
+from banyan.warning.choices import ACTIVE_STATUSES, AlertStatus, severity_expression
 from banyan.warning.forms import ACTIVE, ANY, AlertFilterForm, ResolveForm
 from banyan.warning.models import Alert, OfficialWarning
 
@@ -81,7 +81,6 @@ def alerts_atom(request: HttpRequest) -> HttpResponse:
 
 PAGE_SIZE = 20
 OFFICIAL_LIMIT = 20
-GRADE_RANK = {Grade.RED: 4, Grade.ORANGE: 3, Grade.YELLOW: 2, Grade.BLUE: 1}
 # Who is told at each escalation level (services.ESCALATION_LADDER), as a person reads it.
 LEVEL_LABELS = (
     gettext_lazy("grid staff"),
@@ -131,11 +130,7 @@ def _ranked(alerts):
     """Active alerts first, then the most severe, then the newest."""
     return alerts.annotate(
         active_rank=Case(When(status__in=ACTIVE_STATUSES, then=Value(0)), default=Value(1)),
-        grade_rank=Case(
-            *(When(grade=grade, then=Value(rank)) for grade, rank in GRADE_RANK.items()),
-            default=Value(0),
-            output_field=IntegerField(),
-        ),
+        grade_rank=severity_expression(),
     ).order_by("active_rank", "-grade_rank", "-raised_at", "-id")
 
 

@@ -18,7 +18,6 @@
   "use strict";
 
   var GRADE_COLOURS = { red: "#e03131", orange: "#f08c00", yellow: "#f5d90a", blue: "#4dabf7" };
-  var GRADE_ORDER = { red: 0, orange: 1, yellow: 2, blue: 3 };
   var ACTIVE = { open: true, acknowledged: true };
   var OPEN_INCIDENT = { new: true, assigned: true, accepted: true, on_scene: true };
   var DEVICE_COLOURS = { online: "#51cf66", offline: "#868e96", maintenance: "#845ef7" };
@@ -27,6 +26,16 @@
   if (!root || typeof window.L === "undefined") {
     return;
   }
+  // The grades, worst first, and which are urgent: defined once on the server (warning/choices.py).
+  var GRADES = JSON.parse(document.getElementById("banyan-grades").textContent);
+  var GRADE_ORDER = {};
+  var URGENT = {};
+  GRADES.worst_first.forEach(function (grade, rank) {
+    GRADE_ORDER[grade] = rank;
+  });
+  GRADES.urgent.forEach(function (grade) {
+    URGENT[grade] = true;
+  });
 
   var metrics = (window.banyanCockpit = { readyAt: null, seen: {}, seenSubject: {}, states: 0, events: 0 });
   var texts = {};
@@ -408,7 +417,7 @@
       return;
     }
     state.alerts[alert.id] = alert;
-    var urgent = !known && started && (alert.grade === "red" || alert.grade === "orange");
+    var urgent = !known && started && URGENT[alert.grade] === true;
     placeAlert(alert, urgent);
     scheduleRedraw();
     if (urgent) {
@@ -735,7 +744,7 @@
   }
 
   function renderFigures(data) {
-    var grades = ["red", "orange", "yellow", "blue"];
+    var grades = GRADES.worst_first;
     setKpi("alerts", data.alerts.active);
     setKpi("incidents", data.incidents.open);
     setKpi(
