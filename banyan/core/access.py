@@ -8,8 +8,30 @@ the people it cares for). See docs/adr/0002-region-scoping.md.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
 
 from banyan.core.choices import Role
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+
+class Actor(Protocol):
+    """Who acts, as core and audit see an account: :class:`banyan.people.models.User` is one, but core
+    sits below people and may not import it. The apps above people annotate with that ``User`` (imported
+    as ``Actor``); these members are the ones below people read."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def region_id(self) -> int | None: ...
+    @property
+    def is_active(self) -> bool: ...
+    @property
+    def is_authenticated(self) -> bool: ...
+    def get_username(self) -> str: ...
 
 
 class Action(StrEnum):
@@ -107,13 +129,13 @@ HOME_DEVICE_ROLES = frozenset(
 )
 
 
-def can(user, action: Action) -> bool:
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+def can(user: Actor | AnonymousUser | None, action: Action) -> bool:
+    if user is None or not user.is_authenticated or not user.is_active:
         return False
     return action in PERMISSIONS.get(user.role, frozenset())
 
 
-def revealable_fields(user) -> frozenset[str]:
-    if not getattr(user, "is_authenticated", False):
+def revealable_fields(user: Actor | AnonymousUser | None) -> frozenset[str]:
+    if user is None or not user.is_authenticated:
         return frozenset()
     return REVEAL_RIGHTS.get(user.role, frozenset())

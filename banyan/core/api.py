@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from django.conf import settings
@@ -19,6 +20,11 @@ from ninja.parser import Parser
 
 from banyan.core.errors import BanyanError, InvalidInput, TooManyRequests
 from banyan.core.throttle import refusal
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from banyan.core.access import Action, Actor
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +52,7 @@ def _body_refusal(value, limit: int) -> tuple[str, str] | None:
     """Why a parsed body is refused, and the field to name: nested deeper than ``limit`` (``body``), or a
     NUL character, which no field accepts and PostgreSQL cannot store (the field holding it, e.g.
     ``purpose`` or ``details.note``); None when neither. Without recursion."""
-    stack: list[tuple[object, int, tuple]] = [(value, 1, ())]
+    stack: list[tuple[Any, int, tuple[str, ...]]] = [(value, 1, ())]
     while stack:
         item, depth, path = stack.pop()
         if depth > limit:
@@ -143,14 +149,12 @@ def declare_error_statuses(schema: dict) -> dict:
             if "security" not in operation:
                 statuses.pop(401)
             for status, description in statuses.items():
-                model = "ValidationErrorOut" if status == 422 else "ErrorOut"
+                name = "ValidationErrorOut" if status == 422 else "ErrorOut"
                 operation["responses"].setdefault(
                     status,
                     {
                         "description": description,
-                        "content": {
-                            "application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}
-                        },
+                        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
                     },
                 )
             operation["responses"] = dict(sorted(operation["responses"].items(), key=lambda kv: int(kv[0])))
@@ -174,6 +178,7 @@ class ListOut(Schema):
 
 
 def _validation_body(exc: DjangoValidationError) -> dict:
+    errors: list[dict[str, str | None]]
     if hasattr(exc, "error_dict"):
         errors = [
             {"field": name, "msg": " ".join(str(m) for e in errs for m in e.messages)}
@@ -273,7 +278,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         )
 
 
-def require(user, action) -> None:
+def require(user: Actor | AnonymousUser | None, action: Action) -> None:
     """403 before anything else when the role may never do ``action``; scope checks give 404 later."""
     from banyan.core.access import can
     from banyan.core.errors import PermissionDenied

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from typing import cast
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -33,6 +34,10 @@ def _now() -> float:
 
 class RateLimit(SimpleRateThrottle):
     """At most ``settings.BANYAN_RATE_LIMITS[scope]`` (e.g. ``"10/hour"``) per user, address or key."""
+
+    scope: str  # always set, so the rate, its count and window are never None
+    num_requests: int
+    duration: int
 
     def __init__(self, scope: str, *, by: str = BY_USER):
         self.scope = scope
@@ -56,7 +61,7 @@ class RateLimit(SimpleRateThrottle):
 
     def allow_request(self, request, count: int = 1) -> bool:
         """Spend ``count`` from the window and say True, or spend nothing and say False."""
-        self.num_requests, self.duration = self.parse_rate(self.get_rate())
+        self.num_requests, self.duration = cast(tuple[int, int], self.parse_rate(self.get_rate()))
         self.key = self.get_cache_key(request)
         if self.key is None or count <= 0:
             return True
