@@ -41,6 +41,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from banyan.audit.actions import AuditAction
 from banyan.audit.models import AuditEntry, ChainHead
 from banyan.audit.purpose import looks_personal
 from banyan.core import clock, context, vault
@@ -51,16 +52,23 @@ logger = logging.getLogger(__name__)
 GENESIS = "0" * 64
 _HASH = re.compile(r"[0-9a-f]{64}")
 _CHAIN = re.compile(r"[0-9a-f]{32}")
-CHAIN_START = "audit.chain"
+CHAIN_START = AuditAction.AUDIT_CHAIN
 
 
 @dataclass(frozen=True)
 class Event:
-    action: str
+    """One entry to append. ``action`` is an :class:`AuditAction`; a string is taken only if it is a
+    member's value, anything else raises ``ValueError("unknown audit action …")`` here, before
+    ``record`` writes anything."""
+
+    action: AuditAction
     subject_type: str
     subject_id: str | int
     purpose: str = ""
     details: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "action", AuditAction(self.action))
 
 
 def _canonical(entry: AuditEntry) -> bytes:
@@ -154,7 +162,7 @@ def record(*, actor, events: Iterable[Event], _take_over_anchor: bool = False) -
                 at=at,
                 actor_id=actor_id,
                 actor=actor_name,
-                action=event.action,
+                action=event.action.value,
                 subject_type=event.subject_type,
                 subject_id=str(event.subject_id),
                 purpose=event.purpose,
@@ -177,7 +185,7 @@ def record(*, actor, events: Iterable[Event], _take_over_anchor: bool = False) -
     return entries[len(entries) - len(events) :]
 
 
-def record_one(*, actor, action: str, subject_type: str, subject_id, purpose: str = "", details=None):
+def record_one(*, actor, action: AuditAction, subject_type: str, subject_id, purpose: str = "", details=None):
     return record(
         actor=actor,
         events=[Event(action, subject_type, subject_id, purpose, details or {})],
@@ -342,7 +350,7 @@ def reanchor(*, actor) -> Reanchored:
             details["previous_anchor_chain"] = previous.chain
         record(
             actor=actor,
-            events=[Event("audit.anchor", "audit", "anchor", details=details)],
+            events=[Event(AuditAction.AUDIT_ANCHOR, "audit", "anchor", details=details)],
             _take_over_anchor=True,
         )
         chain = current_chain_id()  # an empty log has just begun its chain
@@ -569,7 +577,7 @@ def rekey(*, actor) -> Rekeyed:
         head.save(update_fields=["last_id", "last_hash"])
         marker = record_one(
             actor=actor,
-            action="audit.rekey",
+            action=AuditAction.AUDIT_REKEY,
             subject_type="audit",
             subject_id="chain",
             details={"entries": count, "rehashed": rehashed},

@@ -14,9 +14,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, advance_anchor, read_anchor, record, verify
 
 REPO = Path(__file__).resolve().parents[3]
+
+ACTION = AuditAction.REGION_CREATE  # any action: the chain does not read it
 
 
 @pytest.fixture
@@ -35,12 +38,12 @@ def _start_another_chain(events=1):
     _raw("DELETE FROM audit_auditentry")
     _raw("DELETE FROM audit_chainhead")
     if events:
-        return record(actor="tester", events=[Event("test.event", "thing", i) for i in range(events)])
+        return record(actor="tester", events=[Event(ACTION, "thing", i) for i in range(events)])
     return []
 
 
 def test_the_anchor_of_another_databases_chain_is_not_reported_as_tampering(db, anchor_file):
-    first = record(actor="tester", events=[Event("test.event", "thing", i) for i in range(3)])
+    first = record(actor="tester", events=[Event(ACTION, "thing", i) for i in range(3)])
     advance_anchor(first[-1].id, first[-1].hash)
     theirs = read_anchor()
 
@@ -63,7 +66,7 @@ def test_the_anchor_of_another_databases_chain_is_not_reported_as_tampering(db, 
 
 
 def test_a_fresh_empty_database_with_another_chains_anchor_is_not_tampering(db, anchor_file):
-    first = record(actor="tester", events=[Event("test.event", "thing", 1)])
+    first = record(actor="tester", events=[Event(ACTION, "thing", 1)])
     advance_anchor(first[-1].id, first[-1].hash)
     _start_another_chain(events=0)
     with mock.patch("banyan.audit.services._registry_holds_data", return_value=False):
@@ -135,7 +138,7 @@ def test_a_new_chain_begins_with_its_random_nonce(db, anchor_file):
 
 
 def test_truncating_the_anchored_chain_is_still_tampering(db, anchor_file, capsys):
-    entries = record(actor="tester", events=[Event("test.event", "thing", i) for i in range(4)])
+    entries = record(actor="tester", events=[Event(ACTION, "thing", i) for i in range(4)])
     advance_anchor(entries[-1].id, entries[-1].hash)
     _raw("DELETE FROM audit_auditentry WHERE id > 1")  # all but the chain's first entry
     _raw(
@@ -154,7 +157,7 @@ def test_truncating_the_anchored_chain_is_still_tampering(db, anchor_file, capsy
 
 
 def test_a_changed_chain_id_is_an_altered_first_entry_not_another_chain(db, anchor_file):
-    entries = record(actor="tester", events=[Event("test.event", "thing", 1)])
+    entries = record(actor="tester", events=[Event(ACTION, "thing", 1)])
     advance_anchor(entries[-1].id, entries[-1].hash)
     _raw("UPDATE audit_auditentry SET details = %s WHERE id = 1", ['{"nonce": "' + "0" * 32 + '"}'])
     result = verify()
@@ -167,7 +170,7 @@ def test_a_legacy_anchor_is_compared_as_before_and_names_the_chain_at_the_next_w
 ):
     from banyan.audit.services import Anchor, current_chain_id
 
-    entries = record(actor="tester", events=[Event("test.event", "thing", i) for i in range(3)])
+    entries = record(actor="tester", events=[Event(ACTION, "thing", i) for i in range(3)])
     anchor_file.parent.mkdir()
     anchor_file.write_text(json.dumps({"id": entries[-1].id + 2, "hash": "a" * 64}) + "\n")  # old format
     assert read_anchor() == Anchor(entries[-1].id + 2, "a" * 64, None)
@@ -178,7 +181,7 @@ def test_a_legacy_anchor_is_compared_as_before_and_names_the_chain_at_the_next_w
     anchor_file.write_text(json.dumps({"id": entries[-1].id, "hash": entries[-1].hash}) + "\n")
     assert verify().ok
     with django_capture_on_commit_callbacks(execute=True):
-        [later] = record(actor="tester", events=[Event("test.event", "thing", 9)])
+        [later] = record(actor="tester", events=[Event(ACTION, "thing", 9)])
     assert read_anchor() == Anchor(later.id, later.hash, current_chain_id())
     assert verify().ok
 
@@ -186,12 +189,12 @@ def test_a_legacy_anchor_is_compared_as_before_and_names_the_chain_at_the_next_w
 def test_appends_leave_another_chains_anchor_alone_and_say_so(
     db, anchor_file, caplog, django_capture_on_commit_callbacks
 ):
-    first = record(actor="tester", events=[Event("test.event", "thing", 1)])
+    first = record(actor="tester", events=[Event(ACTION, "thing", 1)])
     advance_anchor(first[-1].id, first[-1].hash)
     theirs = anchor_file.read_text()
     _start_another_chain()
     with django_capture_on_commit_callbacks(execute=True):
-        record(actor="tester", events=[Event("test.event", "thing", i) for i in range(5)])
+        record(actor="tester", events=[Event(ACTION, "thing", i) for i in range(5)])
     assert anchor_file.read_text() == theirs
     [message] = [r.getMessage() for r in caplog.records if r.name == "banyan.audit.services"]
     assert message.startswith(f"the audit anchor {anchor_file} belongs to another audit chain")
@@ -203,7 +206,7 @@ def test_the_anchor_command_anchors_this_chain_in_place_of_anothers(
     from banyan.audit.models import AuditEntry
     from banyan.audit.services import Anchor, current_chain_id
 
-    first = record(actor="tester", events=[Event("test.event", "thing", i) for i in range(4)])
+    first = record(actor="tester", events=[Event(ACTION, "thing", i) for i in range(4)])
     advance_anchor(first[-1].id, first[-1].hash)
     theirs = read_anchor()
     _start_another_chain()
@@ -226,7 +229,7 @@ def test_the_anchor_command_anchors_this_chain_in_place_of_anothers(
 def test_rekey_refuses_while_the_anchor_is_another_chains(db, anchor_file):
     from banyan.audit.models import AuditEntry
 
-    first = record(actor="tester", events=[Event("test.event", "thing", 1)])
+    first = record(actor="tester", events=[Event(ACTION, "thing", 1)])
     advance_anchor(first[-1].id, first[-1].hash)
     _start_another_chain()
     with pytest.raises(CommandError, match="belongs to another audit chain") as excinfo:

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
+from banyan.audit.actions import AuditAction
 from banyan.audit.models import AppendOnlyError, AuditEntry, ChainHead
 from banyan.audit.services import (
     Anchor,
@@ -19,13 +20,13 @@ from banyan.audit.services import (
     verify,
 )
 
+ACTION = AuditAction.REGION_CREATE  # any action: the chain does not read it
+
 
 @pytest.fixture
 def chain(db):
     """Five fresh entries on top of whatever the seed wrote."""
-    return record(
-        actor="tester", events=[Event("test.event", "thing", i, details={"n": i}) for i in range(5)]
-    )
+    return record(actor="tester", events=[Event(ACTION, "thing", i, details={"n": i}) for i in range(5)])
 
 
 def _raw(sql, params=()):
@@ -138,20 +139,20 @@ def test_anchor_advances_only_when_the_transaction_commits(
     db, anchor_file, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        entries = record(actor="tester", events=[Event("test.event", "thing", i) for i in range(3)])
+        entries = record(actor="tester", events=[Event(ACTION, "thing", i) for i in range(3)])
     assert len(callbacks) == 1
     assert read_anchor() is None  # not committed yet
 
     with django_capture_on_commit_callbacks(execute=True):
-        entries = record(actor="tester", events=[Event("test.event", "thing", i) for i in range(3)])
+        entries = record(actor="tester", events=[Event(ACTION, "thing", i) for i in range(3)])
     assert read_anchor() == Anchor(entries[-1].id, entries[-1].hash, current_chain_id())
 
 
 def test_a_rolled_back_append_leaves_the_anchor_alone(db, anchor_file, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        kept = record_one(actor="tester", action="test.kept", subject_type="thing", subject_id=1)
+        kept = record_one(actor="tester", action=ACTION, subject_type="thing", subject_id=1)
         with pytest.raises(RuntimeError), transaction.atomic():
-            record_one(actor="tester", action="test.dropped", subject_type="thing", subject_id=2)
+            record_one(actor="tester", action=ACTION, subject_type="thing", subject_id=2)
             raise RuntimeError
     assert read_anchor() == Anchor(kept.id, kept.hash, current_chain_id())
     assert verify().ok
@@ -183,7 +184,7 @@ def test_a_failed_anchor_write_is_logged_and_the_commit_stands(
     (tmp_path / "not-a-directory").write_text("")
     settings.AUDIT_ANCHOR_FILE = tmp_path / "not-a-directory" / "audit.anchor"
     with django_capture_on_commit_callbacks(execute=True):
-        entry = record_one(actor="tester", action="test.event", subject_type="thing", subject_id=1)
+        entry = record_one(actor="tester", action=ACTION, subject_type="thing", subject_id=1)
     assert AuditEntry.objects.filter(pk=entry.id).exists()
     [message] = [r.getMessage() for r in caplog.records if r.name == "banyan.audit.services"]
     assert message.startswith(

@@ -1,0 +1,106 @@
+"""Every action the audit log records, by app.
+
+An entry's ``action`` column holds the member's value (``"resident.reveal"``): the values are in
+existing databases, the README and the tests, so a value is never renamed — a new action is a new
+member. ``record`` refuses an action that is not a member (``ValueError: unknown audit action …``)
+before anything is written. Plain Python: this module imports nothing from Banyan, so every app may
+use it.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class AuditAction(enum.StrEnum):
+    # --- audit: the chain itself ---------------------------------------------------------------
+    AUDIT_CHAIN = "audit.chain"  # entry 1 of a new chain, with a random nonce (the chain's id)
+    AUDIT_ANCHOR = "audit.anchor"  # `banyan audit anchor` pointed the anchor file at this chain
+    AUDIT_REKEY = "audit.rekey"  # the chain re-hashed under the current audit key
+
+    # --- places ----------------------------------------------------------------------------------
+    REGION_CREATE = "region.create"
+
+    # --- people: accounts, signing in, second factor ---------------------------------------------
+    ACCOUNT_CREATE = "account.create"  # a community's gateway account (`banyan token gateway`)
+    TOKEN_CREATE = "token.create"
+    TOKEN_REVOKE = "token.revoke"
+    LOGIN_FAILED = "login.failed"  # a wrong password or an unknown account
+    LOGIN_LOCKED = "login.locked"  # the attempt that locked an account or an address
+    LOGIN_SUCCEEDED = "login.succeeded"  # the right password (the second factor follows)
+    LOGIN_UNLOCKED = "login.unlocked"  # an administrator ended a lockout early
+    OTP_ENROLLED = "otp.enrolled"
+    OTP_FAILED = "otp.failed"  # a wrong code (enrolment, sign-in or step-up)
+    OTP_VERIFIED = "otp.verified"
+    OTP_RECOVERY_USED = "otp.recovery_used"  # a recovery code used instead of a TOTP code
+    OTP_RECOVERY_CODES = "otp.recovery_codes"  # new recovery codes; the old ones stop working
+    OTP_RESET = "otp.reset"  # `banyan auth reset-otp` removed an account's devices
+
+    # --- people: residents, households, care, consent ------------------------------------------
+    RESIDENT_CREATE = "resident.create"
+    RESIDENT_UPDATE = "resident.update"
+    RESIDENT_REVEAL = "resident.reveal"  # one field shown in clear, with its purpose
+    RESIDENT_LOOKUP = "resident.lookup"  # found by ID number or phone, with its purpose
+    RESIDENT_EXPORT = "resident.export"  # a resident took a copy of their own data
+    HOUSEHOLD_CREATE = "household.create"
+    HOUSEHOLD_UPDATE = "household.update"
+    CARE_PROFILE_CREATE = "care_profile.create"
+    CARE_PROFILE_UPDATE = "care_profile.update"
+    CONSENT_GRANT = "consent.grant"
+    CONSENT_WITHDRAW = "consent.withdraw"
+    CORRECTION_REQUEST = "correction.request"  # a resident asked for a correction of their data
+    CORRECTION_ACCEPT = "correction.accept"
+    CORRECTION_REJECT = "correction.reject"
+    LEDGER_IMPORT = "ledger.import"  # a CSV/XLSX ledger loaded
+    LEDGER_EXPORT = "ledger.export"  # a grid's ledger exported
+    VAULT_REKEY = "vault.rekey"  # personal data re-encrypted and blind indexes recomputed
+
+    # --- notify ----------------------------------------------------------------------------------
+    NOTIFY_ACKNOWLEDGE = "notify.acknowledge"  # a message acknowledged by its recipient
+    NOTIFY_PREFERENCE = "notify.preference"  # a person's channels or phone for messages changed
+
+    # --- sensing ---------------------------------------------------------------------------------
+    DEVICE_CREATE = "device.create"
+    DEVICE_UPDATE = "device.update"
+    DEVICE_MQTT_SECRET = "device.mqtt_secret"  # a device's broker secret issued
+    DEVICE_MQTT_SECRET_REVOKE = "device.mqtt_secret_revoke"
+
+    # --- warning ---------------------------------------------------------------------------------
+    RULE_CREATE = "rule.create"
+    RULE_UPDATE = "rule.update"
+    ALERT_RAISE = "alert.raise"
+    ALERT_ACKNOWLEDGE = "alert.acknowledge"
+    ALERT_RESOLVE = "alert.resolve"
+    ALERT_CLEAR = "alert.clear"  # cleared automatically: the readings are back within the rule
+    ALERT_ESCALATE = "alert.escalate"  # not acknowledged in time: the next level was told
+    OFFICIAL_WARNING_IMPORT = "official_warning.import"  # an official (CAP) warning imported
+
+    # --- response: incidents (one member per move of response/flow.py, "incident.<move>") --------
+    MATRIX_SET = "matrix.set"  # a cell of the responsibility matrix set
+    INCIDENT_OPEN = "incident.open"
+    INCIDENT_ASSIGN = "incident.assign"
+    INCIDENT_ACCEPT = "incident.accept"
+    INCIDENT_DECLINE = "incident.decline"
+    INCIDENT_ON_SCENE = "incident.on_scene"
+    INCIDENT_RESOLVE = "incident.resolve"
+    INCIDENT_CLOSE = "incident.close"
+    INCIDENT_CANCEL = "incident.cancel"
+    INCIDENT_DUPLICATE = "incident.duplicate"
+    INCIDENT_REOPEN = "incident.reopen"
+    INCIDENT_HAND_OVER = "incident.hand_over"  # to another accountable body
+    INCIDENT_ESCALATE = "incident.escalate"  # its SLA ran out: the next level was told
+    INCIDENT_BACKUP = "incident.backup"  # the assignee asked nearby colleagues for help
+
+    # --- response: residents' reports, Open311 ---------------------------------------------------
+    REPORT_SUBMIT = "report.submit"
+    REPORT_RATE = "report.rate"  # the reporter rated how the incident was handled
+    OPEN311_KEY_CREATE = "open311_key.create"
+    OPEN311_KEY_REVOKE = "open311_key.revoke"
+
+    # --- sim -------------------------------------------------------------------------------------
+    SIM_SEED = "sim.seed"  # `banyan seed` wrote a synthetic community
+
+    @classmethod
+    def _missing_(cls, value: object) -> AuditAction:
+        # AuditAction("x.y") with an unknown value: this message, not enum's "'x.y' is not a valid …".
+        raise ValueError(f"unknown audit action {value!r}: add it to banyan/audit/actions.py")
