@@ -56,6 +56,7 @@ from django.db.models import F
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
 from banyan.core import bus, clock, vault
 from banyan.core.errors import InvalidInput, NotFound
@@ -523,7 +524,7 @@ def _acknowledge(message: Message, *, actor, user, channel: str) -> bool:
         actor=actor,
         events=[
             Event(
-                "notify.acknowledge",
+                AuditAction.NOTIFY_ACKNOWLEDGE,
                 "notify_message",
                 message.pk,
                 details={"kind": message.kind, "channel": channel},
@@ -588,7 +589,7 @@ def set_preference(
             actor=actor,
             events=[
                 Event(
-                    "notify.preference",
+                    AuditAction.NOTIFY_PREFERENCE,
                     "user",
                     user.pk,
                     details={"changed": sorted(set(changed) - {"phone_index"})},

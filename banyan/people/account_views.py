@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from banyan.audit.actions import AuditAction
 from banyan.audit.services import record_one
 from banyan.core.views import private
 from banyan.people import login as login_services
@@ -120,7 +121,7 @@ def otp_recovery_codes(request):
 
     record_one(
         actor=request.user,
-        action="otp.recovery_codes",
+        action=AuditAction.OTP_RECOVERY_CODES,
         subject_type="user",
         subject_id=request.user.pk,
         details={"recovery_codes": len(codes)},

@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
 from banyan.core import clock, vault
 from banyan.core.access import Action, can
@@ -708,7 +709,7 @@ def _write(*, actor, valid: list[_Valid], report: ImportReport) -> None:
 
     events = [
         Event(
-            "household.create",
+            AuditAction.HOUSEHOLD_CREATE,
             "household",
             h.pk,
             details={"unit": h.unit_id, "source": SOURCE, "row": first_row[code]},
@@ -716,12 +717,12 @@ def _write(*, actor, valid: list[_Valid], report: ImportReport) -> None:
         for code, h in households.items()
     ]
     events += [
-        Event("resident.create", "resident", r.pk, details={"source": SOURCE, "row": item.row})
+        Event(AuditAction.RESIDENT_CREATE, "resident", r.pk, details={"source": SOURCE, "row": item.row})
         for item, r in zip(valid, residents, strict=True)
     ]
     events.append(
         Event(
-            "ledger.import",
+            AuditAction.LEDGER_IMPORT,
             "ledger",
             "residents",
             details={
@@ -868,13 +869,13 @@ def export_residents_xlsx(
     workbook.save(buffer)
 
     events = [
-        Event("resident.reveal", "resident", pk, purpose, {"field": f, "via": "ledger-export"})
+        Event(AuditAction.RESIDENT_REVEAL, "resident", pk, purpose, {"field": f, "via": "ledger-export"})
         for pk in exported
         for f in revealed
     ]
     events.append(
         Event(
-            "ledger.export",
+            AuditAction.LEDGER_EXPORT,
             "ledger",
             grid.code,
             purpose,

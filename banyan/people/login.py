@@ -33,6 +33,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from banyan.audit.actions import AuditAction
 from banyan.core import clock
 
 ACCOUNT = "account"
@@ -173,7 +174,7 @@ def lockout_response(request, original_response=None, credentials=None):
 # --- audit ------------------------------------------------------------------------------------
 
 
-def _record(*, actor, action: str, subject_type: str, subject_id, details: dict) -> None:
+def _record(*, actor, action: AuditAction, subject_type: str, subject_id, details: dict) -> None:
     from banyan.audit.services import record_one
 
     record_one(actor=actor, action=action, subject_type=subject_type, subject_id=subject_id, details=details)
@@ -188,7 +189,7 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
     account = _account_id(username)
     _record(
         actor="anonymous",
-        action="login.failed",
+        action=AuditAction.LOGIN_FAILED,
         subject_type="user" if account else "login",
         subject_id=account or "",
         details={"address": address_digest(request.META.get("REMOTE_ADDR"))},
@@ -204,7 +205,7 @@ def on_locked_out(sender, request=None, username=None, ip_address=None, **kwargs
     account = _account_id(username)
     _record(
         actor="anonymous",
-        action="login.locked",
+        action=AuditAction.LOGIN_LOCKED,
         subject_type="user" if account else "login",
         subject_id=account or "",
         details={
@@ -219,7 +220,7 @@ def record_sign_in(request, user) -> None:
     """A sign-in with the right password over the web (the second factor, where needed, follows)."""
     _record(
         actor=user,
-        action="login.succeeded",
+        action=AuditAction.LOGIN_SUCCEEDED,
         subject_type="user",
         subject_id=user.pk,
         details={"address": address_digest(request.META.get("REMOTE_ADDR"))},
@@ -254,7 +255,7 @@ def unlock_account(*, actor, username: str) -> int:
     removed, _ = AccessAttempt.objects.filter(username=username).delete()
     _record(
         actor=actor,
-        action="login.unlocked",
+        action=AuditAction.LOGIN_UNLOCKED,
         subject_type="user",
         subject_id=user.pk,
         details={"attempts": removed},
@@ -269,7 +270,7 @@ def unlock_address(*, actor, ip_address: str) -> int:
     removed, _ = AccessAttempt.objects.filter(ip_address=ip_address).delete()
     _record(
         actor=actor,
-        action="login.unlocked",
+        action=AuditAction.LOGIN_UNLOCKED,
         subject_type="login",
         subject_id="",
         details={"address": address_digest(ip_address), "attempts": removed},

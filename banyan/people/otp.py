@@ -34,6 +34,7 @@ from django.utils.translation import gettext
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from banyan.audit.actions import AuditAction
 from banyan.core import clock
 
 # The session remembers when it last passed the second factor (seconds since the epoch, Banyan's
@@ -113,13 +114,13 @@ def confirm_enrolment(request, *, device: TOTPDevice, token: str) -> list[str] |
     if device.user_id != user.pk or device.confirmed:
         return None
     if not device.verify_token(_normalise(token)):
-        _audit(user, "otp.failed", {"stage": "enrolment"})
+        _audit(user, AuditAction.OTP_FAILED, {"stage": "enrolment"})
         return None
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     codes = replace_recovery_codes(user)
-    _audit(user, "otp.enrolled", {"recovery_codes": len(codes)})
+    _audit(user, AuditAction.OTP_ENROLLED, {"recovery_codes": len(codes)})
     mark_verified(request, device)
     return codes
 
@@ -166,12 +167,12 @@ def verify(request, *, token: str, step_up: bool = False) -> bool:
                     device, recovery = candidate, True
                     break
     if device is None:
-        _audit(user, "otp.failed", {"stage": "step_up" if step_up else "sign_in"})
+        _audit(user, AuditAction.OTP_FAILED, {"stage": "step_up" if step_up else "sign_in"})
         return False
     mark_verified(request, device)
     if recovery:
-        _audit(user, "otp.recovery_used", {"left": recovery_codes_left(user)})
-    _audit(user, "otp.verified", {"step_up": step_up})
+        _audit(user, AuditAction.OTP_RECOVERY_USED, {"left": recovery_codes_left(user)})
+    _audit(user, AuditAction.OTP_VERIFIED, {"step_up": step_up})
     return True
 
 
@@ -206,12 +207,16 @@ def reset_second_factor(*, actor, username: str) -> int:
     from banyan.audit.services import record_one
 
     record_one(
-        actor=actor, action="otp.reset", subject_type="user", subject_id=user.pk, details={"devices": removed}
+        actor=actor,
+        action=AuditAction.OTP_RESET,
+        subject_type="user",
+        subject_id=user.pk,
+        details={"devices": removed},
     )
     return removed
 
 
-def _audit(user, action: str, details: dict) -> None:
+def _audit(user, action: AuditAction, details: dict) -> None:
     from banyan.audit.services import record_one
 
     record_one(actor=user, action=action, subject_type="user", subject_id=user.pk, details=details)

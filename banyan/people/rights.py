@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.db import transaction
 from django.db.models import Q
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from banyan.audit.actions import AuditAction
 from banyan.audit.models import AuditEntry
 from banyan.audit.services import Event, record
 from banyan.core import clock, vault
@@ -50,20 +52,20 @@ OWN_FIELDS = ("id_number", "phone", "registered_address", "care_details")
 MAX_PENDING_CORRECTIONS = 10
 VIEWS_SHOWN = 500
 
-# What each audited action means to the person it is about.
-ACTION_LABELS = {
-    "resident.reveal": gettext_lazy("Viewed in clear"),
-    "resident.lookup": gettext_lazy("Found by a lookup"),
-    "resident.create": gettext_lazy("Registered"),
-    "resident.update": gettext_lazy("Changed"),
-    "resident.export": gettext_lazy("Copy of own data taken"),
-    "consent.grant": gettext_lazy("Consent recorded"),
-    "consent.withdraw": gettext_lazy("Consent withdrawn"),
-    "care_profile.create": gettext_lazy("Care profile opened"),
-    "care_profile.update": gettext_lazy("Care profile changed"),
-    "correction.request": gettext_lazy("Correction requested"),
-    "correction.accept": gettext_lazy("Correction accepted"),
-    "correction.reject": gettext_lazy("Correction rejected"),
+# What each audited action means to the person it is about (keyed by AuditAction, read by value).
+ACTION_LABELS: dict[str, Promise] = {
+    AuditAction.RESIDENT_REVEAL: gettext_lazy("Viewed in clear"),
+    AuditAction.RESIDENT_LOOKUP: gettext_lazy("Found by a lookup"),
+    AuditAction.RESIDENT_CREATE: gettext_lazy("Registered"),
+    AuditAction.RESIDENT_UPDATE: gettext_lazy("Changed"),
+    AuditAction.RESIDENT_EXPORT: gettext_lazy("Copy of own data taken"),
+    AuditAction.CONSENT_GRANT: gettext_lazy("Consent recorded"),
+    AuditAction.CONSENT_WITHDRAW: gettext_lazy("Consent withdrawn"),
+    AuditAction.CARE_PROFILE_CREATE: gettext_lazy("Care profile opened"),
+    AuditAction.CARE_PROFILE_UPDATE: gettext_lazy("Care profile changed"),
+    AuditAction.CORRECTION_REQUEST: gettext_lazy("Correction requested"),
+    AuditAction.CORRECTION_ACCEPT: gettext_lazy("Correction accepted"),
+    AuditAction.CORRECTION_REJECT: gettext_lazy("Correction rejected"),
 }
 FIELD_LABELS = {
     "id_number": gettext_lazy("ID number"),
@@ -330,7 +332,10 @@ def reveal_own(*, actor, fields: list[str]) -> dict:
             values[field] = getattr(resident, field)
     record(
         actor=actor,
-        events=[Event("resident.reveal", "resident", resident.pk, OWN_PURPOSE, {"field": f}) for f in fields],
+        events=[
+            Event(AuditAction.RESIDENT_REVEAL, "resident", resident.pk, OWN_PURPOSE, {"field": f})
+            for f in fields
+        ],
     )
     return values
 
@@ -362,7 +367,9 @@ def export_own_data(*, actor, file_format: str) -> Export:
     }
     record(
         actor=actor,
-        events=[Event("resident.export", "resident", resident.pk, OWN_PURPOSE, {"format": file_format})],
+        events=[
+            Event(AuditAction.RESIDENT_EXPORT, "resident", resident.pk, OWN_PURPOSE, {"format": file_format})
+        ],
     )
     return Export(data, resident)
 
@@ -423,7 +430,7 @@ def request_correction(*, actor, field: str, proposed_value: str, note: str = ""
         actor=actor,
         events=[
             Event(
-                "correction.request",
+                AuditAction.CORRECTION_REQUEST,
                 "resident",
                 resident.pk,
                 details={"correction": correction.pk, "field": field},
@@ -469,7 +476,7 @@ def accept_correction(*, actor, correction: CorrectionRequest) -> CorrectionRequ
         actor=actor,
         events=[
             Event(
-                "correction.accept",
+                AuditAction.CORRECTION_ACCEPT,
                 "resident",
                 correction.resident_id,
                 details={"correction": correction.pk, "field": correction.field},
@@ -490,7 +497,7 @@ def reject_correction(*, actor, correction: CorrectionRequest, reason: str) -> C
         actor=actor,
         events=[
             Event(
-                "correction.reject",
+                AuditAction.CORRECTION_REJECT,
                 "resident",
                 correction.resident_id,
                 details={"correction": correction.pk, "field": correction.field},

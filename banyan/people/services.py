@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
 from banyan.core import clock, vault
 from banyan.core.access import REVEALABLE_FIELDS, Action, can, revealable_fields
@@ -214,7 +215,7 @@ def create_resident(*, actor, household: Household, data: dict) -> Resident:
     _save_unique(resident)
     record(
         actor=actor,
-        events=[Event("resident.create", "resident", resident.pk, details=_audit_details(changed))],
+        events=[Event(AuditAction.RESIDENT_CREATE, "resident", resident.pk, details=_audit_details(changed))],
     )
     _recheck_scope(actor, resident)
     return resident
@@ -233,7 +234,7 @@ def update_resident(*, actor, resident: Resident, data: dict) -> Resident:
     _save_unique(resident, update_fields=changed)
     record(
         actor=actor,
-        events=[Event("resident.update", "resident", resident.pk, details=_audit_details(changed))],
+        events=[Event(AuditAction.RESIDENT_UPDATE, "resident", resident.pk, details=_audit_details(changed))],
     )
     _recheck_scope(actor, resident)
     return resident
@@ -312,7 +313,9 @@ def reveal_resident(*, actor, resident: Resident, fields: list[str], purpose: st
     values = {f: REVEAL_READERS[f](resident) for f in fields}
     record(
         actor=actor,
-        events=[Event("resident.reveal", "resident", resident.pk, purpose, {"field": f}) for f in fields],
+        events=[
+            Event(AuditAction.RESIDENT_REVEAL, "resident", resident.pk, purpose, {"field": f}) for f in fields
+        ],
     )
     return values
 
@@ -372,7 +375,9 @@ def lookup_residents(*, actor, field: str, value: str, purpose: str = "") -> lis
     subjects = [r.pk for r in found] or ["none"]
     record(
         actor=actor,
-        events=[Event("resident.lookup", "resident", subject, purpose, details) for subject in subjects],
+        events=[
+            Event(AuditAction.RESIDENT_LOOKUP, "resident", subject, purpose, details) for subject in subjects
+        ],
     )
     return found
 
@@ -434,7 +439,8 @@ def create_household(*, actor, unit, code: str, is_owner_occupied: bool = True) 
     )
     household.save()
     record(
-        actor=actor, events=[Event("household.create", "household", household.pk, details={"unit": unit.pk})]
+        actor=actor,
+        events=[Event(AuditAction.HOUSEHOLD_CREATE, "household", household.pk, details={"unit": unit.pk})],
     )
     if not Household.objects.restrict(actor, Action.CHANGE_PEOPLE).filter(pk=household.pk).exists():
         raise NotFound(_("Unit not found."))
@@ -462,7 +468,12 @@ def record_consent(*, actor, resident: Resident, scope: str, given_by: str) -> C
     record(
         actor=actor,
         events=[
-            Event("consent.grant", "resident", resident.pk, details={"scope": scope, "given_by": given_by})
+            Event(
+                AuditAction.CONSENT_GRANT,
+                "resident",
+                resident.pk,
+                details={"scope": scope, "given_by": given_by},
+            )
         ],
     )
     return consent
@@ -507,7 +518,7 @@ def create_care_profile(*, actor, resident: Resident, data: dict) -> CareProfile
         actor=actor,
         events=[
             Event(
-                "care_profile.create",
+                AuditAction.CARE_PROFILE_CREATE,
                 "resident",
                 resident.pk,
                 details={"care_profile": profile.pk, "kind": profile.kind, "carers": len(carers)},
@@ -553,7 +564,7 @@ def rekey_all() -> dict[str, int]:
             model.objects.bulk_update(batch, fields + list(indexes.values()))
             total += len(batch)
         counts[model.__name__] = total
-    record(actor=None, events=[Event("vault.rekey", "vault", "all", details=counts)])
+    record(actor=None, events=[Event(AuditAction.VAULT_REKEY, "vault", "all", details=counts)])
     return counts
 
 
@@ -578,7 +589,9 @@ def update_household(
         household.save(update_fields=changed)
         record(
             actor=actor,
-            events=[Event("household.update", "household", household.pk, details={"fields": changed})],
+            events=[
+                Event(AuditAction.HOUSEHOLD_UPDATE, "household", household.pk, details={"fields": changed})
+            ],
         )
         if not Household.objects.restrict(actor, Action.CHANGE_PEOPLE).filter(pk=household.pk).exists():
             raise NotFound(_("Unit not found."))
@@ -604,7 +617,7 @@ def update_care_profile(*, actor, profile: CareProfile, data: dict) -> CareProfi
             actor=actor,
             events=[
                 Event(
-                    "care_profile.update",
+                    AuditAction.CARE_PROFILE_UPDATE,
                     "resident",
                     profile.resident_id,
                     details={"care_profile": profile.pk, "fields": sorted(changed)},
@@ -645,7 +658,7 @@ def withdraw_consent(*, actor, consent: Consent) -> Consent:
         actor=actor,
         events=[
             Event(
-                "consent.withdraw",
+                AuditAction.CONSENT_WITHDRAW,
                 "resident",
                 consent.resident_id,
                 details={"scope": consent.scope, "cleared_care_details": cleared},

@@ -17,6 +17,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from banyan.audit.actions import AuditAction
 from banyan.audit.services import record_one
 from banyan.core import clock
 from banyan.core.access import Action, can
@@ -109,7 +110,7 @@ def issue_token(
     token = ApiToken.objects.select_related("user").get(key_hash=hash_token(raw))
     record_one(
         actor=actor,
-        action="token.create",
+        action=AuditAction.TOKEN_CREATE,
         subject_type="api_token",
         subject_id=token.pk,
         details={
@@ -133,7 +134,7 @@ def revoke_token(*, actor, token: ApiToken) -> ApiToken:
     token.save(update_fields=["is_revoked", "revoked_at"])
     record_one(
         actor=actor,
-        action="token.revoke",
+        action=AuditAction.TOKEN_REVOKE,
         subject_type="api_token",
         subject_id=token.pk,
         details={"user_id": token.user_id},
@@ -175,7 +176,7 @@ def ensure_gateway_account(*, actor, community) -> User:
     )
     record_one(
         actor=actor,
-        action="account.create",
+        action=AuditAction.ACCOUNT_CREATE,
         subject_type="user",
         subject_id=user.pk,
         details={"role": user.role, "region": community.code, "gateway": True},

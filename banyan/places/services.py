@@ -6,6 +6,7 @@ import networkx as nx
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
 from banyan.core.access import Action, can
 from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
@@ -68,7 +69,10 @@ def create_region(*, actor, parent: Region | None, data: dict) -> Region:
     region.save()
     region.path = region_path(parent, region.pk)
     region.save(update_fields=["path"])
-    record(actor=actor, events=[Event("region.create", "region", region.pk, details={"code": region.code})])
+    record(
+        actor=actor,
+        events=[Event(AuditAction.REGION_CREATE, "region", region.pk, details={"code": region.code})],
+    )
     return region
 
 

@@ -17,6 +17,7 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
 from banyan.core import bus, clock
 from banyan.core.access import PERMISSIONS, Action, can
@@ -125,7 +126,7 @@ def set_cell(
         },
     )
     details = {"category": category.code, "region": region.code, "accountable": accountable.code}
-    record(actor=actor, events=[Event("matrix.set", "responsibility", cell.pk, details=details)])
+    record(actor=actor, events=[Event(AuditAction.MATRIX_SET, "responsibility", cell.pk, details=details)])
     return cell
 
 
@@ -309,7 +310,7 @@ def open_incident(
             actor=actor or SYSTEM_ACTOR,
             events=[
                 Event(
-                    "incident.open",
+                    AuditAction.INCIDENT_OPEN,
                     "incident",
                     incident.pk,
                     details={
@@ -604,7 +605,13 @@ def _apply(
     record(
         actor=actor or SYSTEM_ACTOR,
         events=[
-            Event(f"incident.{move.value}", "incident", incident.pk, details={**details, "from": before})
+            Event(
+                # a member for every move: banyan/audit/tests/test_actions.py
+                AuditAction(f"incident.{move.value}"),
+                "incident",
+                incident.pk,
+                details={**details, "from": before},
+            )
         ],
     )
     _publish("incident.changed", incident)
@@ -834,7 +841,7 @@ def hand_over(
             actor=actor,
             events=[
                 Event(
-                    "incident.hand_over",
+                    AuditAction.INCIDENT_HAND_OVER,
                     "incident",
                     locked.pk,
                     details={"from": previous, "to": organisation.code, "reason": reason[:200]},
@@ -900,7 +907,10 @@ def escalate_due(now: dt.datetime | None = None) -> list[Incident]:
                 actor=SYSTEM_ACTOR,
                 events=[
                     Event(
-                        "incident.escalate", "incident", incident.pk, details={"level": level, "to": target}
+                        AuditAction.INCIDENT_ESCALATE,
+                        "incident",
+                        incident.pk,
+                        details={"level": level, "to": target},
                     )
                 ],
             )
@@ -1061,7 +1071,12 @@ def request_backup(*, actor, incident: Incident, note: str = "") -> list:
         record(
             actor=actor,
             events=[
-                Event("incident.backup", "incident", locked.pk, details={"asked": [u.pk for u in asked]})
+                Event(
+                    AuditAction.INCIDENT_BACKUP,
+                    "incident",
+                    locked.pk,
+                    details={"asked": [u.pk for u in asked]},
+                )
             ],
         )
         if asked:

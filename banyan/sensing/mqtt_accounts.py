@@ -50,6 +50,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
 from banyan.core import clock
 from banyan.core.mqtt import SERVICE_ACCOUNTS, new_secret, service_password
@@ -256,7 +257,7 @@ def issue_device_secret(*, actor, device: Device) -> IssuedSecret:
     device.save(update_fields=["mqtt_password_hash", "mqtt_secret_issued_at"])
     record(
         actor=actor,
-        events=[Event("device.mqtt_secret", "device", device.pk, details={"code": device.code})],
+        events=[Event(AuditAction.DEVICE_MQTT_SECRET, "device", device.pk, details={"code": device.code})],
     )
     return IssuedSecret(device_username(device.community.code, device.code), secret)
 
@@ -271,6 +272,8 @@ def revoke_device_secret(*, actor, device: Device) -> bool:
     device.save(update_fields=["mqtt_password_hash", "mqtt_secret_issued_at"])
     record(
         actor=actor,
-        events=[Event("device.mqtt_secret_revoke", "device", device.pk, details={"code": device.code})],
+        events=[
+            Event(AuditAction.DEVICE_MQTT_SECRET_REVOKE, "device", device.pk, details={"code": device.code})
+        ],
     )
     return True

@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
 from banyan.core import clock
 from banyan.core.access import HOME_DEVICE_ROLES, Action, can
@@ -234,7 +235,7 @@ def create_device(*, actor, data: dict) -> Device:
     _save(device)
     record(
         actor=actor,
-        events=[Event("device.create", "device", device.pk, details=_audit_details(device, ["*"]))],
+        events=[Event(AuditAction.DEVICE_CREATE, "device", device.pk, details=_audit_details(device, ["*"]))],
     )
     _recheck_scope(actor, device)
     return device
@@ -275,7 +276,9 @@ def update_device(*, actor, device: Device, data: dict) -> Device:
     _save(device, update_fields=sorted(changed))
     record(
         actor=actor,
-        events=[Event("device.update", "device", device.pk, details=_audit_details(device, changed))],
+        events=[
+            Event(AuditAction.DEVICE_UPDATE, "device", device.pk, details=_audit_details(device, changed))
+        ],
     )
     _recheck_scope(actor, device)
     return device

@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
+from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
 from banyan.core import bus, clock
 from banyan.core.access import Action, can
@@ -179,7 +180,10 @@ def create_rule(*, actor, data: dict[str, Any]) -> Rule:
         **columns,
     )
     _save_rule(rule)
-    record(actor=actor, events=[Event("rule.create", "rule", rule.pk, details=_rule_details(rule, ["*"]))])
+    record(
+        actor=actor,
+        events=[Event(AuditAction.RULE_CREATE, "rule", rule.pk, details=_rule_details(rule, ["*"]))],
+    )
     _publish_after_commit("rule.changed", {"rule": rule.pk, "community": rule.community.code})
     return rule
 
@@ -213,7 +217,10 @@ def update_rule(*, actor, rule: Rule, data: dict[str, Any]) -> Rule:
         rule,
         update_fields=[*RULE_COLUMNS, "is_active", "params", "updated_at"],
     )
-    record(actor=actor, events=[Event("rule.update", "rule", rule.pk, details=_rule_details(rule, changed))])
+    record(
+        actor=actor,
+        events=[Event(AuditAction.RULE_UPDATE, "rule", rule.pk, details=_rule_details(rule, changed))],
+    )
     if not Rule.objects.restrict(actor, Action.CHANGE_RULES).filter(pk=rule.pk).exists():
         raise NotFound(_("Rule not found."))
     _publish_after_commit("rule.changed", {"rule": rule.pk, "community": rule.community.code})
@@ -398,7 +405,12 @@ def apply_events(events: Iterable[EngineEvent]) -> list[Alert]:
                 touched[alert.pk] = alert
                 events_out.append(("alert.cleared", alert_payload(alert)))
                 audit.append(
-                    Event("alert.clear", "alert", alert.pk, details={"rule": rule.pk, "value": event.value})
+                    Event(
+                        AuditAction.ALERT_CLEAR,
+                        "alert",
+                        alert.pk,
+                        details={"rule": rule.pk, "value": event.value},
+                    )
                 )
                 continue
             if alert is not None:
@@ -437,7 +449,7 @@ def apply_events(events: Iterable[EngineEvent]) -> list[Alert]:
             events_out.append(("alert.raised", alert_payload(alert)))
             audit.append(
                 Event(
-                    "alert.raise",
+                    AuditAction.ALERT_RAISE,
                     "alert",
                     alert.pk,
                     details={
@@ -506,7 +518,10 @@ def acknowledge_alert(*, actor, alert: Alert) -> Alert:
         actor=actor,
         events=[
             Event(
-                "alert.acknowledge", "alert", alert.pk, details={"rule": alert.rule_id, "grade": alert.grade}
+                AuditAction.ALERT_ACKNOWLEDGE,
+                "alert",
+                alert.pk,
+                details={"rule": alert.rule_id, "grade": alert.grade},
             )
         ],
     )
@@ -542,7 +557,12 @@ def resolve_alert(*, actor, alert: Alert, note: str) -> Alert:
     record(
         actor=actor,
         events=[
-            Event("alert.resolve", "alert", alert.pk, details={"rule": alert.rule_id, "grade": alert.grade})
+            Event(
+                AuditAction.ALERT_RESOLVE,
+                "alert",
+                alert.pk,
+                details={"rule": alert.rule_id, "grade": alert.grade},
+            )
         ],
     )
     _publish_after_commit("alert.resolved", alert_payload(alert))
@@ -579,7 +599,7 @@ def escalate_due(now: dt.datetime | None = None) -> list[Alert]:
         escalated.append(alert)
         audit.append(
             Event(
-                "alert.escalate",
+                AuditAction.ALERT_ESCALATE,
                 "alert",
                 alert.pk,
                 details={"level": level, "to": ESCALATION_LADDER[level], "grade": alert.grade},
@@ -835,7 +855,7 @@ def import_official_warning(*, actor, data: bytes, source_url: str = ""):
         actor=actor,
         events=[
             Event(
-                "official_warning.import",
+                AuditAction.OFFICIAL_WARNING_IMPORT,
                 "official_warning",
                 warning.pk,
                 details={

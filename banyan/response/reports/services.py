@@ -22,6 +22,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
 from banyan.core import clock, vault
 from banyan.core.access import Action, can
@@ -224,7 +225,7 @@ def submit_report(
         actor=actor or f"open311:{open311_key.name}",
         events=[
             Event(
-                "report.submit",
+                AuditAction.REPORT_SUBMIT,
                 "report",
                 report.pk,
                 details={
@@ -409,7 +410,7 @@ def rate_report(*, actor, report: Report, rating: int, comment: str = "") -> Rep
         actor=actor,
         events=[
             Event(
-                "report.rate",
+                AuditAction.REPORT_RATE,
                 "report",
                 locked.pk,
                 details={"rating": rating, "category": locked.category.code},
@@ -476,7 +477,8 @@ def create_open311_key(name: str) -> str:
         },
     )
     record(
-        actor="open311", events=[Event("open311_key.create", "open311_key", key.pk, details={"name": name})]
+        actor="open311",
+        events=[Event(AuditAction.OPEN311_KEY_CREATE, "open311_key", key.pk, details={"name": name})],
     )
     return raw
 
@@ -489,7 +491,8 @@ def revoke_open311_key(name: str) -> Open311Key:
     key.is_revoked = True
     key.save(update_fields=["is_revoked"])
     record(
-        actor="open311", events=[Event("open311_key.revoke", "open311_key", key.pk, details={"name": name})]
+        actor="open311",
+        events=[Event(AuditAction.OPEN311_KEY_REVOKE, "open311_key", key.pk, details={"name": name})],
     )
     return key
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from django.contrib.auth.hashers import make_password
 
+from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
 from banyan.core import clock, vault
 from banyan.people.models import (
@@ -338,6 +339,7 @@ def write_plan(
         **response,
     }
     record(
-        actor="sim", events=[Event("sim.seed", "region", community.pk, details={"seed": plan.seed, **counts})]
+        actor="sim",
+        events=[Event(AuditAction.SIM_SEED, "region", community.pk, details={"seed": plan.seed, **counts})],
     )
     return counts
