@@ -15,7 +15,10 @@ _LABELS = {
     Level.ORANGE: _("Orange (level II)"),
     Level.RED: _("Red (level I)"),
 }
-Grade = models.TextChoices("Grade", [(level.name, (level.code, _LABELS[level])) for level in Level])
+# django-stubs types only the class form of TextChoices, not the functional one used here and below.
+Grade = models.TextChoices(  # type: ignore[call-overload]
+    "Grade", [(level.name, (level.code, _LABELS[level])) for level in Level]
+)
 Grade.__doc__ = "A warning grade as stored and spoken: ``blue`` … ``red`` with its label."
 
 GRADES_WORST_FIRST: tuple[str, ...] = tuple(level.code for level in sorted(Level, reverse=True))
@@ -39,7 +42,7 @@ def severity_expression(field: str = "grade") -> Case:
     )
 
 
-RuleKind = models.TextChoices("RuleKind", [(kind.upper(), kind) for kind in RULE_KINDS])
+RuleKind = models.TextChoices("RuleKind", [(kind.upper(), kind) for kind in RULE_KINDS])  # type: ignore[call-overload]
 
 
 class AlertStatus(models.TextChoices):

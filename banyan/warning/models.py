@@ -7,6 +7,8 @@ community: a role sees the rules of the communities in its subtree and of the on
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -16,6 +18,9 @@ from banyan.core.access import Action
 from banyan.places.models import Facility, Region, ScopedQuerySet
 from banyan.warning.choices import ACTIVE_STATUSES, AlertStatus, Grade, RuleKind
 from banyan.warning.engine import RuleError, parse_rule
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Keys of a rule that are columns; every other key of the engine's rule dict is kept in ``params``.
 RULE_COLUMNS = ("name", "kind", "grade", "auto_clear", "incident_category")
@@ -176,6 +181,8 @@ class Alert(models.Model):
 
     objects = AlertQuerySet.as_manager()
 
+    level_label: str  # set by its page for the template (banyan.warning.views), never stored
+
     class Meta:
         ordering = ["-raised_at", "-id"]
         verbose_name = _("alert")
@@ -226,6 +233,14 @@ class OfficialWarning(models.Model):
     source_url = models.CharField(_("source"), max_length=500, blank=True)
     raw = models.TextField(_("CAP XML"))
     imported_at = models.DateTimeField(_("imported"))
+
+    # Set by the pages for their templates (banyan.warning.views._describe_official), never stored.
+    headline: str
+    headline_lang: str
+    severity_label: StrOrPromise
+    status_label: StrOrPromise
+    msg_type_label: StrOrPromise
+    area_names: list[str]
 
     class Meta:
         ordering = ["-sent", "-id"]

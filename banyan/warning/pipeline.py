@@ -29,6 +29,7 @@ from django.db.models import Max
 from banyan.core import clock
 from banyan.sensing.models import Device
 from banyan.sensing.models import Reading as StoredReading
+from banyan.sensing.parsing import ReadingIn
 from banyan.sensing.services import lock_readings
 from banyan.warning import services
 from banyan.warning.choices import AlertStatus
@@ -110,7 +111,7 @@ class RulePipeline:
             count += 1
         return count
 
-    def process(self, new: Iterable[tuple[int, object]], ids: Sequence[int]) -> list[Alert]:
+    def process(self, new: Iterable[tuple[int, ReadingIn]], ids: Sequence[int]) -> list[Alert]:
         """Evaluate ``(device id, reading)`` pairs just stored (in this transaction, under the readings
         lock) with their reading ``ids``, after any readings someone else stored before them; write
         the alerts and move the progress mark on."""

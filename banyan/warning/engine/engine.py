@@ -142,6 +142,9 @@ class _State:
     def on_tick(self, rule: Any, now: float, now_dt: dt.datetime) -> Event | None:
         return None
 
+    def dump(self) -> list[Any]:
+        raise NotImplementedError
+
     def _raise(self, rule: Rule, grade: Grade, value: float | None, reading_ts: Any, at: Any) -> Event:
         self.open = True
         self.count = 1
