@@ -1,13 +1,14 @@
-"""The event bus: domain events (an alert raised, acknowledged …) for the cockpit, notifications and workers.
+"""The event bus underneath :mod:`banyan.core.events`: delivery of domain events to subscribers.
 
-A tiny interface — :func:`publish` a ``topic`` with a JSON-able ``payload``; :func:`subscribe` a
+Product code does not use this module: it publishes and subscribes through :mod:`banyan.core.events`,
+which checks every event against the registry (its name and payload) and then calls :func:`publish`
+here (``banyan/core/tests/test_events.py`` refuses any other caller). This module is the tiny
+delivery interface — :func:`publish` a ``topic`` with a JSON-able ``payload``; :func:`subscribe` a
 ``pattern`` (``fnmatch`` style: ``"alert.*"``, ``"*"``) to a handler and get back the function that
-unsubscribes it. Services publish only after their transaction commits (``transaction.on_commit``,
-STYLE 8), so a handler never sees an event that was rolled back.
-
-This module holds the in-process implementation; an MQTT-backed one (publishing to the broker for
-other processes) can be installed with :func:`install` without changing any publisher. Handlers run
-synchronously in the publishing thread; one that fails is logged and the others still run.
+unsubscribes it — in its in-process implementation. Handlers run synchronously in the publishing
+thread; one that fails is logged and the others still run. Between processes, the bus bridge
+(:mod:`banyan.core.bus_mqtt`) is one more subscriber and publisher; another implementation can be
+installed with :func:`install` without changing any publisher.
 """
 
 from __future__ import annotations
