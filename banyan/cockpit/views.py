@@ -28,9 +28,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from banyan.cockpit import services
-from banyan.core import bus, clock
+from banyan.core import clock, events
 from banyan.core.access import Action, can
 from banyan.core.errors import NotFound, PermissionDenied
+from banyan.core.events import EventPattern
 from banyan.core.sse import event_stream, unauthorized
 from banyan.core.views import service_errors
 from banyan.people.auth import astream_user
@@ -39,7 +40,7 @@ from banyan.warning.choices import GRADES_WORST_FIRST, URGENT_GRADES
 
 HEARTBEAT_S = 15.0
 BURST_MAX = 200  # events read together in one round (at 50 events/s, one round every few ms)
-PATTERNS = ("alert.*", "incident.*", "responder.*")
+PATTERNS = (EventPattern.ALERTS, EventPattern.INCIDENTS, EventPattern.RESPONDERS)
 
 
 def _language() -> str:
@@ -140,7 +141,7 @@ async def _events(user, community, language: str) -> AsyncIterator[str]:
         if isinstance(pk, int):
             loop.call_soon_threadsafe(queue.put_nowait, (kind, pk))
 
-    unsubscribe = [bus.subscribe(pattern, on_event) for pattern in PATTERNS]
+    unsubscribe = [events.subscribe(pattern, on_event) for pattern in PATTERNS]
     try:
         yield "retry: 2000\n: connected\n\n"
         state = await _sync(services.live_state)(user, community, language=language)

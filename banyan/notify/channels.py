@@ -1,7 +1,7 @@
 """Channel adapters: one ``send(outgoing) -> Sent`` method each (STYLE 13).
 
-* :class:`InAppChannel` — the message is already stored; it is published on ``banyan.core.bus`` as
-  ``notify.message`` so open SSE streams wake at once, and counts as delivered.
+* :class:`InAppChannel` — the message is already stored; its event ``notify.message``
+  (:mod:`banyan.core.events`) wakes open SSE streams at once, and it counts as delivered.
 * :class:`EmailChannel` — Django's SMTP email backend (``EMAIL_HOST``/``EMAIL_PORT`` from
   ``BANYAN_EMAIL_HOST``/``BANYAN_EMAIL_PORT``).
 * :class:`GatewayChannel` — SMS and voice: an HTTP POST of ``{"to", "text", "id"}`` (JSON) to
@@ -24,7 +24,8 @@ import httpx
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
-from banyan.core import bus
+from banyan.core import events
+from banyan.core.events import EventName, NotifyMessagePayload
 from banyan.notify.choices import Channel
 
 
@@ -38,7 +39,7 @@ class Outgoing:
     subject: str
     text: str
     language: str
-    payload: dict | None = None  # the in-app event
+    payload: NotifyMessagePayload | None = None  # the in-app event
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ class ChannelAdapter(Protocol):
 
 class InAppChannel:
     def send(self, outgoing: Outgoing) -> Sent:
-        bus.publish("notify.message", outgoing.payload or {"id": outgoing.message_id})
+        if outgoing.payload is not None:  # without one no stream would know whose it is; they poll too
+            events.publish(EventName.NOTIFY_MESSAGE, outgoing.payload)
         return Sent(delivered=True)
 
 

@@ -58,8 +58,9 @@ from django.utils.translation import gettext as _
 
 from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
-from banyan.core import bus, clock, vault
+from banyan.core import clock, vault
 from banyan.core.errors import InvalidInput, NotFound
+from banyan.core.events import EventName, NotifyAcknowledgedPayload, NotifyMessagePayload, publish_on_commit
 from banyan.notify.channels import DeliveryError, Outgoing, adapter_for
 from banyan.notify.choices import DEFAULT_CHANNELS, Channel, DeliveryStatus, Urgency
 from banyan.notify.models import Delivery, Message, Preference
@@ -353,7 +354,7 @@ def _text(message: Message, channel: str) -> str:
     return message.body or message.subject
 
 
-def event_payload(message: Message) -> dict[str, Any]:
+def event_payload(message: Message) -> NotifyMessagePayload:
     """What the bus carries for a message (ids and kind, never an address or the text)."""
     return {
         "id": message.pk,
@@ -531,8 +532,12 @@ def _acknowledge(message: Message, *, actor, user, channel: str) -> bool:
             )
         ],
     )
-    payload = {**event_payload(message), "channel": channel, "user": getattr(user, "pk", None)}
-    transaction.on_commit(lambda: bus.publish("notify.acknowledged", payload), robust=True)
+    payload: NotifyAcknowledgedPayload = {
+        **event_payload(message),
+        "channel": channel,
+        "user": getattr(user, "pk", None),
+    }
+    publish_on_commit(EventName.NOTIFY_ACKNOWLEDGED, payload)
     return True
 
 

@@ -7,7 +7,7 @@ themselves; ``?last_event_id=`` works too) and first gets every message after th
 database; without it the stream starts with the messages that arrive after it opened. A comment
 line every ``SSE_HEARTBEAT_S`` seconds keeps idle connections and proxies open.
 
-The stream wakes at once on ``notify.message`` bus events of this process and otherwise looks in
+The stream wakes at once on ``notify.message`` events of this process and otherwise looks in
 the database every ``SSE_POLL_S`` seconds, so messages written by other processes (the worker,
 ``banyan ingest``) arrive too. Sign in with the session, or send ``Authorization: Bearer <token>``.
 """
@@ -25,7 +25,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from banyan.core import bus
+from banyan.core import events
+from banyan.core.events import EventName
 from banyan.core.sse import event_stream, unauthorized
 from banyan.notify import services
 from banyan.notify.models import Message
@@ -73,7 +74,7 @@ async def _events(user, last_id: int) -> AsyncIterator[str]:
         if payload.get("recipient") == user.pk:
             loop.call_soon_threadsafe(wake.set)
 
-    unsubscribe = bus.subscribe("notify.message", on_message)
+    unsubscribe = events.subscribe(EventName.NOTIFY_MESSAGE, on_message)
     try:
         yield "retry: 3000\n: connected\n\n"
         written = loop.time()

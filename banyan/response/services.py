@@ -1,6 +1,6 @@
 """Incidents: opening, routing by the responsibility matrix, dispatch on foot, transitions, hand-overs,
-SLA clocks and escalation. Every change is audited, put on the incident's timeline and published on
-the bus after commit. All time comes from ``banyan.core.clock``.
+SLA clocks and escalation. Every change is audited, put on the incident's timeline and published
+after commit (:mod:`banyan.core.events`). All time comes from ``banyan.core.clock``.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
-from banyan.core import bus, clock
+from banyan.core import clock
 from banyan.core.access import PERMISSIONS, Action, can
 from banyan.core.choices import Role
 from banyan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from banyan.core.events import EventName, IncidentPayload, ResponderMovedPayload, publish_on_commit
 from banyan.people.choices import OrganisationKind
 from banyan.people.models import Organisation
 from banyan.places.choices import RegionKind
@@ -211,7 +212,7 @@ def _event(incident: Incident, kind: str, *, actor=None, before: str = "", note:
     )
 
 
-def incident_payload(incident: Incident) -> dict[str, Any]:
+def incident_payload(incident: Incident) -> IncidentPayload:
     """What the bus carries about an incident: codes, grade, status, times; no personal data."""
     return {
         "id": incident.pk,
@@ -229,9 +230,8 @@ def incident_payload(incident: Incident) -> dict[str, Any]:
     }
 
 
-def _publish(topic: str, incident: Incident) -> None:
-    payload = incident_payload(incident)
-    transaction.on_commit(lambda: bus.publish(topic, payload), robust=True)
+def _publish(name: EventName, incident: Incident) -> None:
+    publish_on_commit(name, incident_payload(incident))
 
 
 def open_incident(
@@ -322,7 +322,7 @@ def open_incident(
                 )
             ],
         )
-        _publish("incident.opened", incident)
+        _publish(EventName.INCIDENT_OPENED, incident)
         if dispatch_now:
             dispatch(incident)
     return incident
@@ -614,7 +614,7 @@ def _apply(
             )
         ],
     )
-    _publish("incident.changed", incident)
+    _publish(EventName.INCIDENT_CHANGED, incident)
     if move in (Move.ASSIGN, Move.REOPEN) and incident.assignee_id is not None:
         _tell_assignee(incident)
     if move in (Move.RESOLVE, Move.CLOSE, Move.CANCEL, Move.MARK_DUPLICATE, Move.REOPEN):
@@ -848,7 +848,7 @@ def hand_over(
                 )
             ],
         )
-        _publish("incident.changed", locked)
+        _publish(EventName.INCIDENT_CHANGED, locked)
         dispatch(locked)
     return locked
 
@@ -914,7 +914,7 @@ def escalate_due(now: dt.datetime | None = None) -> list[Incident]:
                     )
                 ],
             )
-            _publish("incident.escalated", incident)
+            _publish(EventName.INCIDENT_ESCALATED, incident)
             _tell_escalation(incident, level, missed[-1].name, target)
             if silent is not None:
                 # Silence counts as a decline: the next responder is asked.
@@ -1004,8 +1004,12 @@ def _move_responder(user, latitude: float, longitude: float, *, community: Regio
     updated = mine.update(latitude=latitude, longitude=longitude, position_at=at)
     if updated:
         responder_id = mine.values_list("pk", flat=True).first()
-        payload = {"id": responder_id, "user": user.pk, "community": community.code if community else None}
-        transaction.on_commit(lambda: bus.publish("responder.moved", payload), robust=True)
+        payload: ResponderMovedPayload = {
+            "id": responder_id,
+            "user": user.pk,
+            "community": community.code if community else None,
+        }
+        publish_on_commit(EventName.RESPONDER_MOVED, payload)
     return bool(updated)
 
 
@@ -1091,5 +1095,5 @@ def request_backup(*, actor, incident: Incident, note: str = "") -> list:
                 reference=("incident", locked.pk),
                 urgency="urgent" if locked.grade in URGENT_GRADES else "normal",
             )
-        _publish("incident.backup", locked)
+        _publish(EventName.INCIDENT_BACKUP, locked)
     return asked

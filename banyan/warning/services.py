@@ -4,9 +4,9 @@
 the transaction that stores the readings (and the engine checkpoint), so alerts, readings and the
 checkpoint commit together. People move alerts on with ``acknowledge_alert`` and ``resolve_alert``;
 ``escalate_due`` (run about once a second by the worker, or a drill) moves alerts nobody acknowledged
-in time up the escalation ladder. Every transition is audited and published on ``banyan.core.bus``
-after commit, under the topics ``alert.raised``, ``alert.updated``, ``alert.cleared``,
-``alert.acknowledged``, ``alert.resolved`` and ``alert.escalated``. Sending notifications to the next
+in time up the escalation ladder. Every transition is audited and published after commit
+(:mod:`banyan.core.events`: ``alert.raised``, ``alert.updated``, ``alert.cleared``,
+``alert.acknowledged``, ``alert.resolved`` and ``alert.escalated``). Sending notifications to the next
 level is issue 4's ``notify`` app, which subscribes to ``alert.*``.
 """
 
@@ -24,9 +24,10 @@ from django.utils.translation import gettext as _
 
 from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
-from banyan.core import bus, clock
+from banyan.core import clock
 from banyan.core.access import Action, can
 from banyan.core.errors import BanyanError, InvalidInput, NotFound, PermissionDenied
+from banyan.core.events import AlertEscalatedPayload, AlertPayload, EventName, publish_on_commit
 from banyan.places.choices import RegionKind
 from banyan.places.models import Facility, Region
 from banyan.warning.choices import ACTIVE_STATUSES, AlertStatus
@@ -159,10 +160,6 @@ def _rule_details(rule: Rule, changed: Iterable[str]) -> dict:
     }
 
 
-def _publish_after_commit(topic: str, payload: dict[str, Any]) -> None:
-    transaction.on_commit(lambda: bus.publish(topic, payload), robust=True)
-
-
 @transaction.atomic(durable=True)
 def create_rule(*, actor, data: dict[str, Any]) -> Rule:
     """Store a rule. ``data`` is the engine's rule dict (``kind``, ``grade``, the kind's settings) plus
@@ -184,7 +181,7 @@ def create_rule(*, actor, data: dict[str, Any]) -> Rule:
         actor=actor,
         events=[Event(AuditAction.RULE_CREATE, "rule", rule.pk, details=_rule_details(rule, ["*"]))],
     )
-    _publish_after_commit("rule.changed", {"rule": rule.pk, "community": rule.community.code})
+    publish_on_commit(EventName.RULE_CHANGED, {"rule": rule.pk, "community": rule.community.code})
     return rule
 
 
@@ -223,7 +220,7 @@ def update_rule(*, actor, rule: Rule, data: dict[str, Any]) -> Rule:
     )
     if not Rule.objects.restrict(actor, Action.CHANGE_RULES).filter(pk=rule.pk).exists():
         raise NotFound(_("Rule not found."))
-    _publish_after_commit("rule.changed", {"rule": rule.pk, "community": rule.community.code})
+    publish_on_commit(EventName.RULE_CHANGED, {"rule": rule.pk, "community": rule.community.code})
     return rule
 
 
@@ -235,7 +232,7 @@ def escalation_seconds(grade: str) -> float:
     return float(deadlines.get(grade, DEFAULT_ESCALATION_SECONDS[grade]))
 
 
-def alert_payload(alert: Alert) -> dict[str, Any]:
+def alert_payload(alert: Alert) -> AlertPayload:
     """What the bus carries about an alert: no personal data, only codes, grades and times."""
     return {
         "id": alert.pk,
@@ -385,7 +382,7 @@ def apply_events(events: Iterable[EngineEvent]) -> list[Alert]:
         touched: dict[int, Alert] = {}
         # Raising and clearing are each an event, with the alert as it was then; repeats become one
         # "alert.updated" per alert still active at the end.
-        events_out: list[tuple[str, dict[str, Any]]] = []
+        events_out: list[tuple[EventName, AlertPayload]] = []
         repeated: dict[int, Alert] = {}
         audit: list[Event] = []
         for event in events:
@@ -403,7 +400,7 @@ def apply_events(events: Iterable[EngineEvent]) -> list[Alert]:
                 )
                 del active[key]
                 touched[alert.pk] = alert
-                events_out.append(("alert.cleared", alert_payload(alert)))
+                events_out.append((EventName.ALERT_CLEARED, alert_payload(alert)))
                 audit.append(
                     Event(
                         AuditAction.ALERT_CLEAR,
@@ -446,7 +443,7 @@ def apply_events(events: Iterable[EngineEvent]) -> list[Alert]:
             alert.community = rule.community
             active[key] = alert
             touched[alert.pk] = alert
-            events_out.append(("alert.raised", alert_payload(alert)))
+            events_out.append((EventName.ALERT_RAISED, alert_payload(alert)))
             audit.append(
                 Event(
                     AuditAction.ALERT_RAISE,
@@ -463,12 +460,12 @@ def apply_events(events: Iterable[EngineEvent]) -> list[Alert]:
         _save_repeats(repeated.values())
         record(actor=SYSTEM_ACTOR, events=audit)
         events_out += [
-            ("alert.updated", alert_payload(alert))
+            (EventName.ALERT_UPDATED, alert_payload(alert))
             for alert in repeated.values()
             if alert.status in ACTIVE_STATUSES
         ]
-        for topic, payload in events_out:
-            _publish_after_commit(topic, payload)
+        for name, payload in events_out:
+            publish_on_commit(name, payload)
     return list(touched.values())
 
 
@@ -525,7 +522,7 @@ def acknowledge_alert(*, actor, alert: Alert) -> Alert:
             )
         ],
     )
-    _publish_after_commit("alert.acknowledged", alert_payload(alert))
+    publish_on_commit(EventName.ALERT_ACKNOWLEDGED, alert_payload(alert))
     return alert
 
 
@@ -565,7 +562,7 @@ def resolve_alert(*, actor, alert: Alert, note: str) -> Alert:
             )
         ],
     )
-    _publish_after_commit("alert.resolved", alert_payload(alert))
+    publish_on_commit(EventName.ALERT_RESOLVED, alert_payload(alert))
     return alert
 
 
@@ -605,8 +602,8 @@ def escalate_due(now: dt.datetime | None = None) -> list[Alert]:
                 details={"level": level, "to": ESCALATION_LADDER[level], "grade": alert.grade},
             )
         )
-        payload = alert_payload(alert) | {"to": ESCALATION_LADDER[level]}
-        _publish_after_commit("alert.escalated", payload)
+        payload: AlertEscalatedPayload = {**alert_payload(alert), "to": ESCALATION_LADDER[level]}
+        publish_on_commit(EventName.ALERT_ESCALATED, payload)
     record(actor=SYSTEM_ACTOR, events=audit)
     return escalated
 
@@ -866,8 +863,8 @@ def import_official_warning(*, actor, data: bytes, source_url: str = ""):
             )
         ],
     )
-    _publish_after_commit(
-        "official_warning.imported",
+    publish_on_commit(
+        EventName.OFFICIAL_WARNING_IMPORTED,
         {
             "id": warning.pk,
             "sender": warning.sender,

@@ -12,8 +12,9 @@ import threading
 from django.core.management.base import BaseCommand
 from django.db import connection
 
-from banyan.core import bus
+from banyan.core import events
 from banyan.core.bus_mqtt import start_from_settings
+from banyan.core.events import EventName
 from banyan.notify.services import send_pending
 from banyan.response.services import escalate_due, open_incidents_for_alerts
 
@@ -48,7 +49,7 @@ class Command(BaseCommand):
 
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, stop)
-        unsubscribe = bus.subscribe("alert.raised", lambda topic, payload: wake.set())
+        unsubscribe = events.subscribe(EventName.ALERT_RAISED, lambda name, payload: wake.set())
         bridge = start_from_settings()  # hears ingest's alerts; the incidents it opens reach the cockpit
         self.stdout.write(f"worker running every {interval:g} s")
         self.stdout.flush()
