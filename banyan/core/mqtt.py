@@ -1,6 +1,6 @@
 """The MQTT broker's address (``BANYAN_MQTT_URL``), Banyan's own broker accounts, the signature of
-bus events, and the reconnect backoff that every Banyan MQTT client (ingest, the simulator, the bus
-bridge) shares.
+bus events, and the one reconnect loop (:func:`connect_forever`, with its bounded :class:`Backoff`)
+that every Banyan MQTT client (ingest, the simulator, the bus bridge) runs in.
 
 **Service accounts.** Banyan's processes connect as one of its service accounts unless
 ``BANYAN_MQTT_URL`` names a user (``mqtt://user:password@host``, which always wins):
@@ -36,6 +36,7 @@ only tells a process its own events apart.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import collections
 import datetime as dt
@@ -46,6 +47,7 @@ import os
 import secrets
 import ssl
 import threading
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +97,93 @@ class Backoff:
 
     def reset(self) -> None:
         self.delay = self.first
+
+
+# --- the one reconnect loop ----------------------------------------------------------------------
+
+
+async def pause(stopping: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds``, or less if ``stopping`` is set meanwhile."""
+    try:
+        await asyncio.wait_for(stopping.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+
+
+async def disconnect(client: Any) -> None:
+    """Disconnect ``client``, giving up after 5 s; a connection already gone is no error."""
+    try:
+        await asyncio.wait_for(client.disconnect(), timeout=5)
+    except Exception:  # noqa: BLE001 -- already gone
+        pass
+
+
+async def connect_forever(
+    make_client: Callable[[], Any],
+    session: Callable[[Any], Awaitable[bool]],
+    *,
+    address: BrokerAddress,
+    stopping: asyncio.Event,
+    backoff: Backoff,
+    log: logging.Logger,
+    name: str,
+    topics: Sequence[str] = (),
+    detail: str = "",
+    on_connected: Callable[[], None] | None = None,
+    on_disconnected: Callable[[], None] | None = None,
+) -> None:
+    """Connect a fresh client from ``make_client()`` to ``address``, subscribe it to ``topics`` (QoS 1)
+    and run ``session(client)``; when the session returns False (the connection ended) disconnect,
+    wait ``backoff`` and start again, until ``stopping`` is set or the session returns True (done).
+
+    Every Banyan MQTT client runs in this loop (``banyan ingest``, the bus bridge, ``banyan simulate``).
+    The logs name the client (``name``), the broker's address and the failure's type and message
+    (about the connection, never a message's content): "<name> connected to <host>:<port><detail>",
+    "<name> cannot reach the MQTT broker (…); retrying in N s", "<name>: MQTT connection ended (…);
+    reconnecting in N s"."""
+    while not stopping.is_set():
+        client = make_client()
+        try:
+            await client.connect(address.host, address.port, ssl=tls_context(address))
+            if topics:
+                await client.subscribe(list(topics), qos=1)
+        except Exception as exc:  # noqa: BLE001 -- any failure to connect is retried
+            delay = backoff.next()
+            log.warning(
+                "%s cannot reach the MQTT broker (%s: %s); retrying in %.1f s",
+                name,
+                type(exc).__name__,
+                exc,
+                delay,
+            )
+            await disconnect(client)
+            await pause(stopping, delay)
+            continue
+        backoff.reset()
+        log.info("%s connected to %s:%s%s", name, address.host, address.port, detail)
+        if on_connected is not None:
+            on_connected()
+        try:
+            finished = await session(client)
+        finally:
+            if on_disconnected is not None:
+                on_disconnected()
+            await disconnect(client)
+        if finished:
+            return
+        if not stopping.is_set():
+            delay = backoff.next()
+            error = _last_error(client)
+            log.warning("%s: MQTT connection ended (%s); reconnecting in %.1f s", name, error, delay)
+            await pause(stopping, delay)
+
+
+def _last_error(client: Any) -> str:
+    try:
+        error = client.stats().last_disconnect_error
+    except Exception:  # noqa: BLE001 -- a client without statistics
+        error = None
+    return type(error).__name__ if error is not None else "closed"
 
 
 # --- service accounts and the bus key ------------------------------------------------------

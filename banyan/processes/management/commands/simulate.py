@@ -3,7 +3,8 @@
 The readings come from :class:`banyan.sim.scenario.Scenario` over the devices in the database;
 their times are ``banyan.core.clock`` times. Every message is kept until the broker acknowledges
 it: when the broker goes away the simulator reconnects with bounded backoff and publishes again
-what was not acknowledged (storage is idempotent, so a repeat is stored once). One failure (a
+what was not acknowledged (storage is idempotent, so a repeat is stored once); the connection is
+:func:`banyan.core.mqtt.connect_forever`'s, like every Banyan MQTT client's. One failure (a
 step, a publish) is logged and the run goes on. See docs/demo.md.
 """
 
@@ -15,12 +16,13 @@ import logging
 import os
 import signal
 import time
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from banyan.core import clock
-from banyan.core.mqtt import Backoff, credentials, parse_broker_url, tls_context
+from banyan.core.mqtt import Backoff, connect_forever, credentials, parse_broker_url, pause
 from banyan.sim.scenario import EVENT_KINDS, Message, Scenario
 from banyan.sim.services import load_fleet
 
@@ -97,6 +99,7 @@ class Publisher:
     def __init__(self, command: BaseCommand, url: str, scenario: Scenario, outbox, *, rate: float) -> None:
         self.command = command
         self.url = url
+        self.address = parse_broker_url(url)
         self.scenario = scenario
         self.outbox: collections.deque[Message] = outbox
         self.rate = rate
@@ -113,14 +116,13 @@ class Publisher:
         self.command.stdout.write(line)
         self.command.stdout.flush()
 
-    def _client(self):
+    def _client(self) -> Any:
         from mqttium import MQTTProtocolVersion
         from mqttium.api import AsyncClient
 
-        address = parse_broker_url(self.url)
         # The URL's user, else the simulator's account (banyan-sim: it may write readings only).
-        username, password = credentials(address, "simulator")
-        client = AsyncClient(
+        username, password = credentials(self.address, "simulator")
+        return AsyncClient(
             f"banyan-simulate-{os.getpid()}",
             protocol=MQTTProtocolVersion.MQTTv311,
             username=username,
@@ -128,7 +130,6 @@ class Publisher:
             connect_timeout=10.0,
             max_write_queue_bytes=4 * 1024 * 1024,
         )
-        return client, address
 
     async def run(self, *, once: bool, duration: float) -> None:
         loop = asyncio.get_running_loop()
@@ -136,29 +137,16 @@ class Publisher:
             loop.add_signal_handler(signum, self.stop)
         deadline = time.monotonic() + duration if duration > 0 else None
         producer = None if once else asyncio.create_task(self._produce(deadline))
-        backoff = Backoff(30.0)
         try:
-            while not self.stopping.is_set():
-                client, address = self._client()
-                try:
-                    await client.connect(address.host, address.port, ssl=tls_context(address))
-                except Exception as exc:  # noqa: BLE001 -- any failure to connect is retried
-                    delay = backoff.next()
-                    name = type(exc).__name__
-                    log.warning("cannot reach the MQTT broker (%s); retrying in %.1f s", name, delay)
-                    await self._disconnect(client)
-                    await self._sleep(delay)
-                    continue
-                backoff.reset()
-                log.info("simulator connected to %s:%s", address.host, address.port)
-                finished = await self._publish(client, once=once, producer=producer)
-                await self._disconnect(client)
-                if finished:
-                    break
-                if not self.stopping.is_set():
-                    delay = backoff.next()
-                    log.warning("MQTT connection lost; reconnecting in %.1f s", delay)
-                    await self._sleep(delay)
+            await connect_forever(
+                self._client,
+                lambda client: self._publish(client, once=once, producer=producer),
+                address=self.address,
+                stopping=self.stopping,
+                backoff=Backoff(30.0),
+                log=log,
+                name="simulator",
+            )
         finally:
             if producer is not None:
                 producer.cancel()
@@ -225,13 +213,4 @@ class Publisher:
             await asyncio.sleep((readings - self._tokens) / self.rate)
 
     async def _sleep(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
-
-    async def _disconnect(self, client) -> None:
-        try:
-            await asyncio.wait_for(client.disconnect(), timeout=5)
-        except Exception:  # noqa: BLE001 -- already gone
-            pass
+        await pause(self.stopping, seconds)
