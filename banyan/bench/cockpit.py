@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from banyan.core.clock import SystemClock
+from banyan.core.events import EventName, topic_for
 from banyan.processes.broker import free_port, start_mosquitto, stop
 
 WALL = SystemClock()
@@ -267,13 +268,13 @@ def run(
                 while time.monotonic() - start < load_seconds:
                     if sent % 3 == 2 and inventory["responders"]:
                         responder = inventory["responders"][sent % len(inventory["responders"])]
-                        event, payload = "responder.moved", {"id": responder, "community": community}
+                        event, payload = EventName.RESPONDER_MOVED, {"id": responder, "community": community}
                     else:
                         event, payload = (
-                            "alert.updated",
+                            EventName.ALERT_UPDATED,
                             {"id": alert_ids[sent % len(alert_ids)], "community": community},
                         )
-                    publisher.publish(f"banyan/{community}/events/{event}", {"event": event, **payload})
+                    publisher.publish(topic_for(event, community), {"event": event.value, **payload})
                     sent += 1
                     delay = start + sent * interval - time.monotonic()
                     if delay > 0:

@@ -26,10 +26,11 @@ import time
 from collections import defaultdict
 
 from banyan.core.clock import SystemClock
+from banyan.core.events import EVENTS_ACL, EventName
 
 BATCH = 100
 WALL = SystemClock()
-EVENTS = "banyan/+/events/#"
+EVENTS = EVENTS_ACL  # banyan/+/events/#
 
 
 class Stream:
@@ -75,8 +76,8 @@ async def _listen(port: int, latencies: list[float], ready: asyncio.Event, done:
             arrived = WALL.now().timestamp()
             event = json.loads(message.payload)
             kind = event["event"]
-            stamp = event.get("cleared_at") if kind == "alert.cleared" else event.get("reading_at")
-            if kind in ("alert.raised", "alert.cleared") and stamp:
+            stamp = event.get("cleared_at") if kind == EventName.ALERT_CLEARED else event.get("reading_at")
+            if kind in (EventName.ALERT_RAISED, EventName.ALERT_CLEARED) and stamp:
                 latencies.append((arrived - dt.datetime.fromisoformat(stamp).timestamp()) * 1000)
 
     consumer = asyncio.create_task(consume())

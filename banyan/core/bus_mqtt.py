@@ -2,11 +2,13 @@
 processes publish there comes back to this process's subscribers.
 
 ``banyan serve`` and ``banyan worker`` start an :class:`MqttBridge` when ``BANYAN_BUS=mqtt``
-(``banyan demo`` sets it when it has a broker). ``banyan ingest`` publishes its alert events to the
-same topics itself. Every process keeps the in-process bus of :mod:`banyan.core.bus`; the bridge is
-one more subscriber to it, and one more publisher into it:
+(``banyan demo`` sets it when it has a broker). ``banyan ingest`` sends its events through a bridge
+too, on its own connection (:meth:`MqttBridge.attach` and :meth:`MqttBridge.send`): one publisher of
+events for every process. Every process keeps the in-process bus (:mod:`banyan.core.events`); the
+bridge is one more subscriber to it, and one more publisher into it:
 
-- **out**: an event of a bridged kind (``BRIDGED``) that was published in this process is sent to
+- **out**: an event that is ``bridged`` in the registry (:mod:`banyan.core.events`: alerts,
+  incidents, responders) and was published in this process is sent to
   ``banyan/<community>/events/<event>`` as ``{"event": …, "origin": <this process>, …payload}``
   (QoS 1; an event without a community goes under ``_``);
 - **in**: the bridge subscribes to ``banyan/+/events/+`` and hands every event whose ``origin`` is not
@@ -16,53 +18,52 @@ Events are authenticated twice. The broker lets only Banyan's service accounts w
 (``banyan mqtt sync`` writes its ACL), and every event is signed with the bus key that Banyan's
 processes share (:func:`banyan.core.mqtt.signed_event`, kept outside the database): the bridge
 checks the signature for the message's topic before it reads anything else, and drops an unsigned
-or forged event (logging its topic, never its content), and one that is stale or played again (each
-signed event carries a nonce and the second it was sent). ``origin`` is never taken as proof of who
-sent an event; it only tells this process its own events apart. It connects as ``banyan-bus``
-unless ``BANYAN_MQTT_URL`` names a user.
+or forged event (logging its topic, never its content), one that is stale or played again (each
+signed event carries a nonce and the second it was sent), and one whose name is not registered.
+``origin`` is never taken as proof of who sent an event; it only tells this process its own events
+apart. It connects as ``banyan-bus`` unless ``BANYAN_MQTT_URL`` names a user.
 
 Events carry ids, codes, grades and times, never personal data (STYLE 10). The session is clean: a
 process that was away catches up from the database (the cockpit sends a fresh snapshot when a
 browser reconnects), not from the broker. A message that is not an event is logged (its topic and
-the reason, not its content) and dropped; the bridge reconnects with backoff and never stops the
-process it runs in.
+the reason, not its content) and dropped; the bridge reconnects with backoff
+(:func:`banyan.core.mqtt.connect_forever`) and never stops the process it runs in.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import fnmatch
 import logging
 import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from banyan.core import bus
+from banyan.core import events
+from banyan.core.events import EVENTS_FILTER, EventPattern, UnregisteredEvent
 from banyan.core.mqtt import (
     Backoff,
     ReplayGuard,
+    connect_forever,
     credentials,
     parse_broker_url,
     signed_event,
-    tls_context,
     verified_event,
 )
 
 log = logging.getLogger(__name__)
 
-EVENTS_TOPIC = "banyan/{community}/events/{event}"
-EVENTS_FILTER = "banyan/+/events/+"
-BRIDGED = ("alert.*", "incident.*", "responder.*", "crowd.*")
 QUEUE_MAX = 50_000
+RETRY_S = 0.1  # how soon to offer again events the client could not take (flow control)
 
 
-def bridged(topic: str) -> bool:
-    return any(fnmatch.fnmatchcase(topic, pattern) for pattern in BRIDGED)
+def bridged(name: str) -> bool:
+    return events.bridged(name)
 
 
 def decode(topic: str, body: bytes) -> tuple[str, dict[str, Any]] | None:
@@ -91,7 +92,9 @@ def decode(topic: str, body: bytes) -> tuple[str, dict[str, Any]] | None:
 
 
 class MqttBridge:
-    """Run with :meth:`start` (a thread of its own, with its own event loop) and :meth:`stop`."""
+    """Run with :meth:`start` (a thread of its own, with its own event loop and connection) and
+    :meth:`stop`; or, in a process that has a connection already (``banyan ingest``), :meth:`attach`
+    and call :meth:`send` on that connection's loop after each commit."""
 
     def __init__(self, url: str, *, origin: str | None = None) -> None:
         self.address = parse_broker_url(url)
@@ -101,19 +104,20 @@ class MqttBridge:
         self.connected = threading.Event()
         self.sent = self.received = self.dropped = 0
         self.forged = 0  # of the dropped: unsigned or badly signed
+        self.refused = 0  # events of ours the client refused for good (never sendable), dropped
         self.replays = ReplayGuard()  # a recorded event played again, or a stale one, is dropped
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._stopping: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
-        self._unsubscribe = None
+        self._unsubscribe: Callable[[], None] | None = None
 
     # --- the local side ---------------------------------------------------------------------
 
-    def _on_local(self, topic: str, payload: dict[str, Any]) -> None:
-        if "origin" in payload or not bridged(topic):
+    def _on_local(self, name: str, payload: dict[str, Any]) -> None:
+        if "origin" in payload or not events.bridged(name):
             return  # it came from another process, or it stays here
-        self.outgoing.append((topic, payload))
+        self.outgoing.append((name, payload))
         loop, wake = self._loop, self._wake
         if loop is not None and wake is not None:
             loop.call_soon_threadsafe(wake.set)
@@ -134,13 +138,57 @@ class MqttBridge:
         if origin == self.origin:
             return
         payload["origin"] = origin if isinstance(origin, str) and origin else "ingest"
+        try:
+            events.deliver(event, payload)
+        except UnregisteredEvent:
+            self.dropped += 1
+            log.warning("bus bridge: the event on %s is not a registered event; dropped", topic)
+            return
         self.received += 1
-        bus.publish(event, payload)
+
+    def send(self, client: Any) -> list[tuple[str, dict[str, Any]]]:
+        """Publish the queued events on ``client`` (QoS 1, signed with the bus key) and return them.
+        An event the client cannot take now (not connected, its window full) stays first in the queue
+        for the next call; one it refuses for good (too large, not MQTT) is logged by name and dropped.
+        Call it on the client's event loop."""
+        from mqttium.errors import MQTTError, ProtocolError
+
+        sent: list[tuple[str, dict[str, Any]]] = []
+        while self.outgoing:
+            name, payload = self.outgoing[0]
+            target = events.topic_for(events.EventName(name), payload.get("community"))
+            body = signed_event(target, {"event": name, "origin": self.origin, **payload})
+            try:
+                client.publish_nowait(target, body, qos=1)
+            except ProtocolError as exc:
+                self._refuse(name, exc)
+                continue
+            except MQTTError:
+                break  # not connected, or no room now: sent on a later call or the next connection
+            except Exception as exc:  # noqa: BLE001 -- never lose the process over an event
+                self._refuse(name, exc)
+                continue
+            self.outgoing.popleft()
+            self.sent += 1
+            sent.append((name, payload))
+        return sent
+
+    def _refuse(self, name: str, exc: BaseException) -> None:
+        self.outgoing.popleft()
+        self.refused += 1
+        log.warning("bus bridge: could not publish %s (%s); dropped", name, type(exc).__name__)
 
     # --- the thread ---------------------------------------------------------------------------
 
+    def attach(self) -> MqttBridge:
+        """Take this process's bridged events into the queue, for :meth:`send` on a connection of the
+        caller's own (``banyan ingest``); :meth:`stop` lets them go."""
+        if self._unsubscribe is None:
+            self._unsubscribe = events.subscribe(EventPattern.ALL, self._on_local)
+        return self
+
     def start(self) -> MqttBridge:
-        self._unsubscribe = bus.subscribe("*", self._on_local)
+        self.attach()
         self._thread = threading.Thread(target=self._run, name="bus-mqtt-bridge", daemon=True)
         self._thread.start()
         return self
@@ -168,10 +216,10 @@ class MqttBridge:
         from mqttium.api import AsyncClient
 
         self._wake, self._stopping = asyncio.Event(), asyncio.Event()
-        backoff = Backoff(30.0)
         username, password = credentials(self.address, "bus")  # the URL's user, else banyan-bus
-        while not self._stopping.is_set():
-            client = AsyncClient(
+
+        def make_client() -> AsyncClient:
+            return AsyncClient(
                 f"banyan-bus-{self.origin}"[:64],
                 protocol=MQTTProtocolVersion.MQTTv311,
                 clean_start=True,
@@ -179,27 +227,26 @@ class MqttBridge:
                 password=password,
                 connect_timeout=10.0,
             )
-            try:
-                await client.connect(self.address.host, self.address.port, ssl=tls_context(self.address))
-                await client.subscribe(EVENTS_FILTER, qos=1)
-            except Exception as exc:  # noqa: BLE001 -- any failure to connect is retried
-                delay = backoff.next()
-                log.warning(
-                    "bus bridge cannot reach the broker (%s); retrying in %.1f s", type(exc).__name__, delay
-                )
-                await self._close(client)
-                await self._pause(delay)
-                continue
-            backoff.reset()
-            self.connected.set()
-            log.info("bus bridge connected to %s:%s as %s", self.address.host, self.address.port, self.origin)
-            await self._serve(client)
-            self.connected.clear()
-            await self._close(client)
-            if not self._stopping.is_set():
-                await self._pause(backoff.next())
 
-    async def _serve(self, client) -> None:
+        await connect_forever(
+            make_client,
+            self._serve,
+            address=self.address,
+            stopping=self._stopping,
+            backoff=Backoff(30.0),
+            log=log,
+            name="bus bridge",
+            topics=[EVENTS_FILTER],
+            detail=f" as {self.origin}",
+            on_connected=self.connected.set,
+            on_disconnected=self.connected.clear,
+        )
+
+    async def _serve(self, client: Any) -> bool:
+        """Receive and send on one connection until it ends or the bridge stops (then: False)."""
+        wake, stopping = self._wake, self._stopping
+        assert wake is not None and stopping is not None
+
         async def receive() -> None:
             async for message in client.messages():
                 try:
@@ -208,42 +255,26 @@ class MqttBridge:
                     log.exception("bus bridge: delivering an event from %s failed", message.topic)
 
         async def send() -> None:
-            assert self._wake is not None
             while True:
-                while self.outgoing:
-                    topic, payload = self.outgoing[0]
-                    community = payload.get("community") or "_"
-                    target = EVENTS_TOPIC.format(community=community, event=topic)
-                    body = signed_event(target, {"event": topic, "origin": self.origin, **payload})
-                    client.publish_nowait(target, body, qos=1)
-                    self.outgoing.popleft()
-                    self.sent += 1
-                self._wake.clear()
+                wake.clear()  # an event queued from now on sets it again
+                self.send(client)
                 if not self.outgoing:
-                    await self._wake.wait()
+                    await wake.wait()
+                else:  # the client took no more for now
+                    try:
+                        await asyncio.wait_for(wake.wait(), timeout=RETRY_S)
+                    except TimeoutError:
+                        pass
 
-        assert self._stopping is not None
         tasks = [asyncio.ensure_future(receive()), asyncio.ensure_future(send())]
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        done, _pending = await asyncio.wait([*tasks, stopping], return_when=asyncio.FIRST_COMPLETED)
-        for task in [*tasks, stopping]:
+        stopped = asyncio.ensure_future(stopping.wait())
+        done, _pending = await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
+        for task in [*tasks, stopped]:
             task.cancel()
         for task in done:
-            if task is not stopping and not task.cancelled() and task.exception() is not None:
+            if task is not stopped and not task.cancelled() and task.exception() is not None:
                 log.warning("bus bridge connection ended (%s)", type(task.exception()).__name__)
-
-    async def _pause(self, seconds: float) -> None:
-        assert self._stopping is not None
-        try:
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
-
-    async def _close(self, client) -> None:
-        try:
-            await asyncio.wait_for(client.disconnect(), timeout=5)
-        except Exception:  # noqa: BLE001 -- already gone
-            pass
+        return False
 
 
 def start_from_settings() -> MqttBridge | None:

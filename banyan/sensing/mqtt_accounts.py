@@ -53,6 +53,7 @@ from django.db import transaction
 from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
 from banyan.core import clock
+from banyan.core.events import EVENTS_ACL
 from banyan.core.mqtt import SERVICE_ACCOUNTS, new_secret, service_password
 from banyan.places.choices import RegionKind
 from banyan.places.models import Region
@@ -61,7 +62,7 @@ from banyan.sensing.models import DEVICE_CODE, Device
 log = logging.getLogger(__name__)
 
 READINGS_TOPIC = "banyan/{community}/devices/{code}/readings"
-EVENTS_TOPICS = "banyan/+/events/#"
+EVENTS_TOPICS = EVENTS_ACL  # banyan/+/events/#: every event topic (banyan/core/events.py)
 ALL_READINGS = "banyan/+/devices/+/readings"
 # Mosquitto's own default is 101; the secrets Banyan makes are 256 random bits, so the cost only
 # has to slow down guessing a person-chosen service password taken from the environment.

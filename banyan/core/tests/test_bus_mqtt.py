@@ -271,3 +271,94 @@ def test_the_replay_guard_is_bounded_by_its_window():
     guard._seen["old"] = now - 120  # remembered from two windows ago: forgotten at the next event
     guard._seen.move_to_end("old", last=False)
     assert guard.fresh({"nonce": "n5", "sent": now}) and "old" not in guard._seen
+
+
+# --- one publisher: the bridge's queue, sent on a connection of its own or of ingest's ----------------
+
+
+class FakeClient:
+    """Takes publications like mqttium's ``publish_nowait``, or refuses them with ``refuse``."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, bytes, int]] = []
+        self.refuse: Exception | None = None
+
+    def publish_nowait(self, topic: str, body: bytes, *, qos: int) -> None:
+        if self.refuse is not None:
+            raise self.refuse
+        self.published.append((topic, body, qos))
+
+
+def incident(pk: int) -> dict:
+    from banyan.core.tests.test_events import an_incident
+
+    return an_incident(id=pk, community="C1")
+
+
+def test_an_attached_bridge_sends_this_process_events_on_the_callers_connection():
+    """``banyan ingest`` has no bridge thread: its loop sends the queue on its own connection."""
+    from banyan.core import events
+    from banyan.core.events import EventName
+    from banyan.core.tests.test_events import an_alert
+
+    bridge = MqttBridge("mqtt://127.0.0.1:1", origin="ingest-test").attach()
+    client = FakeClient()
+    try:
+        events.publish(EventName.ALERT_RAISED, an_alert(id=5))
+        events.publish(EventName.RULE_CHANGED, {"rule": 1, "community": "C1"})  # stays in this process
+        bus.publish("incident.changed", {**incident(6), "origin": "web-2"})  # came from elsewhere
+        sent = bridge.send(client)
+    finally:
+        bridge.stop()
+    assert sent == [(EventName.ALERT_RAISED, an_alert(id=5))]
+    [(topic, body, qos)] = client.published
+    assert (topic, qos) == ("banyan/330102001001/events/alert.raised", 1)
+    assert without_freshness(verified_event(topic, body)) == {
+        "event": "alert.raised",
+        "origin": "ingest-test",
+        **an_alert(id=5),
+    }
+    events.publish(EventName.ALERT_RAISED, an_alert(id=6))
+    assert not bridge.outgoing, "a stopped bridge queues nothing"
+
+
+def test_an_event_the_client_cannot_take_now_waits_and_one_it_never_can_is_dropped(caplog):
+    from mqttium.errors import FlowControlError, NotConnectedError, PacketTooLargeError
+
+    from banyan.core import events
+    from banyan.core.events import EventName
+
+    bridge = MqttBridge("mqtt://127.0.0.1:1", origin="test").attach()
+    client = FakeClient()
+    try:
+        events.publish(EventName.INCIDENT_OPENED, incident(1))
+        events.publish(EventName.RESPONDER_MOVED, {"id": 2, "user": 9, "community": None})
+        for later in (NotConnectedError("gone"), FlowControlError("full")):
+            client.refuse = later
+            assert bridge.send(client) == [] and len(bridge.outgoing) == 2, "kept, in order"
+        client.refuse = PacketTooLargeError("too large")
+        with caplog.at_level("WARNING", logger="banyan.core.bus_mqtt"):
+            assert bridge.send(client) == []
+        assert (bridge.refused, len(bridge.outgoing)) == (2, 0)
+        assert "could not publish incident.opened (PacketTooLargeError); dropped" in caplog.text
+        events.publish(EventName.RESPONDER_MOVED, {"id": 3, "user": 9, "community": None})
+        client.refuse = None
+        assert [payload["id"] for _name, payload in bridge.send(client)] == [3]
+    finally:
+        bridge.stop()
+    assert [topic for topic, _body, _qos in client.published] == ["banyan/_/events/responder.moved"]
+    assert bridge.sent == 1
+
+
+def test_an_event_from_the_broker_with_a_name_not_registered_is_dropped(heard, caplog):
+    bridge = MqttBridge("mqtt://127.0.0.1:1", origin="test")
+    topic = "banyan/C1/events/alert.exploded"
+    with caplog.at_level("WARNING", logger="banyan.core.bus_mqtt"):
+        bridge.deliver(topic, signed_event(topic, {"event": "alert.exploded", "id": 1}))
+        bridge.deliver(
+            "banyan/C1/events/alert.raised", signed_event("banyan/C1/events/alert.raised", {"id": 2})
+        )
+    assert heard.get(timeout=1) == ("alert.raised", {"id": 2, "origin": "ingest"})
+    assert heard.empty()
+    assert (bridge.dropped, bridge.forged, bridge.received) == (1, 0, 1)
+    assert f"the event on {topic} is not a registered event; dropped" in caplog.text

@@ -17,12 +17,16 @@ database connection) and, once the batch's transaction has committed, acknowledg
 
 The loop also marks silent devices offline every ``offline_sweep_s`` and forgets its device
 cache as often, so devices registered meanwhile are found.
+
+Events (alerts raised, cleared …) go out through the bus bridge (:class:`~banyan.core.bus_mqtt.MqttBridge`)
+on this worker's own connection: the bridge queues what the database thread publishes after each
+commit, and the loop sends it right after the batch or tick that made it, before acknowledging the
+batch. The connection and its reconnects are :func:`banyan.core.mqtt.connect_forever`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import concurrent.futures
 import logging
 import re
@@ -32,7 +36,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from banyan.core import clock
-from banyan.core.mqtt import Backoff, credentials, parse_broker_url, signed_event, tls_context
+from banyan.core.bus_mqtt import MqttBridge
+from banyan.core.events import EventName
+from banyan.core.mqtt import Backoff, connect_forever, credentials, parse_broker_url, pause
 from banyan.sensing.ingest.writer import BatchWriter, mark_silent_devices_offline
 
 log = logging.getLogger("banyan.ingest")
@@ -40,8 +46,6 @@ log = logging.getLogger("banyan.ingest")
 READINGS_TOPIC = "banyan/{community}/devices/+/readings"
 FRIGATE_TOPIC = "frigate/events"
 FRIGATE_COMMUNITY_TOPIC = "frigate/{community}/events"
-EVENTS_TOPIC = "banyan/{community}/events/{event}"  # e.g. banyan/330102001001/events/alert.raised
-EVENT_PATTERNS = ("alert.*",)
 _STOP = object()
 
 
@@ -98,116 +102,76 @@ class IngestWorker:
         self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-db")
         self._next_sweep = time.monotonic() + config.offline_sweep_s
         self._next_tick = time.monotonic() + config.tick_s
-        # Events from the database thread, sent by the asyncio loop (deque: thread-safe append/pop).
-        self.events: collections.deque[tuple[str, dict[str, Any]]] = collections.deque(maxlen=100_000)
+        # Events from the database thread, queued by the bridge and sent by the asyncio loop.
+        self.bridge = MqttBridge(config.url)
         self.pushed: list[tuple[int, Any]] = []  # (alert id, when its raise was published), for pushed_at
 
     def stop(self) -> None:
         self.stopping.set()
 
-    def on_event(self, topic: str, payload: dict[str, Any]) -> None:
-        """A bus handler (it runs in the database thread after a commit): queue the event for MQTT."""
-        self.events.append((topic, payload))
-
     def _publish_events(self, client) -> None:
-        """Send queued events to ``banyan/<community>/events/<event>`` with QoS 1 (the cockpit, notifiers
-        and other processes subscribe there). An event that cannot be sent is logged and dropped: the
-        alert itself is in the database, and readers catch up from the API."""
-        while self.events:
-            topic, payload = self.events.popleft()
-            community = payload.get("community") or "unknown"
-            target = EVENTS_TOPIC.format(community=community, event=topic)
-            try:
-                # Signed with the bus key: subscribers believe only what Banyan's processes wrote.
-                client.publish_nowait(target, signed_event(target, {"event": topic, **payload}), qos=1)
-            except Exception as exc:  # noqa: BLE001 -- never lose the worker over a notification
-                self.counters.events_dropped += 1
-                log.warning("could not publish %s (%s)", topic, type(exc).__name__)
-            else:
-                self.counters.events += 1
-                if topic == "alert.raised":
-                    self.pushed.append((payload["id"], clock.now()))
+        """Send the events queued since the last call to ``banyan/<community>/events/<event>`` (QoS 1)
+        through the bridge: the cockpit, the worker and other processes subscribe there. An event the
+        client cannot take now waits for the next call (or connection); the alert itself is in the
+        database already, and readers catch up from the API."""
+        refused = self.bridge.refused
+        for name, payload in self.bridge.send(client):
+            self.counters.events += 1
+            if name == EventName.ALERT_RAISED:
+                self.pushed.append((payload["id"], clock.now()))
+        self.counters.events_dropped += self.bridge.refused - refused
 
     async def _in_thread(self, fn, *args) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
-    def _client(self):
-        from mqttium import MQTTProtocolVersion
-        from mqttium.api import AsyncClient
-
-        address = parse_broker_url(self.config.url)
-        username, password = credentials(address, "ingest")  # the URL's user, else banyan-ingest
-        return AsyncClient(
-            self.config.client_id or default_client_id(self.config.community),
-            # MQTT 3.1.1 with clean session off: the broker keeps the session (its expiry is the
-            # broker's persistent_client_expiration) and bounds the unacknowledged messages in flight
-            # by its max_inflight_messages. Not MQTT 5: Mosquitto 2.0.11 resends more than the
-            # client's Receive Maximum when a session resumes, which a strict client must refuse.
-            protocol=MQTTProtocolVersion.MQTTv311,
-            clean_start=False,
-            username=username,
-            password=password,
-            manual_ack=True,
-            max_unacknowledged_messages=None,  # the broker's in-flight window is the bound
-            connect_timeout=10.0,
-        ), address
-
     async def run(self) -> None:
         """Consume until :meth:`stop`; reconnects with bounded backoff."""
-        from banyan.core import bus
+        client_id = self.config.client_id or default_client_id(self.config.community)
+        address = parse_broker_url(self.config.url)
+        username, password = credentials(address, "ingest")  # the URL's user, else banyan-ingest
 
-        backoff = Backoff(self.config.backoff_max_s)
-        unsubscribe = [bus.subscribe(pattern, self.on_event) for pattern in EVENT_PATTERNS]
+        def make_client() -> Any:
+            from mqttium import MQTTProtocolVersion
+            from mqttium.api import AsyncClient
+
+            return AsyncClient(
+                client_id,
+                # MQTT 3.1.1 with clean session off: the broker keeps the session (its expiry is the
+                # broker's persistent_client_expiration) and bounds the unacknowledged messages in
+                # flight by its max_inflight_messages. Not MQTT 5: Mosquitto 2.0.11 resends more than
+                # the client's Receive Maximum when a session resumes, which a strict client must refuse.
+                protocol=MQTTProtocolVersion.MQTTv311,
+                clean_start=False,
+                username=username,
+                password=password,
+                manual_ack=True,
+                max_unacknowledged_messages=None,  # the broker's in-flight window is the bound
+                connect_timeout=10.0,
+            )
+
+        self.bridge.attach()
         try:
-            while not self.stopping.is_set():
-                client, address = self._client()
-                try:
-                    await client.connect(address.host, address.port, ssl=tls_context(address))
-                    await client.subscribe(self.config.topics, qos=1)
-                except (OSError, Exception) as exc:  # noqa: BLE001 -- any failure to connect is retried
-                    delay = backoff.next()
-                    log.warning(
-                        "cannot reach the MQTT broker (%s: %s); retrying in %.1f s",
-                        type(exc).__name__,
-                        exc,
-                        delay,
-                    )
-                    await self._disconnect(client)
-                    await self._sleep(delay)
-                    continue
-                backoff.reset()
-                log.info(
-                    "ingest connected to %s:%s, topics %s", address.host, address.port, self.config.topics
-                )
-                await self._consume(client)
-                await self._disconnect(client)
-                if not self.stopping.is_set():
-                    delay = backoff.next()
-                    error = client.stats().last_disconnect_error
-                    log.warning(
-                        "MQTT connection ended (%s); reconnecting in %.1f s",
-                        type(error).__name__ if error is not None else "closed",
-                        delay,
-                    )
-                    await self._sleep(delay)
+            await connect_forever(
+                make_client,
+                self._consume,
+                address=address,
+                stopping=self.stopping,
+                backoff=Backoff(self.config.backoff_max_s),
+                log=log,
+                name="ingest",
+                topics=self.config.topics,
+                detail=f", topics {self.config.topics}",
+            )
         finally:
-            for undo in unsubscribe:
-                undo()
+            self.bridge.stop()
             self.executor.shutdown(wait=True)
 
     async def _sleep(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
+        await pause(self.stopping, seconds)
 
-    async def _disconnect(self, client) -> None:
-        try:
-            await asyncio.wait_for(client.disconnect(), timeout=5)
-        except Exception:  # noqa: BLE001 -- already gone
-            pass
-
-    async def _consume(self, client) -> None:
+    async def _consume(self, client) -> bool:
+        """Batches from this connection until it ends or the worker stops (then: False, the session
+        is not done)."""
         queue: asyncio.Queue = asyncio.Queue()
 
         async def read() -> None:
@@ -226,12 +190,12 @@ class IngestWorker:
                 batch, connected = await self._collect(queue)
                 if batch:
                     if not await self._store(batch):
-                        return  # stopping: unacknowledged messages come back next time
+                        return False  # stopping: unacknowledged messages come back next time
                     self._publish_events(client)
                     if not await self._ack(client, batch):
                         # Refused acknowledgements leave messages in flight that block the
                         # broker's window: start a new connection, the broker redelivers them.
-                        return
+                        return False
                 await self._maybe_sweep()
                 await self._maybe_tick()
                 self._publish_events(client)
@@ -241,6 +205,7 @@ class IngestWorker:
                 await reader
             except asyncio.CancelledError:
                 pass
+        return False
 
     async def _collect(self, queue: asyncio.Queue) -> tuple[list, bool]:
         """Up to ``batch_size`` messages, waiting at most ``batch_wait_s`` after the first."""

@@ -363,6 +363,14 @@ def test_a_high_water_level_raises_an_alert_and_a_low_one_clears_it(broker, site
         (f"banyan/{community}/events/alert.raised", "alert.raised", "orange", "open"),
         (f"banyan/{community}/events/alert.cleared", "alert.cleared", "orange", "cleared"),
     ]
+    # Sent by the bus bridge on ingest's own connection (one publisher for every process): signed,
+    # with the bridge's origin, and exactly the registered alert payload besides.
+    from banyan.core.events import REGISTRY, EventName
+
+    keys = set(REGISTRY[EventName.ALERT_RAISED].fields) | {"event", "origin", "sig", "nonce", "sent"}
+    for _topic, event in events.received:
+        if event["subject"] == code:
+            assert set(event) == keys and event["origin"] and event["sig"]
 
 
 class EventListener:
