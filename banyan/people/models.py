@@ -10,6 +10,7 @@ import datetime as dt
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from banyan.core import vault
@@ -57,6 +58,18 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.username
+
+
+# Who acts, in the signatures of the services above people; below people, core and audit take the
+# protocol banyan.core.access.Actor, which a User is.
+Actor = User
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """A request whose account has signed in (behind ``login_required`` or the API's authentication), for
+    annotations: Django builds a plain ``HttpRequest``; here ``request.user`` is a :class:`User`."""
+
+    user: User
 
 
 def _default_token_scopes() -> list[str]:

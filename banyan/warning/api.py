@@ -3,7 +3,7 @@
 import json
 
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
@@ -11,6 +11,7 @@ from banyan.core import clock
 from banyan.core.access import Action
 from banyan.core.api import ErrorOut, page, require
 from banyan.core.errors import InvalidInput
+from banyan.people.models import AuthenticatedHttpRequest
 from banyan.places.services import get_region_by_code_for
 from banyan.warning import services
 from banyan.warning.cap import CAP_MEDIA_TYPE, build_cap
@@ -35,7 +36,7 @@ router = Router(tags=["warning"])
 ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 
 
-def rule_data(request: HttpRequest, payload, *, exclude_unset: bool = False) -> dict:
+def rule_data(request: AuthenticatedHttpRequest, payload, *, exclude_unset: bool = False) -> dict:
     """The validated named fields plus the kind's settings, which the schema does not list: those are
     passed on as sent and checked by the engine's ``parse_rule`` (which names any field it refuses)."""
     if len(request.body) > RULE_BYTES:
@@ -47,7 +48,7 @@ def rule_data(request: HttpRequest, payload, *, exclude_unset: bool = False) -> 
 
 
 @router.get("/rules", response={200: RuleList, **ERRORS})
-def list_rules(request: HttpRequest, filters: Query[RuleFilter]):
+def list_rules(request: AuthenticatedHttpRequest, filters: Query[RuleFilter]):
     """Warning rules of the communities you work in."""
     require(request.user, Action.VIEW_ALERTS)
     rules = Rule.objects.restrict(request.user).select_related("community")
@@ -62,7 +63,7 @@ def list_rules(request: HttpRequest, filters: Query[RuleFilter]):
 
 
 @router.post("/rules", response={201: RuleOut, **ERRORS})
-def create_rule(request: HttpRequest, payload: RuleIn):
+def create_rule(request: AuthenticatedHttpRequest, payload: RuleIn):
     """A rule is the engine's rule dict: ``kind``, ``grade`` and the kind's settings (see ADR 0005),
     with ``name`` and, when you work in more than one community, ``community``. A setting the kind
     does not take, or a value it cannot use, is refused with the field named."""
@@ -72,13 +73,13 @@ def create_rule(request: HttpRequest, payload: RuleIn):
 
 
 @router.get("/rules/{int:rule_id}", response={200: RuleOut, **ERRORS})
-def get_rule(request: HttpRequest, rule_id: int):
+def get_rule(request: AuthenticatedHttpRequest, rule_id: int):
     require(request.user, Action.VIEW_ALERTS)
     return services.get_rule_for(request.user, rule_id)
 
 
 @router.patch("/rules/{int:rule_id}", response={200: RuleOut, **ERRORS})
-def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch):
+def update_rule(request: AuthenticatedHttpRequest, rule_id: int, payload: RulePatch):
     require(request.user, Action.CHANGE_RULES)
     rule = services.get_rule_for(request.user, rule_id, Action.CHANGE_RULES)
     services.update_rule(actor=request.user, rule=rule, data=rule_data(request, payload, exclude_unset=True))
@@ -92,7 +93,7 @@ def _alerts(user, action=Action.VIEW_ALERTS):
 
 
 @router.get("/alerts", response={200: AlertList, **ERRORS})
-def list_alerts(request: HttpRequest, filters: Query[AlertFilter]):
+def list_alerts(request: AuthenticatedHttpRequest, filters: Query[AlertFilter]):
     """Alerts in your scope, newest first. ``status=active`` means open or acknowledged."""
     require(request.user, Action.VIEW_ALERTS)
     alerts = _alerts(request.user)
@@ -114,13 +115,13 @@ def list_alerts(request: HttpRequest, filters: Query[AlertFilter]):
 
 
 @router.get("/alerts/{int:alert_id}", response={200: AlertOut, **ERRORS})
-def get_alert(request: HttpRequest, alert_id: int):
+def get_alert(request: AuthenticatedHttpRequest, alert_id: int):
     require(request.user, Action.VIEW_ALERTS)
     return services.get_alert_for(request.user, alert_id)
 
 
 @router.post("/alerts/{int:alert_id}/acknowledge", response={200: AlertOut, **ERRORS})
-def acknowledge_alert(request: HttpRequest, alert_id: int):
+def acknowledge_alert(request: AuthenticatedHttpRequest, alert_id: int):
     """You have seen the alert and are on it: escalation stops."""
     require(request.user, Action.HANDLE_ALERTS)
     alert = services.get_alert_for(request.user, alert_id, Action.HANDLE_ALERTS)
@@ -129,7 +130,7 @@ def acknowledge_alert(request: HttpRequest, alert_id: int):
 
 
 @router.post("/alerts/{int:alert_id}/resolve", response={200: AlertOut, **ERRORS})
-def resolve_alert(request: HttpRequest, alert_id: int, payload: ResolveIn):
+def resolve_alert(request: AuthenticatedHttpRequest, alert_id: int, payload: ResolveIn):
     """Close the alert, saying in ``note`` what was found and done."""
     require(request.user, Action.HANDLE_ALERTS)
     alert = services.get_alert_for(request.user, alert_id, Action.HANDLE_ALERTS)
@@ -138,7 +139,7 @@ def resolve_alert(request: HttpRequest, alert_id: int, payload: ResolveIn):
 
 
 @router.get("/alerts/{int:alert_id}/cap", response={200: None, **ERRORS})
-def alert_cap(request: HttpRequest, alert_id: int):
+def alert_cap(request: AuthenticatedHttpRequest, alert_id: int):
     """The alert as a CAP 1.2 message (``application/cap+xml``): scope Restricted, zh-CN and en info."""
     require(request.user, Action.VIEW_ALERTS)
     alert = services.get_alert_for(request.user, alert_id)
@@ -148,7 +149,7 @@ def alert_cap(request: HttpRequest, alert_id: int):
 
 
 @router.get("/official-warnings", response={200: OfficialWarningList, **ERRORS})
-def list_official_warnings(request: HttpRequest, filters: Query[OfficialWarningFilter]):
+def list_official_warnings(request: AuthenticatedHttpRequest, filters: Query[OfficialWarningFilter]):
     """Warnings imported from government CAP feeds (public information: every signed-in user)."""
     warnings = OfficialWarning.objects.all()
     if filters.current:

@@ -23,6 +23,7 @@ from banyan.core.access import Action, can
 from banyan.core.errors import InvalidInput
 from banyan.core.views import service_errors
 from banyan.people.auth import user_for_token
+from banyan.people.models import AuthenticatedHttpRequest
 from banyan.warning import services
 from banyan.warning.cap import atom_feed
 from banyan.warning.choices import ACTIVE_STATUSES, AlertStatus, severity_expression
@@ -168,7 +169,7 @@ def _describe_official(warning: OfficialWarning, language: str) -> OfficialWarni
 @login_required
 @require_GET
 @service_errors
-def alert_list(request: HttpRequest) -> HttpResponse:
+def alert_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Local alerts in your scope (open or acknowledged unless filtered), with official warnings beside."""
     user = request.user
     _require(user, Action.VIEW_ALERTS)
@@ -210,7 +211,9 @@ def _timeline(alert: Alert) -> list[dict]:
     return rows
 
 
-def _render_alert(request: HttpRequest, alert: Alert, *, resolve_form: ResolveForm | None = None):
+def _render_alert(
+    request: AuthenticatedHttpRequest, alert: Alert, *, resolve_form: ResolveForm | None = None
+):
     user = request.user
     can_handle = can(user, Action.HANDLE_ALERTS) and alert.is_active
     alert.level_label = level_label(alert.escalation_level)
@@ -228,7 +231,7 @@ def _render_alert(request: HttpRequest, alert: Alert, *, resolve_form: ResolveFo
 @login_required
 @require_GET
 @service_errors
-def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def alert_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require(request.user, Action.VIEW_ALERTS)
     return _render_alert(request, services.get_alert_for(request.user, pk))
 
@@ -241,14 +244,14 @@ def _handling(view):
     @require_POST
     @service_errors
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, pk: int) -> HttpResponse:
+    def wrapper(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         _require(request.user, Action.HANDLE_ALERTS)
         return view(request, services.get_alert_for(request.user, pk, Action.HANDLE_ALERTS))
 
     return wrapper
 
 
-def _stale(request: HttpRequest, alert: Alert, message: str) -> HttpResponse:
+def _stale(request: AuthenticatedHttpRequest, alert: Alert, message: str) -> HttpResponse:
     """Someone (or the rules) moved the alert on since the page was loaded: say so, change nothing."""
     alert = services.get_alert_for(request.user, alert.pk)
     messages.warning(request, message % {"status": alert.get_status_display()})
@@ -256,7 +259,7 @@ def _stale(request: HttpRequest, alert: Alert, message: str) -> HttpResponse:
 
 
 @_handling
-def alert_acknowledge(request: HttpRequest, alert: Alert) -> HttpResponse:
+def alert_acknowledge(request: AuthenticatedHttpRequest, alert: Alert) -> HttpResponse:
     try:
         services.acknowledge_alert(actor=request.user, alert=alert)
     except services.AlertStateError:
@@ -266,7 +269,7 @@ def alert_acknowledge(request: HttpRequest, alert: Alert) -> HttpResponse:
 
 
 @_handling
-def alert_resolve(request: HttpRequest, alert: Alert) -> HttpResponse:
+def alert_resolve(request: AuthenticatedHttpRequest, alert: Alert) -> HttpResponse:
     """Resolve with the note; a missing note shows the page again with the error at the field."""
     form = ResolveForm(request.POST)
     if form.is_valid():
@@ -284,7 +287,7 @@ def alert_resolve(request: HttpRequest, alert: Alert) -> HttpResponse:
 
 @login_required
 @require_GET
-def official_warning_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def official_warning_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """An imported government warning: public information, shown to every signed-in user."""
     warning = OfficialWarning.objects.filter(pk=pk).first()
     if warning is None:
