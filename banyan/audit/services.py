@@ -35,6 +35,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.conf import settings
@@ -46,6 +47,9 @@ from banyan.audit.models import AuditEntry, ChainHead
 from banyan.audit.purpose import looks_personal
 from banyan.core import clock, context, vault
 from banyan.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from banyan.core.access import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +126,7 @@ def check_purpose(purpose: str) -> None:
         )
 
 
-def _actor_columns(actor) -> tuple[int | None, str]:
+def _actor_columns(actor: Actor | str | None) -> tuple[int | None, str]:
     if actor is None:
         return None, "system"
     if isinstance(actor, str):
@@ -130,7 +134,9 @@ def _actor_columns(actor) -> tuple[int | None, str]:
     return actor.pk, actor.get_username()
 
 
-def record(*, actor, events: Iterable[Event], _take_over_anchor: bool = False) -> list[AuditEntry]:
+def record(
+    *, actor: Actor | str | None, events: Iterable[Event], _take_over_anchor: bool = False
+) -> list[AuditEntry]:
     """Append ``events`` to the chain in the caller's transaction (or a new one).
 
     An empty log first gets entry 1, ``audit.chain`` with a random nonce: the chain's id is made
@@ -185,7 +191,15 @@ def record(*, actor, events: Iterable[Event], _take_over_anchor: bool = False) -
     return entries[len(entries) - len(events) :]
 
 
-def record_one(*, actor, action: AuditAction, subject_type: str, subject_id, purpose: str = "", details=None):
+def record_one(
+    *,
+    actor: Actor | str | None,
+    action: AuditAction,
+    subject_type: str,
+    subject_id,
+    purpose: str = "",
+    details=None,
+):
     return record(
         actor=actor,
         events=[Event(action, subject_type, subject_id, purpose, details or {})],
@@ -327,7 +341,7 @@ class Reanchored:
     current: Anchor
 
 
-def reanchor(*, actor) -> Reanchored:
+def reanchor(*, actor: Actor | str | None) -> Reanchored:
     """Rewrite the anchor from the current head, backwards if need be, and audit doing so.
 
     For an operator who has checked the chain, e.g. after restoring a database backup (the
@@ -343,7 +357,7 @@ def reanchor(*, actor) -> Reanchored:
         previous = read_anchor()
     except AnchorError:
         previous = None
-    details = {"previous_anchor_id": previous.id if previous else None}
+    details: dict[str, int | str | None] = {"previous_anchor_id": previous.id if previous else None}
     with transaction.atomic(durable=True):
         chain = current_chain_id()
         if previous is not None and previous.chain is not None and previous.chain != chain:
@@ -505,7 +519,7 @@ def verify(
         return VerifyResult(False, checked, None, "the chain head is missing")
     if anchor is not None and anchor.chain is not None and checked == 0 and not _registry_holds_data():
         other_chain = True
-    if other_chain:
+    if other_chain and anchor is not None:  # other_chain implies an anchor
         ours = f"this database's chain is {chain}" if chain else "this database's audit log is empty"
         return VerifyResult(
             False,
@@ -537,7 +551,7 @@ class Rekeyed:
     marker: AuditEntry
 
 
-def rekey(*, actor) -> Rekeyed:
+def rekey(*, actor: Actor | str | None) -> Rekeyed:
     """Re-chain the whole log under the current audit key, and audit doing so.
 
     For the one-time upgrade from the unkeyed chain (entries hashed with plain SHA-256) and for
