@@ -18,7 +18,8 @@ from ninja.errors import HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 
-from banyan.core.errors import BanyanError, InvalidInput, TooManyRequests
+from banyan.core.access import can
+from banyan.core.errors import BanyanError, InvalidInput, PermissionDenied, TooManyRequests
 from banyan.core.throttle import refusal
 
 if TYPE_CHECKING:
@@ -280,8 +281,6 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
 def require(user: Actor | AnonymousUser | None, action: Action) -> None:
     """403 before anything else when the role may never do ``action``; scope checks give 404 later."""
-    from banyan.core.access import can
-    from banyan.core.errors import PermissionDenied
 
     if not can(user, action):
         raise PermissionDenied(_("Your role may not do this (%(action)s).") % {"action": action.value})

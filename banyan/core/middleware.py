@@ -1,7 +1,7 @@
 import re
 import uuid
 
-from banyan.core import context
+from banyan.core import clock, context
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -68,7 +68,6 @@ class SessionTimeoutMiddleware:
     def session_began(cls, sender, request, user, **kwargs) -> None:
         """At sign-in (``user_logged_in``), with the session being written anyway: a session's first
         request costs no extra write."""
-        from banyan.core import clock
 
         session = getattr(request, "session", None)
         if session is not None:
@@ -89,8 +88,6 @@ class SessionTimeoutMiddleware:
         from django.contrib import messages
         from django.contrib.auth import logout
         from django.utils.translation import gettext as _
-
-        from banyan.core import clock
 
         now = clock.now().timestamp()
         started = session.get(self.STARTED)

@@ -44,6 +44,7 @@ from banyan.people.schemas import (
     VehicleFilter,
     VehicleList,
 )
+from banyan.places.models import Region
 from banyan.places.services import get_unit_for
 
 router = Router(tags=["people"])
@@ -285,7 +286,6 @@ def update_care_profile(request: HttpRequest, profile_id: int, payload: CareProf
 def list_organisations(request: HttpRequest, filters: Query[PageQuery]):
     """Bodies serving regions in your scope or above it."""
     require(request.user, Action.VIEW_PLACES)
-    from banyan.places.models import Region
 
     visible = Region.objects.restrict(request.user)
     user = request.user

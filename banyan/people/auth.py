@@ -26,6 +26,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from banyan.core import clock
 from banyan.core.errors import InvalidInput, PermissionDenied
+from banyan.people.models import ApiToken
 
 TOKEN_PREFIX = "byn_"
 DEFAULT_DAYS = 90
@@ -94,7 +95,6 @@ def create_token(
     scope and writes the audit entry); tests use it directly. Defaults: scope ``write``, 90 days.
     ``not_after`` caps the expiry: a token made with a token expires no later than that token.
     """
-    from banyan.people.models import ApiToken
 
     scopes = clean_scopes(scopes)
     now = clock.now()
@@ -119,7 +119,6 @@ def token_for(raw: str):
 
     Marks it used. Expired tokens are refused exactly like unknown ones.
     """
-    from banyan.people.models import ApiToken
 
     if not isinstance(raw, str) or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None

@@ -34,7 +34,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from banyan.audit.actions import AuditAction
-from banyan.core import clock
+from banyan.audit.services import record_one
+from banyan.core import clock, vault
+from banyan.core.errors import NotFound
+from banyan.people.models import User
 
 ACCOUNT = "account"
 ADDRESS = "address"
@@ -135,7 +138,6 @@ def client_str(username, ip_address, user_agent, path_info, request) -> str:
 
 def address_digest(ip_address: str | None) -> str:
     """A client address as it may appear in the audit log: a keyed hash, enough to tell two apart."""
-    from banyan.core import vault
 
     if not ip_address:
         return ""
@@ -143,7 +145,6 @@ def address_digest(ip_address: str | None) -> str:
 
 
 def _account_id(username: str | None) -> int | None:
-    from banyan.people.models import User
 
     if not username:
         return None
@@ -175,7 +176,6 @@ def lockout_response(request, original_response=None, credentials=None):
 
 
 def _record(*, actor, action: AuditAction, subject_type: str, subject_id, details: dict) -> None:
-    from banyan.audit.services import record_one
 
     record_one(actor=actor, action=action, subject_type=subject_type, subject_id=subject_id, details=details)
 
@@ -245,9 +245,6 @@ def unlock_account(*, actor, username: str) -> int:
     name for the command line).
     """
     from axes.models import AccessAttempt
-
-    from banyan.core.errors import NotFound
-    from banyan.people.models import User
 
     user = User.objects.filter(username=username).first()
     if user is None:

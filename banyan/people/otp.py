@@ -35,7 +35,10 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from banyan.audit.actions import AuditAction
+from banyan.audit.services import record_one
 from banyan.core import clock
+from banyan.core.errors import NotFound
+from banyan.people.models import User
 
 # The session remembers when it last passed the second factor (seconds since the epoch, Banyan's
 # clock): the sign-in itself, or a later step-up (banyan.people.stepup).
@@ -196,15 +199,12 @@ def reset_second_factor(*, actor, username: str) -> int:
     """Remove every second-factor device and recovery code of ``username`` (a lost phone): at the
     next sign-in the account enrols again. Sessions verified by the removed device lose their
     verification at once. Audited. Returns how many devices were removed."""
-    from banyan.core.errors import NotFound
-    from banyan.people.models import User
 
     user = User.objects.filter(username=username).first()
     if user is None:
         raise NotFound(gettext("No account has that user name."), field="username")
     removed = TOTPDevice.objects.filter(user=user).delete()[1].get("otp_totp.TOTPDevice", 0)
     removed += StaticDevice.objects.filter(user=user).delete()[1].get("otp_static.StaticDevice", 0)
-    from banyan.audit.services import record_one
 
     record_one(
         actor=actor,
@@ -217,7 +217,6 @@ def reset_second_factor(*, actor, username: str) -> int:
 
 
 def _audit(user, action: AuditAction, details: dict) -> None:
-    from banyan.audit.services import record_one
 
     record_one(actor=user, action=action, subject_type="user", subject_id=user.pk, details=details)
 

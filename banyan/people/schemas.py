@@ -9,6 +9,7 @@ from pydantic import field_validator
 
 from banyan.core import clock, vault
 from banyan.core.schemas import ObjectId, PageQuery, clean_text
+from banyan.people.models import may_see_care
 
 
 class ResidentOut(Schema):
@@ -63,7 +64,6 @@ class ResidentOut(Schema):
 
     @staticmethod
     def resolve_care_kinds(obj, context) -> list[str]:
-        from banyan.people.models import may_see_care
 
         if not may_see_care(context["request"].user):
             return []

@@ -28,7 +28,7 @@ from banyan.people.choices import (
     ResidentTag,
     Sex,
 )
-from banyan.people.models import CareProfile, Carer, Consent, Household, Resident
+from banyan.people.models import CareProfile, Carer, Consent, Household, Resident, Vehicle
 from banyan.people.validators import (
     birth_date_from_id,
     id_number_problem,
@@ -540,7 +540,6 @@ def rekey_all() -> dict[str, int]:
 
     Reading decrypts with any configured key; saving encrypts with the first one.
     """
-    from banyan.people.models import Vehicle
 
     plans = [
         (Resident, ["id_number", "phone", "registered_address"], BLIND_INDEXES[Resident]),

@@ -10,7 +10,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from banyan.core.access import UNSCOPED_ROLES, Action, can
-from banyan.places.choices import BuildingKind, FacilityKind, RegionKind, UnitUse
+from banyan.places.choices import CHILD_KIND, BuildingKind, FacilityKind, RegionKind, UnitUse
+from banyan.places.geo import validate_polygon
 
 
 class ScopedQuerySet(models.QuerySet):
@@ -80,7 +81,6 @@ class Region(models.Model):
         return ["/" + "/".join(parts[:i]) + "/" for i in range(1, stop)]
 
     def clean(self) -> None:
-        from banyan.places.choices import CHILD_KIND
 
         if self.parent is None and self.kind != RegionKind.CITY:
             raise ValidationError({"parent": _("Only a city may have no parent region.")})
@@ -92,8 +92,6 @@ class Region(models.Model):
                 }
             )
         if self.boundary is not None:
-            from banyan.places.geo import validate_polygon
-
             validate_polygon(self.boundary, field="boundary")
 
 
@@ -133,8 +131,6 @@ class Building(models.Model):
         if self.grid_id and self.grid.kind != RegionKind.GRID:
             raise ValidationError({"grid": _("A building belongs to a grid.")})
         if self.footprint is not None:
-            from banyan.places.geo import validate_polygon
-
             validate_polygon(self.footprint, field="footprint")
 
 

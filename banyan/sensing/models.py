@@ -14,6 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from banyan.core.access import Action
+from banyan.places.geo import validate_polygon
 from banyan.places.models import Building, Facility, Region, ScopedQuerySet, Unit
 from banyan.sensing.choices import DeadLetterSource, DeviceStatus
 from banyan.sensing.kinds import KINDS, get_kind
@@ -118,8 +119,6 @@ class Device(models.Model):
                 {"kind": _("Unknown kind; one of: %(kinds)s.") % {"kinds": ", ".join(sorted(KINDS))}}
             )
         if self.zone is not None:
-            from banyan.places.geo import validate_polygon
-
             validate_polygon(self.zone, field="zone")
 
 

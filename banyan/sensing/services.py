@@ -33,7 +33,14 @@ from banyan.places.services import get_building_for, get_facility_for, get_regio
 from banyan.sensing.choices import DeadLetterSource, DeviceStatus
 from banyan.sensing.kinds import HEALTH_METRICS, KINDS
 from banyan.sensing.models import PAYLOAD_EXCERPT_BYTES, DeadLetter, Device, Reading, SequenceGap
-from banyan.sensing.parsing import ProblemCode, ReadingIn, check_against_kind, parse_item
+from banyan.sensing.parsing import (
+    ProblemCode,
+    ReadingIn,
+    check_against_kind,
+    parse_item,
+    parse_payload,
+    parse_topic,
+)
 
 BATCH = 1000
 KEY_CHUNK = 500
@@ -706,7 +713,6 @@ def ingest_messages(
     ``device_cache`` (code → device with its community loaded) saves looking devices up for every
     batch; the worker owns it and drops it when devices change.
     """
-    from banyan.sensing.parsing import parse_payload, parse_topic
 
     now = clock.now()
     report = MessageReport(messages=len(messages))

@@ -21,6 +21,11 @@ import statistics
 from dataclasses import dataclass, field
 
 from banyan.core import clock
+from banyan.people.models import User
+from banyan.places.models import Building, Facility
+from banyan.response import services
+from banyan.response.flow import Status
+from banyan.response.models import DispatchDecision, Incident, Responder
 from banyan.warning.choices import GRADES_WORST_FIRST
 
 DAY_S = 24 * 3600
@@ -87,11 +92,6 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 def run(*, seed: int, start: dt.datetime, hours: float = 24) -> dict:
     """Simulate ``hours`` (a day) from ``start`` in the seeded database; returns the figures."""
-    from banyan.people.models import User
-    from banyan.places.models import Building, Facility
-    from banyan.response import services
-    from banyan.response.flow import Status
-    from banyan.response.models import DispatchDecision, Incident, Responder
 
     rng = random.Random(seed)
     director = User.objects.filter(role="community_director").order_by("username").first()

@@ -16,11 +16,17 @@ from django.utils.translation import gettext as _
 
 from banyan.core import clock
 from banyan.core.errors import InvalidInput
+from banyan.places.geo import polygon_area_m2
 from banyan.places.models import Region
+from banyan.sensing.choices import DeviceStatus
+from banyan.sensing.kinds import KINDS
+from banyan.sensing.models import Device
 from banyan.sim.scenario import FleetDevice
 from banyan.sim.seed.places import MAXIMUM_COMMUNITIES
 from banyan.sim.seed.planner import MAXIMUM_RESIDENTS, MINIMUM_RESIDENTS, plan_street
 from banyan.sim.seed.writer import write_street
+from banyan.warning.models import Rule
+from banyan.warning.services import place_key
 
 
 @dataclass(frozen=True)
@@ -139,12 +145,6 @@ def load_fleet(community_code: str | None = None) -> list[FleetDevice]:
     """The devices the scenario simulator drives (``banyan.sim.scenario``): every device that is not
     in maintenance, of one community or all, with the place key the rules see and, for crowd counters
     and cameras, the zone's area as the community's crowd density rule has it (else from the zone)."""
-    from banyan.places.geo import polygon_area_m2
-    from banyan.sensing.choices import DeviceStatus
-    from banyan.sensing.kinds import KINDS
-    from banyan.sensing.models import Device
-    from banyan.warning.models import Rule
-    from banyan.warning.services import place_key
 
     devices = (
         Device.objects.exclude(status=DeviceStatus.MAINTENANCE)

@@ -26,6 +26,7 @@ from banyan.people.choices import CareKind
 from banyan.places.choices import BuildingKind, FacilityKind
 from banyan.sensing.choices import DeviceStatus
 from banyan.sensing.kinds import KINDS
+from banyan.sensing.models import Device
 from banyan.sim.seed.plan import CommunityPlan
 
 GAS_SHARE = 0.40
@@ -143,7 +144,6 @@ def write_devices(
     progress: Callable[[str], None] = lambda message: None,
 ) -> int:
     """Create the planned devices; returns how many."""
-    from banyan.sensing.models import Device
 
     progress(f"devices {len(devices)}")
     Device.objects.bulk_create(

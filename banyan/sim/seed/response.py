@@ -10,6 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+from banyan.people.models import Membership, Organisation
+from banyan.places.models import PathNode
+from banyan.response.models import Category, Responder, Responsibility, Shift
+
 # category -> (accountable organisation, its role)
 MATRIX = {
     "fire_smoke": ("ORG-PROPERTY", "property_staff"),
@@ -41,9 +45,6 @@ RESPONDER_ROLES = tuple(SKILLS)
 
 def write_response(*, community, now: dt.datetime, prefix: str = "") -> dict[str, int]:
     """The matrix, responders and shifts of ``community``, whose bodies' codes start with ``prefix``."""
-    from banyan.people.models import Membership, Organisation
-    from banyan.places.models import PathNode
-    from banyan.response.models import Category, Responder, Responsibility, Shift
 
     bodies = {o.code.removeprefix(prefix): o for o in Organisation.objects.filter(regions=community)}
     escalation = [{**step, "organisation": _own(step["organisation"], prefix)} for step in ESCALATION]

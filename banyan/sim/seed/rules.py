@@ -15,6 +15,7 @@ from banyan.places.choices import FacilityKind
 from banyan.places.geo import polygon_area_m2
 from banyan.sensing.kinds import KINDS
 from banyan.sim.seed.plan import CommunityPlan
+from banyan.warning.models import RULE_COLUMNS, Rule
 
 HOUR = 3600
 
@@ -77,7 +78,6 @@ def plan_rules(plan: CommunityPlan) -> tuple[dict, ...]:
 
 def write_rules(rules: tuple[dict, ...], *, community, now: dt.datetime) -> int:
     """Store the rules for ``community``, each validated by the engine first; returns how many."""
-    from banyan.warning.models import RULE_COLUMNS, Rule
 
     objects = []
     for spec in rules:

@@ -2,8 +2,10 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from banyan.core.choices import Role
 from banyan.core.errors import NotFound
 from banyan.people import login, otp
+from banyan.people.models import User
 
 
 class Command(BaseCommand):
@@ -48,8 +50,6 @@ class Command(BaseCommand):
 
 def _actor(name: str):
     """An administrator's account when ``--as`` names an active one with the right role, else the name."""
-    from banyan.core.choices import Role
-    from banyan.people.models import User
 
     if name == "cli":
         return "cli"

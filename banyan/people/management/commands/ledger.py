@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from banyan.core.errors import BanyanError
 from banyan.people import ledgers
+from banyan.people.models import User
 
 
 class Command(BaseCommand):
@@ -34,7 +35,6 @@ class Command(BaseCommand):
         dump.add_argument("-o", "--output", type=Path, required=True, help="the .xlsx file to write")
 
     def handle(self, *args, verb, username, **options):
-        from banyan.people.models import User
 
         user = User.objects.select_related("region").filter(username=username, is_active=True).first()
         if user is None:

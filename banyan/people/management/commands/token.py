@@ -3,8 +3,12 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from banyan.core import clock
 from banyan.core.errors import BanyanError
 from banyan.people.auth import DEFAULT_DAYS, MAX_DAYS, TokenScope
+from banyan.people.models import ApiToken, User
+from banyan.people.tokens import ensure_gateway_account, issue_token, revoke_all_tokens, revoke_token
+from banyan.places.models import Region
 
 
 def _when(value) -> str:
@@ -52,7 +56,6 @@ class Command(BaseCommand):
             raise CommandError(f"{field}{exc.message}") from None
 
     def _user(self, username):
-        from banyan.people.models import User
 
         user = User.objects.filter(username=username, is_active=True).first()
         if user is None:
@@ -68,15 +71,12 @@ class Command(BaseCommand):
         self.stdout.write(issued.raw)
 
     def handle_create(self, *, username, name, scopes, days, **options):
-        from banyan.people.tokens import issue_token
 
         user = self._user(username)
         issued = issue_token(actor=None, user=user, name=name, scopes=scopes, days=days)
         self._print_new(user, issued)
 
     def handle_gateway(self, *, community, name, days, **options):
-        from banyan.people.tokens import ensure_gateway_account, issue_token
-        from banyan.places.models import Region
 
         region = Region.objects.filter(code=community, kind="community").first()
         if region is None:
@@ -86,7 +86,6 @@ class Command(BaseCommand):
         self._print_new(user, issued)
 
     def handle_list(self, *, username, **options):
-        from banyan.people.models import ApiToken
 
         tokens = ApiToken.objects.select_related("user").order_by("user__username", "-created_at", "-id")
         if username:
@@ -100,8 +99,6 @@ class Command(BaseCommand):
             )
 
     def handle_revoke(self, *, username, token_id, **options):
-        from banyan.people.models import ApiToken
-        from banyan.people.tokens import revoke_all_tokens, revoke_token
 
         if (username is None) == (token_id is None):
             raise CommandError("name an account (revoke all its tokens) or give --id ID (one token)")
@@ -118,6 +115,5 @@ class Command(BaseCommand):
 
 
 def _now():
-    from banyan.core import clock
 
     return clock.now()

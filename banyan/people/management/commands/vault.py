@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from banyan.core import vault
+from banyan.people.services import rekey_all
 
 
 class Command(BaseCommand):
@@ -25,7 +26,6 @@ class Command(BaseCommand):
             self.stdout.write(f"index={vault.generate_index_key()}")
             self.stdout.write(f"audit={vault.generate_audit_key()}")
             return
-        from banyan.people.services import rekey_all
 
         with transaction.atomic():
             counts = rekey_all()

@@ -26,6 +26,7 @@ from django.core.management.base import BaseCommand
 from banyan.core.deploy import DEMO_VARIABLE
 from banyan.core.mqtt import parse_broker_url
 from banyan.processes.broker import MOSQUITTO, start_mosquitto, stop
+from banyan.sensing.mqtt_accounts import device_accounts, service_accounts
 
 
 class Command(BaseCommand):
@@ -97,8 +98,6 @@ class Command(BaseCommand):
             )
             return None
         try:
-            from banyan.sensing.mqtt_accounts import device_accounts, service_accounts
-
             accounts = service_accounts(simulator=True) + device_accounts()
             broker, broker_port = start_mosquitto(
                 settings.VAR_DIR / "mosquitto", wait_s=10, accounts=accounts

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from banyan.core import clock
+from banyan.sim.drill import run
+
 
 class Command(BaseCommand):
     help = "Drills on simulated time: `banyan drill response --seed S --json FILE`."
@@ -28,9 +31,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, drill, seed, residents, json_file, inner, **options):
         if inner:
-            from banyan.core import clock
-            from banyan.sim.drill import run
-
             start = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
             result = run(seed=seed, start=start)
             Path(json_file).write_text(json.dumps(result, indent=2) + "\n")

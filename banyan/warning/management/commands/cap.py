@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from django.core.management.base import BaseCommand, CommandError
 
 from banyan.warning.cap import MAX_CAP_BYTES, CapError
+from banyan.warning.services import import_official_warning
 
 FETCH_TIMEOUT_S = 15
 ALLOWED_SCHEMES = ("http", "https")
@@ -88,7 +89,6 @@ class Command(BaseCommand):
         importer.add_argument("source", help="a file path, or an http(s) URL")
 
     def handle(self, *args, subcommand: str, source: str, **options):
-        from banyan.warning.services import import_official_warning
 
         try:
             data = read_source(source)
