@@ -179,11 +179,15 @@ async def connect_forever(
 
 
 def _last_error(client: Any) -> str:
+    """Why the client's last connection ended: mqttium's ``"ExceptionType: message"`` (about the
+    connection, never a message's content), or "closed"."""
     try:
         error = client.stats().last_disconnect_error
     except Exception:  # noqa: BLE001 -- a client without statistics
         error = None
-    return type(error).__name__ if error is not None else "closed"
+    if error is None:
+        return "closed"
+    return str(error)[:200] if isinstance(error, str) else type(error).__name__
 
 
 # --- service accounts and the bus key ------------------------------------------------------
