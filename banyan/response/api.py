@@ -6,7 +6,6 @@ import datetime as dt
 from collections import defaultdict
 
 from django.db.models import Q
-from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -15,7 +14,7 @@ from banyan.core import clock, throttle
 from banyan.core.access import Action
 from banyan.core.api import ErrorOut, page, require
 from banyan.core.errors import InvalidInput, NotFound
-from banyan.people.models import Organisation
+from banyan.people.models import AuthenticatedHttpRequest, Organisation
 from banyan.places.models import Region
 from banyan.places.services import get_building_for, get_facility_for, get_region_by_code_for, get_unit_for
 from banyan.response import flow, services
@@ -64,7 +63,7 @@ def _out(incident: Incident) -> dict:
         "status": incident.status,
         "source": incident.source,
         "community": incident.community.code,
-        "grid": incident.grid.code if incident.grid_id else None,
+        "grid": incident.grid.code if incident.grid is not None else None,
         "building": incident.building_id,
         "unit": incident.unit_id,
         "facility": incident.facility_id,
@@ -90,7 +89,7 @@ def _incidents(user):
 
 
 @router.get("/incidents", response={200: IncidentList, **ERRORS})
-def list_incidents(request: HttpRequest, filters: Query[IncidentFilter]):
+def list_incidents(request: AuthenticatedHttpRequest, filters: Query[IncidentFilter]):
     """Incidents in your scope (and those assigned to you). ``mine=true`` lists your tasks, most
     urgent first: the grade, then the nearest deadline."""
     require(request.user, Action.VIEW_INCIDENTS)
@@ -134,7 +133,7 @@ def _place(user, payload) -> dict:
 
 
 @router.post("/incidents", response={201: IncidentDetail, **ERRORS})
-def open_incident(request: HttpRequest, payload: IncidentIn):
+def open_incident(request: AuthenticatedHttpRequest, payload: IncidentIn):
     """Open an incident (staff); it is routed by the matrix and dispatched at once."""
     require(request.user, Action.REPORT_INCIDENTS)
     alert = None
@@ -193,14 +192,14 @@ def _detail(user, pk: int) -> dict:
 
 
 @router.get("/incidents/{int:incident_id}", response={200: IncidentDetail, **ERRORS})
-def get_incident(request: HttpRequest, incident_id: int):
+def get_incident(request: AuthenticatedHttpRequest, incident_id: int):
     """An incident with its clocks, its timeline and the dispatch decisions with their reasons."""
     require(request.user, Action.VIEW_INCIDENTS)
     return _detail(request.user, incident_id)
 
 
 @router.post("/incidents/{int:incident_id}/actions", response={200: IncidentDetail, **ERRORS})
-def act(request: HttpRequest, incident_id: int, payload: ActionIn):
+def act(request: AuthenticatedHttpRequest, incident_id: int, payload: ActionIn):
     """A step: responders ``accept``, ``decline``, ``on_scene`` (with their position), ``resolve`` (with a
     note); managers ``assign``, ``close``, ``cancel``, ``duplicate``, ``reopen``. Send the ``version`` you
     saw: if the incident changed meanwhile, the step is refused with 409 and nothing changes."""
@@ -224,7 +223,7 @@ def act(request: HttpRequest, incident_id: int, payload: ActionIn):
 
 
 @router.get("/incidents/{int:incident_id}/photos/{int:photo_id}", response={200: None, **ERRORS})
-def get_photo(request: HttpRequest, incident_id: int, photo_id: int):
+def get_photo(request: AuthenticatedHttpRequest, incident_id: int, photo_id: int):
     """A photo of the incident as stored (checked, its EXIF and GPS position removed)."""
     require(request.user, Action.VIEW_INCIDENTS)
     incident = services.get_incident_for(request.user, incident_id)
@@ -240,14 +239,14 @@ class PositionIn(Schema):
 
 
 @router.post("/responders/me/position", response={204: None, **ERRORS})
-def report_position(request: HttpRequest, payload: PositionIn):
+def report_position(request: AuthenticatedHttpRequest, payload: PositionIn):
     """A responder's phone reports where they are: dispatch ranks by it, the cockpit shows it."""
     services.report_position(actor=request.user, latitude=payload.latitude, longitude=payload.longitude)
     return Status(204, None)
 
 
 @router.post("/incidents/{int:incident_id}/backup", response={200: dict, **ERRORS})
-def backup(request: HttpRequest, incident_id: int):
+def backup(request: AuthenticatedHttpRequest, incident_id: int):
     """The assignee asks for help: the nearest on-duty responders of the backup body (else of the
     accountable body) are notified; answers the ids of those asked."""
     require(request.user, Action.HANDLE_INCIDENTS)
@@ -257,7 +256,7 @@ def backup(request: HttpRequest, incident_id: int):
 
 
 @router.post("/incidents/{int:incident_id}/hand-over", response={200: IncidentDetail, **ERRORS})
-def hand_over(request: HttpRequest, incident_id: int, payload: HandOverIn):
+def hand_over(request: AuthenticatedHttpRequest, incident_id: int, payload: HandOverIn):
     """Make another body accountable, with the reason (on the timeline)."""
     require(request.user, Action.MANAGE_INCIDENTS)
     incident = services.get_incident_for(request.user, incident_id)
@@ -277,7 +276,7 @@ def hand_over(request: HttpRequest, incident_id: int, payload: HandOverIn):
 
 
 @router.get("/response/categories", response={200: list[CategoryOut], **ERRORS})
-def categories(request: HttpRequest):
+def categories(request: AuthenticatedHttpRequest):
     """The incident catalogue, names in your language."""
     chinese = translation.get_language().startswith("zh")
     return [
@@ -298,7 +297,7 @@ def _cell_out(cell: Responsibility) -> dict:
         "region": cell.region.code,
         "accountable": cell.accountable.code,
         "accountable_role": cell.accountable_role,
-        "backup": cell.backup.code if cell.backup_id else None,
+        "backup": cell.backup.code if cell.backup is not None else None,
         "backup_role": cell.backup_role,
         "escalation": cell.escalation,
         "updated_at": cell.updated_at,
@@ -314,7 +313,7 @@ def _region(user, code: str | None) -> Region:
 
 
 @router.get("/response/matrix", response={200: MatrixOut, **ERRORS})
-def matrix(request: HttpRequest, query: Query[MatrixQuery]):
+def matrix(request: AuthenticatedHttpRequest, query: Query[MatrixQuery]):
     """The cells for a region's subtree (and those above it that apply), and the gaps: a category ×
     grid that nobody answers for."""
     require(request.user, Action.VIEW_INCIDENTS)
@@ -335,7 +334,7 @@ def matrix(request: HttpRequest, query: Query[MatrixQuery]):
 
 
 @router.put("/response/matrix", response={200: CellOut, **ERRORS})
-def set_cell(request: HttpRequest, payload: CellIn):
+def set_cell(request: AuthenticatedHttpRequest, payload: CellIn):
     """Set who answers for a category in a region (directors for their community, street officers for
     their street)."""
     require(request.user, Action.CHANGE_MATRIX)
@@ -375,7 +374,7 @@ def _share(met: int, total: int) -> float | None:
 
 
 @router.get("/response/metrics", response={200: dict, **ERRORS})
-def metrics(request: HttpRequest, query: Query[MetricsQuery]):
+def metrics(request: AuthenticatedHttpRequest, query: Query[MetricsQuery]):
     """SLA compliance of incidents opened in the last ``days``, per category, grid and accountable
     body: how many, and the share whose acknowledge / arrive / resolve clock was met in time; and
     residents' satisfaction with the outcome (ratings per category and body)."""

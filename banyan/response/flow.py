@@ -132,7 +132,7 @@ class Candidate:
     """A responder as dispatch sees them."""
 
     key: int  # the responder's id
-    node: str | None  # nearest walking-graph node to the last known position
+    node: int | None  # nearest walking-graph node to the last known position
     on_duty: bool
     load: int  # open incidents assigned now
     capacity: int
@@ -150,8 +150,8 @@ class Ranked:
 def rank(
     candidates: Iterable[Candidate],
     *,
-    target: str | None,
-    distances_m: Mapping[str, float],
+    target: int | None,
+    distances_m: Mapping[int, float],
     walking_speed_mps: float,
     skill: str | None = None,
     excluded: Iterable[int] = (),

@@ -7,6 +7,9 @@ to the field it names (``add_service_error``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -41,6 +44,12 @@ def organisation_label(organisation: Organisation, language: str) -> str:
     return organisation.name_en
 
 
+def _label_options(field: forms.Field, label: Callable[[Any], str]) -> None:
+    """Name a model choice field's options with ``label``: Django's documented override of
+    ``label_from_instance``, made on the field (an instance attribute where the stubs see a method)."""
+    field.label_from_instance = label  # type: ignore[attr-defined]
+
+
 class ServiceErrorsMixin:
     """Put a service's ``InvalidInput`` next to the field it names, or above the form."""
 
@@ -65,7 +74,7 @@ class IncidentFilterForm(forms.Form):
     def __init__(self, *args, language: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
         categories = Category.objects.filter(is_active=True)
-        self.fields["category"].choices = [
+        cast(forms.ChoiceField, self.fields["category"]).choices = [
             ("", _("Any category")),
             *((c.code, category_label(c, language)) for c in categories),
         ]
@@ -94,7 +103,7 @@ class StepForm(ServiceErrorsMixin, forms.Form):
         },
     )
 
-    def note(self) -> str:
+    def note_text(self) -> str:
         return (self.cleaned_data.get("note") or "").strip()
 
 
@@ -220,7 +229,10 @@ class AssignForm(StepForm):
 
     def __init__(self, *args, responders=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = [("", _("Choose a responder")), *responders]
+        cast(forms.ChoiceField, self.fields["assignee"]).choices = [
+            ("", _("Choose a responder")),
+            *responders,
+        ]
 
 
 class CloseForm(StepForm):
@@ -264,9 +276,10 @@ class HandOverForm(StepForm):
 
     def __init__(self, *args, language: str = "", organisations=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        organisation = cast(forms.ModelChoiceField, self.fields["organisation"])
         if organisations is not None:  # the bodies in reach of the incident (the service checks again)
-            self.fields["organisation"].queryset = organisations
-        self.fields["organisation"].label_from_instance = lambda o: organisation_label(o, language)
+            organisation.queryset = organisations
+        _label_options(organisation, lambda o: organisation_label(o, language))
 
 
 def parse_escalation(text: str, known: set[str]) -> list[dict]:
@@ -342,12 +355,12 @@ class CellForm(ServiceErrorsMixin, forms.Form):
     def __init__(self, *args, regions=(), language: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.regions = {region.code: region for region in regions}
-        self.fields["region"].choices = [
+        cast(forms.ChoiceField, self.fields["region"]).choices = [
             (region.code, f"{region_label(region, language)} ({region.code})") for region in regions
         ]
-        self.fields["category"].label_from_instance = lambda c: category_label(c, language)
+        _label_options(self.fields["category"], lambda c: category_label(c, language))
         for name in ("accountable", "backup"):
-            self.fields[name].label_from_instance = lambda o: f"{organisation_label(o, language)} ({o.code})"
+            _label_options(self.fields[name], lambda o: f"{organisation_label(o, language)} ({o.code})")
 
     def clean_region(self):
         return self.regions[self.cleaned_data["region"]]

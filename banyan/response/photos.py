@@ -108,7 +108,7 @@ def decode_photo(text: str, *, field: str = "photo_base64") -> bytes:
         raise InvalidInput(_("The photo is not base64."), field=field) from None
 
 
-def photo_response(data: bytes, media_type: str, name: str) -> HttpResponse:
+def photo_response(data: bytes | memoryview, media_type: str, name: str) -> HttpResponse:
     """A stored photo as a download of its own: private, never sniffed as something else."""
     response = HttpResponse(bytes(data), content_type=media_type)
     response["Content-Disposition"] = f'inline; filename="{name}.{EXTENSIONS.get(media_type, "bin")}"'

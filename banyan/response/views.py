@@ -18,7 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Case, F, IntegerField, Q, Value, When
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language, gettext_lazy, ngettext
@@ -29,6 +29,7 @@ from banyan.core import clock, throttle
 from banyan.core.access import Action, can
 from banyan.core.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from banyan.core.views import service_errors
+from banyan.people.models import AuthenticatedHttpRequest, User
 from banyan.places.choices import RegionKind
 from banyan.places.models import Region
 from banyan.places.services import get_region_by_code_for
@@ -140,7 +141,7 @@ def overdue_text(seconds: float) -> str:
 
 def clock_view(clock_: flow.Clock, now) -> dict:
     state = clock_.state(now)
-    remaining = clock_.remaining_s(now)
+    remaining = clock_.remaining_s(now) or 0.0  # None once met, when the state is met or late
     if state == "running":
         text = _("%(time)s left") % {"time": duration_text(remaining)}
     elif state == "missed":
@@ -161,11 +162,11 @@ def clock_view(clock_: flow.Clock, now) -> dict:
 def place_text(incident: Incident, language: str) -> str:
     """Where: the unit or building, else the facility, else the grid or community."""
     parts = []
-    if incident.unit_id:
+    if incident.unit is not None:
         parts.append(f"{incident.unit.building.name} {incident.unit.number}")
-    elif incident.building_id:
+    elif incident.building is not None:
         parts.append(incident.building.name)
-    elif incident.facility_id:
+    elif incident.facility is not None:
         facility = incident.facility
         parts.append(
             facility.name_zh if language.startswith("zh") or not facility.name_en else facility.name_en
@@ -215,7 +216,7 @@ def _next_due():
 @login_required
 @require_GET
 @service_errors
-def task_list(request: HttpRequest) -> HttpResponse:
+def task_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The open incidents assigned to me, most urgent first: the grade, then the nearest deadline."""
     user = request.user
     _require(user, Action.HANDLE_INCIDENTS)
@@ -247,7 +248,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 @service_errors
-def incident_list(request: HttpRequest) -> HttpResponse:
+def incident_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Incidents in your scope: open ones first, those whose clock is missed before those still
     running, each by its next deadline; filtered by status, grade and category."""
     user = request.user
@@ -298,7 +299,7 @@ def _timeline(incident: Incident) -> list[dict]:
             }
         elif event.kind == "escalated" and isinstance(event.details.get("level"), int):
             label = _("Escalated to level %(level)d") % {"level": event.details["level"]}
-        actor = event.actor.display_name if event.actor_id else _("the system")
+        actor = event.actor.display_name if event.actor is not None else _("the system")
         rows.append({"at": event.at, "label": label, "actor": actor, "note": event.note, "kind": event.kind})
     return rows
 
@@ -316,7 +317,7 @@ def _photos(incident: Incident) -> list[dict]:
             "url": reverse("response:incident-photo", args=[incident.pk, photo.pk]),
             "at": photo.at,
             "stage": PHOTO_STAGE_LABELS.get(photo.stage, photo.stage),
-            "by": photo.taken_by.display_name if photo.taken_by_id else "",
+            "by": photo.taken_by.display_name if photo.taken_by is not None else "",
         }
         for photo in incident.photos.defer("photo").select_related("taken_by")
     ]
@@ -325,7 +326,7 @@ def _photos(incident: Incident) -> list[dict]:
 @login_required
 @require_GET
 @service_errors
-def incident_photo(request: HttpRequest, pk: int, photo_id: int) -> HttpResponse:
+def incident_photo(request: AuthenticatedHttpRequest, pk: int, photo_id: int) -> HttpResponse:
     """A photo of an incident the user may see (the same 404 for "missing" and "not yours")."""
     _require(request.user, Action.VIEW_INCIDENTS)
     incident = services.get_incident_for(request.user, pk)
@@ -339,14 +340,14 @@ def _dispatch(incident: Incident) -> list[dict]:
     return [
         {
             "at": decision.at,
-            "chosen": decision.chosen.display_name if decision.chosen_id else "",
+            "chosen": decision.chosen.display_name if decision.chosen is not None else "",
             "reason": services.DISPATCH_REASONS.get(decision.reason, decision.reason),
         }
         for decision in incident.dispatch_decisions.select_related("chosen")
     ]
 
 
-def _responders(incident: Incident) -> dict[int, object]:
+def _responders(incident: Incident) -> dict[int, User]:
     """The accountable body's responders (with the cell's role), whom a manager may assign."""
     return {responder.user_id: responder.user for responder in services.candidates_for(incident)}
 
@@ -375,7 +376,7 @@ def _hand_over_form(incident: Incident, data=None, *, language: str = "") -> Han
 
 
 def _render_incident(
-    request: HttpRequest, incident: Incident, *, bound: dict | None = None, status: int = 200
+    request: AuthenticatedHttpRequest, incident: Incident, *, bound: dict | None = None, status: int = 200
 ) -> HttpResponse:
     """The incident page, with the steps the user may take now; ``bound`` holds a submitted form (by
     its step) to show again with its errors."""
@@ -414,7 +415,7 @@ def _render_incident(
 @login_required
 @require_GET
 @service_errors
-def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def incident_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require(request.user, Action.VIEW_INCIDENTS)
     return _render_incident(request, _load(request.user, pk))
 
@@ -424,7 +425,7 @@ def _load(user, pk: int) -> Incident:
     return Incident.objects.select_related(*INCIDENT_RELATED).filter(pk=incident.pk).first() or incident
 
 
-def _changed(request: HttpRequest, pk: int, exc: Conflict) -> HttpResponse:
+def _changed(request: AuthenticatedHttpRequest, pk: int, exc: Conflict) -> HttpResponse:
     """Someone moved the incident on since the page was loaded: say so, show it as it is now (409)."""
     try:
         incident = _load(request.user, pk)
@@ -450,7 +451,7 @@ def _stepping(view):
     @require_POST
     @service_errors
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, pk: int, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: AuthenticatedHttpRequest, pk: int, *args, **kwargs) -> HttpResponse:
         _require(request.user, Action.VIEW_INCIDENTS)
         return view(request, pk, *args, **kwargs)
 
@@ -458,7 +459,7 @@ def _stepping(view):
 
 
 @_stepping
-def incident_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+def incident_step(request: AuthenticatedHttpRequest, pk: int, step: str) -> HttpResponse:
     """Accept, decline, on scene, resolve (the assignee); assign, close, cancel (managers)."""
     if step not in STEPS:
         raise Http404
@@ -484,7 +485,7 @@ def incident_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
                 actor=user,
                 incident=incident,
                 move=move,
-                note=form.note(),
+                note=form.note_text(),
                 version=data["version"],
                 assignee=assignee,
                 position=form.position() if isinstance(form, OnSceneForm) else None,
@@ -503,7 +504,7 @@ def incident_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
 
 
 @_stepping
-def incident_backup(request: HttpRequest, pk: int) -> HttpResponse:
+def incident_backup(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The assignee asks for help: the nearest colleagues on duty are told."""
     _require(request.user, Action.HANDLE_INCIDENTS)
     incident = _load(request.user, pk)
@@ -527,7 +528,7 @@ def incident_backup(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @_stepping
-def incident_hand_over(request: HttpRequest, pk: int) -> HttpResponse:
+def incident_hand_over(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Make another body accountable, with the reason (managers)."""
     user = request.user
     _require(user, Action.MANAGE_INCIDENTS)
@@ -592,7 +593,7 @@ def _cell_rows(cells, language: str) -> list[dict]:
 @login_required
 @require_GET
 @service_errors
-def matrix(request: HttpRequest) -> HttpResponse:
+def matrix(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Who answers for each category in a region and the regions above it, and the gaps: a category
     × grid that nobody answers for."""
     user = request.user
@@ -630,7 +631,7 @@ def matrix(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @service_errors
-def matrix_cell(request: HttpRequest) -> HttpResponse:
+def matrix_cell(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Edit one cell (``?category=…&region=…`` picks it; a new pair creates it): directors for their
     community and its grids, street officers for their street."""
     user = request.user

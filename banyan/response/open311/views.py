@@ -245,9 +245,9 @@ def _status(report: Report) -> str:
 def _address(report: Report) -> str | None:
     """Building and facility names, or the address the request gave; never the unit."""
     parts = []
-    if report.building_id:
+    if report.building is not None:
         parts.append(report.building.name)
-    if report.facility_id:
+    if report.facility is not None:
         parts.append(_in_language(report.facility.name_zh, report.facility.name_en))
     if not parts and report.address_string:
         parts.append(report.address_string)
@@ -282,7 +282,7 @@ def request_out(report: Report) -> dict[str, Any]:
         "updated_datetime": _datetime(updated),
         "expected_datetime": _datetime(incident.resolve_due),
         "address": _address(report),
-        "address_id": report.building.code if report.building_id else None,
+        "address_id": report.building.code if report.building is not None else None,
         "zipcode": None,
         "lat": latitude,
         "long": longitude,
@@ -326,11 +326,11 @@ def query_requests(request: HttpRequest) -> list[Report]:
         return list(_reports().filter(pk__in=[int(i) for i in ids])[:MAX_REQUESTS])
     start = _parse_time("start_date", _param(request, "start_date"))
     end = _parse_time("end_date", _param(request, "end_date"))
-    if start is None and end is None:
-        end = clock.now()
     if start is None:
+        if end is None:
+            end = clock.now()
         start = end - DEFAULT_SPAN
-    if end is None:
+    elif end is None:
         end = start + DEFAULT_SPAN
     if start > end:
         raise Open311Error(400, _("start_date is after end_date."))

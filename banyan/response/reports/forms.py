@@ -7,6 +7,8 @@ service's ``InvalidInput`` is put next to the field it names (``add_service_erro
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -141,7 +143,9 @@ class ReportForm(ServiceErrorsMixin, forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         categories = list(Category.objects.filter(is_active=True))
-        self.fields["category"].choices = [(c.code, category_label(c, language)) for c in categories]
+        cast(forms.ChoiceField, self.fields["category"]).choices = [
+            (c.code, category_label(c, language)) for c in categories
+        ]
         self.fields["category"].widget.icons = {c.code: icon(c) for c in categories}
         places = [
             (BUILDING, _("A building in my community")),
@@ -152,9 +156,9 @@ class ReportForm(ServiceErrorsMixin, forms.Form):
             self.fields["place"].initial = HOME
         else:
             self.fields["place"].initial = BUILDING
-        self.fields["place"].choices = places
+        cast(forms.ChoiceField, self.fields["place"]).choices = places
         self.buildings = {b.code: b for b in buildings}
-        self.fields["building"].choices = [
+        cast(forms.ChoiceField, self.fields["building"]).choices = [
             ("", _("Choose a building")),
             *((b.code, b.name) for b in buildings),
         ]
@@ -167,10 +171,14 @@ class ReportForm(ServiceErrorsMixin, forms.Form):
         grouped: dict[str, list[tuple[str, str]]] = {}
         for unit in units:
             grouped.setdefault(unit.building.name, []).append((str(unit.pk), unit.number))
-        self.fields["unit"].choices = [("", _("The whole building")), *grouped.items()]
+        cast(forms.ChoiceField, self.fields["unit"]).choices = [
+            ("", _("The whole building")),
+            *grouped.items(),
+        ]
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("place") == BUILDING:
             code = data.get("building")
             if not code:

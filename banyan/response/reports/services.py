@@ -222,7 +222,7 @@ def submit_report(
             photo_type=photo_type,
         )
     record(
-        actor=actor or f"open311:{open311_key.name}",
+        actor=actor or (f"open311:{open311_key.name}" if open311_key is not None else None),
         events=[
             Event(
                 AuditAction.REPORT_SUBMIT,

@@ -14,7 +14,7 @@ import base64
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -24,6 +24,7 @@ from banyan.core import throttle
 from banyan.core.access import Action, can
 from banyan.core.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from banyan.core.views import service_errors
+from banyan.people.models import AuthenticatedHttpRequest
 from banyan.places.choices import RegionKind
 from banyan.places.models import Building, Region
 from banyan.response.forms import category_label
@@ -85,7 +86,7 @@ def _place_map(form: ReportForm) -> dict:
     }
 
 
-def _report_form(request: HttpRequest, data=None, files=None) -> ReportForm:
+def _report_form(request: AuthenticatedHttpRequest, data=None, files=None) -> ReportForm:
     user = request.user
     home_unit = _home_unit(user)
     return ReportForm(
@@ -110,9 +111,9 @@ def describe(report: Report, language: str) -> Report:
     report.responsible = reports.who_is_responsible(report)
     if report.is_home:
         report.place_text = _("My home")
-    elif report.unit_id:
+    elif report.unit is not None:
         report.place_text = f"{report.unit.building.name} {report.unit.number}"
-    elif report.building_id:
+    elif report.building is not None:
         report.place_text = report.building.name
     else:
         report.place_text = ""
@@ -132,7 +133,7 @@ def _duplicate_rows(incidents, language: str) -> list[dict]:
     ]
 
 
-def _photo(request: HttpRequest, form: ReportForm) -> tuple[bool, bytes | None]:
+def _photo(request: AuthenticatedHttpRequest, form: ReportForm) -> tuple[bool, bytes | None]:
     """The photo sent with the form (checked), else the one kept from the duplicate step; False when
     the photo is refused (the error is on its field)."""
     upload = form.cleaned_data.get("photo")
@@ -160,7 +161,7 @@ def _duplicates(user, form: ReportForm) -> list:
 @login_required
 @require_http_methods(["GET", "POST"])
 @service_errors
-def report_new(request: HttpRequest) -> HttpResponse:
+def report_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Report a problem. "Next" (``check=1``) looks for open reports of the same kind nearby: when
     there are some, they are shown with the form again and a "Submit anyway" button; when there are
     none, the report is submitted at once."""
@@ -227,7 +228,7 @@ REPORT_RELATED = ("incident", "incident__accountable", "category", "building", "
 @login_required
 @require_GET
 @service_errors
-def report_list(request: HttpRequest) -> HttpResponse:
+def report_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """My reports, newest first: what, where, the status in words and who is responsible."""
     user = request.user
     _require_reporter(user)
@@ -246,7 +247,7 @@ def _load(user, pk: int) -> Report:
 
 
 def _render_report(
-    request: HttpRequest, report: Report, *, form: RatingForm | None = None, status: int = 200
+    request: AuthenticatedHttpRequest, report: Report, *, form: RatingForm | None = None, status: int = 200
 ) -> HttpResponse:
     language = _language()
     report = describe(report, language)
@@ -266,7 +267,7 @@ def _render_report(
 @login_required
 @require_GET
 @service_errors
-def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def report_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """A report: its status, who is responsible, the steps so far, and the rating once closed."""
     _require_reporter(request.user)
     return _render_report(request, _load(request.user, pk))
@@ -275,7 +276,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 @service_errors
-def report_rate(request: HttpRequest, pk: int) -> HttpResponse:
+def report_rate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Rate the outcome of my closed report, once."""
     user = request.user
     _require_reporter(user)
