@@ -109,7 +109,7 @@ def _private_sqlite_file(name: str) -> None:
             each.chmod(0o600)
 
 
-def _database() -> dict:
+def _database() -> dj_database_url.DBConfig:
     default_sqlite = f"sqlite:///{VAR_DIR / 'banyan.sqlite3'}"
     url = os.environ.get("DATABASE_URL", default_sqlite)
     config = dj_database_url.parse(url, conn_max_age=0)

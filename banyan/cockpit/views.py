@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
 from django.db import close_old_connections, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -164,7 +164,7 @@ async def _events(user, community, language: str) -> AsyncIterator[str]:
 
 
 @require_GET
-async def stream(request: HttpRequest) -> HttpResponse:
+async def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     user = await astream_user(request)
     if user is None:
         return unauthorized()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -49,8 +49,6 @@ class User(AbstractUser):
     resident = models.OneToOneField(
         "people.Resident", models.SET_NULL, null=True, blank=True, related_name="account"
     )
-
-    objects = UserManager()
 
     class Meta:
         verbose_name = _("account")

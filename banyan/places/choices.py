@@ -11,7 +11,7 @@ class RegionKind(models.TextChoices):
 
 
 # Which kind of region may sit under which.
-CHILD_KIND = {
+CHILD_KIND: dict[str, str] = {
     RegionKind.CITY: RegionKind.DISTRICT,
     RegionKind.DISTRICT: RegionKind.STREET,
     RegionKind.STREET: RegionKind.COMMUNITY,
