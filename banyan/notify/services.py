@@ -46,7 +46,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -64,6 +64,9 @@ from banyan.core.events import EventName, NotifyAcknowledgedPayload, NotifyMessa
 from banyan.notify.channels import DeliveryError, Outgoing, adapter_for
 from banyan.notify.choices import DEFAULT_CHANNELS, Channel, DeliveryStatus, Urgency
 from banyan.notify.models import Delivery, Message, Preference
+
+if TYPE_CHECKING:
+    from banyan.people.models import Actor, User
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +108,7 @@ def _config() -> dict[str, Any]:
 # --- access --------------------------------------------------------------------------------------
 
 
-def get_message_for(user, pk) -> Message:
+def get_message_for(user: Actor, pk) -> Message:
     """The user's own message; anyone else's answers the same 404 as a missing one."""
     message = Message.objects.restrict(user).prefetch_related("deliveries").filter(pk=pk).first()
     if message is None:
@@ -148,7 +151,7 @@ def _preferences(users: Sequence) -> dict[int, Preference]:
     return {p.user_id: p for p in Preference.objects.filter(user__in=[u.pk for u in users])}
 
 
-def _user_phone(user, preference: Preference | None) -> str:
+def _user_phone(user: User, preference: Preference | None) -> str:
     if preference is not None and preference.phone:
         return preference.phone
     resident = getattr(user, "resident", None) if user.resident_id else None
@@ -508,7 +511,7 @@ def record_receipt(
     return delivery
 
 
-def _acknowledge(message: Message, *, actor, user, channel: str) -> bool:
+def _acknowledge(message: Message, *, actor: Actor | str, user: User | None, channel: str) -> bool:
     now = clock.now()
     first = Message.objects.filter(pk=message.pk, acknowledged_at__isnull=True).update(
         acknowledged_at=now, acknowledged_by=user
@@ -542,7 +545,7 @@ def _acknowledge(message: Message, *, actor, user, channel: str) -> bool:
 
 
 @transaction.atomic(durable=True)
-def acknowledge(message: Message, user, *, channel: str = Channel.IN_APP) -> Message:
+def acknowledge(message: Message, user: Actor, *, channel: str = Channel.IN_APP) -> Message:
     """``user`` has seen ``message`` (theirs only: anyone else's is the same 404 as a missing one).
     Acknowledging twice is harmless; the first time is the one recorded."""
     message = get_message_for(user, message.pk)
@@ -556,8 +559,8 @@ def acknowledge(message: Message, user, *, channel: str = Channel.IN_APP) -> Mes
 @transaction.atomic(durable=True)
 def set_preference(
     *,
-    actor,
-    user,
+    actor: Actor,
+    user: User,
     language: str | None = None,
     normal_channels: Sequence[str] | None = None,
     urgent_channels: Sequence[str] | None = None,
@@ -604,12 +607,12 @@ def set_preference(
     return preference
 
 
-def messages_after(user, last_id: int, *, limit: int = 100) -> list[Message]:
+def messages_after(user: Actor, last_id: int, *, limit: int = 100) -> list[Message]:
     """The user's messages with an id above ``last_id``, oldest first (the SSE stream's catch-up)."""
     return list(Message.objects.restrict(user).filter(pk__gt=last_id).order_by("id")[:limit])
 
 
-def latest_message_id(user) -> int:
+def latest_message_id(user: Actor) -> int:
     message = Message.objects.restrict(user).order_by("-id").values_list("pk", flat=True).first()
     return message or 0
 

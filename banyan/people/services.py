@@ -28,7 +28,7 @@ from banyan.people.choices import (
     ResidentTag,
     Sex,
 )
-from banyan.people.models import CareProfile, Carer, Consent, Household, Resident, Vehicle
+from banyan.people.models import Actor, CareProfile, Carer, Consent, Household, Resident, Vehicle
 from banyan.people.validators import (
     birth_date_from_id,
     id_number_problem,
@@ -40,7 +40,7 @@ from banyan.people.validators import (
 # --- access functions (one per secured model; missing and out-of-scope both answer 404) ---
 
 
-def get_resident_for(user, pk, action: Action = Action.VIEW_PEOPLE) -> Resident:
+def get_resident_for(user: Actor, pk, action: Action = Action.VIEW_PEOPLE) -> Resident:
     resident = (
         Resident.objects.restrict(user, action)
         .select_related("household__grid", "household__unit__building")
@@ -52,7 +52,7 @@ def get_resident_for(user, pk, action: Action = Action.VIEW_PEOPLE) -> Resident:
     return resident
 
 
-def get_household_for(user, pk, action: Action = Action.VIEW_PEOPLE) -> Household:
+def get_household_for(user: Actor, pk, action: Action = Action.VIEW_PEOPLE) -> Household:
     household = (
         Household.objects.restrict(user, action)
         .select_related("grid", "unit__building")
@@ -64,7 +64,7 @@ def get_household_for(user, pk, action: Action = Action.VIEW_PEOPLE) -> Househol
     return household
 
 
-def get_care_profile_for(user, pk, action: Action = Action.VIEW_PEOPLE) -> CareProfile:
+def get_care_profile_for(user: Actor, pk, action: Action = Action.VIEW_PEOPLE) -> CareProfile:
     profile = CareProfile.objects.restrict(user, action).select_related("resident").filter(pk=pk).first()
     if profile is None:
         raise NotFound(_("Care profile not found."))
@@ -201,7 +201,7 @@ def _save_unique(resident: Resident, update_fields=None) -> None:
 
 
 @transaction.atomic
-def create_resident(*, actor, household: Household, data: dict) -> Resident:
+def create_resident(*, actor: Actor, household: Household, data: dict) -> Resident:
     """Register a resident in ``household`` (which the caller has already loaded in scope)."""
     if not can(actor, Action.CHANGE_PEOPLE):
         raise PermissionDenied(_("Your role cannot register residents."))
@@ -222,7 +222,7 @@ def create_resident(*, actor, household: Household, data: dict) -> Resident:
 
 
 @transaction.atomic
-def update_resident(*, actor, resident: Resident, data: dict) -> Resident:
+def update_resident(*, actor: Actor, resident: Resident, data: dict) -> Resident:
     if not can(actor, Action.CHANGE_PEOPLE):
         raise PermissionDenied(_("Your role cannot change residents."))
     data = {k: v for k, v in data.items() if v is not None}
@@ -240,7 +240,7 @@ def update_resident(*, actor, resident: Resident, data: dict) -> Resident:
     return resident
 
 
-def _recheck_scope(actor, resident: Resident) -> None:
+def _recheck_scope(actor: Actor, resident: Resident) -> None:
     """After a write, the object must still be in the actor's scope, else roll back."""
     if not Resident.objects.restrict(actor, Action.CHANGE_PEOPLE).filter(pk=resident.pk).exists():
         raise NotFound(_("Household not found."))
@@ -284,7 +284,7 @@ def clean_purpose(purpose: str) -> str:
     return purpose
 
 
-def clean_reveal_request(actor, fields: list[str], purpose: str) -> tuple[list[str], str]:
+def clean_reveal_request(actor: Actor, fields: list[str], purpose: str) -> tuple[list[str], str]:
     purpose = clean_purpose(purpose)
     fields = list(dict.fromkeys(fields or []))
     if not fields:
@@ -305,7 +305,7 @@ def clean_reveal_request(actor, fields: list[str], purpose: str) -> tuple[list[s
 
 
 @transaction.atomic
-def reveal_resident(*, actor, resident: Resident, fields: list[str], purpose: str) -> dict:
+def reveal_resident(*, actor: Actor, resident: Resident, fields: list[str], purpose: str) -> dict:
     """Return clear values of ``fields``; one audit entry per field, with the purpose."""
     fields, purpose = clean_reveal_request(actor, fields, purpose)
     if actor.role == Role.RESIDENT and resident.pk != actor.resident_id and "care_details" in fields:
@@ -328,7 +328,7 @@ LOOKUP_FIELDS = ("id_number", "phone")
 LOOKUP_MAX_MATCHES = 50
 
 
-def check_lookup_allowed(actor, field: str) -> None:
+def check_lookup_allowed(actor: Actor, field: str) -> None:
     """403 unless ``actor``'s role may view residents and reveal ``field`` (what the lookup confirms)."""
     if not can(actor, Action.VIEW_PEOPLE):
         raise PermissionDenied(_("Your role cannot look residents up."))
@@ -344,7 +344,7 @@ def check_lookup_allowed(actor, field: str) -> None:
 
 
 @transaction.atomic
-def lookup_residents(*, actor, field: str, value: str, purpose: str = "") -> list[Resident]:
+def lookup_residents(*, actor: Actor, field: str, value: str, purpose: str = "") -> list[Resident]:
     """Residents in ``actor``'s scope whose ``field`` is exactly ``value`` (through the blind index).
 
     Staff state a purpose, as for a reveal; a resident (whose scope is their own household) may
@@ -387,7 +387,7 @@ def lookup_residents(*, actor, field: str, value: str, purpose: str = "") -> lis
 AGE_BANDS = [(0, 14), (15, 29), (30, 44), (45, 59), (60, 69), (70, 79), (80, 200)]
 
 
-def community_overview(user) -> dict:
+def community_overview(user: Actor) -> dict:
     """Counts for the home page: residents by age band and sex, care profiles by kind."""
     residents = Resident.objects.restrict(user)
     today = clock.today()
@@ -428,7 +428,7 @@ def validation_error_to_input(exc: ValidationError) -> InvalidInput:
 
 
 @transaction.atomic
-def create_household(*, actor, unit, code: str, is_owner_occupied: bool = True) -> Household:
+def create_household(*, actor: Actor, unit, code: str, is_owner_occupied: bool = True) -> Household:
     """Open a household in ``unit`` (loaded in scope by the caller)."""
     if not can(actor, Action.CHANGE_PEOPLE):
         raise PermissionDenied(_("Your role cannot register households."))
@@ -452,7 +452,7 @@ def has_consent(resident: Resident, scope: str) -> bool:
 
 
 @transaction.atomic
-def record_consent(*, actor, resident: Resident, scope: str, given_by: str) -> Consent:
+def record_consent(*, actor: Actor, resident: Resident, scope: str, given_by: str) -> Consent:
     """Record separate consent (PIPL Art. 29); a minor under 14 needs a guardian's (Art. 31)."""
     if not can(actor, Action.CHANGE_PEOPLE):
         raise PermissionDenied(_("Your role cannot record consent."))
@@ -480,7 +480,7 @@ def record_consent(*, actor, resident: Resident, scope: str, given_by: str) -> C
 
 
 @transaction.atomic
-def create_care_profile(*, actor, resident: Resident, data: dict) -> CareProfile:
+def create_care_profile(*, actor: Actor, resident: Resident, data: dict) -> CareProfile:
     """Open a care profile. Health details are kept only with the resident's health-data consent."""
     if not can(actor, Action.CHANGE_PEOPLE):
         raise PermissionDenied(_("Your role cannot open care profiles."))
@@ -572,7 +572,7 @@ def rekey_all() -> dict[str, int]:
 
 @transaction.atomic
 def update_household(
-    *, actor, household: Household, unit=None, is_owner_occupied: bool | None = None
+    *, actor: Actor, household: Household, unit=None, is_owner_occupied: bool | None = None
 ) -> Household:
     """Move a household to another unit (loaded in scope by the caller) or change its tenure."""
     if not can(actor, Action.CHANGE_PEOPLE):
@@ -598,7 +598,7 @@ def update_household(
 
 
 @transaction.atomic
-def update_care_profile(*, actor, profile: CareProfile, data: dict) -> CareProfile:
+def update_care_profile(*, actor: Actor, profile: CareProfile, data: dict) -> CareProfile:
     """Change level, visiting interval, details (with consent) or close a care profile."""
     if not can(actor, Action.CHANGE_PEOPLE):
         raise PermissionDenied(_("Your role cannot change care profiles."))
@@ -626,7 +626,7 @@ def update_care_profile(*, actor, profile: CareProfile, data: dict) -> CareProfi
     return profile
 
 
-def get_consent_for(user, resident_pk, consent_pk) -> Consent:
+def get_consent_for(user: Actor, resident_pk, consent_pk) -> Consent:
     resident = get_resident_for(user, resident_pk)
     consent = resident.consents.filter(pk=consent_pk).first()
     if consent is None:
@@ -635,7 +635,7 @@ def get_consent_for(user, resident_pk, consent_pk) -> Consent:
 
 
 @transaction.atomic
-def withdraw_consent(*, actor, consent: Consent) -> Consent:
+def withdraw_consent(*, actor: Actor, consent: Consent) -> Consent:
     """Withdraw a consent (PIPL Art. 15). Withdrawing health-data consent erases stored care details."""
     own = actor.role == Role.RESIDENT and actor.resident_id == consent.resident_id
     if not (can(actor, Action.CHANGE_PEOPLE) or own):

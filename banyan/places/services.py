@@ -2,46 +2,53 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import networkx as nx
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
-from banyan.core.access import Action, can
+from banyan.core.access import Action, Actor, can
 from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
 from banyan.places.models import Building, Facility, PathEdge, PathNode, Region, Unit
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-def get_region_for(user, pk, action: Action = Action.VIEW_PLACES) -> Region:
+
+def get_region_for(user: Actor | AnonymousUser, pk, action: Action = Action.VIEW_PLACES) -> Region:
     region = Region.objects.restrict(user, action).filter(pk=pk).first()
     if region is None:
         raise NotFound(_("Region not found."))
     return region
 
 
-def get_region_by_code_for(user, code: str, action: Action = Action.VIEW_PLACES) -> Region:
+def get_region_by_code_for(
+    user: Actor | AnonymousUser, code: str, action: Action = Action.VIEW_PLACES
+) -> Region:
     region = Region.objects.restrict(user, action).filter(code=code).first()
     if region is None:
         raise NotFound(_("Region not found."))
     return region
 
 
-def get_building_for(user, pk, action: Action = Action.VIEW_PLACES) -> Building:
+def get_building_for(user: Actor | AnonymousUser, pk, action: Action = Action.VIEW_PLACES) -> Building:
     building = Building.objects.restrict(user, action).select_related("grid").filter(pk=pk).first()
     if building is None:
         raise NotFound(_("Building not found."))
     return building
 
 
-def get_unit_for(user, pk, action: Action = Action.VIEW_PLACES) -> Unit:
+def get_unit_for(user: Actor | AnonymousUser, pk, action: Action = Action.VIEW_PLACES) -> Unit:
     unit = Unit.objects.restrict(user, action).select_related("building__grid").filter(pk=pk).first()
     if unit is None:
         raise NotFound(_("Unit not found."))
     return unit
 
 
-def get_facility_for(user, pk, action: Action = Action.VIEW_PLACES) -> Facility:
+def get_facility_for(user: Actor | AnonymousUser, pk, action: Action = Action.VIEW_PLACES) -> Facility:
     facility = Facility.objects.restrict(user, action).select_related("region").filter(pk=pk).first()
     if facility is None:
         raise NotFound(_("Facility not found."))
@@ -53,7 +60,7 @@ def region_path(parent: Region | None, pk: int) -> str:
 
 
 @transaction.atomic
-def create_region(*, actor, parent: Region | None, data: dict) -> Region:
+def create_region(*, actor: Actor, parent: Region | None, data: dict) -> Region:
     """Add a region under ``parent`` (which the caller loaded in scope with CHANGE_PLACES)."""
     from django.core.exceptions import ValidationError
 

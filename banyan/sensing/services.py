@@ -26,7 +26,7 @@ from banyan.core import clock
 from banyan.core.access import HOME_DEVICE_ROLES, Action, can
 from banyan.core.choices import Role
 from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
-from banyan.people.models import Household, Resident, may_see_care
+from banyan.people.models import Actor, Household, Resident, may_see_care
 from banyan.places.choices import RegionKind
 from banyan.places.models import Region
 from banyan.places.services import get_building_for, get_facility_for, get_region_for, get_unit_for
@@ -51,7 +51,7 @@ MAX_HTTP_ITEMS = 10_000
 # --- access --------------------------------------------------------------------------------
 
 
-def devices_for(user, action: Action = Action.VIEW_PLACES):
+def devices_for(user: Actor, action: Action = Action.VIEW_PLACES):
     """The devices ``user`` may see: where every device list and detail starts.
 
     Communal devices (stairwell smoke, water levels, crowd counters, a facility's sensors) are scoped
@@ -72,7 +72,7 @@ def devices_for(user, action: Action = Action.VIEW_PLACES):
     return communal | Device.objects.filter(Q(resident__in=people) | Q(resident__isnull=True, unit__in=homes))
 
 
-def get_device_for(user, pk, action: Action = Action.VIEW_PLACES) -> Device:
+def get_device_for(user: Actor, pk, action: Action = Action.VIEW_PLACES) -> Device:
     device = (
         devices_for(user, action)
         .select_related("community", "grid", "building", "unit", "facility")
@@ -84,7 +84,7 @@ def get_device_for(user, pk, action: Action = Action.VIEW_PLACES) -> Device:
     return device
 
 
-def visible_resident_ids(user, resident_ids: Iterable[int | None]) -> set[int]:
+def visible_resident_ids(user: Actor, resident_ids: Iterable[int | None]) -> set[int]:
     """Which of these residents ``user`` may see linked to a device: care data, so care roles only."""
     wanted = {pk for pk in resident_ids if pk is not None}
     if not wanted or not may_see_care(user):
@@ -94,7 +94,7 @@ def visible_resident_ids(user, resident_ids: Iterable[int | None]) -> set[int]:
     )
 
 
-def may_read_readings(user, device: Device) -> bool:
+def may_read_readings(user: Actor, device: Device) -> bool:
     """Readings of a device that carries health data (a wearable) are health data of its wearer: a
     resident reads only their own (like their own care details), care roles those in their scope.
     Whether the device may be seen at all is ``devices_for``'s answer."""
@@ -122,7 +122,7 @@ EDITABLE_FIELDS = (
 )
 
 
-def _location(actor, ids: dict[str, int | None]) -> dict[str, Any]:
+def _location(actor: Actor, ids: dict[str, int | None]) -> dict[str, Any]:
     """grid, community, building, unit and facility from the ids given, each loaded in scope."""
     change = Action.CHANGE_PLACES
     unit = get_unit_for(actor, ids["unit"], change) if ids.get("unit") else None
@@ -163,7 +163,7 @@ def _location(actor, ids: dict[str, int | None]) -> dict[str, Any]:
     return {"grid": grid, "community": community, "building": building, "unit": unit, "facility": facility}
 
 
-def _resident(actor, resident_id: int | None) -> Resident | None:
+def _resident(actor: Actor, resident_id: int | None) -> Resident | None:
     if resident_id is None:
         return None
     if not may_see_care(actor) or not visible_resident_ids(actor, [resident_id]):
@@ -193,7 +193,7 @@ def _save(device: Device, **kwargs) -> None:
         ) from None
 
 
-def _recheck_scope(actor, device: Device) -> None:
+def _recheck_scope(actor: Actor, device: Device) -> None:
     if not devices_for(actor, Action.CHANGE_PLACES).filter(pk=device.pk).exists():
         raise NotFound(_("Device not found."))
 
@@ -210,7 +210,7 @@ def _audit_details(device: Device, changed: Iterable[str]) -> dict:
 
 
 @transaction.atomic(durable=True)
-def create_device(*, actor, data: dict) -> Device:
+def create_device(*, actor: Actor, data: dict) -> Device:
     """Register a device; ``data`` holds ids for grid/building/unit/facility/resident."""
     if not can(actor, Action.CHANGE_PLACES):
         raise PermissionDenied(_("Your role cannot change places."))
@@ -249,7 +249,7 @@ def create_device(*, actor, data: dict) -> Device:
 
 
 @transaction.atomic(durable=True)
-def update_device(*, actor, device: Device, data: dict) -> Device:
+def update_device(*, actor: Actor, device: Device, data: dict) -> Device:
     """Change a device. Location fields are given together: those left out are cleared."""
     if not can(actor, Action.CHANGE_PLACES):
         raise PermissionDenied(_("Your role cannot change places."))
@@ -601,7 +601,7 @@ class BatchReport:
     rejected: list[RejectedItem] = field(default_factory=list)
 
 
-def ingest_http_batch(*, actor, items: list[Any]) -> BatchReport:
+def ingest_http_batch(*, actor: Actor, items: list[Any]) -> BatchReport:
     """Store the good readings of a gateway's batch; dead-letter and report the others by index.
 
     Each item is ``{"device": "<code>", "metric", "value", "ts", "seq"}``. A device outside the

@@ -28,6 +28,7 @@ from banyan.core import clock, vault
 from banyan.core.access import Action, can
 from banyan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from banyan.notify.services import Contact, normalise_phone, notify
+from banyan.people.models import Actor
 from banyan.places.geo import haversine_m
 from banyan.places.models import Building, Facility, Unit
 from banyan.response import services
@@ -52,7 +53,7 @@ PHONE_INDEX = "report_phone"
 EMAIL_INDEX = "report_email"
 
 
-def get_report_for(user, pk) -> Report:
+def get_report_for(user: Actor, pk) -> Report:
     """A report the user filed, or (staff) one whose incident is in their scope; else the same 404."""
     report = (
         Report.objects.restrict(user)
@@ -99,7 +100,7 @@ def _clean_contact(contact: ContactDetails) -> ContactDetails:
 # --- submitting ------------------------------------------------------------------------------------
 
 
-def _home_unit(actor) -> Unit:
+def _home_unit(actor: Actor | None) -> Unit:
     resident = getattr(actor, "resident", None) if actor is not None else None
     unit = resident.household.unit if resident is not None else None
     if unit is None:
@@ -125,7 +126,7 @@ def _category(category: Category | str) -> Category:
 @transaction.atomic(durable=True)
 def submit_report(
     *,
-    actor,
+    actor: Actor | None,
     category: Category | str,
     source: str = Source.REPORT,
     description: str = "",
@@ -241,7 +242,7 @@ def submit_report(
     return report
 
 
-def _acknowledge_receipt(report: Report, *, actor, contact: ContactDetails) -> None:
+def _acknowledge_receipt(report: Report, *, actor: Actor | None, contact: ContactDetails) -> None:
     """Tell the reporter their report arrived, and who answers for it (after commit, by notify)."""
     recipients: list = []
     if actor is not None:
@@ -385,7 +386,7 @@ def possible_duplicates(
 
 
 @transaction.atomic(durable=True)
-def rate_report(*, actor, report: Report, rating: int, comment: str = "") -> Report:
+def rate_report(*, actor: Actor, report: Report, rating: int, comment: str = "") -> Report:
     """The reporter rates the outcome of their closed report, once: 1 (poor) to 5 (very good)."""
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise InvalidInput(_("A rating is a whole number from 1 to 5."), field="rating")
