@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: demo test imports test-sqlite test-postgres fuzz fuzz-sqlite fuzz-postgres lint check browser-deps clean
+.PHONY: demo test imports test-fast test-sqlite test-postgres fuzz fuzz-sqlite fuzz-postgres lint check browser-deps clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ test: lint imports check test-sqlite
 
 test-sqlite: $(STAMP)
 	$(BIN)/pytest -q
+
+# The quicker suite while developing: every test but those marked slow (servers, brokers,
+# subprocesses, SIGKILL and outage drills, browsers). `make test` and CI run them all.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not slow"
 
 test-postgres: $(STAMP)
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest -q

@@ -29,7 +29,7 @@ from banyan.tests_browser.support import (
     sign_in,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_sign_in_browse_reveal_and_accessibility(browser, community, tmp_path):

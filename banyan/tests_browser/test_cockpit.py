@@ -16,7 +16,7 @@ import pytest
 
 from banyan.tests_browser.support import Axe, assert_clean, no_horizontal_scroll, sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 

@@ -16,7 +16,7 @@ import pytest
 
 from banyan.tests_browser.support import sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PAYLOAD = "<img src=x onerror=\"window.__pwned=1;fetch('/api/v1/residents')\">"
 

@@ -15,7 +15,7 @@ import pytest
 from banyan.conftest import DEMO_PASSWORD
 from banyan.tests_browser.support import Axe, assert_clean, check_phone_page, desktop, sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _code_for(key: str) -> str:

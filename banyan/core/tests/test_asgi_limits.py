@@ -164,6 +164,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_banyan_serve_refuses_a_body_just_above_the_limit(tmp_path):
     limit = banyan_settings.FILE_UPLOAD_MAX_MEMORY_SIZE  # the server's, not this module's small one
     port = _free_port()

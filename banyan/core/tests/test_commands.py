@@ -40,6 +40,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_console_script_serves_healthz(tmp_path):
     """`banyan serve --host 127.0.0.1 --port N` answers /healthz (its own SQLite file)."""
     import urllib.request
@@ -71,6 +72,7 @@ def test_console_script_serves_healthz(tmp_path):
         process.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_audit_verify_exit_code_from_the_console_script(tmp_path):
     env = {
         **os.environ,
@@ -97,6 +99,7 @@ def test_audit_verify_exit_code_from_the_console_script(tmp_path):
     assert "entry 1" in broken.stderr
 
 
+@pytest.mark.slow
 def test_data_key_rotation_with_rekey(monkeypatch, users):
     existing = [key.decode() for key in vault.keyring().data_keys]
     old_data, old_index = vault.generate_data_key(), vault.generate_index_key()

@@ -49,6 +49,7 @@ def banyan(*args: str, env: dict, timeout: float = 60) -> subprocess.CompletedPr
 # --- the refusal ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_serve_refuses_a_development_checkout(tmp_path):
     env = clean_env(tmp_path)
     try:
@@ -65,6 +66,7 @@ def test_serve_refuses_a_development_checkout(tmp_path):
     assert not (tmp_path / "var" / "banyan.keys").exists(), "no key file was made on the way"
 
 
+@pytest.mark.slow
 def test_serve_names_only_what_is_missing(tmp_path):
     keys = production_keys()
     env = clean_env(tmp_path, BANYAN_SECRET_KEY=keys["BANYAN_SECRET_KEY"])
@@ -75,6 +77,7 @@ def test_serve_names_only_what_is_missing(tmp_path):
 
 
 @pytest.mark.parametrize("entry", ["banyan.asgi", "banyan.wsgi"])
+@pytest.mark.slow
 def test_the_asgi_and_wsgi_entries_refuse_too(tmp_path, entry):
     env = clean_env(tmp_path, DJANGO_SETTINGS_MODULE="banyan.settings")
     result = subprocess.run(
@@ -167,6 +170,7 @@ def test_the_documented_environment_names_what_production_needs():
     assert "BANYAN_DEMO" not in documented
 
 
+@pytest.mark.slow
 def test_check_deploy_passes_with_the_documented_environment(tmp_path):
     env = clean_env(tmp_path, **documented_environment())
     result = banyan("check", "--deploy", "--fail-level", "WARNING", env=env)
@@ -175,6 +179,7 @@ def test_check_deploy_passes_with_the_documented_environment(tmp_path):
     assert "WARNING" not in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_check_deploy_warns_without_tls(tmp_path):
     documented = documented_environment()
     del documented["BANYAN_TLS"]
@@ -184,6 +189,7 @@ def test_check_deploy_warns_without_tls(tmp_path):
         assert check in result.stderr, check
 
 
+@pytest.mark.slow
 def test_tls_headers_and_cookies(tmp_path):
     """With BANYAN_TLS=1: http is redirected to https, HSTS for a year with subdomains, secure cookies;
     always: CSP, nosniff, same-origin referrer and opener policy, no framing."""
@@ -251,12 +257,14 @@ def file_modes(env: dict) -> dict[str, str]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_the_sqlite_files_and_var_are_private(tmp_path):
     folder = "0o711" if os.geteuid() == 0 else "0o700"  # see _private_sqlite_file in settings.py
     env = clean_env(tmp_path, BANYAN_DEMO="1")
     assert file_modes(env) == {"var": folder, "db": "0o600", "wal": "0o600", "shm": "0o600", "keys": "0o600"}
 
 
+@pytest.mark.slow
 def test_an_older_world_readable_database_is_narrowed(tmp_path):
     var = tmp_path / "var"
     var.mkdir(mode=0o755)

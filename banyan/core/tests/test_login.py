@@ -38,6 +38,7 @@ def new_entries(before: int) -> list[AuditEntry]:
     return list(AuditEntry.objects.filter(id__gt=before).order_by("id"))
 
 
+@pytest.mark.slow
 def test_contract_ten_wrong_passwords_lock_the_account_for_five_minutes(users, sim):
     """Contract: after 10 wrong passwords for one account, the right password does not sign in for at
     least 5 minutes (429 and the sign-in page with the message); after that it does."""
@@ -63,6 +64,7 @@ def test_contract_ten_wrong_passwords_lock_the_account_for_five_minutes(users, s
     assert signed_in(client, users["director"])
 
 
+@pytest.mark.slow
 def test_attempts_during_a_lockout_do_not_prolong_it(users, sim):
     client = Client(REMOTE_ADDR="10.1.0.2")
     for n in range(10):
@@ -74,6 +76,7 @@ def test_attempts_during_a_lockout_do_not_prolong_it(users, sim):
     assert sign_in(client, "grid01", DEMO_PASSWORD).status_code == 302
 
 
+@pytest.mark.slow
 def test_the_lockout_is_per_account_whatever_the_address(users, sim):
     for n in range(10):
         sign_in(Client(REMOTE_ADDR=f"10.2.0.{n + 1}"), "grid02", f"wrong-password-{n}")
@@ -83,6 +86,7 @@ def test_the_lockout_is_per_account_whatever_the_address(users, sim):
     assert sign_in(Client(REMOTE_ADDR="10.2.0.1"), "grid01", DEMO_PASSWORD).status_code == 302
 
 
+@pytest.mark.slow
 def test_the_lockout_is_per_address_across_accounts(users, sim):
     """Password spraying: 30 wrong passwords from one address (the default limit), a few per account,
     lock the address."""
@@ -102,6 +106,7 @@ def test_the_lockout_is_per_address_across_accounts(users, sim):
     assert sign_in(client, "volunteer01", DEMO_PASSWORD).status_code == 302
 
 
+@pytest.mark.slow
 def test_the_lockout_answer_does_not_tell_whether_the_account_exists(users, sim):
     def locked_page(username: str, address: str) -> str:
         client = Client(REMOTE_ADDR=address)
@@ -116,6 +121,7 @@ def test_the_lockout_answer_does_not_tell_whether_the_account_exists(users, sim)
     assert locked_page("director", "10.4.0.1") == locked_page("nobody-here", "10.4.0.2")
 
 
+@pytest.mark.slow
 def test_failed_sign_ins_and_lockouts_are_audited_without_names_or_addresses(users, sim):
     before = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first()
     client = Client(REMOTE_ADDR="10.5.0.1")
@@ -147,6 +153,7 @@ def test_a_sign_in_with_the_right_password_is_audited(users):
     assert (entry.action, entry.actor, entry.subject_id) == expected
 
 
+@pytest.mark.slow
 def test_banyan_auth_unlock_ends_an_account_lockout(users, sim, capsys):
     client = Client(REMOTE_ADDR="10.6.0.1")
     for n in range(10):
@@ -161,6 +168,7 @@ def test_banyan_auth_unlock_ends_an_account_lockout(users, sim, capsys):
     assert sign_in(client, "street01", DEMO_PASSWORD).status_code == 302
 
 
+@pytest.mark.slow
 def test_banyan_auth_unlock_ends_an_address_lockout(users, sim, settings):
     settings.BANYAN_LOGIN = {**settings.BANYAN_LOGIN, "ADDRESS_LIMIT": 12}
     client = Client(REMOTE_ADDR="10.6.0.9")

@@ -31,6 +31,7 @@ def _settings(env: dict) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_the_setting_chooses_the_cache_and_refuses_anything_else(tmp_path):
     assert _settings(clean_env(tmp_path)).stdout.strip().endswith("LocMemCache")
     assert _settings(clean_env(tmp_path, BANYAN_CACHE="database")).stdout.strip().endswith("DatabaseCache")
@@ -38,6 +39,7 @@ def test_the_setting_chooses_the_cache_and_refuses_anything_else(tmp_path):
     assert refused.returncode != 0 and "BANYAN_CACHE must be local or database" in refused.stderr
 
 
+@pytest.mark.slow
 def test_migrate_makes_the_cache_table_when_the_database_keeps_the_counts(tmp_path):
     database = tmp_path / "banyan.sqlite3"
     env = clean_env(tmp_path, BANYAN_CACHE="database", DATABASE_URL=f"sqlite:///{database}", BANYAN_DEMO="1")

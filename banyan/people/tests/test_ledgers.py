@@ -653,6 +653,7 @@ def test_a_grid_worker_cannot_export_another_grid(users, place, grid_code):
     assert counts() == before
 
 
+@pytest.mark.slow
 def test_a_two_thousand_resident_grid_exports_quickly(users, place):
     import time
 

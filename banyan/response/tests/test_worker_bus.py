@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from banyan.sensing.tests.test_ingest_mqtt import (
     REPO,
     Worker,
@@ -21,6 +23,8 @@ from banyan.sensing.tests.test_ingest_mqtt import (
     topic,
     wait_until,
 )
+
+pytestmark = pytest.mark.slow
 
 __all__ = ["broker", "site"]  # the module-scoped fixtures
 

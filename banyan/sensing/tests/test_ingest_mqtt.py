@@ -28,6 +28,8 @@ import pytest
 
 from banyan.processes.broker import start_mosquitto, stop
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[3]
 
 # CI installs Mosquitto (.ci/run); without it these tests fail rather than skip.

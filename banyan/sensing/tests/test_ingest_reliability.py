@@ -43,6 +43,8 @@ from banyan.sensing.mqtt_accounts import BrokerAccount, mosquitto_hash, service_
 from banyan.sensing.tests import reliability
 from banyan.sensing.tests.test_ingest_mqtt import REPO, Worker
 
+pytestmark = pytest.mark.slow
+
 KILLS = 10
 TOTAL = 100_000
 OUTAGE_S = 30.0

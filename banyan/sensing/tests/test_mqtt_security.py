@@ -42,6 +42,8 @@ from banyan.sensing.tests.test_ingest_mqtt import (
     wait_until,
 )
 
+pytestmark = pytest.mark.slow
+
 __all__ = ["site"]  # the module-scoped seeded SQLite site of the ingest tests
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+import pytest
+
 from banyan.core import clock
 from banyan.sim import drill
 
@@ -18,6 +20,7 @@ def test_arrivals_are_seeded_and_follow_the_day():
     assert {c for _t, c in one} <= set(drill.DAILY)
 
 
+@pytest.mark.slow
 def test_a_drilled_morning_leaves_nobody_unowned_and_reaches_the_urgent_quickly(db):
     from banyan.response.models import Incident
 

@@ -15,6 +15,8 @@ import pytest
 
 from banyan.sensing.tests.test_ingest_mqtt import REPO, Worker, broker, query, wait_until
 
+pytestmark = pytest.mark.slow
+
 __all__ = ["broker"]  # the module-scoped Mosquitto fixture
 
 
