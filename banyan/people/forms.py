@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -34,7 +36,7 @@ class RevealForm(forms.Form):
 
     def __init__(self, *args, allowed: frozenset[str] | set[str], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["field"].choices = [
+        cast(forms.ChoiceField, self.fields["field"]).choices = [
             (name, FIELD_LABELS[name]) for name in REVEALABLE_FIELDS if name in allowed
         ]
 
@@ -80,7 +82,7 @@ class LedgerImportForm(forms.Form):
     dry_run = forms.TypedChoiceField(
         choices=[("1", "1"), ("0", "0")],
         coerce=lambda value: value != "0",
-        empty_value=True,
+        empty_value=True,  # type: ignore[arg-type]  # any value, says Django; the stubs allow str | None
         required=False,
         widget=forms.HiddenInput,
         error_messages={

@@ -7,6 +7,8 @@ in a URL, a redirect or a message.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -51,7 +53,7 @@ class TokenForm(forms.Form):
         scopes = [TokenScope.READ, TokenScope.WRITE]
         if can(user, Action.SEND_READINGS):
             scopes.append(TokenScope.READINGS_WRITE)
-        self.fields["scopes"].choices = [(str(s), SCOPE_LABELS[s]) for s in scopes]
+        cast(forms.ChoiceField, self.fields["scopes"]).choices = [(str(s), SCOPE_LABELS[s]) for s in scopes]
 
 
 def _page(request, form, *, new_token=None):

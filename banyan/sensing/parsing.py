@@ -109,7 +109,10 @@ def parse_items(
     problems: list[Problem] = []
     for index, item in enumerate(items):
         result = parse_item(item, index=index, now=now, max_future_s=max_future_s)
-        (problems if isinstance(result, Problem) else readings).append(result)
+        if isinstance(result, Problem):
+            problems.append(result)
+        else:
+            readings.append(result)
     return readings, problems
 
 

@@ -487,7 +487,7 @@ class Scenario:
             if not free:
                 return None
             device = rng.choice(free)
-        companions = ()
+        companions: tuple[FleetDevice, ...] = ()
         if kind.companions and device.site:
             companions = tuple(
                 d

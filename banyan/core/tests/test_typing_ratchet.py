@@ -19,7 +19,7 @@ PYPROJECT = ROOT / "pyproject.toml"
 
 # The committed length of the list. Cleaning a module removes it from the list and lowers this number
 # with it; raising it means letting type errors into the checked code.
-NOT_YET_CLEAN = 35
+NOT_YET_CLEAN = 29
 
 ERROR_LINE = re.compile(r"^(?P<path>banyan/[\w/]+\.py):(?:\d+:)? error: ", re.MULTILINE)
 

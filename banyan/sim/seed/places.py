@@ -190,7 +190,7 @@ def plan_regions(
     )
     rows = max(1, round(math.sqrt(grid_count * height / width)))
     per_row = [grid_count // rows + (1 if r < grid_count % rows else 0) for r in range(rows)]
-    cells = []
+    cells: list[GridCell] = []
     row_height = height / rows
     for r, count in enumerate(per_row):
         y1 = community.y1 - r * row_height
