@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -29,7 +30,7 @@ from banyan.core.access import Action, can
 from banyan.core.errors import BanyanError, InvalidInput, NotFound, PermissionDenied
 from banyan.core.events import AlertEscalatedPayload, AlertPayload, EventName, publish_on_commit
 from banyan.places.choices import RegionKind
-from banyan.places.models import Facility, Region
+from banyan.places.models import Building, Facility, Region, Unit
 from banyan.warning.choices import ACTIVE_STATUSES, AlertStatus
 from banyan.warning.engine import Cleared, Raised, Updated
 from banyan.warning.engine import Event as EngineEvent
@@ -64,13 +65,95 @@ def get_rule_for(user, pk, action: Action = Action.VIEW_ALERTS) -> Rule:
 def get_alert_for(user, pk, action: Action = Action.VIEW_ALERTS) -> Alert:
     alert = (
         Alert.objects.restrict(user, action)
-        .select_related("rule", "community", "grid", "device", "facility")
+        .select_related("rule", "community", *ALERT_PLACE_RELATED)
         .filter(pk=pk)
         .first()
     )
     if alert is None:
         raise NotFound(_("Alert not found."))
     return alert
+
+
+# --- where an alert stands ----------------------------------------------------------------------
+
+# What ``alert_place`` reads, for ``select_related``.
+ALERT_PLACE_RELATED = (
+    "device__unit__building",
+    "device__building",
+    "device__facility",
+    "device__grid",
+    "facility",
+    "grid",
+)
+
+
+@dataclass(frozen=True)
+class AlertPlace:
+    """Where an alert stands: the unit, building and facility of its device (or the alert's facility),
+    and a point (``latitude``, ``longitude``), the most precise known: the building's, else the
+    facility's, else the centre of the device's zone, else a point inside the alert's grid."""
+
+    unit: Unit | None = None
+    building: Building | None = None
+    facility: Facility | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+    @property
+    def point(self) -> list[float] | None:
+        """``[latitude, longitude]``, as the map draws it."""
+        return None if self.latitude is None or self.longitude is None else [self.latitude, self.longitude]
+
+    def for_incident(self) -> dict[str, Any]:
+        """The place as ``response.services.open_incident`` takes it: the unit, else the building, else
+        the facility, else the point (or nothing, where none is known)."""
+        for field in ("unit", "building", "facility"):
+            if getattr(self, field) is not None:
+                return {field: getattr(self, field)}
+        if self.latitude is None:
+            return {}
+        return {"latitude": self.latitude, "longitude": self.longitude}
+
+    def for_walking(self) -> dict[str, Any]:
+        """The place as the walking graph takes it (``response.services.walking_from``)."""
+        return {
+            "building_id": self.building.pk if self.building is not None else None,
+            "facility_id": self.facility.pk if self.facility is not None else None,
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+        }
+
+
+def _inner_point(geometry: dict | None) -> tuple[float, float] | None:
+    """(latitude, longitude) of a point surely inside a GeoJSON polygon."""
+    if not geometry:
+        return None
+    from shapely.geometry import shape
+
+    point = shape(geometry).representative_point()
+    return point.y, point.x
+
+
+def alert_place(alert: Alert) -> AlertPlace:
+    """Where ``alert`` stands (:class:`AlertPlace`): the one reading of an alert's place, for the
+    incident it opens, the walk a responder has to it and its marker on the cockpit's map. Load the
+    alert with ``select_related(*ALERT_PLACE_RELATED)``."""
+    device = alert.device
+    unit = device.unit if device is not None and device.unit_id else None
+    building = unit.building if unit is not None else (device.building if device is not None else None)
+    facility = alert.facility or (device.facility if device is not None else None)
+    point: tuple[float, float] | None
+    if building is not None:
+        point = (building.latitude, building.longitude)
+    elif facility is not None:
+        point = (facility.latitude, facility.longitude)
+    else:
+        grid = alert.grid or (device.grid if device is not None else None)
+        point = _inner_point(device.zone if device is not None else None) or _inner_point(
+            grid.boundary if grid is not None else None
+        )
+    latitude, longitude = point if point is not None else (None, None)
+    return AlertPlace(unit, building, facility, latitude, longitude)
 
 
 def place_key(device) -> str:
