@@ -10,7 +10,8 @@ from ninja import Field, Query, Router, Schema
 from banyan.cockpit import services
 from banyan.core.access import Action
 from banyan.core.api import ErrorOut, require
-from banyan.response.services import get_incident_for
+from banyan.response.services import dispatch_alert, get_incident_for
+from banyan.warning.services import get_alert_for
 
 router = Router(tags=["cockpit"])
 ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
@@ -69,16 +70,17 @@ def alert_panel(request: HttpRequest, alert_id: int):
     """An alert's side panel: its place, the care needs there (counts), its incident, the nearest
     responders on duty by walking time."""
     require(request.user, Action.VIEW_COCKPIT)
-    alert = services.get_alert_for(request.user, alert_id)
+    alert = get_alert_for(request.user, alert_id, Action.VIEW_ALERTS)
     return services.alert_panel(request.user, alert, language=_language())
 
 
 @router.post("/cockpit/alerts/{int:alert_id}/dispatch", response={200: dict, **ERRORS})
 def dispatch(request: HttpRequest, alert_id: int, payload: DispatchIn):
-    """One click: the alert's incident (opened now if it has none) goes to the chosen responder."""
+    """One click: the alert's incident (opened now if it has none) goes to the chosen responder. The
+    worker opening incidents for alerts and this never open two for one alert."""
     require(request.user, Action.MANAGE_INCIDENTS)
-    alert = services.get_alert_for(request.user, alert_id)
-    incident = services.dispatch_alert(
+    alert = get_alert_for(request.user, alert_id, Action.VIEW_ALERTS)
+    incident = dispatch_alert(
         actor=request.user, alert=alert, responder_user_id=payload.responder, category=payload.category
     )
     incident = get_incident_for(request.user, incident.pk)

@@ -9,8 +9,8 @@
   devices, vulnerable residents and when each was last checked on, reports and satisfaction, the
   24-hour timeline of alerts).
 - :func:`crowd` — crowd density per zone (persons/m²) per hour over the last 24 hours, with grades.
-- :func:`alert_panel` and :func:`dispatch_alert` — the side panel of an alert (the place, the care
-  needs there as counts, the nearest responders) and its one-click dispatch.
+- :func:`alert_panel` — the side panel of an alert (the place, the care needs there as counts, the
+  nearest responders); its one-click dispatch is ``banyan.response.services.dispatch_alert``.
 - :func:`building_detail` — a building's units and households as counts only.
 - :func:`federation_summary` — the figures of every community a user may see (the street view and
   ``/api/v1/federation/summary``).
@@ -27,25 +27,25 @@ import datetime as dt
 from collections import Counter, defaultdict
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Avg, Count, Max
 from django.utils.translation import gettext as _
 
 from banyan.core import clock, vault
 from banyan.core.access import Action, can
-from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
+from banyan.core.errors import NotFound, PermissionDenied
 from banyan.people.models import CareProfile, Household, Resident, may_see_care
 from banyan.places.choices import RegionKind
 from banyan.places.geo import polygon_area_m2
 from banyan.places.models import Building, Facility, PathEdge, Region, Unit
 from banyan.response import flow
 from banyan.response import services as response
-from banyan.response.models import Category, Incident, Report, Responder
+from banyan.response.models import Incident, Report, Responder
 from banyan.sensing.choices import DeviceStatus
 from banyan.sensing.models import Device, Reading
 from banyan.sensing.services import devices_for
 from banyan.warning.choices import ACTIVE_STATUSES, GRADES_WORST_FIRST
 from banyan.warning.models import Alert
+from banyan.warning.services import ALERT_PLACE_RELATED, alert_place
 
 GRADES = GRADES_WORST_FIRST
 BATTERY_LOW_PCT = 20
@@ -222,39 +222,16 @@ def crowd_zones(community: Region, *, facilities=None, language: str = "") -> li
 # --- what is live --------------------------------------------------------------------------------------
 
 
-def _alert_point(alert: Alert) -> tuple[list[float] | None, int | None]:
-    device = alert.device
-    if device is not None:
-        building = device.unit.building if device.unit_id else device.building
-        if building is not None:
-            return _point_of_building(building), building.pk
-        point = _device_point(device)
-        if point is not None:
-            return point, None
-    if alert.facility_id is not None:
-        return [alert.facility.latitude, alert.facility.longitude], None
-    if alert.grid_id is not None and alert.grid.boundary:
-        from shapely.geometry import shape
-
-        point = shape(alert.grid.boundary).representative_point()
-        return [point.y, point.x], None
-    return None, None
-
-
-ALERT_RELATED = ("rule", "device__unit__building", "device__building", "device__facility", "facility", "grid")
+ALERT_RELATED = ("rule", *ALERT_PLACE_RELATED)
 
 
 def alert_item(alert: Alert, *, language: str = "") -> dict[str, Any]:
-    point, building = _alert_point(alert)
+    where = alert_place(alert)
     place = alert.place
-    if alert.device is not None:
-        building_obj = alert.device.unit.building if alert.device.unit_id else alert.device.building
-        if building_obj is not None:
-            place = building_obj.name
-        elif alert.device.facility_id is not None:
-            place = _name(alert.device.facility, language)
-    elif alert.facility_id is not None:
-        place = _name(alert.facility, language)
+    if where.building is not None:
+        place = where.building.name
+    elif where.facility is not None:
+        place = _name(where.facility, language)
     return {
         "id": alert.pk,
         "grade": alert.grade,
@@ -262,8 +239,8 @@ def alert_item(alert: Alert, *, language: str = "") -> dict[str, Any]:
         "rule": alert.rule.name,
         "subject": alert.subject,
         "place": place or alert.subject,
-        "building": building,
-        "point": point,
+        "building": where.building.pk if where.building is not None else None,
+        "point": where.point,
         "count": alert.count,
         "raised_at": _iso(alert.raised_at),
         "acknowledged_at": _iso(alert.acknowledged_at),
@@ -372,9 +349,9 @@ def building_states(user, community: Region) -> dict[int, dict[str, int]]:
     """Per building: active alerts, open incidents, vulnerable residents (counts)."""
     states: dict[int, dict[str, int]] = defaultdict(lambda: {"alerts": 0, "incidents": 0, "care": 0})
     for alert in scoped_alerts(user, community).filter(status__in=ACTIVE_STATUSES):
-        _point, building = _alert_point(alert)
+        building = alert_place(alert).building
         if building is not None:
-            states[building]["alerts"] += 1
+            states[building.pk]["alerts"] += 1
     for building, n in (
         scoped_incidents(user, community)
         .open()
@@ -623,29 +600,6 @@ def crowd(user, community: Region, *, language: str = "") -> dict[str, Any]:
 # --- an alert's side panel, and dispatch ---------------------------------------------------------------
 
 
-def get_alert_for(user, pk) -> Alert:
-    alert = Alert.objects.restrict(user).select_related(*ALERT_RELATED, "community").filter(pk=pk).first()
-    if alert is None:
-        raise NotFound(_("No such alert."))
-    return alert
-
-
-def _alert_place(alert: Alert) -> dict[str, Any]:
-    """The alert's place as the walking graph takes it."""
-    device = alert.device
-    building = None
-    if device is not None:
-        building = device.unit.building if device.unit_id else device.building
-    facility = alert.facility or (device.facility if device is not None else None)
-    point, _building = _alert_point(alert)
-    return {
-        "building_id": building.pk if building is not None else None,
-        "facility_id": facility.pk if facility is not None else None,
-        "latitude": point[0] if point else None,
-        "longitude": point[1] if point else None,
-    }
-
-
 def care_at(user, alert: Alert) -> dict[str, Any]:
     """Residents there who need special care: at the device's unit if it has one, else its building.
     Counts and care kinds only, for roles that may see that care profiles exist."""
@@ -677,7 +631,7 @@ def alert_panel(user, alert: Alert, *, language: str = "") -> dict[str, Any]:
         .order_by("-created_at")
         .first()
     )
-    nearest = response.nearest_responders(alert.community, _alert_place(alert), limit=5)
+    nearest = response.nearest_responders(alert.community, alert_place(alert).for_walking(), limit=5)
     category = alert.rule.incident_category
     return {
         "alert": alert_item(alert, language=language),
@@ -697,44 +651,6 @@ def alert_panel(user, alert: Alert, *, language: str = "") -> dict[str, Any]:
             for r in nearest
         ],
     }
-
-
-def dispatch_alert(*, actor, alert: Alert, responder_user_id: int, category: str | None = None) -> Incident:
-    """One click: the alert's incident (opened now from its rule's category, or ``category``, if it
-    has none open) is assigned to the chosen responder on duty."""
-    if not can(actor, Action.MANAGE_INCIDENTS):
-        raise PermissionDenied(_("Your role may not dispatch responders."))
-    place = _alert_place(alert)
-    on_duty = {
-        r["responder"].user_id: r["responder"]
-        for r in response.nearest_responders(alert.community, place, limit=1000)
-    }
-    responder = on_duty.get(responder_user_id)
-    if responder is None:
-        raise InvalidInput(_("Choose a responder on duty for this community."), field="responder")
-    with transaction.atomic():
-        incident = Incident.objects.open().filter(alert=alert).order_by("-created_at").first()
-        if incident is None:
-            code = category or alert.rule.incident_category
-            if not code:
-                raise InvalidInput(
-                    _("This alert's rule names no incident category: choose one."), field="category"
-                )
-            if not Category.objects.filter(code=code, is_active=True).exists():
-                raise InvalidInput(_("Unknown category."), field="category")
-            incident = response.open_incident(
-                actor=actor,
-                category=code,
-                grade=alert.grade,
-                source="alert",
-                alert=alert,
-                description=alert.rule.name,
-                dispatch_now=False,
-                **response.alert_place(alert),
-            )
-        if incident.assignee_id == responder.user_id:
-            return incident
-        return response.act(actor=actor, incident=incident, move="assign", assignee=responder.user)
 
 
 # --- a building ---------------------------------------------------------------------------------------
@@ -768,7 +684,7 @@ def building_detail(user, pk) -> dict[str, Any]:
     alerts = [
         alert_item(a)
         for a in scoped_alerts(user, community).filter(status__in=ACTIVE_STATUSES)
-        if _alert_point(a)[1] == building.pk
+        if alert_place(a).building == building
     ]
     incidents = [
         incident_item(i, now=now) for i in scoped_incidents(user, community).open().filter(building=building)

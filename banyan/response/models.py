@@ -166,6 +166,12 @@ class SlaPolicy(models.Model):
         ]
 
 
+# An incident is open until it is resolved, closed, cancelled or marked a duplicate.
+OPEN_Q = models.Q(
+    status__in=[s.value for s in (Status.NEW, Status.ASSIGNED, Status.ACCEPTED, Status.ON_SCENE)]
+)
+
+
 class IncidentQuerySet(ScopedQuerySet):
     default_action = Action.VIEW_INCIDENTS
 
@@ -190,9 +196,7 @@ class IncidentQuerySet(ScopedQuerySet):
         return None
 
     def open(self):
-        return self.filter(
-            status__in=[s.value for s in (Status.NEW, Status.ASSIGNED, Status.ACCEPTED, Status.ON_SCENE)]
-        )
+        return self.filter(OPEN_Q)
 
 
 class Incident(models.Model):
@@ -243,6 +247,16 @@ class Incident(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "created_at"], name="incident_status_created")]
+        constraints = [
+            # The worker and a person's click both open incidents for alerts (under the alert's row
+            # lock, ``response.services._lock_alert``); this is the guarantee behind the lock.
+            models.UniqueConstraint(
+                fields=["alert"],
+                condition=OPEN_Q & models.Q(alert__isnull=False),
+                name="incident_one_open_per_alert",
+                violation_error_message=_("This alert already has an open incident."),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"incident {self.pk}"

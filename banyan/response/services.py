@@ -12,7 +12,7 @@ from typing import Any
 
 import networkx as nx
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -44,7 +44,9 @@ from banyan.response.models import (
     SlaPolicy,
 )
 from banyan.response.photos import clean_photos
-from banyan.warning.choices import URGENT_GRADES, Grade
+from banyan.warning.choices import ACTIVE_STATUSES, URGENT_GRADES, Grade
+from banyan.warning.models import Alert
+from banyan.warning.services import ALERT_PLACE_RELATED, alert_place
 
 logger = logging.getLogger(__name__)
 
@@ -250,7 +252,8 @@ def open_incident(
     dispatch_now: bool = True,
 ) -> Incident:
     """Open an incident, route it by the matrix and dispatch it. ``actor`` is a user, or None for the
-    system (an alert's rule)."""
+    system (an alert's rule). An ``alert`` has one open incident at most (the database holds to it):
+    a second is :class:`AlertHasOpenIncident`, a 409 naming the one that is open."""
     if actor is not None and not can(actor, Action.REPORT_INCIDENTS):
         raise PermissionDenied(_("You may not open incidents."))
     if isinstance(category, str):
@@ -274,57 +277,63 @@ def open_incident(
     grade = grade or category.default_grade
     deadlines = deadlines_for(category, grade)
     now = clock.now()
-    with transaction.atomic():
-        incident = Incident.objects.create(
-            category=category,
-            community=community,
-            grid=grid,
-            unit=unit,
-            building=unit.building if unit is not None else building,
-            facility=facility,
-            latitude=latitude,
-            longitude=longitude,
-            grade=grade,
-            description=description,
-            source=source,
-            alert=alert,
-            created_by=actor,
-            responsibility=cell,
-            accountable=accountable,
-            accountable_role=cell.accountable_role if cell else "",
-            created_at=now,
-            updated_at=now,
-            acknowledge_due=now + dt.timedelta(seconds=deadlines.acknowledge_s),
-            arrive_due=now + dt.timedelta(seconds=deadlines.arrive_s),
-            resolve_due=now + dt.timedelta(seconds=deadlines.resolve_s),
-        )
-        _event(
-            incident,
-            "opened",
-            actor=actor,
-            source=source,
-            accountable=accountable.code,
-            matrix_gap=cell is None,
-        )
-        record(
-            actor=actor or SYSTEM_ACTOR,
-            events=[
-                Event(
-                    AuditAction.INCIDENT_OPEN,
-                    "incident",
-                    incident.pk,
-                    details={
-                        "category": category.code,
-                        "grade": grade,
-                        "source": source,
-                        "gap": cell is None,
-                    },
-                )
-            ],
-        )
-        _publish(EventName.INCIDENT_OPENED, incident)
-        if dispatch_now:
-            dispatch(incident)
+    try:
+        with transaction.atomic():
+            incident = Incident.objects.create(
+                category=category,
+                community=community,
+                grid=grid,
+                unit=unit,
+                building=unit.building if unit is not None else building,
+                facility=facility,
+                latitude=latitude,
+                longitude=longitude,
+                grade=grade,
+                description=description,
+                source=source,
+                alert=alert,
+                created_by=actor,
+                responsibility=cell,
+                accountable=accountable,
+                accountable_role=cell.accountable_role if cell else "",
+                created_at=now,
+                updated_at=now,
+                acknowledge_due=now + dt.timedelta(seconds=deadlines.acknowledge_s),
+                arrive_due=now + dt.timedelta(seconds=deadlines.arrive_s),
+                resolve_due=now + dt.timedelta(seconds=deadlines.resolve_s),
+            )
+            _event(
+                incident,
+                "opened",
+                actor=actor,
+                source=source,
+                accountable=accountable.code,
+                matrix_gap=cell is None,
+            )
+            record(
+                actor=actor or SYSTEM_ACTOR,
+                events=[
+                    Event(
+                        AuditAction.INCIDENT_OPEN,
+                        "incident",
+                        incident.pk,
+                        details={
+                            "category": category.code,
+                            "grade": grade,
+                            "source": source,
+                            "gap": cell is None,
+                        },
+                    )
+                ],
+            )
+            _publish(EventName.INCIDENT_OPENED, incident)
+            if dispatch_now:
+                dispatch(incident)
+    except IntegrityError:
+        existing = _open_incident_of(alert) if alert is not None else None
+        if existing is None:
+            raise
+        raise AlertHasOpenIncident(existing) from None
     return incident
 
 
@@ -931,32 +940,68 @@ def escalate_due(now: dt.datetime | None = None) -> list[Incident]:
 
 
 # --- alerts that open incidents -------------------------------------------------------------------
+# The worker (``open_incidents_for_alerts``) and a person's click on the cockpit (``dispatch_alert``)
+# both open incidents for alerts. Each locks the alert's row (``_lock_alert``), then looks for its open
+# incident and opens one only if there is none (``_open_incident_for_alert``), so that the two take
+# turns; the constraint ``incident_one_open_per_alert`` refuses a second open incident whatever wrote
+# it, and a writer it refuses takes the incident that is open instead.
 
 
-def alert_place(alert) -> dict:
-    device = alert.device
-    if device is not None and device.unit_id:
-        return {"unit": device.unit}
-    if device is not None and device.building_id:
-        return {"building": device.building}
-    facility = alert.facility or (device.facility if device is not None else None)
-    if facility is not None:
-        return {"facility": facility}
-    region = alert.grid or (device.grid if device is not None else None)
-    if region is not None and region.boundary:
-        from shapely.geometry import shape
+class AlertHasOpenIncident(Conflict):
+    """The alert has an open incident already (``incident``): it is not opened twice."""
 
-        point = shape(region.boundary).representative_point()
-        return {"latitude": point.y, "longitude": point.x}
-    return {}
+    def __init__(self, incident: Incident) -> None:
+        super().__init__(
+            _("This alert already has an open incident (number %(number)s).") % {"number": incident.pk},
+            field="alert",
+        )
+        self.incident = incident
+
+
+def _open_incident_of(alert) -> Incident | None:
+    return Incident.objects.open().filter(alert=alert).order_by("-created_at", "-id").first()
+
+
+def _lock_alert(pk) -> Alert | None:
+    """The alert, its row locked until the transaction ends, with what its place is read from."""
+    return (
+        Alert.objects.select_for_update(of=("self",))
+        .select_related("rule", "community", *ALERT_PLACE_RELATED)
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def _open_incident_for_alert(
+    alert: Alert, *, actor, category: str, dispatch_now: bool
+) -> tuple[Incident, bool]:
+    """The alert's open incident, else one opened now for it (``category``, the alert's grade and
+    place, its rule's name): ``(incident, opened)``. Call it in a transaction holding the alert's
+    lock (``_lock_alert``). Should another writer have opened one meanwhile without the lock, the
+    database refuses this one and that incident is returned."""
+    incident = _open_incident_of(alert)
+    if incident is not None:
+        return incident, False
+    try:
+        incident = open_incident(
+            actor=actor,
+            category=category,
+            grade=alert.grade,
+            source="alert",
+            alert=alert,
+            description=alert.rule.name,
+            dispatch_now=dispatch_now,
+            **alert_place(alert).for_incident(),
+        )
+    except AlertHasOpenIncident as exc:
+        return exc.incident, False
+    return incident, True
 
 
 def open_incidents_for_alerts(*, within: dt.timedelta = dt.timedelta(days=1)) -> list[Incident]:
     """Active alerts whose rule names an incident category and that have no incident yet each open
-    one (the system is the actor). Safe to run in several processes: the alert row is locked."""
-    from banyan.warning.choices import ACTIVE_STATUSES
-    from banyan.warning.models import Alert
-
+    one (the system is the actor) and dispatch it; returns those it opened. Safe to run in several
+    processes, and beside people dispatching from the cockpit: the alert's row is locked."""
     since = clock.now() - within
     pending = (
         Alert.objects.filter(status__in=ACTIVE_STATUSES, raised_at__gte=since, incidents__isnull=True)
@@ -966,32 +1011,53 @@ def open_incidents_for_alerts(*, within: dt.timedelta = dt.timedelta(days=1)) ->
     opened = []
     for pk in list(pending[:200]):
         with transaction.atomic():
-            alert = (
-                Alert.objects.select_for_update(of=("self",))
-                .select_related(
-                    "rule", "device__unit", "device__building", "device__facility", "device__grid"
-                )
-                .select_related("facility", "grid")
-                .filter(pk=pk)
-                .first()
-            )
+            alert = _lock_alert(pk)
             if alert is None or alert.incidents.exists():
                 continue
             try:
-                opened.append(
-                    open_incident(
-                        actor=None,
-                        category=alert.rule.incident_category,
-                        grade=alert.grade,
-                        source="alert",
-                        alert=alert,
-                        description=alert.rule.name,
-                        **alert_place(alert),
-                    )
+                incident, is_new = _open_incident_for_alert(
+                    alert, actor=None, category=alert.rule.incident_category, dispatch_now=True
                 )
             except InvalidInput as exc:
                 logger.warning("alert %s opens no incident: %s", alert.pk, exc.message)
+                continue
+            if is_new:
+                opened.append(incident)
     return opened
+
+
+def dispatch_alert(*, actor, alert: Alert, responder_user_id: int, category: str | None = None) -> Incident:
+    """One click on the cockpit: the alert's open incident (opened now from its rule's category, or
+    ``category``, if it has none) is assigned to the chosen responder on duty. Under the alert's lock,
+    as the worker opens incidents: a click and the worker never open two for one alert."""
+    if not can(actor, Action.MANAGE_INCIDENTS):
+        raise PermissionDenied(_("Your role may not dispatch responders."))
+    on_duty = {
+        r["responder"].user_id: r["responder"]
+        for r in nearest_responders(alert.community, alert_place(alert).for_walking(), limit=1000)
+    }
+    responder = on_duty.get(responder_user_id)
+    if responder is None:
+        raise InvalidInput(_("Choose a responder on duty for this community."), field="responder")
+    with transaction.atomic():
+        locked = _lock_alert(alert.pk)
+        if locked is None:
+            raise NotFound(_("No such alert."))
+        incident = _open_incident_of(locked)
+        if incident is None:
+            code = category or locked.rule.incident_category
+            if not code:
+                raise InvalidInput(
+                    _("This alert's rule names no incident category: choose one."), field="category"
+                )
+            if not Category.objects.filter(code=code, is_active=True).exists():
+                raise InvalidInput(_("Unknown category."), field="category")
+            incident, _opened = _open_incident_for_alert(
+                locked, actor=actor, category=code, dispatch_now=False
+            )
+        if incident.assignee_id == responder.user_id:
+            return incident
+        return act(actor=actor, incident=incident, move="assign", assignee=responder.user)
 
 
 # --- positions ------------------------------------------------------------------------------------
