@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -276,3 +277,15 @@ def mosquitto():
     finally:
         stop(process)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+SLOW_TESTS = Path(__file__).with_name("slow_tests.txt")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark `slow` the tests measured at 0.07 s or more (banyan/slow_tests.txt, `make slow-list`), beside
+    those marked in their modules (servers, brokers, kills, browsers)."""
+    measured = {line for line in SLOW_TESTS.read_text().splitlines() if line and not line.startswith("#")}
+    for item in items:
+        if item.nodeid in measured:
+            item.add_marker(pytest.mark.slow)
