@@ -3,13 +3,13 @@ one-click dispatch, a building) and the read-only federation summary a city plat
 
 from __future__ import annotations
 
-from django.http import HttpRequest
 from django.utils.translation import get_language
 from ninja import Field, Query, Router, Schema
 
 from banyan.cockpit import services
 from banyan.core.access import Action
 from banyan.core.api import ErrorOut, require
+from banyan.people.models import AuthenticatedHttpRequest
 from banyan.response.services import dispatch_alert, get_incident_for
 from banyan.warning.services import get_alert_for
 
@@ -30,13 +30,13 @@ def _language() -> str:
     return get_language() or ""
 
 
-def _community(request: HttpRequest, query: CommunityQuery):
+def _community(request: AuthenticatedHttpRequest, query: CommunityQuery):
     require(request.user, Action.VIEW_COCKPIT)
     return services.community_for(request.user, query.community)
 
 
 @router.get("/cockpit/map", response={200: dict, **ERRORS})
-def map_layers(request: HttpRequest, query: Query[CommunityQuery]):
+def map_layers(request: AuthenticatedHttpRequest, query: Query[CommunityQuery]):
     """The community's places as GeoJSON (WGS84): boundary, grids, buildings (with units, households
     and residents as counts), facilities, crowd zones, devices (kind, status, battery low) and the
     walking paths."""
@@ -44,7 +44,7 @@ def map_layers(request: HttpRequest, query: Query[CommunityQuery]):
 
 
 @router.get("/cockpit/state", response={200: dict, **ERRORS})
-def live_state(request: HttpRequest, query: Query[CommunityQuery]):
+def live_state(request: AuthenticatedHttpRequest, query: Query[CommunityQuery]):
     """What changes: active alerts, open incidents with their clocks, responders (on duty, load, last
     position) and each building's counts of alerts, incidents and vulnerable residents. The live
     stream (``/cockpit/stream``) sends the same first, then every change."""
@@ -52,7 +52,7 @@ def live_state(request: HttpRequest, query: Query[CommunityQuery]):
 
 
 @router.get("/cockpit/figures", response={200: dict, **ERRORS})
-def figures(request: HttpRequest, query: Query[CommunityQuery]):
+def figures(request: AuthenticatedHttpRequest, query: Query[CommunityQuery]):
     """Key figures: alerts and incidents by grade and clock, SLA compliance today and over 7 days,
     devices, vulnerable residents and when each was last checked on (masked), reports and satisfaction,
     alerts per hour over 24 h."""
@@ -60,13 +60,13 @@ def figures(request: HttpRequest, query: Query[CommunityQuery]):
 
 
 @router.get("/cockpit/crowd", response={200: dict, **ERRORS})
-def crowd(request: HttpRequest, query: Query[CommunityQuery]):
+def crowd(request: AuthenticatedHttpRequest, query: Query[CommunityQuery]):
     """Crowd density (persons/m²) per zone and hour over the last 24 h, with the grade each reaches."""
     return services.crowd(request.user, _community(request, query), language=_language())
 
 
 @router.get("/cockpit/alerts/{int:alert_id}/panel", response={200: dict, **ERRORS})
-def alert_panel(request: HttpRequest, alert_id: int):
+def alert_panel(request: AuthenticatedHttpRequest, alert_id: int):
     """An alert's side panel: its place, the care needs there (counts), its incident, the nearest
     responders on duty by walking time."""
     require(request.user, Action.VIEW_COCKPIT)
@@ -75,7 +75,7 @@ def alert_panel(request: HttpRequest, alert_id: int):
 
 
 @router.post("/cockpit/alerts/{int:alert_id}/dispatch", response={200: dict, **ERRORS})
-def dispatch(request: HttpRequest, alert_id: int, payload: DispatchIn):
+def dispatch(request: AuthenticatedHttpRequest, alert_id: int, payload: DispatchIn):
     """One click: the alert's incident (opened now if it has none) goes to the chosen responder. The
     worker opening incidents for alerts and this never open two for one alert."""
     require(request.user, Action.MANAGE_INCIDENTS)
@@ -88,19 +88,19 @@ def dispatch(request: HttpRequest, alert_id: int, payload: DispatchIn):
 
 
 @router.get("/cockpit/buildings/{int:building_id}", response={200: dict, **ERRORS})
-def building(request: HttpRequest, building_id: int):
+def building(request: AuthenticatedHttpRequest, building_id: int):
     """A building's units with households, residents and care needs as counts; its alerts and incidents."""
     return services.building_detail(request.user, building_id)
 
 
 @router.get("/cockpit/devices/{int:device_id}", response={200: dict, **ERRORS})
-def device(request: HttpRequest, device_id: int):
+def device(request: AuthenticatedHttpRequest, device_id: int):
     """A device: kind, place, status, battery, last report and its active alerts (not whom it serves)."""
     return services.device_detail(request.user, device_id)
 
 
 @router.get("/federation/summary", response={200: dict, **ERRORS})
-def federation_summary(request: HttpRequest):
+def federation_summary(request: AuthenticatedHttpRequest):
     """Read-only figures of every community you may see (a street, a district): state (the worst active
     grade), active alerts, open and overdue incidents, SLA compliance, devices, vulnerable residents
     (counts), reports and satisfaction. No personal data."""

@@ -22,7 +22,8 @@ from banyan.warning.choices import Grade
 
 DESCRIPTION_MAX = 4000
 
-StatusChoices = models.TextChoices(
+# django-stubs types only the class form of TextChoices, not the functional one used here.
+StatusChoices = models.TextChoices(  # type: ignore[call-overload]
     "StatusChoices",
     [
         ("NEW", ("new", _("New"))),
@@ -244,6 +245,14 @@ class Incident(models.Model):
 
     objects = IncidentQuerySet.as_manager()
 
+    # Set by the pages for their templates (banyan.response.views.describe), never stored.
+    category_name: str
+    place_text: str
+    accountable_name: str
+    accountable_role_name: str
+    clocks: list[dict]
+    next_clock: dict | None
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "created_at"], name="incident_status_created")]
@@ -320,7 +329,7 @@ class DispatchDecision(models.Model):
 
 # --- resident reports ---------------------------------------------------------------------------
 # A resident's report (from the web or app) or an Open311 service request becomes a Report and, in
-# the same transaction, an Incident routed by the matrix. Owned by ``banyan/response/reports.py``.
+# the same transaction, an Incident routed by the matrix. Owned by ``banyan/response/reports/services.py``.
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 PHOTOS_PER_STEP = 5  # photos a responder may send with one step (on scene, resolve)
@@ -398,6 +407,13 @@ class Report(models.Model):
     requested_at = models.DateTimeField(_("requested"), db_index=True)
 
     objects = ReportQuerySet.as_manager()
+
+    # Set by the pages for their templates (banyan.response.reports.views.describe), never stored.
+    category_name: str
+    category_icon: str
+    status_label: str
+    responsible: dict[str, str]
+    place_text: str
 
     class Meta:
         ordering = ["-requested_at", "-id"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import networkx as nx
 from django.conf import settings
@@ -25,7 +25,7 @@ from banyan.core.choices import Role
 from banyan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from banyan.core.events import EventName, IncidentPayload, ResponderMovedPayload, publish_on_commit
 from banyan.people.choices import OrganisationKind
-from banyan.people.models import Organisation
+from banyan.people.models import Actor, Organisation
 from banyan.places.choices import RegionKind
 from banyan.places.geo import haversine_m
 from banyan.places.models import Building, Facility, Region, Unit
@@ -100,7 +100,15 @@ def matrix_gaps(region: Region) -> list[tuple[Category, Region]]:
 
 @transaction.atomic
 def set_cell(
-    *, actor, category, region, accountable, accountable_role="", backup=None, backup_role="", escalation=()
+    *,
+    actor: Actor,
+    category,
+    region,
+    accountable,
+    accountable_role="",
+    backup=None,
+    backup_role="",
+    escalation=(),
 ) -> Responsibility:
     """Set who answers for a category in a region, audited (the API and the matrix editor; callers
     check the actor's right and that the region is in their scope). Every body named serves the
@@ -170,11 +178,11 @@ def locate(
     if unit is not None:
         building = unit.building
     if building is not None:
-        return building.grid.parent, building.grid
+        return _in_community(building.grid)
     if facility is not None:
         region = facility.region
         if region.kind == RegionKind.GRID:
-            return region.parent, region
+            return _in_community(region)
         return region, None
     if latitude is None or longitude is None:
         raise InvalidInput(_("Give the place: a unit, a building, a facility or a position."), field="place")
@@ -183,7 +191,12 @@ def locate(
     grid = _grid_at(Region.objects.filter(kind=RegionKind.GRID).exclude(boundary=None), latitude, longitude)
     if grid is None:
         raise InvalidInput(_("The position lies outside every grid Banyan knows."), field="latitude")
-    return grid.parent, grid
+    return _in_community(grid)
+
+
+def _in_community(grid: Region) -> tuple[Region, Region]:
+    """(community, grid): a grid's parent is its community (``Region.clean`` holds to it)."""
+    return cast(Region, grid.parent), grid
 
 
 # --- opening --------------------------------------------------------------------------------
@@ -201,7 +214,15 @@ def deadlines_for(category: Category, grade: str) -> flow.Deadlines:
     return flow.Deadlines(chosen.acknowledge_s, chosen.arrive_s, chosen.resolve_s)
 
 
-def _event(incident: Incident, kind: str, *, actor=None, before: str = "", note: str = "", **details) -> None:
+def _event(
+    incident: Incident,
+    kind: str,
+    *,
+    actor: Actor | None = None,
+    before: str = "",
+    note: str = "",
+    **details,
+) -> None:
     IncidentEvent.objects.create(
         incident=incident,
         at=clock.now(),
@@ -220,7 +241,7 @@ def incident_payload(incident: Incident) -> IncidentPayload:
         "id": incident.pk,
         "category": incident.category.code,
         "community": incident.community.code,
-        "grid": incident.grid.code if incident.grid_id else None,
+        "grid": incident.grid.code if incident.grid is not None else None,
         "grade": incident.grade,
         "status": incident.status,
         "accountable": incident.accountable.code,
@@ -238,7 +259,7 @@ def _publish(name: EventName, incident: Incident) -> None:
 
 def open_incident(
     *,
-    actor,
+    actor: Actor | None,
     category: Category | str,
     source: str,
     grade: str | None = None,
@@ -569,7 +590,7 @@ def _apply(
     incident: Incident,
     move: Move,
     *,
-    actor,
+    actor: Actor | None,
     note: str = "",
     assignee_id: int | None = None,
     position: tuple[float, float] | None = None,
@@ -635,13 +656,13 @@ PHOTO_MOVES = frozenset({Move.ON_SCENE, Move.RESOLVE})
 
 
 def _place_text(incident: Incident) -> str:
-    if incident.unit_id:
+    if incident.unit is not None:
         return f"{incident.unit.building.name} {incident.unit.number}"
-    if incident.building_id:
+    if incident.building is not None:
         return incident.building.name
-    if incident.facility_id:
+    if incident.facility is not None:
         return incident.facility.name_zh
-    return incident.grid.name_zh if incident.grid_id else incident.community.name_zh
+    return incident.grid.name_zh if incident.grid is not None else incident.community.name_zh
 
 
 def _about(incident: Incident, **more) -> dict[str, Any]:
@@ -734,7 +755,7 @@ def _tell_escalation(incident: Incident, level: int, clock_name: str, step: dict
 
 def act(
     *,
-    actor,
+    actor: Actor,
     incident: Incident,
     move: Move | str,
     note: str = "",
@@ -795,7 +816,7 @@ def act(
             ) from None
         if move == Move.DECLINE:
             declined = IncidentEvent.objects.filter(incident=locked, kind=Move.DECLINE.value)
-            dispatch(locked, exclude={e.actor_id for e in declined} | {actor.pk})
+            dispatch(locked, exclude={e.actor_id for e in declined if e.actor_id is not None} | {actor.pk})
     return locked
 
 
@@ -818,7 +839,7 @@ def _assignable(incident: Incident, assignee) -> int:
 
 
 def hand_over(
-    *, actor, incident: Incident, organisation: Organisation, role: str = "", reason: str
+    *, actor: Actor, incident: Incident, organisation: Organisation | None, role: str = "", reason: str
 ) -> Incident:
     """Make another body accountable: one in reach of the incident (``organisations_in_reach``), with
     a role that exists or none. Needs a reason; shows on the timeline."""
@@ -831,7 +852,7 @@ def hand_over(
         locked = Incident.objects.restrict(actor).select_for_update().filter(pk=incident.pk).first()
         if locked is None:
             raise NotFound(_("No such incident."))
-        if not organisations_in_reach(locked).filter(pk=getattr(organisation, "pk", None)).exists():
+        if organisation is None or not organisations_in_reach(locked).filter(pk=organisation.pk).exists():
             raise InvalidInput(
                 _("Hand the incident over to a body serving its community or named by its matrix cell."),
                 field="organisation",
@@ -1026,7 +1047,9 @@ def open_incidents_for_alerts(*, within: dt.timedelta = dt.timedelta(days=1)) ->
     return opened
 
 
-def dispatch_alert(*, actor, alert: Alert, responder_user_id: int, category: str | None = None) -> Incident:
+def dispatch_alert(
+    *, actor: Actor, alert: Alert, responder_user_id: int, category: str | None = None
+) -> Incident:
     """One click on the cockpit: the alert's open incident (opened now from its rule's category, or
     ``category``, if it has none) is assigned to the chosen responder on duty. Under the alert's lock,
     as the worker opens incidents: a click and the worker never open two for one alert."""
@@ -1079,7 +1102,7 @@ def _move_responder(user, latitude: float, longitude: float, *, community: Regio
     return bool(updated)
 
 
-def report_position(*, actor, latitude: float, longitude: float) -> None:
+def report_position(*, actor: Actor, latitude: float, longitude: float) -> None:
     """A responder's phone tells where they are (the dispatcher ranks by it; the cockpit shows it)."""
     if not can(actor, Action.HANDLE_INCIDENTS):
         raise PermissionDenied(_("Only responders report their position."))
@@ -1098,7 +1121,7 @@ def report_position(*, actor, latitude: float, longitude: float) -> None:
 # --- backup ---------------------------------------------------------------------------------------
 
 
-def request_backup(*, actor, incident: Incident, note: str = "") -> list:
+def request_backup(*, actor: Actor, incident: Incident, note: str = "") -> list:
     """The assignee asks for help: the nearest other on-duty responders of the backup body named by
     the matrix cell (else of the accountable body) are told, most urgently for red and orange; the
     request is on the timeline and audited. Returns the users asked."""

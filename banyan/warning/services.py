@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -35,6 +35,9 @@ from banyan.warning.choices import ACTIVE_STATUSES, AlertStatus
 from banyan.warning.engine import Cleared, Raised, Updated
 from banyan.warning.engine import Event as EngineEvent
 from banyan.warning.models import RULE_COLUMNS, Alert, OfficialWarning, Rule
+
+if TYPE_CHECKING:
+    from banyan.people.models import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +193,7 @@ def _split_rule_data(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
     return columns, params
 
 
-def _community_for(actor, code: str | None) -> Region:
+def _community_for(actor: Actor, code: str | None) -> Region:
     communities = Region.objects.restrict(actor, Action.CHANGE_RULES).filter(kind=RegionKind.COMMUNITY)
     if code:
         community = communities.filter(code=code).first()
@@ -244,7 +247,7 @@ def _rule_details(rule: Rule, changed: Iterable[str]) -> dict:
 
 
 @transaction.atomic(durable=True)
-def create_rule(*, actor, data: dict[str, Any]) -> Rule:
+def create_rule(*, actor: Actor, data: dict[str, Any]) -> Rule:
     """Store a rule. ``data`` is the engine's rule dict (``kind``, ``grade``, the kind's settings) plus
     ``name``, ``is_active`` and ``community`` (a code; optional when the actor can reach only one)."""
     if not can(actor, Action.CHANGE_RULES):
@@ -269,7 +272,7 @@ def create_rule(*, actor, data: dict[str, Any]) -> Rule:
 
 
 @transaction.atomic(durable=True)
-def update_rule(*, actor, rule: Rule, data: dict[str, Any]) -> Rule:
+def update_rule(*, actor: Actor, rule: Rule, data: dict[str, Any]) -> Rule:
     """Change a rule. Settings given replace the stored ones key by key; ``null`` removes a setting."""
     if not can(actor, Action.CHANGE_RULES):
         raise PermissionDenied(_("Your role may not change warning rules."))
@@ -323,7 +326,7 @@ def alert_payload(alert: Alert) -> AlertPayload:
         "subject": alert.subject,
         "place": alert.place,
         "community": alert.community.code,
-        "grid": alert.grid.code if alert.grid_id else None,
+        "grid": alert.grid.code if alert.grid is not None else None,
         "grade": alert.grade,
         "status": alert.status,
         "count": alert.count,
@@ -569,13 +572,13 @@ def _lock(alert: Alert) -> Alert:
     )
 
 
-def _recheck_scope(actor, alert: Alert) -> None:
+def _recheck_scope(actor: Actor, alert: Alert) -> None:
     if not Alert.objects.restrict(actor, Action.HANDLE_ALERTS).filter(pk=alert.pk).exists():
         raise NotFound(_("Alert not found."))
 
 
 @transaction.atomic(durable=True)
-def acknowledge_alert(*, actor, alert: Alert) -> Alert:
+def acknowledge_alert(*, actor: Actor, alert: Alert) -> Alert:
     """Someone has seen the alert and is on it: escalation stops."""
     if not can(actor, Action.HANDLE_ALERTS):
         raise PermissionDenied(_("Your role may not handle alerts."))
@@ -610,7 +613,7 @@ def acknowledge_alert(*, actor, alert: Alert) -> Alert:
 
 
 @transaction.atomic(durable=True)
-def resolve_alert(*, actor, alert: Alert, note: str) -> Alert:
+def resolve_alert(*, actor: Actor, alert: Alert, note: str) -> Alert:
     """A person closes the alert, saying what was found and done (``note`` is required)."""
     if not can(actor, Action.HANDLE_ALERTS):
         raise PermissionDenied(_("Your role may not handle alerts."))
@@ -743,11 +746,11 @@ def _cap_area(alert: Alert):
     from banyan.warning.cap import CapArea, polygon_from_geojson
 
     candidates = []
-    if alert.device_id and alert.device.zone:
+    if alert.device is not None and alert.device.zone:
         candidates.append(alert.device.zone)
-    if alert.facility_id and alert.facility.area:
+    if alert.facility is not None and alert.facility.area:
         candidates.append(alert.facility.area)
-    if alert.grid_id and alert.grid.boundary:
+    if alert.grid is not None and alert.grid.boundary:
         candidates.append(alert.grid.boundary)
     if alert.community.boundary:
         candidates.append(alert.community.boundary)
@@ -758,7 +761,11 @@ def _cap_area(alert: Alert):
             break
         except ValueError:
             continue
-    where = alert.facility.name_zh if alert.facility_id else (alert.grid.name_zh if alert.grid_id else "")
+    where = (
+        alert.facility.name_zh
+        if alert.facility is not None
+        else (alert.grid.name_zh if alert.grid is not None else "")
+    )
     description = " / ".join(part for part in (alert.community.name_zh, where, alert.subject) if part)
     return CapArea(description=description, polygons=polygons)
 
@@ -794,7 +801,7 @@ def cap_for_alert(alert: Alert):
     category = _CATEGORY_BY_METRIC.get(_metric_of(rule), "Safety")
     value = "" if alert.last_value is None else f"{alert.last_value:g}"
     raised_zh = alert.raised_at.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
-    common = {
+    common: dict[str, Any] = {
         "categories": (category,),
         "event": rule.name,
         "urgency": "Immediate" if active else "Past",
@@ -887,7 +894,9 @@ def _info_in(cap, primary: str):
 
 
 @transaction.atomic(durable=True)
-def import_official_warning(*, actor, data: bytes, source_url: str = ""):
+def import_official_warning(
+    *, actor: Actor | str | None, data: bytes, source_url: str = ""
+) -> tuple[OfficialWarning, bool]:
     """Store a government CAP message once per (sender, identifier, sent); returns ``(warning, created)``.
 
     ``data`` is parsed by :func:`banyan.warning.cap.parse_cap` (size limit, no DTD or entities, no
@@ -898,6 +907,7 @@ def import_official_warning(*, actor, data: bytes, source_url: str = ""):
     first = cap.infos[0] if cap.infos else None
     zh, en = _info_in(cap, "zh"), _info_in(cap, "en")
     main = en or first
+    named = zh or main
     existing = OfficialWarning.objects.filter(
         sender=cap.sender, identifier=cap.identifier, sent=cap.sent
     ).first()
@@ -913,7 +923,7 @@ def import_official_warning(*, actor, data: bytes, source_url: str = ""):
         event=(first.event if first else "")[:255],
         severity=first.severity if first else "",
         grade=(first.grade or "") if first else "",
-        sender_name=((zh or main).sender_name if (zh or main) else "")[:255],
+        sender_name=(named.sender_name if named else "")[:255],
         headline_zh=zh.headline if zh else "",
         headline_en=main.headline if main and main is not zh else "",
         description=(main.description if main else "") or (zh.description if zh else ""),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ValidationError as PydanticValidationError
@@ -15,8 +14,9 @@ from banyan.core import throttle
 from banyan.core.api import ErrorOut, ListOut, page, parse_json_object
 from banyan.core.errors import InvalidInput
 from banyan.core.throttle import RateLimit
+from banyan.people.models import AuthenticatedHttpRequest
 from banyan.places.models import Building, Facility, Unit
-from banyan.response.models import DESCRIPTION_MAX, PHOTO_MAX_BYTES, RATING_COMMENT_MAX, Report
+from banyan.response.models import DESCRIPTION_MAX, PHOTO_MAX_BYTES, RATING_COMMENT_MAX, Report, StatusChoices
 from banyan.response.photos import decode_photo, photo_response
 from banyan.response.reports import services as reports
 
@@ -115,7 +115,6 @@ class ListFilter(Schema):
 
 
 def report_out(report: Report, *, detail: bool = False) -> dict:
-    from banyan.response.models import StatusChoices
 
     incident = report.incident
     body = {
@@ -125,8 +124,8 @@ def report_out(report: Report, *, detail: bool = False) -> dict:
         "status": incident.status,
         "status_label": str(StatusChoices(incident.status).label),
         "is_home": report.is_home,
-        "building": report.building.code if report.building_id else None,
-        "facility": report.facility.code if report.facility_id else None,
+        "building": report.building.code if report.building is not None else None,
+        "facility": report.facility.code if report.facility is not None else None,
         "latitude": report.latitude,
         "longitude": report.longitude,
         "description": report.description,
@@ -165,7 +164,7 @@ def _place(data: ReportIn | DuplicateFilter, user) -> dict:
     return place
 
 
-def _parse_submission(request: HttpRequest) -> tuple[ReportIn, bytes | None]:
+def _parse_submission(request: AuthenticatedHttpRequest) -> tuple[ReportIn, bytes | None]:
     if request.content_type == "application/json":
         raw = parse_json_object(request.body or b"{}")  # bounded depth; an object, or 400 naming body
         photo = None
@@ -175,7 +174,7 @@ def _parse_submission(request: HttpRequest) -> tuple[ReportIn, bytes | None]:
         if "home" in raw:
             raw["home"] = raw["home"].lower() in ("1", "true", "on", "yes")
         upload = request.FILES.get("photo")
-        if upload is not None and upload.size > PHOTO_MAX_BYTES:
+        if upload is not None and (upload.size or 0) > PHOTO_MAX_BYTES:
             raise InvalidInput(
                 _("The photo is larger than %(max)d MB.") % {"max": PHOTO_MAX_BYTES // (1024 * 1024)},
                 field="photo",
@@ -225,7 +224,7 @@ SUBMIT_BODY = {
     openapi_extra=SUBMIT_BODY,
     throttle=RateLimit("reports"),
 )
-def submit_report(request: HttpRequest):
+def submit_report(request: AuthenticatedHttpRequest):
     """Report a problem: category, place (``home``, a unit, a building or facility code, or a
     position), description, optional photo (JPEG, PNG or WebP up to 5 MB; its EXIF is removed). It
     becomes an incident routed to the body responsible. At most 10 reports an hour, and photos count
@@ -244,7 +243,7 @@ def submit_report(request: HttpRequest):
 
 
 @router.get("/reports", response={200: ReportList, **ERRORS})
-def list_my_reports(request: HttpRequest, filters: Query[ListFilter]):
+def list_my_reports(request: AuthenticatedHttpRequest, filters: Query[ListFilter]):
     """The reports you filed, newest first."""
     mine = Report.objects.filter(reporter=request.user).select_related(
         "incident", "incident__accountable", "category", "building", "facility"
@@ -254,10 +253,9 @@ def list_my_reports(request: HttpRequest, filters: Query[ListFilter]):
 
 
 @router.get("/reports/duplicates", response={200: list[DuplicateOut], **ERRORS})
-def duplicates(request: HttpRequest, filters: Query[DuplicateFilter]):
+def duplicates(request: AuthenticatedHttpRequest, filters: Query[DuplicateFilter]):
     """Open incidents of the same category at the same building or within 100 m: perhaps your
     problem is known already."""
-    from banyan.response.models import StatusChoices
 
     found = reports.possible_duplicates(filters.category, **_place(filters, request.user))
     return [
@@ -266,8 +264,8 @@ def duplicates(request: HttpRequest, filters: Query[DuplicateFilter]):
             "category": i.category.code,
             "status": i.status,
             "status_label": str(StatusChoices(i.status).label),
-            "building": i.building.code if i.building_id else None,
-            "facility": i.facility.code if i.facility_id else None,
+            "building": i.building.code if i.building is not None else None,
+            "facility": i.facility.code if i.facility is not None else None,
             "created_at": i.created_at,
         }
         for i in found
@@ -275,22 +273,22 @@ def duplicates(request: HttpRequest, filters: Query[DuplicateFilter]):
 
 
 @router.get("/reports/{int:report_id}", response={200: ReportDetailOut, **ERRORS})
-def get_report(request: HttpRequest, report_id: int):
+def get_report(request: AuthenticatedHttpRequest, report_id: int):
     """One report: its status, the body responsible for it, and its timeline."""
     return report_out(reports.get_report_for(request.user, report_id), detail=True)
 
 
 @router.get("/reports/{int:report_id}/photo", response={200: None, **ERRORS})
-def get_photo(request: HttpRequest, report_id: int):
+def get_photo(request: AuthenticatedHttpRequest, report_id: int):
     """The report's photo as stored (metadata removed)."""
     report = reports.get_report_for(request.user, report_id)
-    if not report.photo_type:
+    if not report.photo_type or report.photo is None:
         raise reports.NotFound(_("This report has no photo."))
     return photo_response(report.photo, report.photo_type, f"report-{report.pk}")
 
 
 @router.post("/reports/{int:report_id}/rate", response={200: ReportOut, **ERRORS})
-def rate_report(request: HttpRequest, report_id: int, payload: RateIn):
+def rate_report(request: AuthenticatedHttpRequest, report_id: int, payload: RateIn):
     """Rate the outcome of your closed report: 1 (poor) to 5 (very good), with a comment."""
     report = reports.get_report_for(request.user, report_id)
     rated = reports.rate_report(
