@@ -41,6 +41,7 @@ from banyan.response import flow
 from banyan.response import services as response
 from banyan.response.models import Incident, Report, Responder
 from banyan.sensing.choices import DeviceStatus
+from banyan.sensing.kinds import KINDS
 from banyan.sensing.models import Device, Reading
 from banyan.sensing.services import devices_for
 from banyan.warning.choices import ACTIVE_STATUSES, GRADES_WORST_FIRST
@@ -716,7 +717,6 @@ def building_detail(user, pk) -> dict[str, Any]:
 def device_detail(user, pk) -> dict[str, Any]:
     """A device: what it is, where, its status, battery and last report, and its active alerts. Not
     whom it serves, and not its readings (a wearable's are health data)."""
-    from banyan.sensing.kinds import KINDS
 
     if not can(user, Action.VIEW_COCKPIT):
         raise PermissionDenied(_("Your role may not open the cockpit."))

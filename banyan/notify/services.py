@@ -59,6 +59,7 @@ from django.utils.translation import gettext as _
 from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
 from banyan.core import clock, vault
+from banyan.core.access import Action, can
 from banyan.core.errors import InvalidInput, NotFound
 from banyan.core.events import EventName, NotifyAcknowledgedPayload, NotifyMessagePayload, publish_on_commit
 from banyan.notify.channels import DeliveryError, Outgoing, adapter_for
@@ -569,8 +570,6 @@ def set_preference(
     """Change how ``user`` is told (the user themselves, or an administrator). ``None`` keeps a
     setting; an empty list of channels means the defaults; an empty phone removes it."""
     if getattr(actor, "pk", None) != user.pk and not getattr(actor, "is_superuser", False):
-        from banyan.core.access import Action, can
-
         if not can(actor, Action.CHANGE_PEOPLE):
             raise NotFound(_("Account not found."))
     preference, _created = Preference.objects.select_for_update().get_or_create(user=user)

@@ -36,6 +36,7 @@ from banyan.response.schemas import (
     MetricsQuery,
 )
 from banyan.warning.choices import severity_expression
+from banyan.warning.services import get_alert_for
 
 router = Router(tags=["response"])
 ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
@@ -138,8 +139,6 @@ def open_incident(request: AuthenticatedHttpRequest, payload: IncidentIn):
     require(request.user, Action.REPORT_INCIDENTS)
     alert = None
     if payload.alert is not None:
-        from banyan.warning.services import get_alert_for
-
         alert = get_alert_for(request.user, payload.alert)
     incident = services.open_incident(
         actor=request.user,

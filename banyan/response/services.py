@@ -24,8 +24,9 @@ from banyan.core.access import PERMISSIONS, Action, can
 from banyan.core.choices import Role
 from banyan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from banyan.core.events import EventName, IncidentPayload, ResponderMovedPayload, publish_on_commit
+from banyan.notify.services import Contact, notify
 from banyan.people.choices import OrganisationKind
-from banyan.people.models import Actor, Organisation
+from banyan.people.models import Actor, Organisation, User
 from banyan.places.choices import RegionKind
 from banyan.places.geo import haversine_m
 from banyan.places.models import Building, Facility, Region, Unit
@@ -677,7 +678,6 @@ def _about(incident: Incident, **more) -> dict[str, Any]:
 
 
 def _tell_assignee(incident: Incident) -> None:
-    from banyan.notify.services import notify
 
     notify(
         [incident.assignee],
@@ -701,7 +701,6 @@ STATUS_TEXT = {
 
 def _tell_reporters(incident: Incident) -> None:
     """The people who reported it hear how it stands (their account, else the contact they gave)."""
-    from banyan.notify.services import Contact, notify
 
     for report in incident.reports.all():
         if report.reporter_id is not None:
@@ -726,7 +725,6 @@ def _tell_reporters(incident: Incident) -> None:
 
 def _people_of(step: dict | None, community: Region):
     """The active users of an escalation step's body (with its role, if it names one)."""
-    from banyan.people.models import User
 
     if not step:
         return []
@@ -737,7 +735,6 @@ def _people_of(step: dict | None, community: Region):
 
 
 def _tell_escalation(incident: Incident, level: int, clock_name: str, step: dict | None) -> None:
-    from banyan.notify.services import notify
 
     people = _people_of(step, incident.community)
     if not people:
@@ -1131,7 +1128,6 @@ def request_backup(*, actor: Actor, incident: Incident, note: str = "") -> list:
         raise InvalidInput(
             _("The note is longer than %(max)d characters.") % {"max": DESCRIPTION_MAX}, field="note"
         )
-    from banyan.notify.services import notify
 
     with transaction.atomic():
         locked = Incident.objects.restrict(actor).select_for_update().filter(pk=incident.pk).first()

@@ -31,6 +31,19 @@ from banyan.core.errors import BanyanError, InvalidInput, NotFound, PermissionDe
 from banyan.core.events import AlertEscalatedPayload, AlertPayload, EventName, publish_on_commit
 from banyan.places.choices import RegionKind
 from banyan.places.models import Building, Facility, Region, Unit
+from banyan.sensing.models import Device
+from banyan.warning.cap import (
+    GRADE_COLOUR_ZH,
+    GRADE_LEVEL_ZH,
+    CapAlert,
+    CapArea,
+    CapInfo,
+    CapReference,
+    grade_parameter,
+    grade_to_severity,
+    parse_cap,
+    polygon_from_geojson,
+)
 from banyan.warning.choices import ACTIVE_STATUSES, AlertStatus
 from banyan.warning.engine import Cleared, Raised, Updated
 from banyan.warning.engine import Event as EngineEvent
@@ -219,7 +232,6 @@ def _check_devices(rule: Rule) -> None:
     """A rule names only devices of its own community: a code that is no device there (another
     community's, or none at all) is refused, with the same answer either way. Called after the save,
     inside the service's transaction, so that a refused rule leaves nothing behind."""
-    from banyan.sensing.models import Device
 
     codes = set(rule.engine_rule().device_codes)
     if not codes:
@@ -345,7 +357,6 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def _subjects(rules: dict[int, Rule], events: Sequence[EngineEvent]) -> tuple[dict, dict]:
-    from banyan.sensing.models import Device
 
     codes = {e.subject for e in events if not _per_place(rules[int(e.rule_id)])}
     devices = {d.code: d for d in Device.objects.select_related("grid", "facility").filter(code__in=codes)}
@@ -743,7 +754,6 @@ def cap_sender(community: Region) -> str:
 
 
 def _cap_area(alert: Alert):
-    from banyan.warning.cap import CapArea, polygon_from_geojson
 
     candidates = []
     if alert.device is not None and alert.device.zone:
@@ -782,15 +792,6 @@ def cap_for_alert(alert: Alert):
     """The alert as a :class:`~banyan.warning.cap.CapAlert`: zh-CN and en info blocks, severity from
     the grade, the area from the device's zone, the facility's area, the grid's or community's boundary.
     A resolved or cleared alert is a ``Cancel`` referring to the alert as raised."""
-    from banyan.warning.cap import (
-        GRADE_COLOUR_ZH,
-        GRADE_LEVEL_ZH,
-        CapAlert,
-        CapInfo,
-        CapReference,
-        grade_parameter,
-        grade_to_severity,
-    )
 
     rule, community = alert.rule, alert.community
     sender = cap_sender(community)
@@ -901,7 +902,6 @@ def import_official_warning(
 
     ``data`` is parsed by :func:`banyan.warning.cap.parse_cap` (size limit, no DTD or entities, no
     network, schema and spec checks); a refused message raises :class:`~banyan.warning.cap.CapError`."""
-    from banyan.warning.cap import parse_cap
 
     cap = parse_cap(data)
     first = cap.infos[0] if cap.infos else None

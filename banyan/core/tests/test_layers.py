@@ -45,3 +45,36 @@ def test_no_app_may_import_the_wiring():
     forbidden = _contract("wiring")
     assert set(forbidden["source_modules"]) >= _apps()
     assert {"banyan.urls", "banyan.api"} <= set(forbidden["forbidden_modules"])
+
+
+# Where an import of Banyan's own modules may sit inside a function: an app's ready() (models are not
+# loaded when apps.py is imported), the benchmarks' and the broker launcher's code that also runs in
+# processes where Django is not set up. Everywhere else imports are at the top, where the contracts
+# and a reader see them.
+LAZY_IMPORTS_ALLOWED = ("bench/*.py", "*/apps.py", "processes/broker.py")
+
+
+def test_imports_of_banyan_sit_at_the_top_of_modules():
+    import ast
+
+    hidden = []
+    for path in PACKAGE.rglob("*.py"):
+        relative = path.relative_to(PACKAGE)
+        if {"tests", "tests_browser", "migrations"} & set(relative.parts) or path.name == "conftest.py":
+            continue
+        if any(relative.match(pattern) for pattern in LAZY_IMPORTS_ALLOWED):
+            continue
+        for function in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(function):
+                names = (
+                    [node.module or ""]
+                    if isinstance(node, ast.ImportFrom) and node.level == 0
+                    else [alias.name for alias in node.names]
+                    if isinstance(node, ast.Import)
+                    else []
+                )
+                if any(name == "banyan" or name.startswith("banyan.") for name in names):
+                    hidden.append(f"{relative}:{node.lineno}")
+    assert not hidden, "move these imports to the top of their module:\n" + "\n".join(sorted(hidden))

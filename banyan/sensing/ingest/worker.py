@@ -39,7 +39,9 @@ from banyan.core import clock
 from banyan.core.bus_mqtt import MqttBridge
 from banyan.core.events import EventName
 from banyan.core.mqtt import Backoff, connect_forever, credentials, parse_broker_url, pause
-from banyan.sensing.ingest.writer import BatchWriter, mark_silent_devices_offline
+from banyan.sensing.choices import DeadLetterSource
+from banyan.sensing.ingest.writer import BatchResult, BatchWriter, mark_silent_devices_offline
+from banyan.sensing.services import DeadLetterIn, record_dead_letters
 
 log = logging.getLogger("banyan.ingest")
 
@@ -348,9 +350,6 @@ def _is_database_error(exc: BaseException) -> bool:
 def write_one_by_one(writer: BatchWriter, messages: list[tuple[str, bytes]]):
     """Store each message alone; one that fails for any reason but the database is dead-lettered
     with reason ``processing_error``. A database error is raised (the caller retries the batch)."""
-    from banyan.sensing.choices import DeadLetterSource
-    from banyan.sensing.ingest.writer import BatchResult
-    from banyan.sensing.services import DeadLetterIn, record_dead_letters
 
     total = BatchResult(messages=len(messages))
     for topic, payload in messages:
