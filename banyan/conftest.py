@@ -34,6 +34,12 @@ def pytest_configure(config):
     for name in ("BANYAN_BUS_KEY", "BANYAN_MQTT_INGEST_PASSWORD", "BANYAN_MQTT_BUS_PASSWORD"):
         os.environ.pop(name, None)
     os.environ.pop("BANYAN_MQTT_SIMULATOR_PASSWORD", None)
+    # The tests' own accounts (seeded in this process) hash their passwords with a fast hasher: the
+    # product's Argon2 (settings.PASSWORD_HASHERS) costs ~0.4 s a check, and the lockout tests make
+    # dozens. Servers a test starts in another process keep the product's hashers and their own seed.
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +53,24 @@ def django_db_setup(django_db_setup, django_db_blocker, tmp_path_factory):
     settings.AUDIT_ANCHOR_FILE = tmp_path_factory.mktemp("audit") / "audit.anchor"
     with django_db_blocker.unblock():
         seed_community(residents=SEED_RESIDENTS, seed=SEED, demo_password=DEMO_PASSWORD)
+
+
+@pytest.fixture(autouse=True)
+def _audit_anchor_as_before():
+    """A test's transaction is rolled back, but on-commit callbacks it runs on purpose
+    (``django_capture_on_commit_callbacks(execute=True)``) move the session's audit anchor to entries
+    that are then gone: the anchor is put back as it was, so the next test's chain is not "altered"."""
+    from django.conf import settings
+
+    path = Path(settings.AUDIT_ANCHOR_FILE)
+    before = path.read_bytes() if path.exists() else None
+    yield
+    after = path.read_bytes() if path.exists() else None
+    if after != before:
+        if before is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(before)
 
 
 @pytest.fixture(autouse=True)

@@ -238,3 +238,13 @@ def test_the_api_takes_no_password_anywhere():
 
     schema = json.dumps(api.get_openapi_schema()).lower()
     assert "password" not in schema
+
+
+def test_the_product_hashes_passwords_with_argon2():
+    """The suite's own accounts use a fast hasher (banyan/conftest.py); the product's is Argon2 first."""
+    from banyan import settings as product_settings
+
+    assert product_settings.PASSWORD_HASHERS == [
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
