@@ -82,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "banyan.core.context_processors.shell",
+                "banyan.notify.context_processors.inbox",
             ],
         },
     },

@@ -43,8 +43,14 @@ class GatewayAuth(HttpBearer):
 
 @router.get("/notify/messages", response={200: MessageList, **ERRORS})
 def list_messages(request: HttpRequest, filters: Query[MessageFilter]):
-    """Your notifications, newest first, each with its deliveries per channel."""
-    messages = Message.objects.restrict(request.user).prefetch_related("deliveries")
+    """Your notifications, newest first, each with its deliveries per channel. ``unread=true``: the
+    inbox — only those not yet acknowledged, urgent first (the count the header's bell shows)."""
+    if filters.unread:
+        messages = services.unread(request.user).prefetch_related("deliveries")
+    else:
+        messages = Message.objects.restrict(request.user).prefetch_related("deliveries")
+    if filters.unread is False:
+        messages = messages.filter(acknowledged_at__isnull=False)
     if filters.acknowledged is not None:
         messages = messages.filter(acknowledged_at__isnull=not filters.acknowledged)
     if filters.kind:

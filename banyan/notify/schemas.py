@@ -42,6 +42,11 @@ class MessageList(Schema):
 
 class MessageFilter(PageQuery):
     acknowledged: bool | None = Field(None, description="false: only those not yet acknowledged")
+    unread: bool | None = Field(
+        None,
+        description="true: only those not yet acknowledged, urgent first, then newest first "
+        "(the header's bell shows their count)",
+    )
     kind: str | None = Field(None, max_length=64)
     since_id: int | None = Field(None, ge=0, description="only messages with a larger id")
 

@@ -52,7 +52,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, QuerySet, Value, When
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -606,6 +606,42 @@ def set_preference(
     return preference
 
 
+# --- the inbox (the header's bell) ---------------------------------------------------------------
+
+
+def unread(user: Actor) -> QuerySet[Message]:
+    """The user's messages not yet acknowledged, urgent first, then newest first."""
+    urgent_first = Case(When(urgency=Urgency.URGENT, then=Value(0)), default=Value(1))
+    return Message.objects.restrict(user).filter(acknowledged_at__isnull=True).order_by(urgent_first, "-id")
+
+
+@dataclass(frozen=True)
+class Inbox:
+    """What every page's header shows: how many messages wait, and the urgent ones pinned on top."""
+
+    unread: int
+    urgent: list[Message]
+
+
+def inbox(user: Actor, *, pinned: int = 3) -> Inbox:
+    """The bell's count and the (at most ``pinned``) newest urgent messages not yet acknowledged."""
+    waiting = unread(user)
+    count = waiting.count()
+    urgent = list(waiting.filter(urgency=Urgency.URGENT)[:pinned]) if count else []
+    return Inbox(unread=count, urgent=urgent)
+
+
+@transaction.atomic(durable=True)
+def acknowledge_all(user: Actor, up_to: int) -> int:
+    """The user has seen the inbox as it stood when its newest message was ``up_to``: each of those
+    is acknowledged as if one by one (one that arrived later stays, so nothing goes unseen)."""
+    count = 0
+    waiting = Message.objects.restrict(user).filter(acknowledged_at__isnull=True, pk__lte=up_to)
+    for message in waiting.order_by("id"):
+        count += _acknowledge(message, actor=user, user=user, channel=Channel.IN_APP)
+    return count
+
+
 def messages_after(user: Actor, last_id: int, *, limit: int = 100) -> list[Message]:
     """The user's messages with an id above ``last_id``, oldest first (the SSE stream's catch-up)."""
     return list(Message.objects.restrict(user).filter(pk__gt=last_id).order_by("id")[:limit])
@@ -618,10 +654,13 @@ def latest_message_id(user: Actor) -> int:
 
 __all__ = [
     "Contact",
+    "Inbox",
     "SendCounts",
     "acknowledge",
+    "acknowledge_all",
     "backoff",
     "get_message_for",
+    "inbox",
     "latest_message_id",
     "messages_after",
     "notify",
@@ -629,4 +668,5 @@ __all__ = [
     "resolve_channels",
     "send_pending",
     "set_preference",
+    "unread",
 ]

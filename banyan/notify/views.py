@@ -1,4 +1,5 @@
-"""``GET /notify/stream``: the signed-in user's new notifications as Server-Sent Events.
+"""The signed-in user's inbox (``/notify/``, the header's bell leads there) and, at
+``GET /notify/stream``, their new notifications as Server-Sent Events.
 
 Each notification is one ``event: notification`` whose ``id:`` is the message id and whose ``data:``
 is one line of JSON (``id``, ``kind``, ``subject``, ``body``, ``urgency``, ``subject_type``,
@@ -20,14 +21,22 @@ from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
 
 from banyan.core import events
 from banyan.core.events import EventName
 from banyan.core.sse import event_stream, unauthorized
+from banyan.core.views import service_errors
 from banyan.notify import services
 from banyan.notify.models import Message
 from banyan.people.auth import astream_user
@@ -114,3 +123,79 @@ async def stream(request: HttpRequest) -> HttpResponse:
     if last_id is None:
         last_id = await sync_to_async(services.latest_message_id)(user)
     return event_stream(_events(user, int(last_id)))
+
+
+# --- the inbox -------------------------------------------------------------------------------------
+# What a message is about, as the page that shows it (URL names, so notify needs no higher app).
+SUBJECT_PAGES = {
+    "incident": "response:incident-detail",
+    "alert": "warning:alert-detail",
+    "report": "reports:detail",
+}
+
+
+def subject_url(message: Message) -> str:
+    """The page of what ``message`` is about, or "" when there is none (the page itself still
+    checks that the reader may see it)."""
+    name = SUBJECT_PAGES.get(message.subject_type)
+    if not name or not message.subject_id.isdigit():
+        return ""
+    try:
+        return reverse(name, args=[int(message.subject_id)])
+    except NoReverseMatch:
+        return ""
+
+
+def _back(request: HttpRequest) -> HttpResponseRedirect:
+    target = request.POST.get("next") or reverse("notify:inbox")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("notify:inbox")
+    return HttpResponseRedirect(target)
+
+
+@login_required
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    """The user's notifications: those not yet acknowledged first (urgent on top), then the rest."""
+    show_all = request.GET.get("show") == "all"
+    waiting = services.unread(request.user)
+    listed = Message.objects.restrict(request.user).order_by("-id") if show_all else waiting
+    page = Paginator(listed, 25).get_page(request.GET.get("page"))
+    items = [{"message": message, "url": subject_url(message)} for message in page]
+    context = {
+        "nav": "inbox",
+        "page": page,
+        "items": items,
+        "show_all": show_all,
+        "unread_count": waiting.count(),
+        "newest_unread": waiting.order_by("-id").values_list("pk", flat=True).first() or 0,
+    }
+    return render(request, "notify/inbox.html", context)
+
+
+@login_required
+@require_POST
+@service_errors
+def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Seen": the message leaves the inbox and its pending SMS or call is cancelled."""
+    message = services.get_message_for(request.user, pk)
+    services.acknowledge(message, request.user)
+    return _back(request)
+
+
+@login_required
+@require_POST
+def acknowledge_all(request: HttpRequest) -> HttpResponse:
+    """ "All seen", as the inbox stood when it was shown (``up_to``: its newest message's id)."""
+    raw = request.POST.get("up_to", "")
+    if not raw.isdigit() or len(raw) > 18:
+        flash.error(
+            request, _("The inbox changed or the form was incomplete: nothing was marked. Try again.")
+        )
+        return _back(request)
+    count = services.acknowledge_all(request.user, int(raw))
+    text = ngettext(
+        "%(count)d notification marked as seen.", "%(count)d notifications marked as seen.", count
+    )
+    flash.success(request, text % {"count": count})
+    return _back(request)

@@ -485,6 +485,10 @@ PAGES: dict[str, list[Variant]] = {
         v(NUL_REFUSED, query=q(community=NUL), label="NUL in the community"),
     ],
     "cockpit:street": [v("302 200 200 403 403 403 403 403 403 200")],
+    # notify: one's own inbox (the header's bell leads there); its forms are POST only
+    "notify:inbox": [v(EVERYONE_SIGNED_IN), v(EVERYONE_SIGNED_IN, query="show=all", label="all")],
+    "notify:acknowledge": [v(POST_ONLY, lambda w: [UNKNOWN_ID])],
+    "notify:acknowledge-all": [v(POST_ONLY)],
 }
 
 
@@ -1057,6 +1061,21 @@ FORMS: list[Form] = [
             "not-yet-closed": lambda w: {"rating": "5", "comment": "ok"},
         },
         "302 404 404 404 404 404 404 404 409 403",
+    ),
+    # Notifications are one's own: an unknown one is 404; "all seen" needs the inbox's newest id.
+    Form(
+        "notify-acknowledge (unknown)",
+        "notify:acknowledge",
+        lambda w: [HUGE_ID],
+        {"empty": empty, "garbage": lambda w: {"next": EVIL}},
+        "302 404 404 404 404 404 404 404 404 404",
+    ),
+    Form(
+        "notify-acknowledge-all",
+        "notify:acknowledge-all",
+        lambda w: [],
+        {"empty": empty, "garbage": lambda w: {"up_to": LONG, "next": EVIL}, "nul": lambda w: {"up_to": NUL}},
+        "302 302 302 302 302 302 302 302 302 302",
     ),
     Form(
         "report-rate (unknown)",

@@ -7,12 +7,21 @@
  *   the link that opened it.
  * - A form with data-geolocate fills its hidden latitude and longitude with the browser's position
  *   before it is sent, when the browser gives one within a few seconds; else it is sent without.
- * - An element with data-live-notifications="URL" follows the user's notifications (Server-Sent
- *   Events): each new one is added to its role="log" box (a link when it is about an incident,
- *   data-incident-url holding the incident page's address with 0 for its id) and the element is
- *   shown; an urgent one also vibrates the phone. EventSource reconnects by itself and sends
- *   Last-Event-ID, so nothing sent meanwhile is missed; data-live-state says "open",
- *   "reconnecting" or "closed".
+ * - The header's bell (a[data-bell="URL"]) follows the user's notifications (Server-Sent Events,
+ *   one stream per page): each new one adds 1 to its count and is announced to the page as a
+ *   "banyan:notification" event on document; an urgent one is pinned in the urgent bar
+ *   ([data-urgent-bar], with a "Seen" button) until acknowledged, vibrates the phone and sounds a
+ *   short tone (where the browser lets a page play sound). EventSource reconnects by itself and
+ *   sends Last-Event-ID, so nothing sent meanwhile is missed; data-live-state on the bell (and on
+ *   every live box below) says "open", "reconnecting" or "closed".
+ * - An element with data-live-notifications shows each new notification in its role="log" box (a
+ *   link when it is about an incident, data-incident-url holding the incident page's address with 0
+ *   for its id) and is shown.
+ * - An element with data-live-list="NAME" is a list that can change: on each notification, and
+ *   every 20 s while the page is visible, the page is fetched again and the element is replaced by
+ *   the element of the same name in the fresh page (the server's own escaped page, parsed, never a
+ *   string of data put into the page as HTML). data-refreshed counts the refreshes.
+ * - On a phone the header folds its menu behind a "Menu" button (button.menu-toggle).
  * - An element with data-share-position="URL" (a responder with open tasks) sends the phone's
  *   position there (JSON, with data-csrf) when the browser gives one: the first fix, then at most
  *   every 30 s and only after moving more than 15 m. data-shared counts what was sent.
@@ -103,18 +112,102 @@ window.Banyan.textTooltip = function (layer, text) {
     );
   });
 
-  function followNotifications(box) {
+  var liveState = "connecting";
+
+  function setLiveState(state) {
+    liveState = state;
+    var boxes = document.querySelectorAll("[data-bell], [data-live-notifications]");
+    for (var i = 0; i < boxes.length; i++) {
+      boxes[i].setAttribute("data-live-state", state);
+    }
+  }
+
+  function subjectUrl(bar, data) {
+    var pattern = bar ? bar.getAttribute("data-" + data.subject_type + "-url") : "";
+    if (!pattern || !/^[0-9]+$/.test(String(data.subject_id || ""))) {
+      return "";
+    }
+    return pattern.replace("/0/", "/" + data.subject_id + "/");
+  }
+
+  function tone() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) {
+      return;
+    }
+    try {
+      var context = new Context();
+      var oscillator = context.createOscillator();
+      var gain = context.createGain();
+      oscillator.frequency.value = 880;
+      gain.gain.value = 0.15;
+      oscillator.connect(gain);
+      gain.connect(context.destination);
+      oscillator.start();
+      oscillator.stop(context.currentTime + 0.4);
+    } catch (error) {
+      // a browser that allows no sound before the first click: the bar and the vibration remain
+    }
+  }
+
+  function pinUrgent(data) {
+    var bar = document.querySelector("[data-urgent-bar]");
+    var list = bar && bar.querySelector("[data-urgent-list]");
+    if (!list || list.querySelector("[data-message='" + String(Number(data.id)) + "']")) {
+      return;
+    }
+    var item = document.createElement("li");
+    item.className = "urgent-bar__item";
+    item.setAttribute("data-message", String(Number(data.id)));
+    var badge = document.createElement("span");
+    badge.className = "badge badge--urgent";
+    badge.textContent = bar.getAttribute("data-urgent-label");
+    item.appendChild(badge);
+    item.appendChild(document.createTextNode(" "));
+    var url = subjectUrl(bar, data);
+    var title = document.createElement(url ? "a" : "strong");
+    if (url) {
+      title.href = url;
+    }
+    title.textContent = data.subject;
+    item.appendChild(title);
+    var form = document.createElement("form");
+    form.method = "post";
+    form.className = "inline-form";
+    form.action = bar.getAttribute("data-acknowledge-url").replace("/0/", "/" + Number(data.id) + "/");
+    var token = document.querySelector("input[name=csrfmiddlewaretoken]");
+    var fields = [
+      ["csrfmiddlewaretoken", token ? token.value : ""],
+      ["next", window.location.pathname + window.location.search],
+    ];
+    for (var i = 0; i < fields.length; i++) {
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = fields[i][0];
+      input.value = fields[i][1];
+      form.appendChild(input);
+    }
+    var button = document.createElement("button");
+    button.type = "submit";
+    button.className = "button button--small";
+    button.textContent = bar.getAttribute("data-seen-label");
+    form.appendChild(button);
+    item.appendChild(form);
+    list.insertBefore(item, list.firstChild);
+    bar.hidden = false;
+  }
+
+  function followBell(bell) {
     if (typeof window.EventSource !== "function") {
       return;
     }
-    var log = box.querySelector("[role=log]");
-    var incidentUrl = box.getAttribute("data-incident-url") || "";
-    var source = new EventSource(box.getAttribute("data-live-notifications"));
+    var count = bell.querySelector("[data-bell-count]");
+    var source = new EventSource(bell.getAttribute("data-bell"));
     source.addEventListener("open", function () {
-      box.setAttribute("data-live-state", "open");
+      setLiveState("open");
     });
     source.addEventListener("error", function () {
-      box.setAttribute("data-live-state", source.readyState === 2 ? "closed" : "reconnecting");
+      setLiveState(source.readyState === 2 ? "closed" : "reconnecting");
     });
     source.addEventListener("notification", function (event) {
       var data;
@@ -123,6 +216,27 @@ window.Banyan.textTooltip = function (layer, text) {
       } catch (error) {
         return;
       }
+      var unread = (parseInt(bell.getAttribute("data-unread"), 10) || 0) + 1;
+      bell.setAttribute("data-unread", String(unread));
+      count.textContent = String(unread);
+      if (data.urgency === "urgent") {
+        bell.classList.add("bell--urgent");
+        pinUrgent(data);
+        if (navigator.vibrate) {
+          navigator.vibrate([300, 150, 300]);
+        }
+        tone();
+      }
+      document.dispatchEvent(new CustomEvent("banyan:notification", { detail: data }));
+    });
+  }
+
+  function followNotifications(box) {
+    var log = box.querySelector("[role=log]");
+    var incidentUrl = box.getAttribute("data-incident-url") || "";
+    box.setAttribute("data-live-state", liveState);
+    document.addEventListener("banyan:notification", function (event) {
+      var data = event.detail;
       var item = document.createElement("p");
       item.className = "live-item live-item--" + (data.urgency === "urgent" ? "urgent" : "normal");
       item.setAttribute("data-message", String(data.id));
@@ -141,9 +255,75 @@ window.Banyan.textTooltip = function (layer, text) {
       }
       log.insertBefore(item, log.firstChild);
       box.hidden = false;
-      if (data.urgency === "urgent" && navigator.vibrate) {
-        navigator.vibrate([300, 150, 300]);
+    });
+  }
+
+  var refreshing = false;
+  var refreshAgain = false;
+
+  function refreshLists() {
+    if (refreshing) {
+      refreshAgain = true;
+      return;
+    }
+    refreshing = true;
+    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        return response.ok ? response.text() : "";
+      })
+      .then(function (text) {
+        if (!text) {
+          return;
+        }
+        var fresh = new DOMParser().parseFromString(text, "text/html");
+        var lists = document.querySelectorAll("[data-live-list]");
+        for (var i = 0; i < lists.length; i++) {
+          var name = lists[i].getAttribute("data-live-list");
+          var replacement = fresh.querySelector("[data-live-list='" + name.replace(/[^a-z0-9_-]/gi, "") + "']");
+          if (!replacement || lists[i].contains(document.activeElement)) {
+            continue;
+          }
+          var done = (parseInt(lists[i].getAttribute("data-refreshed"), 10) || 0) + 1;
+          var node = document.importNode(replacement, true);
+          node.setAttribute("data-refreshed", String(done));
+          lists[i].replaceWith(node);
+        }
+        markScrollableTables();
+      })
+      .catch(function () {})
+      .then(function () {
+        refreshing = false;
+        if (refreshAgain) {
+          refreshAgain = false;
+          refreshLists();
+        }
+      });
+  }
+
+  function followLists() {
+    if (!document.querySelector("[data-live-list]") || typeof window.fetch !== "function") {
+      return;
+    }
+    document.addEventListener("banyan:notification", refreshLists);
+    window.setInterval(function () {
+      if (document.visibilityState === "visible") {
+        refreshLists();
       }
+    }, 20000);
+  }
+
+  function foldMenu() {
+    var toggle = document.querySelector(".menu-toggle");
+    var menu = document.getElementById("site-menu");
+    if (!toggle || !menu) {
+      return;
+    }
+    toggle.hidden = false;
+    document.documentElement.classList.add("has-menu-toggle");
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      menu.classList.toggle("site-menu--open", open);
     });
   }
 
@@ -188,6 +368,7 @@ window.Banyan.textTooltip = function (layer, text) {
   }
 
   function startLiveBoxes() {
+    foldMenu();
     var sharing = document.querySelector("[data-share-position]");
     if (sharing) {
       sharePosition(sharing);
@@ -195,6 +376,11 @@ window.Banyan.textTooltip = function (layer, text) {
     var boxes = document.querySelectorAll("[data-live-notifications]");
     for (var i = 0; i < boxes.length; i++) {
       followNotifications(boxes[i]);
+    }
+    followLists();
+    var bell = document.querySelector("a[data-bell]");
+    if (bell) {
+      followBell(bell);
     }
   }
 
