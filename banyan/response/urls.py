@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from banyan.response import views
+from banyan.response import metrics_views, views
 
 app_name = "response"
 
@@ -16,4 +16,6 @@ urlpatterns = [
     path("incidents/<int:pk>/<slug:step>/", views.incident_step, name="incident-step"),
     path("matrix/", views.matrix, name="matrix"),
     path("matrix/cell/", views.matrix_cell, name="matrix-cell"),
+    path("metrics/", metrics_views.metrics_page, name="metrics"),
+    path("metrics/export.xlsx", metrics_views.metrics_export, name="metrics-export"),
 ]

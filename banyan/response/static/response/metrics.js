@@ -1,0 +1,85 @@
+/* The response metrics page: draws each table's chart with ECharts from the data the page holds in
+ * the "metrics-charts" json_script (names already in the page's language, shares in percent). The
+ * tables under the charts hold the same numbers for screen readers and without JavaScript; a chart's
+ * box stays hidden until it is drawn.
+ */
+(function () {
+  "use strict";
+
+  var source = document.getElementById("metrics-charts");
+  if (!source || !window.echarts) {
+    return;
+  }
+  var specs = JSON.parse(source.textContent);
+  // Distinguishable for the common colour blindnesses (Okabe–Ito), darker shades for text contrast.
+  var COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9"];
+  var elder = document.body.classList.contains("elder");
+  var fontSize = elder ? 16 : 12;
+
+  function formatter(unit) {
+    return function (value) {
+      return value === null || value === undefined ? "—" : value + unit;
+    };
+  }
+
+  function option(spec) {
+    return {
+      animation: false,
+      color: COLOURS,
+      textStyle: { fontSize: fontSize },
+      tooltip: { trigger: "axis", confine: true },
+      legend: { top: 0, type: "scroll", textStyle: { fontSize: fontSize } },
+      grid: { left: 8, right: 8, top: elder ? 48 : 40, bottom: 8, containLabel: true },
+      xAxis: {
+        type: "category",
+        data: spec.categories,
+        axisLabel: { hideOverlap: true, fontSize: fontSize },
+      },
+      yAxis: spec.axes.map(function (axis) {
+        return {
+          type: "value",
+          name: axis.name,
+          min: 0,
+          max: axis.max === null ? undefined : axis.max,
+          minInterval: 1,
+          nameTextStyle: { fontSize: fontSize },
+          axisLabel: { fontSize: fontSize },
+        };
+      }),
+      series: spec.series.map(function (series) {
+        return {
+          name: series.name,
+          type: series.kind,
+          yAxisIndex: series.axis || 0,
+          data: series.values,
+          connectNulls: false,
+          tooltip: { valueFormatter: formatter(series.unit || "") },
+        };
+      }),
+    };
+  }
+
+  var drawn = [];
+  specs.forEach(function (spec) {
+    var node = document.querySelector('[data-chart="' + spec.key + '"]');
+    if (!node) {
+      return;
+    }
+    node.hidden = false;
+    var chart = window.echarts.init(node, null, { renderer: "svg" });
+    chart.setOption(option(spec));
+    drawn.push(chart);
+  });
+
+  var pending = null;
+  window.addEventListener("resize", function () {
+    if (pending === null) {
+      pending = window.requestAnimationFrame(function () {
+        pending = null;
+        drawn.forEach(function (chart) {
+          chart.resize();
+        });
+      });
+    }
+  });
+})();
