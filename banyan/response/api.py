@@ -81,6 +81,13 @@ def _out(incident: Incident) -> dict:
         "on_scene_at": incident.on_scene_at,
         "resolved_at": incident.resolved_at,
         "closed_at": incident.closed_at,
+        "on_scene_latitude": incident.on_scene_latitude,
+        "on_scene_longitude": incident.on_scene_longitude,
+        "on_scene_distance_m": (
+            None if incident.on_scene_distance_m is None else round(incident.on_scene_distance_m, 1)
+        ),
+        "on_scene_far": incident.on_scene_far,
+        "on_scene_reason": incident.on_scene_reason,
         "clocks": _clocks(incident),
     }
 
@@ -199,9 +206,11 @@ def get_incident(request: AuthenticatedHttpRequest, incident_id: int):
 
 @router.post("/incidents/{int:incident_id}/actions", response={200: IncidentDetail, **ERRORS})
 def act(request: AuthenticatedHttpRequest, incident_id: int, payload: ActionIn):
-    """A step: responders ``accept``, ``decline``, ``on_scene`` (with their position), ``resolve`` (with a
-    note); managers ``assign``, ``close``, ``cancel``, ``duplicate``, ``reopen``. Send the ``version`` you
-    saw: if the incident changed meanwhile, the step is refused with 409 and nothing changes."""
+    """A step: responders ``accept``, ``decline``, ``on_scene`` (with their position; from farther than
+    the radius from the place, with a ``reason``), ``resolve`` (with a note); managers ``assign``,
+    ``close``, ``cancel``, ``duplicate``, ``reopen``. Send the ``version`` you saw: if the incident
+    changed meanwhile, the step is refused with 409 and nothing changes. "On scene" never moves the
+    incident's reported place: the phone's position and its distance are kept beside it."""
     require(request.user, Action.VIEW_INCIDENTS)
     incident = services.get_incident_for(request.user, incident_id)
     position = None
@@ -216,6 +225,7 @@ def act(request: AuthenticatedHttpRequest, incident_id: int, payload: ActionIn):
         version=payload.version,
         assignee=payload.assignee,  # the service takes only a responder serving the community
         position=position,
+        reason=payload.reason,
         photos=[decode_photo(text, field="photos_base64") for text in payload.photos_base64],
     )
     return _detail(request.user, incident_id)
@@ -375,8 +385,10 @@ def _share(met: int, total: int) -> float | None:
 @router.get("/response/metrics", response={200: dict, **ERRORS})
 def metrics(request: AuthenticatedHttpRequest, query: Query[MetricsQuery]):
     """SLA compliance of incidents opened in the last ``days``, per category, grid and accountable
-    body: how many, and the share whose acknowledge / arrive / resolve clock was met in time; and
-    residents' satisfaction with the outcome (ratings per category and body)."""
+    body: how many, and the share whose acknowledge / arrive / resolve clock was met in time; how
+    many were marked "on scene" from farther than the radius from their place (``on_scene_far``) or
+    with no position (``on_scene_without_position``); and residents' satisfaction with the outcome
+    (ratings per category and body)."""
     require(request.user, Action.VIEW_INCIDENTS)
     since = clock.now() - dt.timedelta(days=query.days)
     incidents = _incidents(request.user).filter(created_at__gte=since)
@@ -389,9 +401,11 @@ def metrics(request: AuthenticatedHttpRequest, query: Query[MetricsQuery]):
     now = clock.now()
     groups: dict[str, dict[str, dict]] = {"by_category": {}, "by_grid": {}, "by_body": {}, "by_grade": {}}
     tallies: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    total = 0
+    total = far = without_position = 0
     for incident in incidents:
         total += 1
+        far += incident.on_scene_far
+        without_position += incident.on_scene_at is not None and incident.on_scene_latitude is None
         keys = {
             "by_category": incident.category.code,
             "by_grid": incident.grid.code if incident.grid_id else "-",
@@ -403,6 +417,7 @@ def metrics(request: AuthenticatedHttpRequest, query: Query[MetricsQuery]):
             tally = tallies[(group, key)]
             tally["incidents"] += 1
             tally["escalations"] += incident.escalation_level
+            tally["on_scene_far"] += incident.on_scene_far
             for name, state in states.items():
                 if state in ("met", "late", "missed"):
                     tally[f"{name}_decided"] += 1
@@ -411,6 +426,7 @@ def metrics(request: AuthenticatedHttpRequest, query: Query[MetricsQuery]):
         groups[group][key] = {
             "incidents": tally["incidents"],
             "escalations": tally["escalations"],
+            "on_scene_far": tally["on_scene_far"],
             **{
                 f"{name}_met_share": _share(tally[f"{name}_met"], tally[f"{name}_decided"])
                 for name in flow.CLOCKS
@@ -421,6 +437,8 @@ def metrics(request: AuthenticatedHttpRequest, query: Query[MetricsQuery]):
         "days": query.days,
         "since": since.isoformat(),
         "incidents": total,
+        "on_scene_far": far,
+        "on_scene_without_position": without_position,
         **groups,
         "satisfaction": satisfaction(since=since, incidents=incidents),
     }

@@ -187,12 +187,29 @@ class PhotoStepForm(StepForm):
 
 class OnSceneForm(PhotoStepForm):
     """Arrived. The position is filled in by the browser where it gives one; without it the step
-    still counts."""
+    still counts. From farther than the radius from the place the service asks for the ``reason``
+    (the page then shows the field, the position kept)."""
 
     latitude = _coordinate(90, _("The latitude is not a number."), _("The latitude is between -90 and 90."))
     longitude = _coordinate(
         180, _("The longitude is not a number."), _("The longitude is between -180 and 180.")
     )
+    reason = _note(
+        _("Why you are on scene from there"),
+        _(
+            "Needed when your phone is far from the reported place, e.g. “The gate is locked; waiting "
+            "at the east gate.”"
+        ),
+        required=False,
+    )
+
+    def reason_text(self) -> str:
+        return (self.cleaned_data.get("reason") or "").strip()
+
+    @property
+    def asks_reason(self) -> bool:
+        """Whether the page shows the reason: once the service asked for it (or one was given)."""
+        return bool(self.is_bound and (self.errors.get("reason") or self.data.get("reason")))
 
     def position(self) -> tuple[float, float] | None:
         latitude, longitude = self.cleaned_data.get("latitude"), self.cleaned_data.get("longitude")

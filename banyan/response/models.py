@@ -240,6 +240,16 @@ class Incident(models.Model):
     acknowledge_due = models.DateTimeField()
     arrive_due = models.DateTimeField()
     resolve_due = models.DateTimeField()
+    # Where the responder's phone was at "on scene", kept apart from the reported place above (which it
+    # never changes): the distance to that place, whether it was farther than the radius
+    # (``BANYAN_RESPONSE["ON_SCENE_RADIUS_M"]``) and the reason the responder gave then.
+    on_scene_latitude = models.FloatField(null=True, blank=True)
+    on_scene_longitude = models.FloatField(null=True, blank=True)
+    on_scene_distance_m = models.FloatField(_("distance from the place on scene (m)"), null=True, blank=True)
+    on_scene_far = models.BooleanField(_("on scene far from the place"), default=False)
+    on_scene_reason = models.TextField(
+        _("why on scene far from the place"), max_length=DESCRIPTION_MAX, blank=True
+    )
     # Bumped by every change: a stale transition (two responders accepting at once) is refused.
     version = models.PositiveIntegerField(default=0)
 
@@ -252,6 +262,7 @@ class Incident(models.Model):
     accountable_role_name: str
     clocks: list[dict]
     next_clock: dict | None
+    on_scene_text: str
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -47,8 +47,14 @@ class ActionIn(Schema):
     note: str = Field("", max_length=DESCRIPTION_MAX)
     version: int | None = Field(None, ge=0, description="the version you saw; a stale one is refused (409)")
     assignee: int | None = Field(None, description="user id, for assign and reopen")
-    latitude: float | None = Field(None, ge=-90, le=90)
+    latitude: float | None = Field(None, ge=-90, le=90, description="with on_scene: where your phone is")
     longitude: float | None = Field(None, ge=-180, le=180)
+    reason: str = Field(
+        "",
+        max_length=DESCRIPTION_MAX,
+        description="with on_scene from farther than the radius (BANYAN_RESPONSE ON_SCENE_RADIUS_M, "
+        "default 150 m) from the incident's place: why (required then)",
+    )
     photos_base64: list[str] = Field(
         default_factory=list,
         max_length=PHOTOS_PER_STEP,
@@ -56,7 +62,7 @@ class ActionIn(Schema):
     )
 
     _text = field_validator("move")(clean_text)
-    _prose = field_validator("note")(clean_prose)
+    _prose = field_validator("note", "reason")(clean_prose)
 
 
 class HandOverIn(Schema):
@@ -100,6 +106,13 @@ class IncidentOut(Schema):
     on_scene_at: dt.datetime | None
     resolved_at: dt.datetime | None
     closed_at: dt.datetime | None
+    on_scene_latitude: float | None = Field(..., description="where the responder's phone was on scene")
+    on_scene_longitude: float | None
+    on_scene_distance_m: float | None = Field(
+        ..., description="metres from the phone on scene to the reported place; null: either unknown"
+    )
+    on_scene_far: bool = Field(..., description="on scene from farther than the radius (with a reason)")
+    on_scene_reason: str
     clocks: list[ClockOut]
 
 

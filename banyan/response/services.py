@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import networkx as nx
@@ -53,10 +54,19 @@ logger = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "response"
 DEFAULT_WALKING_SPEED_MPS = 1.2  # an adult walking briskly; settings.BANYAN_WALKING_SPEED_MPS
+# How far from the reported place a responder's phone may be when they say "on scene" without giving
+# a reason: settings.BANYAN_RESPONSE["ON_SCENE_RADIUS_M"] (a building's door to its far corner, and a
+# phone's position indoors, fit in it).
+DEFAULT_ON_SCENE_RADIUS_M = 150.0
 
 
 def walking_speed_mps() -> float:
     return float(getattr(settings, "BANYAN_WALKING_SPEED_MPS", DEFAULT_WALKING_SPEED_MPS))
+
+
+def on_scene_radius_m() -> float:
+    options = getattr(settings, "BANYAN_RESPONSE", None) or {}
+    return float(options.get("ON_SCENE_RADIUS_M", DEFAULT_ON_SCENE_RADIUS_M))
 
 
 def get_incident_for(user, pk, action: Action = Action.VIEW_INCIDENTS) -> Incident:
@@ -594,12 +604,13 @@ def _apply(
     actor: Actor | None,
     note: str = "",
     assignee_id: int | None = None,
-    position: tuple[float, float] | None = None,
+    arrival: Arrival | None = None,
     reason: str = "",
     photos: Sequence[tuple[bytes, str]] = (),
 ) -> Incident:
     """Move a locked (or just created) incident on: status, stamps, version, timeline, audit, bus.
-    ``photos`` (checked and cleaned) are kept with the incident, taken by ``actor`` at this step."""
+    ``photos`` (checked and cleaned) are kept with the incident, taken by ``actor`` at this step;
+    ``arrival`` (on scene) is where the responder's phone was, kept apart from the reported place."""
     before = incident.status
     incident.status = flow.next_status(before, move).value
     now = clock.now()
@@ -612,14 +623,20 @@ def _apply(
     stamp = _STAMPS.get(move)
     if stamp and (getattr(incident, stamp) is None or move == Move.ASSIGN):
         setattr(incident, stamp, now)
-    if move == Move.ON_SCENE and position is not None:
-        incident.latitude, incident.longitude = position
-        if actor is not None:
-            _move_responder(actor, *position, community=incident.community, at=now)
+    details: dict[str, Any] = {"move": move.value}
+    if move == Move.ON_SCENE and arrival is not None:
+        # The reported place (latitude, longitude, building, unit) stays as it was: the phone's
+        # position is the responder's, not the incident's.
+        position = arrival.position or (None, None)
+        incident.on_scene_latitude, incident.on_scene_longitude = position
+        incident.on_scene_distance_m = arrival.distance_m
+        incident.on_scene_far, incident.on_scene_reason = arrival.far, arrival.reason
+        if arrival.position is not None and actor is not None:
+            _move_responder(actor, *arrival.position, community=incident.community, at=now)
+        details.update(arrival.details())
     incident.updated_at = now
     incident.version += 1
     incident.save()
-    details: dict[str, Any] = {"move": move.value}
     if assignee_id is not None:
         details["assignee"] = assignee_id
     if reason:
@@ -654,6 +671,79 @@ def _apply(
 
 
 PHOTO_MOVES = frozenset({Move.ON_SCENE, Move.RESOLVE})
+
+
+# --- on scene: how far the phone is from the place --------------------------------------------------
+
+
+def incident_point(incident: Incident) -> tuple[float, float] | None:
+    """(latitude, longitude) of the incident's reported place: its own point, else its unit's or
+    building's, else its facility's; None where only a grid or community is known."""
+    if incident.latitude is not None and incident.longitude is not None:
+        return incident.latitude, incident.longitude
+    building = incident.unit.building if incident.unit is not None else incident.building
+    for place in (building, incident.facility):
+        if place is not None and place.latitude is not None and place.longitude is not None:
+            return place.latitude, place.longitude
+    return None
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A responder's "on scene": where their phone was (None: it gave no position), how far that is
+    from the reported place (None: either is unknown), whether it is farther than the radius, and
+    the reason they gave for that."""
+
+    position: tuple[float, float] | None
+    distance_m: float | None
+    far: bool
+    reason: str = ""
+
+    def details(self) -> dict[str, Any]:
+        """What the timeline and the audit entry keep of it (never the position itself)."""
+        if self.position is None:
+            return {"position": "unknown"}
+        if self.distance_m is None:
+            return {"position": "given", "distance_m": None}
+        details: dict[str, Any] = {"distance_m": round(self.distance_m), "far": self.far}
+        if self.far:
+            details["far_reason"] = self.reason[:200]
+        return details
+
+
+def distance_text(metres: float) -> str:
+    """ "80 m", "1.8 km"."""
+    if metres < 1000:
+        return _("%(metres)d m") % {"metres": round(metres)}
+    return _("%(km).1f km") % {"km": metres / 1000}
+
+
+def arrival(incident: Incident, position: tuple[float, float] | None, reason: str = "") -> Arrival:
+    """Check a responder's "on scene" against the incident's place: farther than the radius
+    (``on_scene_radius_m``) it needs a ``reason`` (else a 400 naming ``reason``); without a position
+    it is taken as it is, its distance unknown."""
+    reason = (reason or "").strip()
+    if len(reason) > DESCRIPTION_MAX:
+        raise InvalidInput(
+            _("The reason is longer than %(max)d characters.") % {"max": DESCRIPTION_MAX}, field="reason"
+        )
+    point = incident_point(incident)
+    if position is None or point is None:
+        return Arrival(position, None, False, reason)
+    metres = haversine_m(position[1], position[0], point[1], point[0])
+    radius = on_scene_radius_m()
+    far = metres > radius
+    if far and not reason:
+        raise InvalidInput(
+            _(
+                "Your phone is %(distance)s from the place, farther than %(radius)d m: say why you are on "
+                "scene from there (the reason)."
+            )
+            % {"distance": distance_text(metres), "radius": round(radius)},
+            field="reason",
+            code="on_scene_far",
+        )
+    return Arrival(position, metres, far, reason if far else "")
 
 
 def _place_text(incident: Incident) -> str:
@@ -759,12 +849,15 @@ def act(
     version: int | None = None,
     assignee=None,
     position: tuple[float, float] | None = None,
+    reason: str = "",
     photos: Sequence[bytes] = (),
 ) -> Incident:
     """A person moves an incident on. Responders act on what is assigned to them; managers of the
     accountable body's region assign, close, cancel, reopen. A stale ``version`` or a state that no
     longer allows the move (two responders accepting at once) is a 409 and changes nothing.
-    ``photos`` go with "on scene" and "resolve" (at most five; each checked, its EXIF removed)."""
+    ``photos`` go with "on scene" and "resolve" (at most five; each checked, its EXIF removed).
+    "On scene" takes the phone's ``position`` where it gave one: farther than the radius from the
+    place it needs a ``reason`` (:func:`arrival`); the reported place is never changed by it."""
     try:
         move = Move(move)
     except ValueError:
@@ -797,13 +890,15 @@ def act(
                 raise InvalidInput(_("Name the responder to assign."), field="assignee")
             assignee_id = _assignable(locked, assignee)
         try:
+            flow.next_status(locked.status, move)  # a step the state no longer allows is a 409 first
+            arrived = arrival(locked, position, reason) if move == Move.ON_SCENE else None
             _apply(
                 locked,
                 move,
                 actor=actor,
                 note=note,
                 assignee_id=assignee_id,
-                position=position,
+                arrival=arrived,
                 photos=cleaned,
             )
         except flow.TransitionError as exc:

@@ -185,7 +185,22 @@ def describe(incident: Incident, now, language: str) -> Incident:
     incident.clocks = clocks
     is_open = incident.status in OPEN_STATUSES
     incident.next_clock = next((c for c in clocks if c["met_at"] is None), None) if is_open else None
+    incident.on_scene_text = on_scene_text(incident)
     return incident
+
+
+def on_scene_text(incident: Incident) -> str:
+    """Where the responder was on scene, as the page says it: "1.8 km from the place", or why there is
+    no distance."""
+    if incident.on_scene_at is None:
+        return ""
+    if incident.on_scene_distance_m is not None:
+        return _("%(distance)s from the place") % {
+            "distance": services.distance_text(incident.on_scene_distance_m)
+        }
+    if incident.on_scene_latitude is not None:
+        return _("position given; the place has no point to measure from")
+    return _("the phone gave no position")
 
 
 INCIDENT_RELATED = (
@@ -489,6 +504,7 @@ def incident_step(request: AuthenticatedHttpRequest, pk: int, step: str) -> Http
                 version=data["version"],
                 assignee=assignee,
                 position=form.position() if isinstance(form, OnSceneForm) else None,
+                reason=form.reason_text() if isinstance(form, OnSceneForm) else "",
                 photos=photos,
             )
         except Conflict as exc:

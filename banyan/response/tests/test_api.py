@@ -38,8 +38,10 @@ def test_the_assignee_works_it_through_and_a_stale_step_is_409(site, api, opened
     assert accepted.status_code == 200 and accepted.data["status"] == "accepted"
     stale = worker.post(f"incidents/{opened['id']}/actions", {"move": "accept", "version": version})
     assert stale.status_code == 409 and stale.data["field"] == "version"
+    building = site["building"]
     on_scene = worker.post(
-        f"incidents/{opened['id']}/actions", {"move": "on_scene", "latitude": 30.26, "longitude": 120.17}
+        f"incidents/{opened['id']}/actions",
+        {"move": "on_scene", "latitude": building.latitude, "longitude": building.longitude},
     )
     assert on_scene.status_code == 200 and on_scene.data["on_scene_at"] is not None
     no_note = worker.post(f"incidents/{opened['id']}/actions", {"move": "resolve"})

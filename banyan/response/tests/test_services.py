@@ -111,15 +111,18 @@ def test_a_decline_sends_it_to_the_next_nearest(site, users):
 def test_the_whole_way_and_a_reopen_keeps_the_history(site, users, now):
     incident = flood(site, users["director"])
     worker = site["responders"][0].user
+    door = (site["building"].latitude, site["building"].longitude)
     for move, note in (("accept", ""), ("on_scene", ""), ("resolve", "抽水完毕")):
         now.advance(60)
-        services.act(actor=worker, incident=incident, move=move, note=note, position=(30.25, 120.16))
+        services.act(actor=worker, incident=incident, move=move, note=note, position=door)
     services.act(actor=users["director"], incident=incident, move="close")
     incident.refresh_from_db()
-    assert (incident.status, incident.on_scene_at, incident.latitude) == (
+    # The phone's position on scene is kept beside the reported place, never over it.
+    assert (incident.status, incident.on_scene_at, incident.latitude, incident.on_scene_latitude) == (
         "closed",
         NOW + dt.timedelta(minutes=2),
-        30.25,
+        None,
+        door[0],
     )
     services.act(actor=users["director"], incident=incident, move="reopen", note="又漏水了", assignee=worker)
     incident.refresh_from_db()
@@ -341,6 +344,8 @@ def test_arriving_on_scene_with_a_position_moves_the_responder(site, users):
     incident = flood(site, users["director"])
     near = site["responders"][0]
     services.act(actor=near.user, incident=incident, move="accept")
-    services.act(actor=near.user, incident=incident, move="on_scene", position=(30.2601, 120.1702))
+    services.act(
+        actor=near.user, incident=incident, move="on_scene", position=(30.2601, 120.1702), reason="在东门"
+    )
     near.refresh_from_db()
     assert (near.latitude, near.longitude) == (30.2601, 120.1702)

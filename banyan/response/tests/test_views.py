@@ -174,13 +174,16 @@ def test_the_responder_works_an_incident_through_the_forms(signed_in, site, inci
     assert "Accepted: the incident is yours." in page.content.decode()
 
     now.advance(dt.timedelta(minutes=3))
+    door = site["building"]
     arrived = client.post(
         step_url(incident, "on-scene"),
-        {"version": incident.version, "latitude": "30.26", "longitude": "120.17"},
+        {"version": incident.version, "latitude": str(door.latitude), "longitude": str(door.longitude)},
     )
     assert arrived.status_code == 302
     incident.refresh_from_db()
-    assert (incident.status, incident.latitude, incident.longitude) == ("on_scene", 30.26, 120.17)
+    # The phone's position is the responder's: kept beside the reported place, never over it.
+    assert (incident.status, incident.latitude, incident.longitude) == ("on_scene", None, None)
+    assert (incident.on_scene_latitude, incident.on_scene_distance_m) == (door.latitude, 0.0)
 
     missing = client.post(step_url(incident, "resolve"), {"version": incident.version, "note": "  "})
     assert missing.status_code == 200
