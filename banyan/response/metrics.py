@@ -206,8 +206,8 @@ def figures(*, actor: Actor, period: Period, step: str = DAY, region: Region | N
         groups.append(trend[_bucket_of(local_date(incident.created_at), period, step)])
         if incident.grade in by_grade:
             groups.append(by_grade[incident.grade])
-        for group in groups:
-            group.add(incident, clocks, now)
+        for tally in groups:
+            tally.add(incident, clocks, now)
 
     ratings = Ratings()
     ratings_by_body: dict[int, Ratings] = defaultdict(Ratings)
@@ -220,13 +220,13 @@ def figures(*, actor: Actor, period: Period, step: str = DAY, region: Region | N
         rated_at__lt=period.until,
     ).values_list("rating", "rated_at", "incident__accountable_id", "category_id")
     for rating, rated_at, body, category in rated.order_by("rated_at", "id"):
-        for group in (
+        for rated_group in (
             ratings,
             ratings_by_body[body],
             ratings_by_category[category],
             ratings_trend[_bucket_of(local_date(rated_at), period, step)],
         ):
-            group.add(rating)
+            rated_group.add(rating)
 
     return Figures(
         period=period,

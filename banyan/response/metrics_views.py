@@ -57,24 +57,25 @@ def _language() -> str:
 # --- the filter ------------------------------------------------------------------------------------
 
 
+def _day_field(label, invalid) -> forms.DateField:
+    """A day as the browser's date picker sends it (``2026-06-01``), optional."""
+    return forms.DateField(
+        label=label,
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": invalid},
+    )
+
+
 class MetricsForm(forms.Form):
     """The period (whole days, community time), the area within the caller's scope and the trend's
     step. Every field may be left out: the last 30 days, all of the caller's area, by day."""
 
-    start = forms.DateField(
-        label=gettext_lazy("From"),
-        required=False,
-        input_formats=["%Y-%m-%d"],
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"invalid": gettext_lazy("“From”: enter the first day as a date, e.g. 2026-06-01.")},
+    start = _day_field(
+        gettext_lazy("From"), gettext_lazy("“From”: enter the first day as a date, e.g. 2026-06-01.")
     )
-    end = forms.DateField(
-        label=gettext_lazy("To"),
-        required=False,
-        input_formats=["%Y-%m-%d"],
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"invalid": gettext_lazy("“To”: enter the last day as a date, e.g. 2026-06-30.")},
-    )
+    end = _day_field(gettext_lazy("To"), gettext_lazy("“To”: enter the last day as a date, e.g. 2026-06-30."))
     region = forms.ChoiceField(
         label=gettext_lazy("Area"),
         required=False,
@@ -103,20 +104,25 @@ class MetricsForm(forms.Form):
         code = self.cleaned_data.get("region")
         return self.regions[code] if code else None
 
+    @staticmethod
+    def _period(start: dt.date | None, end: dt.date | None) -> Period:
+        """The days asked for; a missing end is 30 days after the start (today at the latest), a
+        missing start 30 days before the end, both missing the last 30 days."""
+        span = dt.timedelta(days=metrics.DEFAULT_DAYS - 1)
+        if start is None and end is None:
+            return metrics.recent_period()
+        if start is None:
+            assert end is not None
+            return Period(end - span, end)
+        if end is None:
+            end = max(start, min(start + span, metrics.local_date(clock.now())))
+        return Period(start, end)
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if self.errors:
             return data
-        today = metrics.local_date(clock.now())
-        start, end = data.get("start"), data.get("end")
-        if start is None and end is None:
-            period = metrics.recent_period()
-        else:
-            if end is None:
-                end = max(start, min(start + dt.timedelta(days=metrics.DEFAULT_DAYS - 1), today))
-            if start is None:
-                start = end - dt.timedelta(days=metrics.DEFAULT_DAYS - 1)
-            period = Period(start, end)
+        period = self._period(data.get("start"), data.get("end"))
         if period.last < period.first:
             self.add_error("end", _("“To”: the last day is before the first day."))
         elif period.days > metrics.MAX_DAYS:

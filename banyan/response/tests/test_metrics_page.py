@@ -326,8 +326,12 @@ def test_bad_input_names_the_field_on_the_page_and_the_export(page, query, messa
 
 
 def test_the_chinese_page_names_the_field_in_chinese(page):
-    html = page("director", language="zh-hans", start="2026-13-01").content.decode()
-    assert "“从”" in html or "开始" in html
+    response = page("director", language="zh-hans", start="2026-13-01")
+    html = response.content.decode()
+    assert response.status_code == 400 and "“开始日期”：请填写日期，例如 2026-06-01。" in html
+    chinese = page("director", language="zh-hans", **JUNE).content.decode()
+    for text in ("处置绩效", "各等级时限达成情况", "按时接单率", "红色", "2026年6月1日", "1 分 0 秒"):
+        assert text in chinese, text
 
 
 # --- the export ------------------------------------------------------------------------------------
@@ -362,7 +366,7 @@ def test_the_export_holds_the_same_tables_in_the_pages_language(page):
         "Median time to accept",
     ]
     red = [c.value for c in by_grade[2]]
-    assert red[:4] == ["Red (level I)", 2, 0.5, 60 / 86400]
+    assert red[:4] == ["Red (level I)", 2, 0.5, dt.timedelta(seconds=60)]  # an Excel duration
     assert by_grade.cell(2, 3).number_format == "0.0%"
     assert [c.value for c in by_grade[6]][:2] == ["All grades", 5]
     assert english["Trend"].max_row == 31
