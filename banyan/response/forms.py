@@ -121,11 +121,19 @@ def _note(label, help_text, *, required: bool) -> forms.CharField:
 
 
 class DeclineForm(StepForm):
+    """Declining asks why (the next responder is asked at once; the reason is on the timeline)."""
+
     note = _note(
-        _("Why you decline (optional)"),
+        _("Why you decline"),
         _("E.g. “Already at another incident.” The next responder is asked at once."),
-        required=False,
+        required=True,
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["note"].error_messages["required"] = _(
+            "Say why you decline: the reason is required (the next responder is asked at once)."
+        )
 
 
 def _coordinate(limit: int, not_a_number, out_of_range) -> forms.FloatField:

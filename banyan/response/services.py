@@ -421,6 +421,59 @@ def _walking_from(incident: Incident) -> tuple[list[dict], int | None, dict]:
     )
 
 
+@dataclass(frozen=True)
+class Walk:
+    """A responder's walk to an incident over the community's walking graph (as dispatch measures it):
+    metres, minutes at the walking speed, and the route to draw, ``[latitude, longitude]`` points from
+    the responder's last known position along the paths to the place."""
+
+    metres: float
+    seconds: float
+    route: list[list[float]]
+
+
+def walks_for(responder: Responder | None, incidents: Iterable[Incident]) -> dict[int, Walk | None]:
+    """Each incident's walk (by its id) from ``responder``'s last known position; None where that
+    position, the place's node or a path between them is unknown. One graph search per community."""
+    incidents = list(incidents)
+    walks: dict[int, Walk | None] = {incident.pk: None for incident in incidents}
+    if responder is None or responder.latitude is None or responder.longitude is None:
+        return walks
+    start = [responder.latitude, responder.longitude]
+    speed = walking_speed_mps()
+    by_community: dict[int, list[Incident]] = {}
+    for incident in incidents:
+        by_community.setdefault(incident.community_id, []).append(incident)
+    for group in by_community.values():
+        graph = walking_graph(group[0].community)
+        nodes = [data for _node, data in graph.nodes(data=True)]
+        source = _nearest_node(nodes, responder.latitude, responder.longitude)
+        if source is None:
+            continue
+        metres, paths = nx.single_source_dijkstra(graph, source, weight="length_m")
+        for incident in group:
+            point = incident_point(incident)
+            place = {
+                "facility_id": incident.facility_id,
+                "building_id": incident.unit.building_id
+                if incident.unit is not None
+                else incident.building_id,
+                "latitude": point[0] if point else None,
+                "longitude": point[1] if point else None,
+            }
+            target = _target_node(nodes, place)
+            if target is None or target not in metres:
+                continue
+            route = [
+                start,
+                *([graph.nodes[n]["latitude"], graph.nodes[n]["longitude"]] for n in paths[target]),
+            ]
+            if point is not None:
+                route.append(list(point))
+            walks[incident.pk] = Walk(metres[target], metres[target] / speed, route)
+    return walks
+
+
 def _serves(region: Region, prefix: str = "") -> Q:
     """Organisations (through ``prefix``) serving ``region``, a region inside it, or one above it."""
     return Q(**{f"{prefix}regions__path__startswith": region.path}) | Q(

@@ -252,9 +252,60 @@ def task_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
     # While they have open tasks, a responder's phone shares its position with dispatch (and the
     # cockpit) from this page; the page says so.
-    share_position = bool(incidents) and Responder.objects.filter(user=user).exists()
-    context = {"incidents": incidents, "nav": "tasks", "share_position": share_position}
+    responder = Responder.objects.filter(user=user).first()
+    share_position = bool(incidents) and responder is not None
+    walks = services.walks_for(responder, incidents)
+    context = {
+        "cards": [_task_card(incident, walks[incident.pk]) for incident in incidents],
+        "routes": {str(i.pk): _route_map(i, walks[i.pk]) for i in incidents if walks[i.pk] is not None},
+        "nav": "tasks",
+        "share_position": share_position,
+        "position_known": responder is not None and responder.latitude is not None,
+    }
     return render(request, "response/task_list.html", context)
+
+
+def walk_text(walk: services.Walk | None) -> str:
+    """ "450 m on foot, about 6 min", as the card says it."""
+    if walk is None:
+        return ""
+    minutes = math.ceil(walk.seconds / 60)
+    return ngettext(
+        "%(distance)s on foot, about %(minutes)d min",
+        "%(distance)s on foot, about %(minutes)d min",
+        minutes,
+    ) % {"distance": services.distance_text(walk.metres), "minutes": minutes}
+
+
+def _task_card(incident: Incident, walk: services.Walk | None) -> dict:
+    """A card of my tasks: the incident, the walk to it, and its accept and decline forms (each card's
+    fields named apart, since a page holds several)."""
+    offered = {}
+    for move in (Move.ACCEPT, Move.DECLINE):
+        if _allows(incident, move):
+            slug = STEP_OF_MOVE[move]
+            _move, form_class, _done = STEPS[slug]
+            offered[slug] = form_class(
+                initial={"version": incident.version}, auto_id=f"id_{slug}_{incident.pk}_%s"
+            )
+    return {
+        "incident": incident,
+        "walk": walk_text(walk),
+        "has_route": walk is not None,
+        "accept_form": offered.get("accept"),
+        "decline_form": offered.get("decline"),
+    }
+
+
+def _route_map(incident: Incident, walk: services.Walk | None) -> dict:
+    """What a card's map draws: the route from the responder's last known position, the place with
+    its name, and the grid's boundary; places only, no personal data."""
+    area = incident.grid or incident.community
+    return {
+        "route": walk.route if walk is not None else [],
+        "place": incident.place_text,
+        "area": area.boundary,
+    }
 
 
 # --- staff: open incidents by clock ----------------------------------------------------------------
@@ -414,6 +465,9 @@ def _render_incident(
         forms[slug.replace("-", "_")] = bound.get(slug) or _step_form(slug, incident, language=language)
     if can_manage and Status(incident.status) in flow.OPEN:
         forms["hand_over"] = bound.get("hand-over") or _hand_over_form(incident, language=language)
+    walk = None
+    if is_assignee and Status(incident.status) in flow.OPEN and incident.on_scene_at is None:
+        walk = services.walks_for(Responder.objects.filter(user=user).first(), [incident])[incident.pk]
     context = {
         "incident": incident,
         "forms": forms,
@@ -422,6 +476,8 @@ def _render_incident(
         "timeline": _timeline(incident),
         "photos": _photos(incident),
         "dispatch": _dispatch(incident),
+        "walk": walk_text(walk),
+        "route": {str(incident.pk): _route_map(incident, walk)} if walk is not None else None,
         "nav": "tasks" if is_assignee else "incidents",
     }
     return render(request, "response/incident_detail.html", context, status=status)

@@ -148,7 +148,7 @@ def test_my_tasks_most_urgent_first_with_running_clocks(signed_in, site, users, 
     page = signed_in(responder.username).get(reverse("response:task-list"))
     assert page.status_code == 200
     html = page.content.decode()
-    cards = [i.grade for i in page.context["incidents"]]
+    cards = [card["incident"].grade for card in page.context["cards"]]
     assert cards == ["red", "orange", "blue"]
     assert 'data-count="3"' in html
     assert "Gas leak" in html or "gas" in html.lower()
@@ -244,7 +244,7 @@ def test_declining_with_a_reason_asks_the_next_responder(signed_in, site, incide
     assert incident.events.filter(kind="decline", note="在处理另一起").exists()
     tasks = client.get(reverse("response:task-list"))
     assert "Declined: the next responder is asked." in tasks.content.decode()
-    assert tasks.context["incidents"] == []
+    assert tasks.context["cards"] == []
 
 
 # --- the managers' steps -------------------------------------------------------------------------
