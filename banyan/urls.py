@@ -17,4 +17,5 @@ urlpatterns = [
     path("open311/v2/", include("banyan.response.open311.urls")),
     path("reports/", include("banyan.response.reports.urls")),
     path("cockpit/", include("banyan.cockpit.urls")),
+    path("audit/", include("banyan.audit.urls")),
 ]

@@ -17,6 +17,7 @@ class AuditAction(enum.StrEnum):
     AUDIT_CHAIN = "audit.chain"  # entry 1 of a new chain, with a random nonce (the chain's id)
     AUDIT_ANCHOR = "audit.anchor"  # `banyan audit anchor` pointed the anchor file at this chain
     AUDIT_REKEY = "audit.rekey"  # the chain re-hashed under the current audit key
+    AUDIT_EXPORT = "audit.export"  # entries of the log downloaded from the audit page (its filters)
 
     # --- places ----------------------------------------------------------------------------------
     REGION_CREATE = "region.create"
