@@ -237,7 +237,7 @@ def alert_item(alert: Alert, *, language: str = "") -> dict[str, Any]:
         "id": alert.pk,
         "grade": alert.grade,
         "status": alert.status,
-        "rule": alert.rule.name,
+        "rule": alert.rule.display_name,
         "subject": alert.subject,
         "place": place or alert.subject,
         "building": where.building.pk if where.building is not None else None,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from banyan.core.access import Action
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 # Keys of a rule that are columns; every other key of the engine's rule dict is kept in ``params``.
-RULE_COLUMNS = ("name", "kind", "grade", "auto_clear", "incident_category")
+RULE_COLUMNS = ("name", "name_en", "kind", "grade", "auto_clear", "incident_category")
 
 
 class RuleQuerySet(ScopedQuerySet):
@@ -41,7 +42,15 @@ class Rule(models.Model):
     """A warning rule of one community, stored as data and validated by the engine's ``parse_rule``
     whenever it is saved (see docs/adr/0005-rule-engine.md for the kinds and their fields)."""
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(
+        _("name"), max_length=100, help_text=_("in Chinese, as residents and staff say it")
+    )
+    name_en = models.CharField(
+        _("name in English"),
+        max_length=100,
+        blank=True,
+        help_text=_("shown on English pages; empty: the name"),
+    )
     kind = models.CharField(_("kind"), max_length=32, choices=RuleKind.choices)
     params = models.JSONField(_("settings"), default=dict, blank=True)
     grade = models.CharField(
@@ -75,6 +84,13 @@ class Rule(models.Model):
         verbose_name = _("warning rule")
 
     def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The rule's name in the page's language: English pages take ``name_en`` when there is one."""
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
         return self.name
 
     def save(self, *args, **kwargs):

@@ -22,7 +22,8 @@ class _RuleData(Schema):
 
 
 class RuleIn(_RuleData):
-    name: str = Field(..., min_length=1, max_length=100)
+    name: str = Field(..., min_length=1, max_length=100, description="in Chinese, as residents say it")
+    name_en: str = Field("", max_length=100, description="the name on English pages; empty: the name")
     kind: str = Field(..., max_length=32)
     grade: str | None = Field(None, pattern=GRADE_PATTERN)
     auto_clear: bool = True
@@ -37,6 +38,7 @@ class RulePatch(_RuleData):
     """Settings given replace the stored ones key by key; ``null`` removes a setting."""
 
     name: str | None = Field(None, min_length=1, max_length=100)
+    name_en: str | None = Field(None, max_length=100)
     kind: str | None = Field(None, max_length=32)
     grade: str | None = Field(None, pattern=GRADE_PATTERN)
     auto_clear: bool | None = None
@@ -47,6 +49,7 @@ class RulePatch(_RuleData):
 class RuleOut(Schema):
     id: int
     name: str
+    name_en: str
     kind: str
     grade: str
     auto_clear: bool
@@ -72,7 +75,7 @@ class RuleFilter(PageQuery):
 class AlertOut(Schema):
     id: int
     rule: int = Field(..., alias="rule_id")
-    rule_name: str = Field(..., alias="rule.name")
+    rule_name: str = Field(..., alias="rule.display_name", description="in the request's language")
     grade: str
     status: str
     subject: str = Field(..., description="device code, or place key for place rules")
@@ -131,6 +134,13 @@ class AlertFilter(PageQuery):
 
 class ResolveIn(Schema):
     note: str = Field("", max_length=2000, description="what was found and done (required)")
+    incident: str | None = Field(
+        None,
+        max_length=16,
+        description="the alert's open incident: `resolve` it too (the default) or `keep` it open "
+        "(with incident_reason)",
+    )
+    incident_reason: str = Field("", max_length=2000, description="why the incident stays open")
 
     _text = field_validator("*")(clean_text)
 
