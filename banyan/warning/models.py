@@ -86,16 +86,16 @@ class Rule(models.Model):
     def __str__(self) -> str:
         return self.display_name
 
+    def save(self, *args, **kwargs):
+        self.clean()  # a rule the engine cannot read is never stored
+        super().save(*args, **kwargs)
+
     @property
     def display_name(self) -> str:
         """The rule's name in the page's language: English pages take ``name_en`` when there is one."""
         if self.name_en and (get_language() or "").startswith("en"):
             return self.name_en
         return self.name
-
-    def save(self, *args, **kwargs):
-        self.clean()  # a rule the engine cannot read is never stored
-        super().save(*args, **kwargs)
 
     def engine_spec(self) -> dict:
         """The dict the engine takes (``parse_rule``): columns and settings, with the id as text and the
