@@ -7,14 +7,17 @@ to the field it names (``add_service_error``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from banyan.core.choices import Role
+from banyan.people.choices import OrganisationKind
 from banyan.people.models import Organisation
+from banyan.places.models import Region
 from banyan.response.flow import Status
 from banyan.response.models import (
     DESCRIPTION_MAX,
@@ -23,6 +26,7 @@ from banyan.response.models import (
     Category,
     StatusChoices,
 )
+from banyan.response.services import RESPONDER_ROLES
 from banyan.warning.choices import Grade
 
 # "open" (new, assigned, accepted or on scene) is the list's default: what someone still has to act on.
@@ -307,31 +311,67 @@ class HandOverForm(StepForm):
         _label_options(organisation, lambda o: organisation_label(o, language))
 
 
-def parse_escalation(text: str, known: set[str]) -> list[dict]:
-    """One step a line: an organisation's code, then optionally a role (``ORG-STREET street_officer``).
-    Raises ``ValidationError`` naming the line and what would be accepted."""
-    steps = []
-    roles = set(Role.values)
-    for number, line in enumerate(text.splitlines(), start=1):
-        words = line.split()
-        if not words:
-            continue
-        code, role = words[0], (words[1] if len(words) > 1 else "")
-        if code not in known or len(words) > 2 or (role and role not in roles):
-            raise forms.ValidationError(
-                _(
-                    "Line %(line)d: write an organisation's code, optionally followed by a role, e.g. "
-                    "“ORG-STREET street_officer”. Organisations: %(known)s. Roles: %(roles)s."
-                ),
-                code="invalid",
-                params={"line": number, "known": ", ".join(sorted(known)), "roles": ", ".join(Role.values)},
-            )
-        steps.append({"organisation": code, **({"role": role} if role else {})})
-    return steps
+# The responsibility matrix's editor picks every body and role from lists: the bodies serving the
+# editor's regions (or the regions above them) by name, grouped by kind; the roles that act on
+# incidents by their label. The values sent are the codes the service and the API speak.
+ESCALATION_STEPS = 6  # as many as the API takes (schemas.CellIn.escalation)
+ESCALATION_STEPS_SHOWN = 3  # empty steps shown below the last one set, at least
+MATRIX_ROLES = tuple(role for role in Role if role in RESPONDER_ROLES)
+CELL_FIELDS = ("category", "region", "accountable", "accountable_role", "backup", "backup_role", "escalation")
+
+
+def organisations_serving(regions: Sequence[Region]):
+    """The bodies serving one of ``regions``, a region inside one, or one above (the service accepts,
+    for each cell, those serving its region, inside or above it)."""
+    reach = Q(pk__in=[])
+    for region in regions:
+        if not any(region.path.startswith(other.path) and other is not region for other in regions):
+            reach |= Q(regions__path__startswith=region.path) | Q(regions__path__in=region.ancestor_paths())
+    return Organisation.objects.filter(reach).distinct().order_by("name_zh", "code")
+
+
+def organisation_choices(organisations, language: str, empty_label) -> list:
+    """A select's options: the bodies by name, grouped by their kind in the kinds' order."""
+    groups: dict[str, list[tuple[str, str]]] = {kind: [] for kind in OrganisationKind.values}
+    for organisation in organisations:
+        groups.setdefault(organisation.kind, []).append(
+            (organisation.code, organisation_label(organisation, language))
+        )
+    labels = dict(OrganisationKind.choices)
+    return [
+        ("", empty_label),
+        *(
+            (labels.get(kind, _("Other bodies")), sorted(options, key=lambda option: option[1]))
+            for kind, options in groups.items()
+            if options
+        ),
+    ]
+
+
+def _role_field(label, empty_label) -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=label,
+        required=False,
+        choices=[("", empty_label), *((role.value, role.label) for role in MATRIX_ROLES)],
+        error_messages={"invalid_choice": _("Choose one of the listed roles.")},
+    )
+
+
+def _body_field(label, empty_label, required: bool = False) -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=label,
+        required=required,
+        choices=[("", empty_label)],
+        error_messages={
+            "required": _("Choose the body that answers for this category here."),
+            "invalid_choice": _("Choose one of the listed organisations."),
+        },
+    )
 
 
 class CellForm(ServiceErrorsMixin, forms.Form):
-    """One cell of the responsibility matrix: who answers for a category in a region."""
+    """One cell of the responsibility matrix: who answers for a category in a region, its backup and
+    the chain a missed deadline climbs, each body and role picked from a list."""
 
     category = forms.ModelChoiceField(
         label=_("Category"),
@@ -343,61 +383,98 @@ class CellForm(ServiceErrorsMixin, forms.Form):
     region = forms.ChoiceField(
         label=_("Region"), error_messages={"invalid_choice": _("Choose one of the regions you manage.")}
     )
-    accountable = forms.ModelChoiceField(
-        label=_("Accountable body"),
-        queryset=Organisation.objects.order_by("code"),
-        to_field_name="code",
-        empty_label=_("Choose an organisation"),
-        error_messages={
-            "required": _("Choose the body that answers for this category here."),
-            "invalid_choice": _("Choose one of the listed organisations."),
-        },
-    )
-    accountable_role = forms.ChoiceField(
-        label=_("Accountable role (optional)"), required=False, choices=[("", _("Any role")), *Role.choices]
-    )
-    backup = forms.ModelChoiceField(
-        label=_("Backup body (optional)"),
-        required=False,
-        queryset=Organisation.objects.order_by("code"),
-        to_field_name="code",
-        empty_label=_("No backup"),
-        error_messages={"invalid_choice": _("Choose one of the listed organisations.")},
-    )
-    backup_role = forms.ChoiceField(
-        label=_("Backup role (optional)"), required=False, choices=[("", _("Any role")), *Role.choices]
-    )
-    escalation = forms.CharField(
-        label=_("Escalation chain"),
-        required=False,
-        help_text=_(
-            "One step a line, in the order a missed deadline climbs: an organisation's code, then "
-            "optionally a role, e.g. “ORG-COMMITTEE community_director”."
-        ),
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
+    accountable = _body_field(_("Accountable body"), _("Choose an organisation"), required=True)
+    accountable_role = _role_field(_("Accountable role (optional)"), _("Any role"))
+    backup = _body_field(_("Backup body (optional)"), _("No backup"))
+    backup_role = _role_field(_("Backup role (optional)"), _("Any role"))
 
-    def __init__(self, *args, regions=(), language: str = "", **kwargs) -> None:
+    def __init__(self, *args, regions: Sequence[Region] = (), language: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.regions = {region.code: region for region in regions}
         cast(forms.ChoiceField, self.fields["region"]).choices = [
-            (region.code, f"{region_label(region, language)} ({region.code})") for region in regions
+            (region.code, region_label(region, language)) for region in regions
         ]
         _label_options(self.fields["category"], lambda c: category_label(c, language))
-        for name in ("accountable", "backup"):
-            _label_options(self.fields[name], lambda o: f"{organisation_label(o, language)} ({o.code})")
+        organisations = list(organisations_serving(regions))
+        self.organisations = {organisation.code: organisation for organisation in organisations}
+        for name, empty in (("accountable", _("Choose an organisation")), ("backup", _("No backup"))):
+            cast(forms.ChoiceField, self.fields[name]).choices = organisation_choices(
+                organisations, language, empty
+            )
+        for number in range(1, ESCALATION_STEPS + 1):
+            self.fields[f"escalation_{number}"] = _body_field(
+                _("Organisation of step %(number)d") % {"number": number}, _("No step")
+            )
+            cast(forms.ChoiceField, self.fields[f"escalation_{number}"]).choices = organisation_choices(
+                organisations, language, _("No step")
+            )
+            self.fields[f"escalation_{number}_role"] = _role_field(
+                _("Role of step %(number)d (optional)") % {"number": number}, _("Any role")
+            )
+
+    @staticmethod
+    def initial_for(cell) -> dict[str, str]:
+        """The form's values for an existing cell."""
+        initial = {
+            "accountable": cell.accountable.code,
+            "accountable_role": cell.accountable_role,
+            "backup": cell.backup.code if cell.backup_id else "",
+            "backup_role": cell.backup_role,
+        }
+        for number, step in enumerate((cell.escalation or [])[:ESCALATION_STEPS], start=1):
+            initial[f"escalation_{number}"] = step.get("organisation", "")
+            initial[f"escalation_{number}_role"] = step.get("role", "")
+        return initial
 
     def clean_region(self):
         return self.regions[self.cleaned_data["region"]]
 
-    def clean_escalation(self) -> list[dict]:
-        known = set(Organisation.objects.values_list("code", flat=True))
-        return parse_escalation(self.cleaned_data.get("escalation") or "", known)
+    def clean_accountable(self):
+        return self.organisations[self.cleaned_data["accountable"]]
 
+    def clean_backup(self):
+        code = self.cleaned_data.get("backup")
+        return self.organisations[code] if code else None
 
-def escalation_text(steps: list[dict]) -> str:
-    """A cell's chain as the form shows it, one step a line."""
-    return "\n".join(" ".join(filter(None, (s.get("organisation", ""), s.get("role", "")))) for s in steps)
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        steps = []
+        for number in range(1, ESCALATION_STEPS + 1):
+            organisation, role = data.get(f"escalation_{number}"), data.get(f"escalation_{number}_role")
+            if organisation:
+                steps.append({"organisation": organisation, **({"role": role} if role else {})})
+            elif role:
+                self.add_error(
+                    f"escalation_{number}",
+                    _("Step %(number)d: choose the organisation, or leave its role empty.")
+                    % {"number": number},
+                )
+        data["escalation"] = steps
+        return data
+
+    def cell(self) -> dict[str, Any]:
+        """The valid form as ``services.set_cell`` takes it."""
+        return {name: self.cleaned_data[name] for name in CELL_FIELDS}
+
+    def add_service_error(self, exc) -> None:
+        """The service names ``escalation`` for a step it refuses: shown next to the chain's first step."""
+        field = "escalation_1" if exc.field == "escalation" else exc.field
+        self.add_error(field if field in self.fields else None, exc.message)
+
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        """The escalation steps the page shows: those set, then empty ones (at least three shown)."""
+        values = self.data if self.is_bound else self.initial
+        numbers = range(1, ESCALATION_STEPS + 1)
+        set_steps = [
+            n for n in numbers if values.get(f"escalation_{n}") or values.get(f"escalation_{n}_role")
+        ]
+        last = max(set_steps, default=0)
+        shown = min(ESCALATION_STEPS, max(ESCALATION_STEPS_SHOWN, last + 1))
+        return [
+            {"number": n, "organisation": self[f"escalation_{n}"], "role": self[f"escalation_{n}_role"]}
+            for n in range(1, shown + 1)
+        ]
 
 
 # The statuses in which each manager step is offered (the services decide in the end).

@@ -29,7 +29,7 @@ from banyan.core import clock, throttle
 from banyan.core.access import Action, can
 from banyan.core.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from banyan.core.views import service_errors
-from banyan.people.models import AuthenticatedHttpRequest, User
+from banyan.people.models import AuthenticatedHttpRequest, Organisation, User
 from banyan.places.choices import RegionKind
 from banyan.places.models import Region
 from banyan.places.services import get_region_by_code_for
@@ -51,7 +51,6 @@ from banyan.response.forms import (
     ResolveForm,
     StepForm,
     category_label,
-    escalation_text,
     organisation_label,
     region_label,
 )
@@ -644,6 +643,11 @@ def _matrix_region(user, code: str | None) -> Region:
 
 
 def _cell_rows(cells, language: str) -> list[dict]:
+    """The matrix's rows in words: bodies by name, roles by label (an escalation step naming a body
+    that is gone reads "unknown body")."""
+    cells = list(cells)
+    codes = {step.get("organisation") for cell in cells for step in cell.escalation or []}
+    bodies = {o.code: organisation_label(o, language) for o in Organisation.objects.filter(code__in=codes)}
     return [
         {
             "cell": cell,
@@ -654,7 +658,10 @@ def _cell_rows(cells, language: str) -> list[dict]:
             "backup": organisation_label(cell.backup, language) if cell.backup_id else "",
             "backup_role": services.role_label(cell.backup_role),
             "escalation": [
-                step.get("organisation", "") + (f" · {step['role']}" if step.get("role") else "")
+                {
+                    "body": bodies.get(step.get("organisation", ""), _("unknown body")),
+                    "role": services.role_label(step.get("role") or ""),
+                }
                 for step in cell.escalation or []
             ],
         }
@@ -715,29 +722,23 @@ def matrix_cell(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = CellForm(request.POST, regions=regions, language=language)
         if form.is_valid():
-            data = form.cleaned_data
+            cell = form.cell()
             try:
-                services.set_cell(actor=user, **data)
+                services.set_cell(actor=user, **cell)
             except InvalidInput as exc:
                 form.add_service_error(exc)
             else:
                 messages.success(request, _("The matrix cell is saved."))
-                return redirect(f"{reverse('response:matrix')}?region={data['region'].code}")
+                return redirect(f"{reverse('response:matrix')}?region={cell['region'].code}")
     else:
         initial = {"category": request.GET.get("category"), "region": request.GET.get("region")}
-        cell = (
+        existing = (
             Responsibility.objects.restrict(user)
             .select_related("accountable", "backup")
             .filter(category__code=initial["category"], region__code=initial["region"])
             .first()
         )
-        if cell is not None:
-            initial.update(
-                accountable=cell.accountable.code,
-                accountable_role=cell.accountable_role,
-                backup=cell.backup.code if cell.backup_id else "",
-                backup_role=cell.backup_role,
-                escalation=escalation_text(cell.escalation or []),
-            )
+        if existing is not None:
+            initial.update(CellForm.initial_for(existing))
         form = CellForm(initial=initial, regions=regions, language=language)
     return render(request, "response/cell_form.html", {"form": form, "nav": "incidents"})

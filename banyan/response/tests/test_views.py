@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from banyan.audit.models import AuditEntry
 from banyan.response import services
-from banyan.response.models import Incident, Responsibility
+from banyan.response.models import Incident
 from banyan.response.tests.conftest import jpeg_with_gps
 from banyan.response.views import duration_text, overdue_text
 
@@ -337,62 +337,7 @@ def test_the_list_pages_and_keeps_its_queries_flat(signed_in, site, users, djang
 # --- the matrix ----------------------------------------------------------------------------------
 
 
-def test_the_matrix_shows_cells_and_gaps(signed_in, site):
-    page = signed_in("director").get(reverse("response:matrix"))
-    html = page.content.decode()
-    cell = site["cell"]
-    assert f'data-cell="flooding@{cell.region.code}"' in html
-    assert "ORG-COMMITTEE · community_director" in html
-    gaps = {f"{g['category'].code}@{g['region'].code}" for g in page.context["gaps"]}
-    assert f"gas@{site['grid'].code}" in gaps and f"flooding@{site['grid'].code}" not in gaps
-    assert f'data-gap="gas@{site["grid"].code}"' in html
-    assert reverse("response:matrix-cell") in html
-    worker_page = signed_in("grid01").get(reverse("response:matrix")).content.decode()
-    assert reverse("response:matrix-cell") not in worker_page, "no edit links without CHANGE_MATRIX"
-    assert signed_in("grid01").get(reverse("response:matrix") + "?region=NOPE").status_code == 404
-
-
-def test_the_director_sets_a_cell_and_a_grid_worker_may_not(signed_in, site):
-    grid = site["grid"]
-    url = reverse("response:matrix-cell")
-    data = {
-        "category": "gas",
-        "region": grid.code,
-        "accountable": "ORG-PROPERTY",
-        "accountable_role": "property_staff",
-        "backup": "ORG-COMMITTEE",
-        "backup_role": "",
-        "escalation": "ORG-COMMITTEE community_director\nORG-STREET",
-    }
-    assert signed_in("grid01").post(url, data).status_code == 403
-    assert not Responsibility.objects.filter(category__code="gas", region=grid).exists()
-
-    director = signed_in("director")
-    bad = director.post(url, {**data, "escalation": "ORG-COMMITTEE\nORG-NOWHERE boss"})
-    assert bad.status_code == 200
-    assert "Line 2: write an organisation&#x27;s code" in bad.content.decode()
-    out_of_scope = director.post(url, {**data, "region": "NOPE"})
-    assert (
-        out_of_scope.status_code == 200
-        and "Choose one of the regions you manage." in out_of_scope.content.decode()
-    )
-    assert not Responsibility.objects.filter(category__code="gas", region=grid).exists()
-
-    saved = director.post(url, data)
-    assert saved.status_code == 302 and saved.url == f"{reverse('response:matrix')}?region={grid.code}"
-    cell = Responsibility.objects.get(category__code="gas", region=grid)
-    assert (cell.accountable.code, cell.accountable_role, cell.backup.code) == (
-        "ORG-PROPERTY",
-        "property_staff",
-        "ORG-COMMITTEE",
-    )
-    assert cell.escalation == [
-        {"organisation": "ORG-COMMITTEE", "role": "community_director"},
-        {"organisation": "ORG-STREET"},
-    ]
-    assert AuditEntry.objects.filter(action="matrix.set", subject_id=str(cell.pk)).exists()
-    form = director.get(f"{url}?category=gas&region={grid.code}").content.decode()
-    assert "ORG-COMMITTEE community_director\nORG-STREET" in form
+# The matrix's pages and cell form: test_matrix_page.py.
 
 
 def test_durations_read_as_a_person_says_them():
