@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from banyan.core import clock
+from banyan.core.context_processors import ELDER_COOKIE, ELDER_FIELD, is_elder_mode
 from banyan.core.errors import NotFound, PermissionDenied
 
 
@@ -50,11 +51,18 @@ def private(response):
 
 @require_POST
 def toggle_elder_mode(request):
-    """Elder mode is a cookie, so it works before sign-in and on shared devices."""
+    """Turn elder mode on or off. A signed-in person's choice is kept on their account, so it follows
+    them to the next sign-in and to other devices; the cookie keeps it for the browser too, so that it
+    also works before sign-in and on shared devices."""
     target = request.POST.get("next") or "/"
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "/"
     response = HttpResponseRedirect(target)
-    enabled = request.COOKIES.get("banyan_elder") != "1"
-    response.set_cookie("banyan_elder", "1" if enabled else "0", max_age=365 * 24 * 3600, samesite="Lax")
+    enabled = not is_elder_mode(request)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and hasattr(user, ELDER_FIELD):
+        # A preference of the person's own, not a domain change: no audit entry.
+        setattr(user, ELDER_FIELD, enabled)
+        user.save(update_fields=[ELDER_FIELD])
+    response.set_cookie(ELDER_COOKIE, "1" if enabled else "0", max_age=365 * 24 * 3600, samesite="Lax")
     return response

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from banyan.audit.actions import AuditAction
 from banyan.audit.services import record_one
+from banyan.core.choices import Role
+from banyan.core.context_processors import is_elder_mode
 from banyan.core.views import private
 from banyan.people import login as login_services
 from banyan.people import otp, stepup
@@ -129,9 +134,52 @@ def otp_recovery_codes(request):
     return private(render(request, "account/otp_recovery_codes.html", {"codes": codes, "next": "/"}))
 
 
+# --- home ------------------------------------------------------------------------------------------
+# Apps above people show blocks on the home page (a resident's warnings, say) without people importing
+# them: each registers a function of the request, in its AppConfig.ready, that answers the block's
+# template and context, or None to leave the block out.
+HomeSection = Callable[[HttpRequest], "dict[str, Any] | None"]
+HOME_SECTIONS: list[HomeSection] = []
+
+
+def add_home_section(section: HomeSection) -> None:
+    """Show ``section``'s block on the home page (once, however often the app registers it)."""
+    if section not in HOME_SECTIONS:
+        HOME_SECTIONS.append(section)
+
+
+def _sections(request: HttpRequest) -> list[dict[str, Any]]:
+    return [block for block in (section(request) for section in HOME_SECTIONS) if block]
+
+
+def _grid_of(user) -> Region | None:
+    """The grid of a resident's household."""
+    resident = getattr(user, "resident", None)
+    household = getattr(resident, "household", None) if resident is not None else None
+    return household.grid if household is not None else None
+
+
+def _greeting_name(user) -> str:
+    """The person's name as they are addressed: family name first in Chinese ("刘桂香")."""
+    language = get_language() or ""
+    if language.startswith("zh") and user.last_name:
+        return f"{user.last_name}{user.first_name}"
+    return user.display_name
+
+
 @login_required
 def home(request):
-
-    grids = Region.objects.restrict(request.user).filter(kind=RegionKind.GRID).order_by("code")
-    context = {"overview": community_overview(request.user), "grids": list(grids), "nav": "home"}
+    """The home page. A resident's starts with a few large buttons (get help, report a problem, my
+    reports, contact my grid worker) and the warnings that concern her area; in elder mode that is all
+    it shows. Staff see the overview of the places they are responsible for."""
+    user = request.user
+    context: dict[str, Any] = {"nav": "home", "sections": _sections(request)}
+    resident_home = user.role == Role.RESIDENT
+    elder = is_elder_mode(request)
+    context.update(resident_home=resident_home, elder_home=resident_home and elder)
+    if resident_home:
+        context.update(greeting_name=_greeting_name(user), home_grid=_grid_of(user))
+    if not (resident_home and elder):
+        grids = Region.objects.restrict(user).filter(kind=RegionKind.GRID).order_by("code")
+        context.update(overview=community_overview(user), grids=list(grids))
     return render(request, "account/home.html", context)

@@ -49,6 +49,10 @@ class User(AbstractUser):
     resident = models.OneToOneField(
         "people.Resident", models.SET_NULL, null=True, blank=True, related_name="account"
     )
+    # Elder mode (large type, high contrast, few steps) as the person chose it on any device: it
+    # follows them to the next sign-in. None: never chosen, the browser's cookie decides
+    # (banyan.core.context_processors.is_elder_mode).
+    elder_mode = models.BooleanField(_("elder mode"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("account")

@@ -1,4 +1,5 @@
-"""Included at the site root: the staff alert pages under alerts/, the Atom feed under cap/."""
+"""Included at the site root: the staff alert pages under alerts/, the warnings that concern a person's
+area at warnings/ (every signed-in role), the Atom feed under cap/."""
 
 from django.urls import path
 
@@ -12,5 +13,6 @@ urlpatterns = [
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert-acknowledge"),
     path("alerts/<int:pk>/resolve/", views.alert_resolve, name="alert-resolve"),
     path("alerts/official/<int:pk>/", views.official_warning_detail, name="official-warning-detail"),
+    path("warnings/", views.warnings_page, name="warnings"),
     path("cap/alerts.atom", views.alerts_atom, name="alerts-atom"),
 ]

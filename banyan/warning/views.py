@@ -24,9 +24,9 @@ from banyan.core.errors import InvalidInput
 from banyan.core.views import service_errors
 from banyan.people.auth import user_for_token
 from banyan.people.models import AuthenticatedHttpRequest
-from banyan.warning import services
+from banyan.warning import areas, services
 from banyan.warning.cap import atom_feed
-from banyan.warning.choices import ACTIVE_STATUSES, AlertStatus, severity_expression
+from banyan.warning.choices import ACTIVE_STATUSES, AlertStatus, severity, severity_expression
 from banyan.warning.forms import ACTIVE, ANY, AlertFilterForm, ResolveForm
 from banyan.warning.models import Alert, OfficialWarning
 
@@ -299,3 +299,142 @@ def official_warning_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpR
         "nav": "alerts",
     }
     return render(request, "warning/official_warning_detail.html", context)
+
+
+# --- the warnings that concern a person's area (every signed-in role, residents included) ----------
+# Area-wide only (banyan.warning.areas): never an alert about a person. Each warning is told in words:
+# what, the grade in words and colour, where (as residents name the place) and what to do.
+
+WARNINGS_LIMIT = 50
+HOME_WARNINGS_LIMIT = 3
+# What an area alert of a rule that opens incidents of this category means to a resident, and what
+# to do; alerts of other rules are named by their rule.
+AREA_ALERT_WORDS = {
+    "flooding": (
+        gettext_lazy("Water is rising"),
+        gettext_lazy(
+            "Keep away from low ground, underground garages and drains; move cars and belongings up."
+        ),
+    ),
+    "fire_smoke": (
+        gettext_lazy("Smoke alarm"),
+        gettext_lazy("If you see smoke or fire, leave by the stairs, never the lift, and call 119."),
+    ),
+    "gas": (
+        gettext_lazy("Gas leak"),
+        gettext_lazy("No flames and no switches nearby; open the windows, leave, and call 119 from outside."),
+    ),
+    "crowding": (
+        gettext_lazy("Crowded place"),
+        gettext_lazy("Stay away from the place for now, and keep children and elders close."),
+    ),
+}
+DEFAULT_ADVICE = gettext_lazy("Follow the instructions of the community's staff.")
+
+
+def _name(zh: str, en: str, language: str) -> str:
+    return zh if language.startswith("zh") or not en else en
+
+
+def _alert_place_words(alert: Alert, language: str) -> str:
+    """Where an area alert stands, as residents name it: the facility or building, and the grid."""
+    place = services.alert_place(alert)
+    grid = alert.grid or (alert.device.grid if alert.device is not None else None)
+    parts = []
+    if place.facility is not None:
+        parts.append(_name(place.facility.name_zh, place.facility.name_en, language))
+    elif place.building is not None:
+        parts.append(place.building.name)
+    if grid is not None:
+        parts.append(_name(grid.name_zh, grid.name_en, language))
+    elif not parts:
+        parts.append(_name(alert.community.name_zh, alert.community.name_en, language))
+    return (
+        _("%(first)s, %(second)s") % {"first": parts[0], "second": parts[1]} if len(parts) == 2 else parts[0]
+    )
+
+
+def _alert_item(alert: Alert, area: areas.Area, language: str, *, linked: bool) -> dict:
+    words = AREA_ALERT_WORDS.get(alert.rule.incident_category)
+    place = services.alert_place(alert)
+    near = ""
+    if area.home_building is not None and place.building is not None and place.building == area.home_building:
+        near = _("In your building")
+    elif area.home_grid is not None and alert.grid_id == area.home_grid.pk:
+        near = _("In your grid")
+    return {
+        "id": f"alert-{alert.pk}",
+        "kind": "local",
+        "source": _("Community sensors"),
+        "title": str(words[0]) if words else str(alert.rule),
+        "grade": alert.grade,
+        "grade_label": alert.get_grade_display(),
+        "place": _alert_place_words(alert, language),
+        "near": near,
+        "advice": str(words[1]) if words else str(DEFAULT_ADVICE),
+        "at": alert.raised_at,
+        "url": reverse("warning:alert-detail", args=[alert.pk]) if linked else "",
+        "rank": (severity(alert.grade), alert.raised_at),
+    }
+
+
+def _official_item(warning: OfficialWarning) -> dict:
+    return {
+        "id": f"official-{warning.pk}",
+        "kind": "official",
+        "source": warning.sender_name or warning.sender,
+        "title": warning.headline,
+        "title_lang": warning.headline_lang,
+        "grade": warning.grade,
+        "grade_label": warning.get_grade_display() if warning.grade else warning.severity_label,
+        "place": "; ".join(name for name in warning.area_names if name),
+        "near": "",
+        "advice": warning.instruction,
+        "at": warning.effective or warning.sent,
+        "url": reverse("warning:official-warning-detail", args=[warning.pk]),
+        "rank": (severity(warning.grade), warning.effective or warning.sent),
+    }
+
+
+def area_warnings(user, *, limit: int) -> dict:
+    """The official warnings and area alerts that concern ``user``'s area, as the pages show them
+    (``items``: the most severe first, then the newest), and the area in words."""
+    language = get_language() or ""
+    area = areas.area_for(user)
+    now = clock.now()
+    official = [
+        _describe_official(warning, language)
+        for warning in areas.concerning(official_warnings_in_force(now)[:FEED_LIMIT], area)
+    ]
+    linked = can(user, Action.VIEW_ALERTS)
+    local = [_alert_item(alert, area, language, linked=linked) for alert in areas.area_alerts(area)[:limit]]
+    items = sorted(
+        [*(_official_item(w) for w in official), *local], key=lambda item: item["rank"], reverse=True
+    )
+    return {
+        "items": items[:limit],
+        "more": len(items) > limit,
+        "area_names": [_name(r.name_zh, r.name_en, language) for r in area.regions],
+        "everywhere": area.everywhere,
+    }
+
+
+@login_required
+@require_GET
+@service_errors
+def warnings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The official and community warnings that concern the signed-in person's area, in words."""
+    context = {
+        **area_warnings(request.user, limit=WARNINGS_LIMIT),
+        "can_view_alerts": can(request.user, Action.VIEW_ALERTS),
+        "nav": "warnings",
+    }
+    return render(request, "warning/warnings.html", context)
+
+
+def home_warnings(request: HttpRequest) -> dict | None:
+    """The home page's block of warnings, for those without the alert pages (residents, volunteers)."""
+    user = request.user
+    if not getattr(user, "is_authenticated", False) or can(user, Action.VIEW_ALERTS):
+        return None
+    return {"template": "warning/_home_warnings.html", **area_warnings(user, limit=HOME_WARNINGS_LIMIT)}

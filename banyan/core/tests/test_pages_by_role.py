@@ -425,6 +425,8 @@ PAGES: dict[str, list[Variant]] = {
     ],
     # The feed answers in JSON: 401 without a session or token.
     "warning:alerts-atom": [v("401 200 200 200 200 200 200 403 403 200")],
+    # the warnings that concern one's area: every signed-in role (banyan/warning/tests/test_warnings_page.py)
+    "warning:warnings": [v(EVERYONE_SIGNED_IN)],
     # response
     "response:task-list": [v("302 200 200 200 200 200 200 200 403 403")],
     "response:incident-list": [
@@ -476,6 +478,10 @@ PAGES: dict[str, list[Variant]] = {
         v("302 404 404 404 404 404 404 404 404 403", lambda w: [HUGE_ID], label="beyond 64 bits"),
     ],
     "reports:rate": [v(POST_ONLY, lambda w: [w.report.pk])],
+    "reports:reopen": [v(POST_ONLY, lambda w: [w.report.pk])],
+    "reports:support": [v(POST_ONLY, lambda w: [w.incident_g01.pk])],
+    "reports:photo": [v("302 404 404 404 404 404 404 404 404 403", lambda w: [w.report.pk, UNKNOWN_ID])],
+    "reports:contact": [v(REPORTERS)],
     # cockpit: a community's screen for directors, street officers, admins and auditors; the street
     # view across communities for those but directors.
     "cockpit:cockpit": [
@@ -1084,8 +1090,30 @@ FORMS: list[Form] = [
         {"empty": empty},
         "302 404 404 404 404 404 404 404 404 403",
     ),
+    # "Not solved" is the reporter's, on a resolved or closed report (it is still open: 409).
+    Form(
+        "report-reopen",
+        "reports:reopen",
+        lambda w: [w.report.pk],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"reason": LONG + NUL},
+            "not-yet-resolved": lambda w: {"reason": "still leaking"},
+        },
+        "302 404 404 404 404 404 404 404 409 403",
+    ),
+    # "Me too" on an incident that is not one of one's community's open ones: the same 404 as missing.
+    Form(
+        "report-support (unknown)",
+        "reports:support",
+        lambda w: [HUGE_ID],
+        {"empty": empty, "garbage": lambda w: {"reason": LONG}},
+        "302 404 404 404 404 404 404 404 404 403",
+    ),
 ]
-FORM_KEYS = {form.key for form in FORMS} | {"warning:alert-acknowledge"}
+# Forms without fields, tested on their own: acknowledging an alert (below), asking one's grid worker
+# to get in touch (banyan/response/tests/test_resident_loop.py).
+FORM_KEYS = {form.key for form in FORMS} | {"warning:alert-acknowledge", "reports:contact"}
 
 
 WATCHED_APPS = ("places", "people", "audit", "warning", "notify", "response")

@@ -20,26 +20,69 @@ HOME = "home"
 BUILDING = "building"
 MAP = "map"
 
-# A symbol that goes with each category's name (never instead of it).
-CATEGORY_ICONS = {
-    "fire_smoke": "🔥",
-    "gas": "⚠️",
-    "flooding": "💧",
-    "fall_medical": "🚑",
-    "wellness_check": "👵",
-    "crowding": "👥",
-    "security": "🛡️",
-    "repairs": "🔧",
-    "device_fault": "📟",
-    "sanitation": "🧹",
-    "noise": "🔊",
-    "dispute": "💬",
-    "other": "📝",
-}
+# Each category's icon: a symbol of Banyan's own SVG sprite (banyan/response/static/reports/icons.svg),
+# always beside the category's name, never instead of it; drawn in the text's colour, hidden from
+# screen readers. An unknown category gets "other".
+CATEGORY_ICONS = frozenset(
+    {
+        "fire_smoke",
+        "gas",
+        "flooding",
+        "fall_medical",
+        "wellness_check",
+        "crowding",
+        "security",
+        "repairs",
+        "device_fault",
+        "sanitation",
+        "noise",
+        "dispute",
+        "other",
+    }
+)
 
 
 def icon(category: Category) -> str:
-    return CATEGORY_ICONS.get(category.code, "•")
+    """The id of the category's symbol in the icon sprite."""
+    return category.code if category.code in CATEGORY_ICONS else "other"
+
+
+# What to do first, before reporting, for the categories where minutes count: the numbers to call
+# (120 ambulance, 119 fire, 110 police) and a line of advice. Shown when the category is chosen on the
+# form and on the report's page.
+FIRST_AID = {
+    "fall_medical": (
+        ("120",),
+        _(
+            "Call 120 first. Do not lift someone who has fallen and cannot get up: keep them warm, "
+            "stay with them, and let them lie still."
+        ),
+    ),
+    "fire_smoke": (
+        ("119",),
+        _("Call 119 first. Leave by the stairs, never the lift; close the doors behind you."),
+    ),
+    "gas": (
+        ("119",),
+        _(
+            "Leave, then call 119 from outside. No flames and no switches near the smell; open the "
+            "windows only if it is safe."
+        ),
+    ),
+    "security": (
+        ("110",),
+        _("If someone is in danger now, call 110 first."),
+    ),
+}
+
+
+def first_aid(code: str) -> dict | None:
+    """The first-aid advice of a category (``numbers`` to call, ``advice``), or None."""
+    found = FIRST_AID.get(code)
+    if found is None:
+        return None
+    numbers, advice = found
+    return {"code": code, "numbers": numbers, "advice": advice}
 
 
 class CategoryRadioSelect(forms.RadioSelect):
@@ -66,13 +109,14 @@ RATINGS = [
 
 
 def _coordinate(label, limit: int, not_a_number, out_of_range) -> forms.FloatField:
-    """A latitude or longitude typed in, or filled in by the map or the phone's position."""
+    """A latitude or longitude filled in by the map or the phone's position: a hidden input, never a
+    box of numbers shown to the resident (the page says where in words)."""
     return forms.FloatField(
         label=label,
         required=False,
         min_value=-limit,
         max_value=limit,
-        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+        widget=forms.HiddenInput,
         error_messages={"invalid": not_a_number, "min_value": out_of_range, "max_value": out_of_range},
     )
 
@@ -230,5 +274,20 @@ class RatingForm(ServiceErrorsMixin, forms.Form):
             "max_length": _(
                 "Keep the comment to at most %(limit_value)d characters (it has %(show_value)d)."
             ),
+        },
+    )
+
+
+class NotSolvedForm(ServiceErrorsMixin, forms.Form):
+    """ "Not solved": what is still wrong; the report's incident is reopened with it."""
+
+    reason = forms.CharField(
+        label=_("What is still wrong?"),
+        help_text=_("It goes back to those who dealt with it. At most 1,000 characters."),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": _("Say what is still wrong, so that they know what to do."),
+            "max_length": _("Keep the reason to at most %(limit_value)d characters (it has %(show_value)d)."),
         },
     )

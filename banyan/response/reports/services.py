@@ -26,17 +26,21 @@ from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
 from banyan.core import clock, vault
 from banyan.core.access import Action, can
+from banyan.core.choices import Role
 from banyan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from banyan.notify.services import Contact, normalise_phone, notify
-from banyan.people.models import Actor
+from banyan.people.models import Actor, User
+from banyan.places.choices import RegionKind
 from banyan.places.geo import haversine_m
-from banyan.places.models import Building, Facility, Unit
-from banyan.response import services
+from banyan.places.models import Building, Facility, Region, Unit
+from banyan.response import flow, services
+from banyan.response.flow import MOVES, Move
 from banyan.response.models import (
     DESCRIPTION_MAX,
     RATING_COMMENT_MAX,
     Category,
     Incident,
+    IncidentEvent,
     IncidentPhoto,
     Open311Key,
     Report,
@@ -503,3 +507,214 @@ def key_for(raw: str | None) -> Open311Key | None:
     if not raw or not raw.startswith(OPEN311_KEY_PREFIX) or len(raw) > 200:
         return None
     return Open311Key.objects.filter(key_hash=hash_key(raw), is_revoked=False).first()
+
+
+# --- the resident's loop: the resolution, "not solved", "me too", my grid worker -----------------
+
+REOPEN_REASON_MAX = 1000
+# Categories about one person's health or home: never offered to neighbours as "me too", nor shown to
+# them as possible duplicates.
+PERSONAL_CATEGORIES = frozenset({"fall_medical", "wellness_check"})
+SUPPORTED = "supported"  # the incident's timeline step when a neighbour says "me too"
+TIMELINE_KINDS[SUPPORTED] = _lazy("A neighbour reported it too")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What the responder said was done (the latest "resolve" step's note), when, and the photos they
+    sent with it: what the reporter sees before she rates or says it is not solved."""
+
+    note: str
+    at: Any
+    photos: tuple[IncidentPhoto, ...]
+
+
+def resolution_of(report: Report) -> Resolution | None:
+    """The resolution of the report's incident, or None if it was never resolved. The photos are those
+    taken at "resolve" (not the scene's, which may show other people)."""
+    step = report.incident.events.filter(kind=Move.RESOLVE.value).order_by("-at", "-id").first()
+    if step is None:
+        return None
+    photos = tuple(
+        report.incident.photos.filter(stage=IncidentPhoto.Stage.RESOLVE, at__gte=step.at)
+        .defer("photo")
+        .order_by("at", "id")
+    )
+    return Resolution(note=step.note, at=step.at, photos=photos)
+
+
+def resolution_photo(report: Report, photo_id) -> IncidentPhoto:
+    """A photo of the report's resolution (see ``resolution_of``); else the same 404."""
+    found = resolution_of(report)
+    if found is None or not isinstance(photo_id, int) or photo_id not in {p.pk for p in found.photos}:
+        raise NotFound(_("No such photo."))
+    photo = IncidentPhoto.objects.filter(pk=photo_id, incident_id=report.incident_id).first()
+    if photo is None:
+        raise NotFound(_("No such photo."))
+    return photo
+
+
+def can_reopen(report: Report) -> bool:
+    """The reporter may say "not solved" while the incident is resolved or closed and she has not rated it."""
+    return report.incident.status in MOVES[Move.REOPEN][0] and report.rating is None
+
+
+@transaction.atomic(durable=True)
+def reopen_report(*, actor: Actor, report: Report, reason: str) -> Report:
+    """The reporter says her resolved or closed report is not solved: its incident is reopened with her
+    reason (kept on its timeline for the staff) and goes back to the same accountable body and, if one
+    had it, the same responder; without one, dispatch picks the nearest. Only the reporter, only before
+    she rates it. This is the resident's own path: the staff's "reopen" step stays the managers'."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Say what is still wrong, so that they know what to do."), field="reason")
+    if len(reason) > REOPEN_REASON_MAX:
+        raise InvalidInput(
+            _("The reason is longer than %(max)d characters.") % {"max": REOPEN_REASON_MAX}, field="reason"
+        )
+    if actor is None or report.reporter_id is None or report.reporter_id != actor.pk:
+        raise PermissionDenied(_("Only the person who reported it may say it is not solved."))
+    locked = Report.objects.select_for_update().filter(pk=report.pk).first()
+    incident = Incident.objects.select_for_update().filter(pk=report.incident_id).first()
+    if locked is None or incident is None:
+        raise NotFound(_("No such report."))
+    if locked.rating is not None:
+        raise Conflict(
+            _("You have rated this report already; if the problem is back, report it again."), field="reason"
+        )
+    if incident.status not in MOVES[Move.REOPEN][0]:
+        raise Conflict(_("Only a resolved or closed report can be reopened."), field="reason")
+    # The move keeps the accountable body and the assignee: it goes back to those who had it.
+    services._apply(incident, Move.REOPEN, actor=actor, note=reason)
+    if incident.assignee_id is None:
+        services.dispatch(incident)
+    locked.incident = incident
+    return locked
+
+
+def community_of(actor: Actor) -> Region | None:
+    """The community of the actor's home, else of the region they serve (a grid's or their own)."""
+    household = getattr(getattr(actor, "resident", None), "household", None)
+    if household is not None and household.grid is not None:
+        return household.grid.parent
+    region = actor.region if actor.region_id is not None else None
+    if region is not None and region.kind == RegionKind.GRID:
+        return region.parent
+    return region if region is not None and region.kind == RegionKind.COMMUNITY else None
+
+
+def supporters(incident: Incident) -> int:
+    """How many neighbours said "me too": the reports of the incident but the one that opened it."""
+    count = incident.reports.count()
+    return max(count - 1, 0) if incident.source in (Source.REPORT, Source.OPEN311) else count
+
+
+@transaction.atomic(durable=True)
+def support_incident(*, actor: Actor, incident_id) -> Report:
+    """ "Me too": the actor adds herself to an open incident a neighbour reported (a duplicate or a
+    report nearby), instead of reporting it again. She becomes one of its supporters — a report of hers
+    on the same incident: counted, listed among her reports, and told of every change as the first
+    reporter is. Only open incidents of her own community, not of a category about one person; any
+    other is the same 404."""
+    if not can(actor, Action.REPORT_INCIDENTS):
+        raise PermissionDenied(_("You may not report problems."))
+    community = community_of(actor)
+    incident = (
+        Incident.objects.select_for_update()
+        .filter(pk=incident_id if isinstance(incident_id, int) else None)
+        .exclude(category__code__in=PERSONAL_CATEGORIES)
+        .first()
+    )
+    if incident is None or community is None or incident.community_id != community.pk:
+        raise NotFound(_("No such report."))
+    if incident.status not in {s.value for s in flow.OPEN}:
+        raise Conflict(_("This problem is no longer open; if it is still there, report it again."))
+    if Report.objects.filter(incident=incident, reporter=actor).exists():
+        raise Conflict(_("You have already reported this problem."))
+    now = clock.now()
+    report = Report.objects.create(
+        reporter=actor,
+        source=Source.REPORT,
+        category=incident.category,
+        building=incident.building,
+        facility=incident.facility,
+        latitude=incident.latitude if incident.building_id is None else None,
+        longitude=incident.longitude if incident.building_id is None else None,
+        incident=incident,
+        token=secrets.token_hex(16),
+        requested_at=now,
+    )
+    count = supporters(incident)
+    IncidentEvent.objects.create(
+        incident=incident,
+        at=now,
+        kind=SUPPORTED,
+        actor=actor,
+        details={"report": report.pk, "supporters": count},
+    )
+    record(
+        actor=actor,
+        events=[
+            Event(
+                AuditAction.REPORT_SUBMIT,
+                "report",
+                report.pk,
+                details={
+                    "category": incident.category.code,
+                    "source": Source.REPORT,
+                    "incident": incident.pk,
+                    "support": True,
+                },
+            )
+        ],
+    )
+    _acknowledge_receipt(report, actor=actor, contact=ContactDetails())
+    return report
+
+
+def grid_workers_of(actor: Actor) -> tuple[Region | None, list[User]]:
+    """The grid of the actor's home and its grid workers (active accounts), whom she may contact."""
+    household = getattr(getattr(actor, "resident", None), "household", None)
+    grid = household.grid if household is not None else None
+    if grid is None:
+        return None, []
+    workers = User.objects.filter(role=Role.GRID_WORKER, region=grid, is_active=True).order_by("pk")
+    return grid, list(workers)
+
+
+@transaction.atomic(durable=True)
+def ask_grid_worker(*, actor: Actor) -> int:
+    """Ask the grid workers of the actor's home to get in touch (a notification to each, naming her
+    home as residents say it; her phone stays in the registry, where they may look it up). Returns how
+    many were asked; 0 when her account is not linked to a home or the grid has no worker."""
+    household = getattr(getattr(actor, "resident", None), "household", None)
+    grid, workers = grid_workers_of(actor)
+    if household is None or grid is None or not workers:
+        return 0
+    place = unit_words(household.unit, "zh") if household.unit is not None else grid.name_zh
+    notify(
+        workers,
+        "resident.contact",
+        _lazy("A resident asks you to get in touch"),
+        _lazy("A resident of %(place)s asks you to get in touch."),
+        params={"place": place},
+        reference=("household", household.pk),
+    )
+    return len(workers)
+
+
+def unit_words(unit: Unit, language: str) -> str:
+    """A unit as residents say it: "3幢2单元502" for unit "2-05-502" of building "3幢" (English:
+    "3幢, entrance 2, room 502"); a number of another shape is kept as it is."""
+    parts = unit.number.split("-")
+    building = unit.building.name
+    if len(parts) == 3 and all(part.isdigit() for part in parts):
+        entrance, _floor, room = parts
+        if language.startswith("zh"):
+            return f"{building}{int(entrance)}单元{room}"
+        return _("%(building)s, entrance %(entrance)d, room %(room)s") % {
+            "building": building,
+            "entrance": int(entrance),
+            "room": room,
+        }
+    return f"{building} {unit.number}"

@@ -71,7 +71,9 @@ def test_the_form_offers_my_home_and_the_categories(site, signed_in, resident):
     assert response.status_code == 200
     page = response.content.decode()
     assert 'value="home" ' in page and "checked" in page.split('value="home"')[1].split(">")[0]
-    assert "Flooding" in page and '<span aria-hidden="true">💧</span> Flooding' in page  # both as text
+    # the category's own SVG icon (no emoji), hidden from screen readers, with its name as text
+    assert '<use href="/static/reports/icons.svg#flooding"></use></svg>Flooding' in page
+    assert 'class="icon" aria-hidden="true"' in page and "💧" not in page
     assert site["building"].name in page
     assert 'enctype="multipart/form-data"' in page
 
