@@ -367,6 +367,21 @@ EVENT_KINDS: dict[str, EventKind] = {
 }
 
 
+# The demo's opening scene (``banyan simulate --opening-scene``, which ``banyan demo`` passes): a short
+# scripted morning so that whoever opens the demo sees the whole path within minutes, not after the
+# first random event (a quarter of an hour on average). Seconds after the simulator starts, and what
+# it shows: an SOS (a red alert at once, an incident, and the director's urgent notice when nobody
+# accepts it in time), a gas leak reaching 25 %LEL about 2.5 minutes later (red), a wearer falling
+# twice (orange once the second fall comes, 3 minutes later), a basement flooding past 50 cm (orange
+# after about 8.5 minutes).
+OPENING_SCENE: tuple[tuple[str, float], ...] = (
+    ("sos", 10.0),
+    ("gas_leak", 20.0),
+    ("falls", 30.0),
+    ("flooding", 40.0),
+)
+
+
 @dataclass
 class Event:
     """An event under way: what, where, since when (epoch seconds)."""
@@ -478,6 +493,15 @@ class Scenario:
         if event is None:
             raise ValueError(f"no {kind.device_kind} device free for a {code} event")
         return event
+
+    def opening_scene(self, *, at: dt.datetime) -> list[Event]:
+        """Schedule :data:`OPENING_SCENE` from ``at`` on; a kind with no device in the fleet is left out."""
+        events = []
+        for code, after_s in OPENING_SCENE:
+            if not self._candidates(EVENT_KINDS[code]):
+                continue
+            events.append(self.force(code, at=at + dt.timedelta(seconds=after_s)))
+        return events
 
     def _begin(
         self, kind: EventKind, t: float, device: FleetDevice | None, rng: random.Random

@@ -191,3 +191,23 @@ def test_every_event_raises_the_grade_it_promises_under_the_default_rules(fleet,
         assert statuses == {"open"}
     assert feed.readings >= 2
     assert not DeadLetter.objects.exists()
+
+
+def test_the_opening_scene_raises_a_red_alert_within_a_minute_and_more_within_ten(fleet):
+    """`banyan demo` starts the simulator with its opening scene: whoever opens the cockpit sees a red
+    alert within a minute of the start, then the other events of the scene, in this order."""
+    with clock.use(clock.SimulatedClock(START)) as simulated:
+        scenario = Scenario(fleet, seed=1, start=START, speed=1)
+        events = scenario.opening_scene(at=START)
+        assert [event.kind.code for event in events] == ["sos", "gas_leak", "falls", "flooding"]
+        members = {e.device.code for e in events}
+        feed = Feed(scenario, simulated, only=members)
+        feed.until(START + dt.timedelta(seconds=60), 5)
+        first = list(Alert.objects.filter(raised_at__gte=START).values_list("grade", "raised_at"))
+        assert [grade for grade, _at in first] == ["red"]
+        assert first[0][1] <= START + dt.timedelta(seconds=60)
+        feed.until(START + dt.timedelta(minutes=10), 15)
+    grades = list(
+        Alert.objects.filter(raised_at__gte=START).order_by("raised_at").values_list("grade", flat=True)
+    )
+    assert grades == ["red", "red", "orange", "orange"]

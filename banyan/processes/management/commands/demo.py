@@ -167,6 +167,7 @@ class Command(BaseCommand):
             f"{speed:g}",
             "--events-per-hour",
             f"{events_per_hour:g}",
+            "--opening-scene",
         ]
         children.append(("simulator", subprocess.Popen(simulate, env=env, start_new_session=True)))
         return children

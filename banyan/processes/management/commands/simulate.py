@@ -50,6 +50,11 @@ class Command(BaseCommand):
             choices=sorted(EVENT_KINDS),
             help="start an event of this kind at once (repeatable)",
         )
+        parser.add_argument(
+            "--opening-scene",
+            action="store_true",
+            help="begin with the demo's scripted scene: an SOS, a gas leak, falls, a flood",
+        )
         parser.add_argument("--duration", type=float, default=0.0, help="seconds to run (0: until stopped)")
         parser.add_argument("--once", action="store_true", help="one report of every device, then exit")
 
@@ -72,6 +77,9 @@ class Command(BaseCommand):
             events_per_hour=0.0 if options["once"] else options["events_per_hour"],
         )
         outbox: collections.deque[Message] = collections.deque()
+        if options["opening_scene"] and not options["once"]:
+            for event in scenario.opening_scene(at=now):
+                self.stdout.write(f"opening scene: {event.describe()}")
         for code in options["event"]:
             try:
                 event = scenario.force(code, at=now)
