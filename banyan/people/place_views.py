@@ -26,6 +26,12 @@ def _counts(queryset, key: str) -> dict[int, int]:
     return dict(queryset.order_by().values_list(key).annotate(n=Count("id", distinct=True)))
 
 
+def _households_in_part(user) -> bool:
+    """Whether the user sees only some households of a place (a resident their own, a volunteer those of
+    the people they care for): the pages then say that the others are hidden, never that there are none."""
+    return Household.objects.none().personal_scope(user) is not None
+
+
 @login_required
 @service_errors
 def grid_list(request):
@@ -38,7 +44,12 @@ def grid_list(request):
         grid.building_count = buildings.get(grid.pk, 0)
         grid.household_count = households.get(grid.pk, 0)
         grid.resident_count = residents.get(grid.pk, 0)
-    context = {"grids": grids, "can_export": can(user, Action.EXPORT_LEDGER), "nav": "places"}
+    context = {
+        "grids": grids,
+        "can_export": can(user, Action.EXPORT_LEDGER),
+        "households_in_part": _households_in_part(user),
+        "nav": "places",
+    }
     return render(request, "places/grid_list.html", context)
 
 
@@ -71,6 +82,7 @@ def render_grid_detail(request, grid: Region, *, export_form: LedgerExportForm |
         "buildings": buildings,
         "can_export": can_export,
         "export_form": export_form,
+        "households_in_part": _households_in_part(user),
         "nav": "places",
     }
     return render(request, "places/grid_detail.html", context)
@@ -89,5 +101,11 @@ def building_detail(request, pk: int):
     units = list(building.units.all())
     for unit in units:
         unit.visible_households = households_by_unit.get(unit.pk, [])
-    context = {"building": building, "grid": building.grid, "units": units, "nav": "places"}
+    context = {
+        "building": building,
+        "grid": building.grid,
+        "units": units,
+        "households_in_part": _households_in_part(user),
+        "nav": "places",
+    }
     return render(request, "places/building_detail.html", context)

@@ -45,7 +45,7 @@ from banyan.people.forms import (
     OwnRevealForm,
     RevealForm,
 )
-from banyan.people.models import CareProfile, Resident, Vehicle
+from banyan.people.models import CareProfile, Resident, Vehicle, may_see_care
 from banyan.people.pdf import render_own_data
 from banyan.people.place_views import render_grid_detail
 from banyan.people.services import get_household_for, get_resident_for, reveal_resident
@@ -117,6 +117,7 @@ def household_detail(request, pk: int):
         "building": household.unit.building,
         "grid": household.grid,
         "residents": residents,
+        "care_shown": may_see_care(user),
         "vehicles": list(Vehicle.objects.restrict(user).filter(household=household)),
         "nav": "places",
     }
@@ -138,6 +139,9 @@ def _render_resident(request, resident: Resident, *, form=None, reveal_open=Fals
         "age": resident.age_on(clock.today()),
         "tags": [_label(ResidentTag, tag) for tag in resident.tags or []],
         "care_profiles": list(_active_care_profiles(user).filter(resident=resident)),
+        # Whether care profiles exist is health data: a role that may not see care is told so, never
+        # "none" (an 83-year-old living alone with two profiles is not someone without care).
+        "care_shown": may_see_care(user),
         "reveal_form": form,
         "reveal_open": reveal_open,
         "revealed": revealed or {},
