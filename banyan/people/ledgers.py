@@ -68,6 +68,7 @@ COLUMNS = (
     Column("tags", "标签", False),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
+COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
 # Columns the export adds, and a running number; accepted in an imported file and ignored.
 EXPORT_ONLY = (("age", "年龄"), ("sex", "性别"), ("care_kinds", "关怀类别"))
 IGNORED_HEADERS = {"序号", "no", "no.", "#", "备注", "remarks"} | {h for pair in EXPORT_ONLY for h in pair}
@@ -284,6 +285,21 @@ def parse_ledger(source: str | Path | bytes | IO[bytes], filename: str | None = 
     return rows
 
 
+def _is_chinese() -> bool:
+    return (translation.get_language() or "").startswith("zh")
+
+
+def _listing(items: Iterable[str]) -> str:
+    return ("、" if _is_chinese() else ", ").join(items)
+
+
+def _column_name(column: Column) -> str:
+    """A column as the person's spreadsheet heads it, in their language: the Chinese header on Chinese
+    pages ("户编号"), the English heading a file may use instead, with the Chinese one, on English pages
+    ("household_code (户编号)")."""
+    return column.header_zh if _is_chinese() else f"{column.key} ({column.header_zh})"
+
+
 def _header_keys(cells: list[str]) -> list[str | None]:
     mapping = _header_map()
     keys: list[str | None] = []
@@ -296,25 +312,26 @@ def _header_keys(cells: list[str]) -> list[str | None]:
             key = mapping[folded]
             if key in keys:
                 raise InvalidInput(
-                    _("Column %(column)d repeats the column %(key)s.") % {"column": position, "key": key},
+                    _("Column %(column)d (“%(header)s”) repeats the column %(name)s.")
+                    % {"column": position, "header": cell, "name": _column_name(COLUMN_BY_KEY[key])},
                     field="file",
                 )
             keys.append(key)
         else:
             keys.append(None)
             unknown.append(cell)
-    accepted = ", ".join(f"{c.key} ({c.header_zh})" for c in COLUMNS)
+    accepted = _listing(_column_name(c) for c in COLUMNS)
     if unknown:
         raise InvalidInput(
             _("Unknown column %(columns)s in row 1; the columns are: %(accepted)s.")
-            % {"columns": ", ".join(f"“{u}”" for u in unknown), "accepted": accepted},
+            % {"columns": _listing(f"“{u}”" for u in unknown), "accepted": accepted},
             field="file",
         )
-    missing = [f"{c.key} ({c.header_zh})" for c in COLUMNS if c.required and c.key not in keys]
+    missing = [_column_name(c) for c in COLUMNS if c.required and c.key not in keys]
     if missing:
         raise InvalidInput(
             _("Row 1 lacks the required column %(columns)s; the columns are: %(accepted)s.")
-            % {"columns": ", ".join(missing), "accepted": accepted},
+            % {"columns": _listing(missing), "accepted": accepted},
             field="file",
         )
     return keys
@@ -338,9 +355,17 @@ def _choice_lookup(choices, aliases: dict) -> dict[str, str]:
 
 
 def _accepted(choices, aliases: dict) -> str:
-    return ", ".join(
-        f"{value} ({aliases[value][0]})" if value in aliases else value for value in choices.values
-    )
+    """The words a cell may hold, as the person reading the message says them: the register's Chinese
+    word on Chinese pages ("户主、配偶 …"), the label with that word on English ones ("Head of household
+    (户主), …"); never the stored codes."""
+    words = []
+    for value, label in choices.choices:
+        chinese = aliases[value][0] if value in aliases else ""
+        if _is_chinese():
+            words.append(chinese or str(label))
+        else:
+            words.append(f"{label} ({chinese})" if chinese else str(label))
+    return _listing(words)
 
 
 @dataclass
@@ -794,7 +819,11 @@ def export_residents_xlsx(
         if other:
             raise InvalidInput(
                 _("A ledger export can reveal only: %(accepted)s.")
-                % {"accepted": ", ".join(LEDGER_REVEALABLE)},
+                % {
+                    "accepted": _listing(
+                        str(Resident._meta.get_field(f).verbose_name) for f in LEDGER_REVEALABLE
+                    )
+                },
                 field="fields",
             )
     else:

@@ -214,7 +214,7 @@ def test_dry_run_reports_every_bad_row_and_writes_nothing(users, place):
     messages = {e.row: e.message for e in report.errors}
     assert "check character" in messages[3]
     assert "18 characters" in messages[4]
-    assert "head (户主)" in messages[5]
+    assert "Head of household (户主)" in messages[5]
     assert messages[6] == "This column is required."
     assert messages[7] == "The same ID number is on row 2."
     assert "already registered" in messages[8]
