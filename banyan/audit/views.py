@@ -107,6 +107,7 @@ def _render_log(
         "checked_at": state.checked_at,
         "seconds": state.seconds,
         "export_url": reverse("audit:export") + (f"?{query}" if query else ""),
+        "export_csv_url": reverse("audit:export") + f"?{query}{'&' if query else ''}format=csv",
         "verify_url": reverse("audit:verify") + (f"?{query}" if query else ""),
         "export_error": error,
         "filtered": any(form.data.get(name) for name in form.fields),
@@ -138,8 +139,9 @@ def audit_verify(request: HttpRequest) -> HttpResponse:
 @require_GET
 @service_errors
 def audit_export(request: HttpRequest) -> HttpResponse:
-    """The filtered entries as an XLSX workbook; the export is recorded in the log. A filter that is not
-    accepted, or too many entries, shows the page again with the message (400), and nothing is exported."""
+    """The filtered entries as a spreadsheet (``?format=xlsx``, the default) or plain text (``csv``); the
+    export is recorded in the log. A filter that is not accepted, or too many entries, shows the page
+    again with the message (400), and nothing is exported."""
     user = _auditor(request)
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
@@ -147,10 +149,12 @@ def audit_export(request: HttpRequest) -> HttpResponse:
             request, form, error=_("Correct the filters below, then export again."), status=400
         )
     try:
-        content, _count = services.export_entries_xlsx(actor=user, filters=form.filters())
+        export = services.export_entries(
+            actor=user, filters=form.filters(), file_format=request.GET.get("format", "xlsx")
+        )
     except InvalidInput as exc:
         return _render_log(request, form, error=exc.message, status=400)
-    response = HttpResponse(content, content_type=services.XLSX_CONTENT_TYPE)
+    response = HttpResponse(export.content, content_type=export.content_type)
     stamp = clock.now().strftime("%Y%m%d-%H%M%S")
-    response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.xlsx"'
+    response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.{export.file_format}"'
     return private(response)

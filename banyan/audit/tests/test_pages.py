@@ -342,6 +342,22 @@ def test_a_formula_stays_text_in_the_export(signed_in, db):
     assert (cell.value, cell.data_type) == ("=HYPERLINK(1)", "s")
 
 
+def test_the_export_as_plain_text(signed_in, story):
+    record(actor="cli", events=[Event(AuditAction.RULE_UPDATE, "rule", 1, "=HYPERLINK(1)")])
+    response = signed_in("auditor", language="zh-hans").get(export_url(until="2026-03-01", format="csv"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].endswith('.csv"')
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff条目,时间,谁,角色,操作,对象,编号,用途,详情,")
+    lines = text.splitlines()
+    assert len(lines) == 2 and lines[1].startswith(f"{story['reveal'].id},2026-03-01 09:30:00,")
+    assert "明文查看个人信息,居民,4242,入户走访核实,字段: 电话,resident.reveal" in lines[1]
+    assert exports()[0].details == {"format": "csv", "rows": 1, "filters": {"until": "2026-03-01"}}
+    formula = signed_in("auditor").get(export_url(purpose="HYPERLINK", format="csv")).content.decode()
+    assert ",'=HYPERLINK(1)," in formula
+
+
 def test_a_personal_value_typed_in_a_filter_is_not_kept_in_the_log(signed_in, db):
     response = signed_in("auditor").get(export_url(purpose="13912345678", action="resident.lookup"))
     assert response.status_code == 200
@@ -356,10 +372,16 @@ def test_an_export_with_a_bad_filter_or_too_many_entries_shows_the_page(signed_i
     assert response.status_code == 400
     html = response.content.decode()
     assert "Correct the filters below, then export again." in html and "Enter a date" in html
-    monkeypatch.setattr(services, "EXPORT_LIMIT", 1)
-    response = client.get(export_url(since="2026-03-01"))
+    monkeypatch.setitem(services.EXPORT_LIMITS, "xlsx", 1)
+    monkeypatch.setitem(services.EXPORT_LIMITS, "csv", 1)
+    response = client.get(export_url(since="2026-03-01", until="2026-03-03"))
     assert response.status_code == 400
-    assert "entries match, but an export holds at most 1" in response.content.decode()
+    assert "3 entries match, but a spreadsheet holds at most 1" in response.content.decode()
+    response = client.get(export_url(since="2026-03-01", until="2026-03-03", format="csv"))
+    assert "3 entries match, but an export holds at most 1" in response.content.decode()
+    response = client.get(export_url(format="pdf"))
+    assert response.status_code == 400
+    assert "Export as a spreadsheet or as plain text." in response.content.decode()
     assert exports() == []
 
 
