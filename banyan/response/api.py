@@ -210,7 +210,9 @@ def act(request: AuthenticatedHttpRequest, incident_id: int, payload: ActionIn):
     the radius from the place, with a ``reason``), ``resolve`` (with a note); managers ``assign``,
     ``close``, ``cancel``, ``duplicate``, ``reopen``. Send the ``version`` you saw: if the incident
     changed meanwhile, the step is refused with 409 and nothing changes. "On scene" never moves the
-    incident's reported place: the phone's position and its distance are kept beside it."""
+    incident's reported place: the phone's position and its distance are kept beside it. "Resolve"
+    resolves the incident's active alert too, or keeps it open (``alert="keep"`` with
+    ``alert_reason``)."""
     require(request.user, Action.VIEW_INCIDENTS)
     incident = services.get_incident_for(request.user, incident_id)
     position = None
@@ -227,6 +229,8 @@ def act(request: AuthenticatedHttpRequest, incident_id: int, payload: ActionIn):
         position=position,
         reason=payload.reason,
         photos=[decode_photo(text, field="photos_base64") for text in payload.photos_base64],
+        alert=payload.alert,
+        alert_reason=payload.alert_reason,
     )
     return _detail(request.user, incident_id)
 

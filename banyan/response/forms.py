@@ -231,17 +231,41 @@ class OnSceneForm(PhotoStepForm):
 
 
 class ResolveForm(PhotoStepForm):
+    """Resolving: what was found and done, and, when the incident's alert is still active and the
+    responder may handle it (``with_alert``), what becomes of the alert: resolved too, or kept open
+    with a reason."""
+
     note = _note(
         _("What was found and done"),
         _("Required. E.g. “Drain cleared; water gone by 09:40; no one hurt.”"),
         required=True,
     )
+    alert = forms.ChoiceField(
+        label=_("Its alert"),
+        widget=forms.RadioSelect,
+        choices=[("resolve", _("Resolve the alert too")), ("keep", _("Keep the alert open"))],
+        error_messages={
+            "required": _("Say what becomes of the incident's alert: resolve it too, or keep it open."),
+            "invalid_choice": _("Choose “resolve the alert too” or “keep the alert open”."),
+        },
+    )
+    alert_reason = forms.CharField(
+        label=_("Why the alert stays open"),
+        help_text=_(
+            "Needed to keep it open, e.g. “The sensor still reads high; the property company checks it.”"
+        ),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, with_alert: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["note"].error_messages["required"] = _(
             "Say what was found and done: the note is required to resolve an incident."
         )
+        if not with_alert:
+            del self.fields["alert"], self.fields["alert_reason"]
 
 
 class AssignForm(StepForm):

@@ -60,9 +60,16 @@ class ActionIn(Schema):
         max_length=PHOTOS_PER_STEP,
         description="with on_scene or resolve: up to 5 JPEG, PNG or WebP pictures (base64, 5 MB each)",
     )
+    alert: str | None = Field(
+        None,
+        max_length=16,
+        description="with resolve, when the incident's alert is still active: `resolve` it too (the "
+        "default) or `keep` it open (with alert_reason)",
+    )
+    alert_reason: str = Field("", max_length=2000, description="why the alert stays open (alert=keep)")
 
-    _text = field_validator("move")(clean_text)
-    _prose = field_validator("note", "reason")(clean_prose)
+    _text = field_validator("move", "alert")(clean_text)
+    _prose = field_validator("note", "reason", "alert_reason")(clean_prose)
 
 
 class HandOverIn(Schema):

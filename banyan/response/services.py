@@ -15,6 +15,7 @@ import networkx as nx
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
@@ -48,7 +49,14 @@ from banyan.response.models import (
 from banyan.response.photos import clean_photos
 from banyan.warning.choices import ACTIVE_STATUSES, URGENT_GRADES, Grade
 from banyan.warning.models import Alert
-from banyan.warning.services import ALERT_PLACE_RELATED, alert_place
+from banyan.warning.services import (
+    ALERT_PLACE_RELATED,
+    AlertIncident,
+    LinkedStep,
+    alert_place,
+    linked_step,
+    resolve_alert_only,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -660,10 +668,12 @@ def _apply(
     arrival: Arrival | None = None,
     reason: str = "",
     photos: Sequence[tuple[bytes, str]] = (),
+    more: dict[str, Any] | None = None,
 ) -> Incident:
     """Move a locked (or just created) incident on: status, stamps, version, timeline, audit, bus.
     ``photos`` (checked and cleaned) are kept with the incident, taken by ``actor`` at this step;
-    ``arrival`` (on scene) is where the responder's phone was, kept apart from the reported place."""
+    ``arrival`` (on scene) is where the responder's phone was, kept apart from the reported place;
+    ``more`` goes to the timeline's and the audit entry's details (ids and codes, no personal data)."""
     before = incident.status
     incident.status = flow.next_status(before, move).value
     now = clock.now()
@@ -694,6 +704,7 @@ def _apply(
         details["assignee"] = assignee_id
     if reason:
         details["reason"] = reason
+    details.update(more or {})
     if photos:
         IncidentPhoto.objects.bulk_create(
             IncidentPhoto(
@@ -904,13 +915,17 @@ def act(
     position: tuple[float, float] | None = None,
     reason: str = "",
     photos: Sequence[bytes] = (),
+    alert: str | None = None,
+    alert_reason: str = "",
 ) -> Incident:
     """A person moves an incident on. Responders act on what is assigned to them; managers of the
     accountable body's region assign, close, cancel, reopen. A stale ``version`` or a state that no
     longer allows the move (two responders accepting at once) is a 409 and changes nothing.
     ``photos`` go with "on scene" and "resolve" (at most five; each checked, its EXIF removed).
     "On scene" takes the phone's ``position`` where it gave one: farther than the radius from the
-    place it needs a ``reason`` (:func:`arrival`); the reported place is never changed by it."""
+    place it needs a ``reason`` (:func:`arrival`); the reported place is never changed by it.
+    "Resolve" says what becomes of the incident's active alert: resolved too (``alert="resolve"``,
+    the default) or kept open (``"keep"``, with ``alert_reason``); see :func:`_alert_step`."""
     try:
         move = Move(move)
     except ValueError:
@@ -927,7 +942,13 @@ def act(
     if photos and move not in PHOTO_MOVES:
         raise InvalidInput(_("Photos go with the steps “on scene” and “resolve”."), field="photos")
     cleaned = clean_photos(photos)
+    alert_step, alert_reason = (
+        linked_step(alert, alert_reason, field="alert") if move == Move.RESOLVE else (LinkedStep.RESOLVE, "")
+    )
     with transaction.atomic():
+        if move == Move.RESOLVE and incident.alert_id is not None:
+            # Its alert's row first, as the alert's resolution takes them (alert, then incident).
+            _lock_alert(incident.alert_id)
         locked = Incident.objects.restrict(actor).select_for_update().filter(pk=incident.pk).first()
         if locked is None:
             raise NotFound(_("No such incident."))
@@ -945,6 +966,7 @@ def act(
         try:
             flow.next_status(locked.status, move)  # a step the state no longer allows is a 409 first
             arrived = arrival(locked, position, reason) if move == Move.ON_SCENE else None
+            with_alert = _alert_step(actor, locked, alert_step, alert_reason) if move == Move.RESOLVE else {}
             _apply(
                 locked,
                 move,
@@ -953,7 +975,10 @@ def act(
                 assignee_id=assignee_id,
                 arrival=arrived,
                 photos=cleaned,
+                more=with_alert,
             )
+            if with_alert.get("alert") == "resolved":
+                resolve_alert_only(actor=actor, alert=locked.alert, note=note)
         except flow.TransitionError as exc:
             raise Conflict(
                 _("This step is not possible: the incident is %(status)s.") % {"status": exc.status.value},
@@ -1226,6 +1251,84 @@ def dispatch_alert(
         if incident.assignee_id == responder.user_id:
             return incident
         return act(actor=actor, incident=incident, move="assign", assignee=responder.user)
+
+
+# --- an alert and its incident: one story ----------------------------------------------------------
+# Resolving one asks what becomes of the other: resolved too, or kept open with a reason. An incident's
+# "resolve" settles its alert here (``_alert_step``); an alert's resolution (``warning.services
+# .resolve_alert``) settles its incident through ``AlertIncidents.settle``, which response gives warning
+# at start-up (``ResponseConfig.ready``): warning, below response, may not import it.
+
+
+def _alert_step(actor: Actor, incident: Incident, step: LinkedStep, reason: str) -> dict[str, Any]:
+    """What resolving ``incident`` does to its active alert, for the timeline: ``resolved`` (the
+    caller then resolves it, in the same transaction), ``kept`` (with the reason), or ``left`` (the
+    actor's role may not handle alerts there: the alert stays for those who may); nothing when it
+    has no active alert."""
+    alert = incident.alert
+    if alert is None or alert.status not in ACTIVE_STATUSES:
+        return {}
+    if step == LinkedStep.KEEP:
+        return {"alert": "kept", "alert_id": alert.pk, "alert_reason": reason[:200]}
+    handles = Alert.objects.restrict(actor, Action.HANDLE_ALERTS).filter(pk=alert.pk).exists()
+    return {"alert": "resolved" if handles else "left", "alert_id": alert.pk}
+
+
+def alert_to_settle(user: Actor, incident: Incident) -> Alert | None:
+    """The incident's alert, if it is still active and ``user`` may resolve it: what resolving the
+    incident asks about."""
+    alert = incident.alert
+    if alert is None or alert.status not in ACTIVE_STATUSES:
+        return None
+    return Alert.objects.restrict(user, Action.HANDLE_ALERTS).filter(pk=alert.pk).first()
+
+
+def _incident_of_alert(alert: Alert, incidents=None) -> Incident | None:
+    """The alert's open incident, else its latest."""
+    found = (incidents if incidents is not None else Incident.objects.all()).filter(alert=alert)
+    return found.open().order_by("-created_at", "-id").first() or found.order_by("-created_at", "-id").first()
+
+
+class AlertIncidents:
+    """What warning's alert pages and resolution get from response (:class:`IncidentsOfAlerts`)."""
+
+    def incident_of(self, user: Actor, alert: Alert) -> AlertIncident | None:
+        incident = _incident_of_alert(alert, Incident.objects.restrict(user).select_related("assignee"))
+        if incident is None:
+            return AlertIncident(id=None, hidden=True) if _incident_of_alert(alert) is not None else None
+        return AlertIncident(
+            id=incident.pk,
+            status=incident.status,
+            status_label=str(incident.get_status_display()),
+            is_open=incident.status in {s.value for s in flow.OPEN},
+            assignee=incident.assignee.display_name if incident.assignee is not None else "",
+            url=reverse("response:incident-detail", args=[incident.pk]),
+        )
+
+    def settle(self, *, actor: Actor, alert: Alert, step: LinkedStep, note: str, reason: str) -> int | None:
+        """The alert is resolved (its row locked): its open incident is resolved too (cancelled if
+        nobody has accepted it yet: there is nothing left to do), or kept open with ``reason`` on its
+        timeline. Authority comes from the alert: whoever may resolve it settles its incident."""
+        open_one = Incident.objects.open().filter(alert=alert).values_list("pk", flat=True).first()
+        if open_one is None:
+            return None
+        incident = Incident.objects.select_for_update().get(pk=open_one)
+        if step == LinkedStep.KEEP:
+            # Not a step of the incident's: its timeline says why it goes on without its alert.
+            _event(incident, "alert_resolved", actor=actor, note=reason, alert=alert.pk, kept_open=True)
+            return incident.pk
+        accepted = incident.status in (Status.ACCEPTED.value, Status.ON_SCENE.value)
+        _apply(
+            incident,
+            Move.RESOLVE if accepted else Move.CANCEL,
+            actor=actor,
+            note=note,
+            more={"with_alert": alert.pk},
+        )
+        return incident.pk
+
+
+ALERT_INCIDENTS = AlertIncidents()
 
 
 # --- positions ------------------------------------------------------------------------------------

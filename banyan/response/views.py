@@ -57,6 +57,7 @@ from banyan.response.forms import (
 from banyan.response.models import Incident, Responder, Responsibility
 from banyan.response.photos import photo_response
 from banyan.warning.choices import severity
+from banyan.warning.models import Alert
 
 PAGE_SIZE = 20
 OPEN_STATUSES = [s.value for s in flow.OPEN]
@@ -88,6 +89,17 @@ EVENT_LABELS = {
     "escalated": gettext_lazy("Escalated"),
     "timed_out": gettext_lazy("Not accepted in time"),
     "dispatch_failed": gettext_lazy("No responder available"),
+    "alert_resolved": gettext_lazy("Its alert was resolved; the incident stays open"),
+}
+# Resolving an incident or its alert settles the other (services._alert_step, AlertIncidents.settle).
+WITH_ALERT_LABELS = {
+    "resolve": gettext_lazy("Resolved with its alert"),
+    "cancel": gettext_lazy("Closed with its alert (nobody had accepted it)"),
+}
+ALERT_OUTCOME_LABELS = {
+    "resolved": gettext_lazy("its alert resolved too"),
+    "kept": gettext_lazy("its alert kept open"),
+    "left": gettext_lazy("its alert stays open for those who handle alerts"),
 }
 
 # The steps, by the last part of their URL: (move, form, message when done).
@@ -211,6 +223,7 @@ INCIDENT_RELATED = (
     "facility",
     "accountable",
     "assignee",
+    "alert__rule",
 )
 
 
@@ -364,8 +377,15 @@ def _timeline(incident: Incident) -> list[dict]:
             }
         elif event.kind == "escalated" and isinstance(event.details.get("level"), int):
             label = _("Escalated to level %(level)d") % {"level": event.details["level"]}
+        elif event.details.get("with_alert") and event.kind in WITH_ALERT_LABELS:
+            label = str(WITH_ALERT_LABELS[event.kind])
+        note = event.note
+        outcome = ALERT_OUTCOME_LABELS.get(event.details.get("alert"))
+        if outcome is not None:
+            label = f"{label} · {outcome}"
+            note = "\n".join(filter(None, (note, event.details.get("alert_reason", ""))))
         actor = event.actor.display_name if event.actor is not None else _("the system")
-        rows.append({"at": event.at, "label": label, "actor": actor, "note": event.note, "kind": event.kind})
+        rows.append({"at": event.at, "label": label, "actor": actor, "note": note, "kind": event.kind})
     return rows
 
 
@@ -421,13 +441,15 @@ def _allows(incident: Incident, move: Move) -> bool:
     return Status(incident.status) in flow.MOVES[move][0]
 
 
-def _step_form(slug: str, incident: Incident, data=None, files=None, *, language: str = ""):
+def _step_form(slug: str, incident: Incident, data=None, files=None, *, language: str = "", viewer=None):
     """The form of a step, bound to ``data`` (and ``files``) or showing the incident's current
     version."""
     _move, form_class, _done = STEPS[slug]
     options: dict = {}
     if form_class is AssignForm:
         options["responders"] = [(pk, user.display_name) for pk, user in _responders(incident).items()]
+    if form_class is ResolveForm:
+        options["with_alert"] = viewer is not None and services.alert_to_settle(viewer, incident) is not None
     if data is None:
         return form_class(initial={"version": incident.version}, auto_id=f"id_{slug}_%s", **options)
     return form_class(data, files, auto_id=f"id_{slug}_%s", **options)
@@ -461,7 +483,9 @@ def _render_incident(
     forms = {}
     for move in offered:
         slug = STEP_OF_MOVE[move]
-        forms[slug.replace("-", "_")] = bound.get(slug) or _step_form(slug, incident, language=language)
+        forms[slug.replace("-", "_")] = bound.get(slug) or _step_form(
+            slug, incident, language=language, viewer=user
+        )
     if can_manage and Status(incident.status) in flow.OPEN:
         forms["hand_over"] = bound.get("hand-over") or _hand_over_form(incident, language=language)
     walk = None
@@ -477,9 +501,28 @@ def _render_incident(
         "dispatch": _dispatch(incident),
         "walk": walk_text(walk),
         "route": {str(incident.pk): _route_map(incident, walk)} if walk is not None else None,
+        "alert": _its_alert(user, incident),
         "nav": "tasks" if is_assignee else "incidents",
     }
     return render(request, "response/incident_detail.html", context, status=status)
+
+
+def _its_alert(user, incident: Incident) -> dict | None:
+    """The alert the incident answers, as its page shows it: grade, rule, status, and a link for
+    those who may see it there."""
+    alert = incident.alert
+    if alert is None:
+        return None
+    visible = can(user, Action.VIEW_ALERTS) and Alert.objects.restrict(user).filter(pk=alert.pk).exists()
+    return {
+        "pk": alert.pk,
+        "grade": alert.grade,
+        "grade_label": alert.get_grade_display(),
+        "rule": str(alert.rule),
+        "status": alert.status,
+        "status_label": alert.get_status_display(),
+        "url": reverse("warning:alert-detail", args=[alert.pk]) if visible else "",
+    }
 
 
 @login_required
@@ -544,7 +587,7 @@ def incident_step(request: AuthenticatedHttpRequest, pk: int, step: str) -> Http
     possible = Status(incident.status) in ASSIGNABLE if move == Move.ASSIGN else _allows(incident, move)
     if not possible:
         return _changed(request, pk, Conflict(_("This step is not possible now.")))
-    form = _step_form(step, incident, request.POST, request.FILES, language=_language())
+    form = _step_form(step, incident, request.POST, request.FILES, language=_language(), viewer=user)
     if form.is_valid():
         data = form.cleaned_data
         assignee = _responders(incident).get(data["assignee"]) if move == Move.ASSIGN else None
@@ -561,6 +604,8 @@ def incident_step(request: AuthenticatedHttpRequest, pk: int, step: str) -> Http
                 position=form.position() if isinstance(form, OnSceneForm) else None,
                 reason=form.reason_text() if isinstance(form, OnSceneForm) else "",
                 photos=photos,
+                alert=data.get("alert"),
+                alert_reason=data.get("alert_reason") or "",
             )
         except Conflict as exc:
             return _changed(request, pk, exc)

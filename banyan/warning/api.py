@@ -131,10 +131,17 @@ def acknowledge_alert(request: AuthenticatedHttpRequest, alert_id: int):
 
 @router.post("/alerts/{int:alert_id}/resolve", response={200: AlertOut, **ERRORS})
 def resolve_alert(request: AuthenticatedHttpRequest, alert_id: int, payload: ResolveIn):
-    """Close the alert, saying in ``note`` what was found and done."""
+    """Close the alert, saying in ``note`` what was found and done; its open incident is resolved too
+    (``incident="resolve"``, the default) or kept open (``"keep"``, with ``incident_reason``)."""
     require(request.user, Action.HANDLE_ALERTS)
     alert = services.get_alert_for(request.user, alert_id, Action.HANDLE_ALERTS)
-    services.resolve_alert(actor=request.user, alert=alert, note=payload.note)
+    services.resolve_alert(
+        actor=request.user,
+        alert=alert,
+        note=payload.note,
+        incident=payload.incident,
+        incident_reason=payload.incident_reason,
+    )
     return services.get_alert_for(request.user, alert_id)
 
 

@@ -36,7 +36,9 @@ class AlertFilterForm(forms.Form):
 
 
 class ResolveForm(forms.Form):
-    """Closing an alert: what was found and done is required and goes to the alert and its CAP."""
+    """Closing an alert: what was found and done is required and goes to the alert and its CAP. When
+    the alert has an open incident (``with_incident``) it asks what becomes of it: resolved too, or
+    kept open with a reason."""
 
     note = forms.CharField(
         label=_("What was found and done"),
@@ -49,6 +51,31 @@ class ResolveForm(forms.Form):
         },
     )
 
+    incident = forms.ChoiceField(
+        label=_("Its incident"),
+        widget=forms.RadioSelect,
+        choices=[
+            ("resolve", _("Resolve the incident too")),
+            ("keep", _("Keep the incident open")),
+        ],
+        error_messages={
+            "required": _("Say what becomes of the alert's incident: resolve it too, or keep it open."),
+            "invalid_choice": _("Choose “resolve the incident too” or “keep the incident open”."),
+        },
+    )
+    incident_reason = forms.CharField(
+        label=_("Why the incident stays open"),
+        help_text=_("Needed to keep it open, e.g. “The pump is fixed but the garage is still flooded.”"),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, with_incident: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not with_incident:
+            del self.fields["incident"], self.fields["incident_reason"]
+
     def add_service_error(self, exc) -> None:
-        """Put a service's ``InvalidInput`` next to the field it names (only ``note`` here)."""
-        self.add_error("note" if exc.field == "note" else None, exc.message)
+        """Put a service's ``InvalidInput`` next to the field it names."""
+        self.add_error(exc.field if exc.field in self.fields else None, exc.message)

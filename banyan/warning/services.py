@@ -16,7 +16,8 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -623,9 +624,92 @@ def acknowledge_alert(*, actor: Actor, alert: Alert) -> Alert:
     return alert
 
 
+# --- an alert and its incident: one story -------------------------------------------------------
+# Response (above warning) opens incidents for alerts; warning may not import it. At start-up
+# (``ResponseConfig.ready``) response hands warning what the alert's page and its resolution need of
+# the incident: ``provide_incidents``. Resolving one asks what becomes of the other (``LinkedStep``).
+
+
+class LinkedStep(StrEnum):
+    """What resolving an alert does to its open incident (or resolving an incident to its alert)."""
+
+    RESOLVE = "resolve"  # resolve it too
+    KEEP = "keep"  # keep it open, saying why
+
+
+@dataclass(frozen=True)
+class AlertIncident:
+    """An alert's incident as the alert's page shows it: the open one, else the latest. ``hidden``:
+    there is one, outside the viewer's scope (its details are then empty)."""
+
+    id: int | None
+    status: str = ""
+    status_label: str = ""
+    is_open: bool = False
+    assignee: str = ""
+    url: str = ""
+    hidden: bool = False
+
+
+class IncidentsOfAlerts(Protocol):
+    """What response gives warning (``provide_incidents``)."""
+
+    def incident_of(self, user: Actor, alert: Alert) -> AlertIncident | None: ...
+
+    def settle(self, *, actor: Actor, alert: Alert, step: LinkedStep, note: str, reason: str) -> int | None:
+        """In the alert's resolution (its row locked): resolve the alert's open incident or keep it
+        open with ``reason``; the incident's id, or None when it has none open."""
+        ...
+
+
+_incidents: IncidentsOfAlerts | None = None
+
+
+def provide_incidents(provider: IncidentsOfAlerts | None) -> None:
+    """Response registers what it knows of alerts' incidents (None: forget it, in tests)."""
+    global _incidents
+    _incidents = provider
+
+
+def incident_of(user: Actor, alert: Alert) -> AlertIncident | None:
+    """The alert's incident as ``user`` may see it, or None when no incident was opened for it."""
+    return _incidents.incident_of(user, alert) if _incidents is not None else None
+
+
+def linked_step(step: str | None, reason: str, *, field: str) -> tuple[LinkedStep, str]:
+    """``step`` (``resolve``, the default, or ``keep``) and the reason keeping needs, else a 400 naming
+    ``field`` or its ``…_reason``."""
+    try:
+        chosen = LinkedStep(step or LinkedStep.RESOLVE)
+    except ValueError:
+        raise InvalidInput(_("Choose “resolve” or “keep”."), field=field, code="invalid_choice") from None
+    reason = (reason or "").strip()
+    if chosen == LinkedStep.KEEP and not reason:
+        raise InvalidInput(_("Say why it stays open: the reason is required."), field=f"{field}_reason")
+    if len(reason) > 2000:
+        raise InvalidInput(_("The reason is at most 2000 characters."), field=f"{field}_reason")
+    return chosen, reason if chosen == LinkedStep.KEEP else ""
+
+
 @transaction.atomic(durable=True)
-def resolve_alert(*, actor: Actor, alert: Alert, note: str) -> Alert:
-    """A person closes the alert, saying what was found and done (``note`` is required)."""
+def resolve_alert(
+    *, actor: Actor, alert: Alert, note: str, incident: str | None = None, incident_reason: str = ""
+) -> Alert:
+    """A person closes the alert, saying what was found and done (``note`` is required), and what
+    becomes of its open incident if it has one: resolved too (``incident="resolve"``, the default:
+    an alert dealt with leaves no incident running and missing its deadlines) or kept open
+    (``"keep"``, with ``incident_reason``, on the incident's timeline)."""
+    step, reason = linked_step(incident, incident_reason, field="incident")
+    alert = resolve_alert_only(actor=actor, alert=alert, note=note)
+    if _incidents is not None:
+        _incidents.settle(actor=actor, alert=alert, step=step, note=note.strip(), reason=reason)
+    return alert
+
+
+@transaction.atomic
+def resolve_alert_only(*, actor: Actor, alert: Alert, note: str) -> Alert:
+    """The alert's own resolution, in the caller's transaction: for response, which resolves an
+    incident and its alert together (:func:`resolve_alert` is the step people take)."""
     if not can(actor, Action.HANDLE_ALERTS):
         raise PermissionDenied(_("Your role may not handle alerts."))
     note = (note or "").strip()

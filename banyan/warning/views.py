@@ -217,11 +217,14 @@ def _render_alert(
     user = request.user
     can_handle = can(user, Action.HANDLE_ALERTS) and alert.is_active
     alert.level_label = level_label(alert.escalation_level)
+    incident = services.incident_of(user, alert)
+    with_incident = incident is not None and incident.is_open
     context = {
         "alert": alert,
+        "incident": incident,
         "timeline": _timeline(alert),
         "can_acknowledge": can_handle and alert.status == AlertStatus.OPEN,
-        "resolve_form": (resolve_form or ResolveForm()) if can_handle else None,
+        "resolve_form": (resolve_form or ResolveForm(with_incident=with_incident)) if can_handle else None,
         "cap_url": reverse("api:alert_cap", kwargs={"alert_id": alert.pk}),
         "nav": "alerts",
     }
@@ -270,17 +273,31 @@ def alert_acknowledge(request: AuthenticatedHttpRequest, alert: Alert) -> HttpRe
 
 @_handling
 def alert_resolve(request: AuthenticatedHttpRequest, alert: Alert) -> HttpResponse:
-    """Resolve with the note; a missing note shows the page again with the error at the field."""
-    form = ResolveForm(request.POST)
+    """Resolve with the note, and say what becomes of its open incident (resolved too, or kept open
+    with a reason); a missing value shows the page again with the error at its field."""
+    incident = services.incident_of(request.user, alert)
+    form = ResolveForm(request.POST, with_incident=incident is not None and incident.is_open)
     if form.is_valid():
+        data = form.cleaned_data
         try:
-            services.resolve_alert(actor=request.user, alert=alert, note=form.cleaned_data["note"])
+            services.resolve_alert(
+                actor=request.user,
+                alert=alert,
+                note=data["note"],
+                incident=data.get("incident"),
+                incident_reason=data.get("incident_reason") or "",
+            )
         except services.AlertStateError:
             return _stale(request, alert, _("This alert was not resolved: it is already “%(status)s”."))
         except InvalidInput as exc:
             form.add_service_error(exc)
         else:
-            messages.success(request, _("Alert resolved."))
+            if "incident" not in form.fields:
+                messages.success(request, _("Alert resolved."))
+            elif data["incident"] == services.LinkedStep.KEEP:
+                messages.success(request, _("Alert resolved; its incident stays open."))
+            else:
+                messages.success(request, _("Alert resolved, and its incident with it."))
             return redirect("warning:alert-detail", pk=alert.pk)
     return _render_alert(request, alert, resolve_form=form)
 
