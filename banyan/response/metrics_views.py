@@ -342,7 +342,7 @@ def build_charts(tables: list[Table]) -> list[dict[str, Any]]:
     """What ``metrics.js`` draws, taken from the tables so that both say the same: per chart the key of
     its table, the categories along the axis, the value axes and the series (in the page's language)."""
     by_key = {table.key: table for table in tables}
-    percent = {"name": "%", "max": 100}
+    percent = {"name": "", "max": 100, "unit": "%"}
     on_time = (2, 4, 6)  # the SLA tables' "on time" columns, and the trend's 2, 3, 4
     charts = [
         {
@@ -415,7 +415,14 @@ def _evaluate(request: AuthenticatedHttpRequest) -> tuple[MetricsForm, dict[str,
         form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         return form, None
     tables = build_tables(data, language)
+    # The form as shown, and the export's query: the days as they were taken (the last 30 days when
+    # none were given), so that the export made later says the same as the page.
+    query = request.GET.copy()
+    query["start"], query["end"] = period.first.isoformat(), period.last.isoformat()
+    form = MetricsForm(query, regions=regions, language=language)
+    form.is_valid()
     return form, {
+        "query": query.urlencode(),
         "figures": data,
         "period": period,
         "area_name": _area_name(user, region, language),
@@ -434,7 +441,7 @@ def metrics_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": form, "nav": "incidents", **(result or {})}
     if result is not None:
         context["charts"] = build_charts(result["tables"])
-        context["export_url"] = f"{reverse('response:metrics-export')}?{request.GET.urlencode()}"
+        context["export_url"] = f"{reverse('response:metrics-export')}?{result['query']}"
     return render(request, "response/metrics.html", context, status=200 if result is not None else 400)
 
 

@@ -386,3 +386,13 @@ def test_names_that_look_like_formulas_stay_text(page, site):
     assert "=1+1" in names
     cell = next(c for c in sheet["A"] if c.value == "=1+1")
     assert cell.data_type == "s"
+
+
+def test_the_page_shows_the_days_it_took_and_the_export_asks_for_the_same(page):
+    """Without dates: the last 30 days up to today (1 July in the community), written into the form
+    and the export's link, so that an export made after midnight still says what the page said."""
+    context = page("director").context
+    assert (context["form"]["start"].value(), context["form"]["end"].value()) == ("2026-06-02", "2026-07-01")
+    assert context["export_url"] == reverse("response:metrics-export") + "?start=2026-06-02&end=2026-07-01"
+    html = page("director", step="week", **JUNE).content.decode()
+    assert 'value="2026-06-01"' in html and "step=week" in page("director", step="week").context["export_url"]

@@ -22,18 +22,26 @@
     };
   }
 
-  function option(spec) {
+  function option(spec, width) {
+    // A few categories (grades, bodies, scores): each label wraps within its share of the width
+    // rather than being cut; many (the trend's days): labels that would overlap are left out.
+    var few = spec.categories.length <= 12;
+    var labelWidth = Math.max(40, Math.floor((width - 60) / Math.max(1, spec.categories.length)) - 6);
+    var axisLabel = few
+      ? { hideOverlap: true, fontSize: fontSize, width: labelWidth, overflow: "break", interval: 0 }
+      : { hideOverlap: true, fontSize: fontSize };
     return {
       animation: false,
       color: COLOURS,
       textStyle: { fontSize: fontSize },
       tooltip: { trigger: "axis", confine: true },
       legend: { top: 0, type: "scroll", textStyle: { fontSize: fontSize } },
-      grid: { left: 8, right: 8, top: elder ? 48 : 40, bottom: 8, containLabel: true },
+      // ECharts leaves too little room under wrapped labels: some more below.
+      grid: { left: 8, right: 8, top: elder ? 64 : 52, bottom: few ? (elder ? 36 : 24) : 8, containLabel: true },
       xAxis: {
         type: "category",
         data: spec.categories,
-        axisLabel: { hideOverlap: true, fontSize: fontSize },
+        axisLabel: axisLabel,
       },
       yAxis: spec.axes.map(function (axis) {
         return {
@@ -43,7 +51,7 @@
           max: axis.max === null ? undefined : axis.max,
           minInterval: 1,
           nameTextStyle: { fontSize: fontSize },
-          axisLabel: { fontSize: fontSize },
+          axisLabel: { fontSize: fontSize, formatter: "{value}" + (axis.unit || "") },
         };
       }),
       series: spec.series.map(function (series) {
@@ -67,8 +75,8 @@
     }
     node.hidden = false;
     var chart = window.echarts.init(node, null, { renderer: "svg" });
-    chart.setOption(option(spec));
-    drawn.push(chart);
+    chart.setOption(option(spec, node.clientWidth));
+    drawn.push({ chart: chart, spec: spec, node: node });
   });
 
   var pending = null;
@@ -76,8 +84,9 @@
     if (pending === null) {
       pending = window.requestAnimationFrame(function () {
         pending = null;
-        drawn.forEach(function (chart) {
-          chart.resize();
+        drawn.forEach(function (item) {
+          item.chart.resize();
+          item.chart.setOption(option(item.spec, item.node.clientWidth));
         });
       });
     }
