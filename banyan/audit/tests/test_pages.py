@@ -193,6 +193,24 @@ def test_the_log_is_paged_newest_first(signed_in, story):
     assert "page=2" in first.content.decode() and "actor=cli" in first.content.decode()
 
 
+def test_the_page_costs_the_same_queries_for_few_or_many_entries(signed_in, story, users):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = signed_in("auditor")
+    client.get(log_url())  # the chain's state is verified once, then kept
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(log_url()).status_code == 200
+        return len(captured)
+
+    few = queries()
+    for username in ("admin", "street01", "director", "grid01", "grid02"):
+        record(actor=users[username], events=[Event(AuditAction.RULE_UPDATE, "rule", i) for i in range(10)])
+    assert queries() == few, "one query for the names of the accounts, none per row"
+
+
 # --- the chain's state ----------------------------------------------------------------------------
 
 
