@@ -1,5 +1,6 @@
 """The cockpit's data (map layers, live state, key figures, crowd density, an alert's panel and its
-one-click dispatch, a building) and the read-only federation summary a city platform polls."""
+one-click dispatch, a building, the street view) and the read-only federation summary a city platform
+polls."""
 
 from __future__ import annotations
 
@@ -97,6 +98,16 @@ def building(request: AuthenticatedHttpRequest, building_id: int):
 def device(request: AuthenticatedHttpRequest, device_id: int):
     """A device: kind, place, status, battery, last report and its active alerts (not whom it serves)."""
     return services.device_detail(request.user, device_id)
+
+
+@router.get("/cockpit/street", response={200: dict, **ERRORS})
+def street_view(request: AuthenticatedHttpRequest):
+    """The street view: every community you may see on the cockpit (a street officer's street, every
+    one for admins and auditors, a director's own community), each with its figures, its state (the
+    worst active grade), its boundary and grids with a point for each label; the streets around them
+    that lie in your scope; ``time_zone``, the community's, in which times are shown."""
+    require(request.user, Action.VIEW_COCKPIT)
+    return services.street_view(request.user, language=_language())
 
 
 @router.get("/federation/summary", response={200: dict, **ERRORS})

@@ -12,13 +12,16 @@
 - :func:`alert_panel` — the side panel of an alert (the place, the care needs there as counts, the
   nearest responders); its one-click dispatch is ``banyan.response.services.dispatch_alert``.
 - :func:`building_detail` — a building's units and households as counts only.
-- :func:`federation_summary` — the figures of every community a user may see (the street view and
-  ``/api/v1/federation/summary``).
+- :func:`federation_summary` — the figures of every community a user may see
+  (``/api/v1/federation/summary``, as a city platform polls it).
+- :func:`street_view` — the same figures with what the street map draws and labels: each community's
+  boundary and grids, and the streets around them (``/api/v1/cockpit/street``).
 
 Personal data: no names or care details of residents leave this module; care needs are counts per
 kind, shown only to roles that may see that care profiles exist (``may_see_care``). Responders are
 staff on duty: their display names and positions are shown to those who may see the cockpit.
-Every read is scoped (``restrict``); times come from ``core.clock``.
+Every read is scoped (``restrict``); times come from ``core.clock``, and a day or an hour is the
+community's (``settings.TIME_ZONE``), whatever the browser's clock says.
 """
 
 from __future__ import annotations
@@ -26,9 +29,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import Avg, Count, Max
 from django.utils.translation import gettext as _
+from shapely.geometry import shape
 
 from banyan.core import clock, vault
 from banyan.core.access import Action, can
@@ -65,6 +71,28 @@ def _name(region_or_place, language: str) -> str:
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def time_zone() -> ZoneInfo:
+    """The community's time zone: every day and hour the cockpit counts or shows is in it."""
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def label_point(polygon: dict | None) -> list[float] | None:
+    """Where a region's name goes on the map: a point inside its boundary, as ``[lat, lon]``."""
+    if not polygon:
+        return None
+    point = shape(polygon).representative_point()
+    return [round(point.y, 7), round(point.x, 7)]
+
+
+def _region_item(region: Region, language: str) -> dict[str, Any]:
+    return {
+        "code": region.code,
+        "name": _name(region, language),
+        "boundary": region.boundary,
+        "label_point": label_point(region.boundary),
+    }
 
 
 # --- which community -------------------------------------------------------------------------------
@@ -126,12 +154,8 @@ def map_layers(user, community: Region, *, language: str = "") -> dict[str, Any]
         "source__latitude", "source__longitude", "target__latitude", "target__longitude"
     )
     return {
-        "community": {
-            "code": community.code,
-            "name": _name(community, language),
-            "boundary": community.boundary,
-        },
-        "grids": [{"code": g.code, "name": _name(g, language), "boundary": g.boundary} for g in grids],
+        "community": _region_item(community, language),
+        "grids": [_region_item(g, language) for g in grids],
         "buildings": [
             {
                 "id": b.pk,
@@ -171,8 +195,6 @@ def _device_point(device: Device) -> list[float] | None:
     if device.facility_id is not None:
         return [device.facility.latitude, device.facility.longitude]
     if device.zone:
-        from shapely.geometry import shape
-
         point = shape(device.zone).representative_point()
         return [point.y, point.x]
     return None
@@ -479,7 +501,7 @@ def last_checked(user, community: Region, *, now: dt.datetime, limit: int = 8) -
 def figures(user, community: Region, *, language: str = "") -> dict[str, Any]:
     """The key figures of a community, as of now."""
     now = clock.now()
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = now.astimezone(time_zone()).replace(hour=0, minute=0, second=0, microsecond=0)
     alerts = scoped_alerts(user, community)
     active = alerts.filter(status__in=ACTIVE_STATUSES)
     alerts_by = Counter(active.values_list("grade", "status"))
@@ -779,16 +801,63 @@ def community_summary(user, community: Region, *, language: str = "") -> dict[st
     }
 
 
+def _summaries(user, communities, *, language: str) -> dict[str, Any]:
+    summaries = [community_summary(user, c, language=language) for c in communities]
+    totals = {
+        "communities": len(summaries),
+        "alerts_active": sum(c["alerts_active"] for c in summaries),
+        "incidents_open": sum(c["incidents_open"] for c in summaries),
+        "incidents_missed": sum(c["incidents_missed"] for c in summaries),
+        "devices_offline": sum(c["devices"]["offline"] for c in summaries),
+    }
+    return {"generated_at": clock.now().isoformat(), "totals": totals, "communities": summaries}
+
+
 def federation_summary(user, *, language: str = "") -> dict[str, Any]:
     """Every community the user may see, with its figures and its state (the worst active grade)."""
     if not can(user, Action.VIEW_FEDERATION) and not can(user, Action.VIEW_COCKPIT):
         raise PermissionDenied(_("Your role may not see figures across communities."))
-    communities = [community_summary(user, c, language=language) for c in communities_for(user)]
-    totals = {
-        "communities": len(communities),
-        "alerts_active": sum(c["alerts_active"] for c in communities),
-        "incidents_open": sum(c["incidents_open"] for c in communities),
-        "incidents_missed": sum(c["incidents_missed"] for c in communities),
-        "devices_offline": sum(c["devices"]["offline"] for c in communities),
+    return _summaries(user, communities_for(user), language=language)
+
+
+def street_view(user, *, language: str = "") -> dict[str, Any]:
+    """The street view: every community the user may see on the cockpit, with its figures, state,
+    boundary and grids (each with a point for its label), and the streets they lie in.
+
+    Scope is the cockpit's: a street officer sees the communities of their street, admins and auditors
+    every one, a community director her own community only (``whole_street`` is false). A street is
+    drawn only if it lies in the user's scope, so a director sees no street outline nor any other
+    community. ``time_zone`` is the community's, in which the page shows every time."""
+    if not can(user, Action.VIEW_COCKPIT):
+        raise PermissionDenied(street_refusal())
+    communities = list(communities_for(user))
+    data = _summaries(user, communities, language=language)
+    grids: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for grid in Region.objects.filter(parent__in=communities, kind=RegionKind.GRID).order_by("code"):
+        grids[grid.parent_id].append(_region_item(grid, language))
+    parents = {c.code: c.parent_id for c in communities}
+    for community, summary in zip(communities, data["communities"], strict=True):
+        summary["label_point"] = label_point(community.boundary)
+        summary["grids"] = grids[community.pk]
+    streets = (
+        Region.objects.restrict(user, Action.VIEW_COCKPIT)
+        .filter(kind=RegionKind.STREET, pk__in=set(parents.values()))
+        .order_by("code")
+    )
+    street_codes = {s.pk: s.code for s in streets}
+    for summary in data["communities"]:
+        summary["street"] = street_codes.get(parents[summary["code"]])
+    return {
+        **data,
+        "time_zone": settings.TIME_ZONE,
+        "whole_street": can(user, Action.VIEW_FEDERATION),
+        "streets": [_region_item(s, language) for s in streets],
     }
-    return {"generated_at": clock.now().isoformat(), "totals": totals, "communities": communities}
+
+
+def street_refusal() -> str:
+    """Why a role may not open the street view, and who may (a 403's text)."""
+    return _(
+        "The street view is for street officers, community directors (their own community), auditors "
+        "and platform administrators."
+    )

@@ -1,7 +1,8 @@
 """The cockpit pages and their live stream.
 
 ``/cockpit/`` — one community's screen (``?community=CODE`` for another the user may see);
-``/cockpit/street/`` — every community the user may see, on one map with their figures;
+``/cockpit/street/`` — every community the user may see, on one map with their figures (a street
+officer's street, every one for admins and auditors, a director's own community);
 ``/cockpit/stream`` — Server-Sent Events: first ``state`` (what ``GET /api/v1/cockpit/state``
 answers), then one event per change (``alert``, ``incident``, ``responder``) as the bus carries it —
 from this process, or from ingest and the worker over MQTT (``BANYAN_BUS=mqtt``). A browser that
@@ -19,6 +20,7 @@ import json
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import close_old_connections, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -53,7 +55,12 @@ def _language() -> str:
 def cockpit(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not can(user, Action.VIEW_COCKPIT):
-        raise PermissionDenied(_("Your role may not open the cockpit."))
+        raise PermissionDenied(
+            _(
+                "The cockpit is for community directors, street officers, auditors and platform "
+                "administrators."
+            )
+        )
     community = services.community_for(user, request.GET.get("community") or None)
     communities = list(services.communities_for(user))
     context = {
@@ -63,6 +70,7 @@ def cockpit(request: HttpRequest) -> HttpResponse:
         "may_dispatch": can(user, Action.MANAGE_INCIDENTS),
         "may_see_street": can(user, Action.VIEW_FEDERATION) and len(communities) > 1,
         "nav": "cockpit",
+        "time_zone": settings.TIME_ZONE,
         "grades": {"worst_first": list(GRADES_WORST_FIRST), "urgent": sorted(URGENT_GRADES)},
     }
     return render(request, "cockpit/cockpit.html", context)
@@ -72,10 +80,18 @@ def cockpit(request: HttpRequest) -> HttpResponse:
 @require_GET
 @service_errors
 def street(request: HttpRequest) -> HttpResponse:
+    """Every community the user may see on the cockpit, on one labelled map with their figures. A
+    director sees her own community (``whole_street`` false): the street's other communities are the
+    street office's."""
     user = request.user
-    if not can(user, Action.VIEW_FEDERATION):
-        raise PermissionDenied(_("Your role may not see figures across communities."))
-    return render(request, "cockpit/street.html", {"nav": "cockpit"})
+    if not can(user, Action.VIEW_COCKPIT):
+        raise PermissionDenied(services.street_refusal())
+    context = {
+        "nav": "cockpit",
+        "whole_street": can(user, Action.VIEW_FEDERATION),
+        "time_zone": settings.TIME_ZONE,
+    }
+    return render(request, "cockpit/street.html", context)
 
 
 # --- the live stream ------------------------------------------------------------------------------

@@ -21,6 +21,11 @@
   var ACTIVE = { open: true, acknowledged: true };
   var OPEN_INCIDENT = { new: true, assigned: true, accepted: true, on_scene: true };
   var DEVICE_COLOURS = { online: "#51cf66", offline: "#868e96", maintenance: "#845ef7" };
+  // A grid is named, a building numbered ("3幢"), once it is this big on the screen (px), so that
+  // names never pile up; a building without a footprint (a point) from this zoom on.
+  var GRID_LABEL_MIN = { width: 90, height: 36, zoom: 0 };
+  var BUILDING_LABEL_MIN = { width: 22, height: 0, zoom: 0 };
+  var BUILDING_POINT_LABEL_MIN = { width: 0, height: 0, zoom: 17 };
 
   var root = document.getElementById("cockpit");
   if (!root || typeof window.L === "undefined") {
@@ -56,6 +61,7 @@
   var buildingKeys = {};
   var alertMarkers = {};
   var responderMarkers = {};
+  var mapLabels = [];
   var map;
   var dirty = false;
   var figuresTimer = null;
@@ -94,17 +100,27 @@
     );
   }
 
+  // Times in the community's time zone (data-time-zone, settings.TIME_ZONE), not the browser's.
+  function zonedFormat(options) {
+    var language = document.documentElement.lang || undefined;
+    try {
+      return new Intl.DateTimeFormat(language, Object.assign({ timeZone: root.getAttribute("data-time-zone") }, options));
+    } catch (error) {
+      return new Intl.DateTimeFormat(language, options);
+    }
+  }
+  var dateTimeFormat = zonedFormat({ month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  var hourFormat = zonedFormat({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+
   function timeText(iso) {
     if (!iso) {
       return t("never");
     }
-    var date = new Date(iso);
-    return date.toLocaleString(document.documentElement.lang || undefined, {
-      month: "numeric",
-      day: "numeric",
-      hour: "2-digit",
-      minute: "2-digit",
-    });
+    return dateTimeFormat.format(new Date(iso));
+  }
+
+  function hourText(iso) {
+    return hourFormat.format(new Date(iso));
   }
 
   function urlFor(attribute, id) {
@@ -149,12 +165,16 @@
       }).addTo(map);
       bounds.extend(outline.getBounds());
     }
+    layers.labels = L.layerGroup().addTo(map);
     data.grids.forEach(function (grid) {
       if (grid.boundary) {
-        L.geoJSON(grid.boundary, {
+        var gridOutline = L.geoJSON(grid.boundary, {
           style: { color: "#868e96", weight: 1, dashArray: "4 4", fill: false },
           interactive: false,
         }).addTo(map);
+        if (grid.label_point) {
+          addLabel(grid.label_point, grid.name, "grid", gridOutline.getBounds(), GRID_LABEL_MIN);
+        }
       }
     });
     layers.paths = L.layerGroup(
@@ -173,6 +193,13 @@
       });
       layer.addTo(buildings);
       buildingLayers[building.id] = layer;
+      addLabel(
+        building.point,
+        building.name,
+        "building",
+        building.footprint ? layer.getBounds() : L.latLngBounds([building.point, building.point]),
+        building.footprint ? BUILDING_LABEL_MIN : BUILDING_POINT_LABEL_MIN
+      );
       if (building.footprint) {
         bounds.extend(layer.getBounds());
       } else {
@@ -228,6 +255,41 @@
     } else {
       map.setView([30.25, 120.16], 16);
     }
+    map.on("zoomend resize", placeLabels);
+    placeLabels();
+  }
+
+  // --- labels: grid names and building numbers, shown once their place is big enough on screen ------
+
+  // A label is a marker whose icon is a node holding the name as text (never an HTML string).
+  function addLabel(point, text, kind, bounds, minimum) {
+    var box = el("span", { class: "map-label__box" }, [el("span", { class: "map-label__name", text: text })]);
+    var marker = L.marker(point, {
+      icon: L.divIcon({ className: "map-label map-label--" + kind, html: box, iconSize: null }),
+      interactive: false,
+      keyboard: false,
+    });
+    mapLabels.push({ marker: marker, bounds: bounds, minimum: minimum, shown: false });
+  }
+
+  function placeLabels() {
+    var zoom = map.getZoom();
+    mapLabels.forEach(function (label) {
+      var northWest = map.latLngToContainerPoint(label.bounds.getNorthWest());
+      var southEast = map.latLngToContainerPoint(label.bounds.getSouthEast());
+      var show =
+        zoom >= label.minimum.zoom &&
+        southEast.x - northWest.x >= label.minimum.width &&
+        southEast.y - northWest.y >= label.minimum.height;
+      if (show !== label.shown) {
+        if (show) {
+          label.marker.addTo(layers.labels);
+        } else {
+          layers.labels.removeLayer(label.marker);
+        }
+        label.shown = show;
+      }
+    });
   }
 
   function alertIcon(alert, flash) {
@@ -799,9 +861,7 @@
             grid: { left: 40, right: 10, top: 10, bottom: 25 },
             xAxis: {
               type: "category",
-              data: data.timeline.hours.map(function (hour) {
-                return new Date(hour).getHours() + ":00";
-              }),
+              data: data.timeline.hours.map(hourText),
             },
             yAxis: { type: "value", minInterval: 1 },
             series: grades.map(function (grade) {
@@ -906,7 +966,7 @@
     var slider = document.getElementById("crowd-hour");
     var index = Number(slider.value);
     var label = document.getElementById("crowd-hour-label");
-    label.textContent = index >= 24 ? slider.getAttribute("data-text-now") : new Date(crowdData.hours[index]).getHours() + ":00";
+    label.textContent = index >= 24 ? slider.getAttribute("data-text-now") : hourText(crowdData.hours[index]);
     crowdData.zones.forEach(function (zone) {
       var layer = layers.crowdZones[zone.key];
       if (!layer) {

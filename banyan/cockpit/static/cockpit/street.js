@@ -1,10 +1,16 @@
 /* The street view: every community the user may see, on one map coloured by its most severe active
- * alert, with its figures in a table (the map's text equivalent). From GET /api/v1/federation/summary,
- * every 15 s. Each community links to its own cockpit. */
+ * alert and labelled with its name (and, zoomed in, its grids' names), with its figures in a table
+ * (the map's text equivalent). From GET /api/v1/cockpit/street, every 15 s. Each community links to
+ * its own cockpit.
+ *
+ * Labels are Leaflet markers whose divIcon is a DOM node holding the name as text (never an HTML
+ * string); times are shown in the community's time zone (data-time-zone), not the browser's. */
 (function () {
   "use strict";
 
   var COLOURS = { red: "#e03131", orange: "#f08c00", yellow: "#f5d90a", blue: "#4dabf7", calm: "#5c6b73" };
+  // A grid is named once it is at least this big on the screen (px), so that names never pile up.
+  var GRID_LABEL_MIN = { width: 90, height: 36 };
   var root = document.getElementById("street");
   if (!root || typeof window.L === "undefined") {
     return;
@@ -13,57 +19,202 @@
   Array.prototype.forEach.call(document.getElementById("street-text").content.querySelectorAll("[data-text]"), function (node) {
     texts[node.getAttribute("data-text")] = node.textContent;
   });
+  function t(key) {
+    return Object.prototype.hasOwnProperty.call(texts, key) ? texts[key] : key;
+  }
+
+  var language = document.documentElement.lang || undefined;
+  var clockFormat = zonedFormat({ hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+
+  // The community's time zone (settings.TIME_ZONE), whatever the browser's own.
+  function zonedFormat(options) {
+    var zone = root.getAttribute("data-time-zone");
+    try {
+      return new Intl.DateTimeFormat(language, Object.assign({ timeZone: zone }, options));
+    } catch (error) {
+      return new Intl.DateTimeFormat(language, options);
+    }
+  }
+
   var map = L.map("street-map", { attributionControl: false, zoomSnap: 0.25 });
-  var shapes = {};
+  var streetLayer = L.layerGroup().addTo(map);
+  var communityLayer = L.layerGroup().addTo(map);
+  var gridLayer = L.layerGroup().addTo(map);
+  var labelLayer = L.layerGroup().addTo(map);
+  var drawn = {}; // community code -> {shape, label, grids: [{outline, label, shown}], data}
+  var streetsDrawn = false;
   var fitted = false;
 
   function cockpitUrl(code) {
     return root.getAttribute("data-cockpit-url") + "?community=" + encodeURIComponent(code);
   }
 
-  // Leaflet inserts a string tooltip as HTML: a community's name reaches it only as text in a node.
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) {
+      node.className = className;
+    }
+    if (text !== undefined) {
+      node.textContent = text;
+    }
+    return node;
+  }
 
-  function cell(value) {
-    var td = document.createElement("td");
-    td.textContent = value === null || value === undefined ? "–" : String(value);
+  // A label on the map: a marker whose icon is a node holding the lines as text.
+  function labelIcon(lines, modifier) {
+    var box = el("span", "map-label__box");
+    lines.forEach(function (line, index) {
+      box.appendChild(el("span", index === 0 ? "map-label__name" : "map-label__detail", line));
+    });
+    return L.divIcon({ className: "map-label map-label--" + modifier, html: box, iconSize: null });
+  }
+
+  function label(point, lines, modifier) {
+    return L.marker(point, { icon: labelIcon(lines, modifier), interactive: false, keyboard: false });
+  }
+
+  function stateText(community) {
+    return t(community.state);
+  }
+
+  function drawStreets(streets) {
+    var names = [];
+    streets.forEach(function (street) {
+      names.push(street.name);
+      if (street.boundary) {
+        L.geoJSON(street.boundary, {
+          style: { color: "#ced4da", weight: 2, dashArray: "8 6", fill: false },
+          interactive: false,
+        }).addTo(streetLayer);
+      }
+    });
+    root.querySelector("[data-streets]").textContent = names.length ? " · " + names.join(" · ") : "";
+  }
+
+  function drawCommunity(community) {
+    var entry = drawn[community.code];
+    if (!entry) {
+      entry = drawn[community.code] = { grids: [] };
+      entry.shape = L.geoJSON(community.boundary).addTo(communityLayer);
+      entry.shape.on("click", function () {
+        window.location.href = cockpitUrl(community.code);
+      });
+      community.grids.forEach(function (grid) {
+        if (!grid.boundary) {
+          return;
+        }
+        var outline = L.geoJSON(grid.boundary, {
+          style: { color: "#f1f3f5", weight: 1, dashArray: "4 4", fill: false },
+          interactive: false,
+        }).addTo(gridLayer);
+        entry.grids.push({
+          bounds: outline.getBounds(),
+          label: grid.label_point ? label(grid.label_point, [grid.name], "grid") : null,
+          shown: false,
+        });
+      });
+    }
+    entry.data = community;
+    var colour = COLOURS[community.state] || COLOURS.calm;
+    entry.shape.setStyle({ color: "#f8f9fa", weight: 2, fillColor: colour, fillOpacity: 0.45 });
+    var detail = stateText(community);
+    if (community.alerts_active) {
+      detail += " · " + community.alerts_active + " " + t("alerts");
+    }
+    Banyan.textTooltip(entry.shape, community.name + " · " + detail);
+    if (entry.label) {
+      labelLayer.removeLayer(entry.label);
+    }
+    entry.labelLines = [community.name, detail];
+    entry.label = null;
+    return entry;
+  }
+
+  function sizeOnScreen(bounds) {
+    var northWest = map.latLngToContainerPoint(bounds.getNorthWest());
+    var southEast = map.latLngToContainerPoint(bounds.getSouthEast());
+    return { width: Math.abs(southEast.x - northWest.x), height: Math.abs(southEast.y - northWest.y) };
+  }
+
+  // Zoomed in, a community's grids are named and its own name moves to its top edge, above them.
+  function placeLabels() {
+    Object.keys(drawn).forEach(function (code) {
+      var entry = drawn[code];
+      var gridsNamed = false;
+      entry.grids.forEach(function (grid) {
+        var size = sizeOnScreen(grid.bounds);
+        var show = grid.label !== null && size.width >= GRID_LABEL_MIN.width && size.height >= GRID_LABEL_MIN.height;
+        if (show !== grid.shown) {
+          if (show) {
+            grid.label.addTo(labelLayer);
+          } else {
+            labelLayer.removeLayer(grid.label);
+          }
+          grid.shown = show;
+        }
+        gridsNamed = gridsNamed || show;
+      });
+      var bounds = entry.shape.getBounds();
+      var point = gridsNamed ? [bounds.getNorth(), bounds.getCenter().lng] : entry.data.label_point || bounds.getCenter();
+      var modifier = gridsNamed ? "community map-label--top" : "community";
+      if (!entry.label || entry.labelModifier !== modifier) {
+        if (entry.label) {
+          labelLayer.removeLayer(entry.label);
+        }
+        entry.label = label(point, entry.labelLines, modifier).addTo(labelLayer);
+        entry.labelModifier = modifier;
+      }
+    });
+  }
+
+  function cell(value, className) {
+    var td = el("td", className || "", value === null || value === undefined ? "–" : String(value));
     return td;
   }
 
+  function row(community) {
+    var tr = el("tr");
+    tr.setAttribute("data-community", community.code);
+    var name = el("td");
+    var link = el("a", "", community.name);
+    link.href = cockpitUrl(community.code);
+    name.appendChild(link);
+    tr.appendChild(name);
+    var state = el("td", "state state--" + community.state);
+    state.appendChild(el("span", "swatch swatch--" + (COLOURS[community.state] ? community.state : "calm")));
+    state.appendChild(document.createTextNode(" " + stateText(community)));
+    tr.appendChild(state);
+    tr.appendChild(cell(community.alerts_active, "number"));
+    tr.appendChild(cell(community.incidents_open, "number"));
+    tr.appendChild(cell(community.incidents_missed, "number"));
+    var share = community.sla_7_days.arrive_met_share;
+    tr.appendChild(cell(share === null ? null : Math.round(share * 100) + "%", "number"));
+    tr.appendChild(cell(community.devices.offline + " / " + community.devices.total, "number"));
+    tr.appendChild(
+      community.vulnerable ? cell(community.vulnerable.overdue, "number") : cell(t("hidden"), "secondary")
+    );
+    return tr;
+  }
+
+  function showUpdated(iso) {
+    var status = root.querySelector("[data-updated]");
+    var time = el("time", "", clockFormat.format(new Date(iso)));
+    time.setAttribute("datetime", iso);
+    status.replaceChildren(document.createTextNode(t("updated") + " "), time);
+  }
+
   function render(data) {
+    if (!streetsDrawn) {
+      drawStreets(data.streets);
+      streetsDrawn = true;
+    }
     var bounds = L.latLngBounds([]);
     var rows = [];
     data.communities.forEach(function (community) {
-      var colour = COLOURS[community.state] || COLOURS.calm;
       if (community.boundary) {
-        if (!shapes[community.code]) {
-          shapes[community.code] = L.geoJSON(community.boundary).addTo(map);
-          shapes[community.code].on("click", function () {
-            window.location.href = cockpitUrl(community.code);
-          });
-        }
-        shapes[community.code].setStyle({ color: "#dee2e6", weight: 2, fillColor: colour, fillOpacity: 0.6 });
-        Banyan.textTooltip(shapes[community.code], community.name + " · " + (texts[community.state] || community.state));
-        bounds.extend(shapes[community.code].getBounds());
+        bounds.extend(drawCommunity(community).shape.getBounds());
       }
-      var row = document.createElement("tr");
-      row.setAttribute("data-community", community.code);
-      var name = document.createElement("td");
-      var link = document.createElement("a");
-      link.href = cockpitUrl(community.code);
-      link.textContent = community.name;
-      name.appendChild(link);
-      row.appendChild(name);
-      var state = cell(texts[community.state] || community.state);
-      state.className = "state state--" + community.state;
-      row.appendChild(state);
-      row.appendChild(cell(community.alerts_active));
-      row.appendChild(cell(community.incidents_open));
-      row.appendChild(cell(community.incidents_missed));
-      var share = community.sla_7_days.arrive_met_share;
-      row.appendChild(cell(share === null ? null : Math.round(share * 100) + "%"));
-      row.appendChild(cell(community.devices.offline + " / " + community.devices.total));
-      row.appendChild(cell(community.vulnerable ? community.vulnerable.overdue : null));
-      rows.push(row);
+      rows.push(row(community));
     });
     var body = root.querySelector("[data-communities] tbody");
     body.replaceChildren.apply(body, rows);
@@ -74,11 +225,13 @@
       }
     });
     if (!fitted && bounds.isValid()) {
-      map.fitBounds(bounds, { padding: [10, 10] });
+      map.fitBounds(bounds, { padding: [12, 12] });
       fitted = true;
+    } else if (!fitted) {
+      map.setView([30.25, 120.16], 14);
     }
-    var updated = root.querySelector("[data-updated]");
-    updated.textContent = updated.getAttribute("data-text") + " " + new Date(data.generated_at).toLocaleTimeString();
+    placeLabels();
+    showUpdated(data.generated_at);
     root.setAttribute("data-ready", "1");
   }
 
@@ -88,9 +241,12 @@
         return response.ok ? response.json() : Promise.reject(response.status);
       })
       .then(render)
-      .catch(function () {});
+      .catch(function () {
+        root.querySelector("[data-updated]").textContent = t("failed");
+      });
   }
 
+  map.on("zoomend moveend resize", placeLabels);
   refresh();
   window.setInterval(refresh, 15000);
 })();
