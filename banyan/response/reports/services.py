@@ -535,12 +535,14 @@ def resolution_of(report: Report) -> Resolution | None:
     step = report.incident.events.filter(kind=Move.RESOLVE.value).order_by("-at", "-id").first()
     if step is None:
         return None
-    photos = tuple(
-        report.incident.photos.filter(stage=IncidentPhoto.Stage.RESOLVE, at__gte=step.at)
-        .defer("photo")
-        .order_by("at", "id")
+    # The photos of this resolution: those sent at "resolve" since the incident was last reopened.
+    reopened = (
+        report.incident.events.filter(kind=Move.REOPEN.value, at__lte=step.at).order_by("-at", "-id").first()
     )
-    return Resolution(note=step.note, at=step.at, photos=photos)
+    sent = report.incident.photos.filter(stage=IncidentPhoto.Stage.RESOLVE, at__lte=step.at)
+    if reopened is not None:
+        sent = sent.filter(at__gt=reopened.at)
+    return Resolution(note=step.note, at=step.at, photos=tuple(sent.defer("photo").order_by("at", "id")))
 
 
 def resolution_photo(report: Report, photo_id) -> IncidentPhoto:
