@@ -5,8 +5,10 @@ time, and residents' satisfaction, over the incidents the caller may see (the pa
 Read-only. The shares are the API's (``GET /api/v1/response/metrics``): a deadline counts once it is
 decided — met in time, met late, or missed (still open past it) — and a running one is left out.
 A median time runs from the incident's opening to the step (accepted, on scene, resolved), over the
-incidents that took it. A rating counts in the period it was given, for the incidents opened in the
-period (as the API's ``satisfaction``); 4 and 5 are "satisfied".
+incidents that took it. "On scene far" counts the arrivals marked from farther than the radius from
+the place (each with its reason), as the API's ``on_scene_far``. A rating counts in the period it was
+given, for the incidents opened in the period (as the API's ``satisfaction``); 4 and 5 are
+"satisfied".
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ class Tally:
 
     incidents: int = 0
     escalations: int = 0
+    on_scene_far: int = 0  # marked on scene from farther than the radius from the place (with a reason)
     decided: dict[str, int] = field(default_factory=lambda: dict.fromkeys(flow.CLOCKS, 0))
     met: dict[str, int] = field(default_factory=lambda: dict.fromkeys(flow.CLOCKS, 0))
     durations: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in flow.CLOCKS})
@@ -104,6 +107,7 @@ class Tally:
     def add(self, incident: Incident, clocks: Iterable[flow.Clock], now: dt.datetime) -> None:
         self.incidents += 1
         self.escalations += incident.escalation_level
+        self.on_scene_far += incident.on_scene_far
         for c in clocks:
             state = c.state(now)
             if state != "running":
@@ -198,7 +202,15 @@ def figures(*, actor: Actor, period: Period, step: str = DAY, region: Region | N
     by_grade = {grade: Tally() for grade in GRADES_WORST_FIRST}
     by_body: dict[int, Tally] = defaultdict(Tally)
     trend = {start: Tally() for start in buckets(period, step)}
-    fields = ("grade", "accountable", "escalation_level", "created_at", "accepted_at", "on_scene_at")
+    fields = (
+        "grade",
+        "accountable",
+        "escalation_level",
+        "on_scene_far",
+        "created_at",
+        "accepted_at",
+        "on_scene_at",
+    )
     dues = ("resolved_at", "acknowledge_due", "arrive_due", "resolve_due")
     for incident in incidents.only(*fields, *dues).order_by("created_at", "id"):
         clocks = services.incident_clocks(incident)

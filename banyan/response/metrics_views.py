@@ -190,14 +190,14 @@ def _sla_columns(first: str) -> list[Column]:
     columns = [Column(first, TEXT), Column(_("Incidents"))]
     for _name, on_time, median in CLOCK_COLUMNS:
         columns += [Column(str(on_time), SHARE), Column(str(median), DURATION)]
-    return [*columns, Column(_("Escalations"))]
+    return [*columns, Column(_("Escalations")), Column(_("On scene far from the place"))]
 
 
 def _sla_row(label: str, tally: Tally) -> list[Any]:
     row: list[Any] = [label, tally.incidents]
     for name, _on_time, _median in CLOCK_COLUMNS:
         row += [tally.share(name), tally.median_s(name)]
-    return [*row, tally.escalations]
+    return [*row, tally.escalations, tally.on_scene_far]
 
 
 def _rating_columns(first: str) -> list[Column]:
@@ -386,6 +386,7 @@ def _key_figures(data: Figures) -> list[tuple[str, Any, str]]:
     figures += [(str(on_time), data.total.share(name), SHARE) for name, on_time, _median in CLOCK_COLUMNS]
     return [
         *figures,
+        (_("On scene far from the place"), data.total.on_scene_far, COUNT),
         (_("Ratings"), data.ratings.count, COUNT),
         (_("Mean rating (1–5)"), data.ratings.mean, MEAN),
     ]

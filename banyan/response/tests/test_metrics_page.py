@@ -123,6 +123,7 @@ def seeded(site, users, outside):
         grade="blue",
         opened=local(12, 9),
     )
+    Incident.objects.filter(pk=a.pk).update(on_scene_far=True, on_scene_distance_m=420.0)
     rate(a, 5, local(11, 9))
     rate(b, 4, local(15, 9))
     rate(c, 2, local(21, 9))
@@ -226,7 +227,8 @@ def test_the_sla_figures_by_grade_and_body(page, site):
     assert (yellow.share("acknowledge"), yellow.share("resolve"), yellow.decided["resolve"]) == (1.0, None, 0)
     assert [blue.median_s(n) for n in ("acknowledge", "arrive", "resolve")] == [20.0, 300.0, 1800.0]
     total = figures.total
-    assert (total.incidents, total.escalations) == (5, 2)
+    assert (total.incidents, total.escalations, total.on_scene_far) == (5, 2, 1)
+    assert (red.on_scene_far, blue.on_scene_far) == (1, 0), "a was marked on scene 420 m from its place"
     assert [total.share(n) for n in ("acknowledge", "arrive", "resolve")] == [0.6, 0.6, 0.25]
     committee, property_body = figures.by_body[site["committee"].pk], figures.by_body[_property().pk]
     assert (committee.incidents, property_body.incidents) == (4, 1)
@@ -242,6 +244,7 @@ def test_the_shares_are_the_apis(page, api):
     figures = page("director", **JUNE).context["figures"]
     api_figures = api("director").get("response/metrics?days=30").data
     assert api_figures["incidents"] == figures.total.incidents
+    assert api_figures["on_scene_far"] == figures.total.on_scene_far == 1
     for grade, tally in figures.by_grade.items():
         if tally.incidents:
             for name in ("acknowledge", "arrive", "resolve"):
