@@ -208,6 +208,24 @@ DETAIL_LABELS: dict[str, Promise] = {
     "matrix_cells": _("Matrix cells"),
     "responders": _("Responders"),
     "shifts": _("Shifts"),
+    "step_up": _("Confirming a sensitive step"),
+    "stage": _("Stage"),
+    "accountable": _("Accountable body"),
+    "accountable_role": _("Accountable role"),
+    "matrix_gap": _("No matrix cell"),
+    "photos": _("Photos"),
+    "distance_m": _("Distance (m)"),
+    "far": _("Beyond the radius"),
+    "far_reason": _("Reason given"),
+    "position": _("Position"),
+}
+
+# Recorded values that are words, by detail key: (key, value) → label.
+VALUE_LABELS: dict[tuple[str, str], Promise] = {
+    ("stage", "sign_in"): _("Signing in"),
+    ("stage", "step_up"): _("Confirming a sensitive step"),
+    ("position", "given"): _("Given"),
+    ("position", "unknown"): _("Not given"),
 }
 
 # Detail keys the page leaves out: meaningless to a reader (the export keeps every detail).

@@ -64,6 +64,7 @@ from banyan.audit.choices import (
     HIDDEN_DETAILS,
     SUBJECT_ID_LABELS,
     SUBJECT_LABELS,
+    VALUE_LABELS,
 )
 from banyan.audit.models import AuditEntry, ChainHead
 from banyan.audit.purpose import looks_personal
@@ -732,6 +733,7 @@ class _Words:
         self.fields = {key: str(label) for key, label in FIELD_LABELS.items()}
         self.grades = {key: str(label) for key, label in GRADE_LABELS.items()}
         self.roles = {value: str(label) for value, label in Role.choices}
+        self.values = {key: str(label) for key, label in VALUE_LABELS.items()}
         self.yes, self.no = _("yes"), _("no")
         self.separator = pgettext("list separator", ", ")
 
@@ -743,6 +745,8 @@ class _Words:
             return self.grades.get(value, value)
         if key == "role" and isinstance(value, str):
             return self.roles.get(value, value)
+        if isinstance(value, str) and (key, value) in self.values:
+            return self.values[key, value]
         if isinstance(value, bool):
             return self.yes if value else self.no
         if isinstance(value, list):

@@ -137,6 +137,28 @@ def test_every_action_has_a_label_in_both_languages():
     assert untranslated == []
 
 
+def test_details_read_in_words(db):
+    details = {
+        "step_up": False,
+        "stage": "sign_in",
+        "fields": ["phone", "id_number"],
+        "role": "grid_worker",
+        "grade": "red",
+        "nonce": "ab12",
+    }
+    [entry] = record(actor="cli", events=[Event(AuditAction.OTP_FAILED, "user", 1, "", details)])
+    with translation.override("zh-hans"):
+        [row] = services.describe_entries([entry])
+    assert row.what == "验证码错误" and row.who == "服务器命令" and row.subject == "账号"
+    assert dict(row.details) == {
+        "敏感操作二次验证": "否",
+        "阶段": "登录",
+        "字段": "电话、身份证号",
+        "角色": "网格员",
+        "等级": "红色",
+    }, "the random number of the chain's first entry is left out"
+
+
 # --- filters ----------------------------------------------------------------------------------------
 
 
