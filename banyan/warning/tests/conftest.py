@@ -22,13 +22,13 @@ def make_rule(community=None, **spec):
     from banyan.warning.models import Rule
 
     community = community or Region.objects.filter(kind="community").order_by("code").first()
-    defaults = {"name": "Basement water", "kind": "threshold", "grade": "orange"}
+    defaults = {"name": "地下室积水", "name_en": "Basement water", "kind": "threshold", "grade": "orange"}
     if spec.get("kind", "threshold") == "threshold":
         defaults.update(metric="water_level_cm", raise_at=50, clear_below=40)
     spec = {**defaults, **spec}
     if spec.get("grade") is None:
         spec.pop("grade")
-    columns = {key: spec.pop(key) for key in ("name", "kind", "grade", "auto_clear") if key in spec}
+    columns = {key: spec.pop(key) for key in ("name", "name_en", "kind", "grade", "auto_clear") if key in spec}
     return Rule.objects.create(community=community, params=spec, created_at=NOW, updated_at=NOW, **columns)
 
 

@@ -18,7 +18,7 @@ def test_engine_spec_and_rule(db):
     rule = make_rule(device_codes=["WL-0001"])
     assert rule.engine_spec() == {
         "id": str(rule.pk),
-        "name": "Basement water",
+        "name": "地下室积水",
         "kind": "threshold",
         "auto_clear": True,
         "grade": "orange",

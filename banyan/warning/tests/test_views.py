@@ -253,8 +253,8 @@ def test_pages_of_alerts_keep_the_filters(users, now, signed_in, django_assert_n
     services.apply_events([event("Raised", rule, f"SUBJ-{n:02d}", grade="orange") for n in range(25)])
     client = signed_in("director")
     # session, user, the session's second-factor device, their region, count, the page, official
-    # warnings: as many for 20 alerts as for one
-    with django_assert_num_queries(7):
+    # warnings, the header's unread notifications: as many for 20 alerts as for one
+    with django_assert_num_queries(8):
         html = client.get(list_url(grade="orange")).content.decode()
     assert 'data-count="25"' in html and html.count('class="alert-card alert-card--orange"') == 20
     assert "Page 1 of 2" in html
