@@ -465,6 +465,21 @@ PAGES: dict[str, list[Variant]] = {
         v("302 200 200 200 404 200 200 200 403 200", query="region=G02", label="G02"),
         v(NUL_REFUSED, query=q(region=NUL), label="NUL in the region"),
     ],
+    # the response's figures, for the roles that see incidents (banyan/response/tests/test_metrics_page.py);
+    # bad dates or an area out of reach answer the page with the message, 400
+    **{
+        name: [
+            v(INCIDENT_VIEWERS),
+            v(INCIDENT_VIEWERS, query=q(start="2026-06-01", end="2026-06-30", step="week"), label="June"),
+            v(
+                "302 400 400 400 400 400 400 400 403 400",
+                query=q(start="2026-02-30", end="x", region=LONG, step="hour"),
+                label="bad filters",
+            ),
+            v(NUL_REFUSED, query=q(region=NUL), label="NUL in the area"),
+        ]
+        for name in ("response:metrics", "response:metrics-export")
+    },
     "response:matrix-cell": [
         v(MATRIX_EDITORS),
         v(MATRIX_EDITORS, query="category=flooding&region=330102001001", label="an existing cell"),
@@ -1008,7 +1023,9 @@ FORMS: list[Form] = [
                 "accountable_role": "pope",
                 "backup": "NOPE",
                 "backup_role": LONG,
-                "escalation": "NOPE pope extra",
+                "escalation_1": "NOPE",
+                "escalation_1_role": "pope",
+                "escalation_2_role": LONG,
             },
             "region-out-of-reach": lambda w: {
                 "category": "flooding",
@@ -1019,7 +1036,17 @@ FORMS: list[Form] = [
                 "category": "flooding",
                 "region": w.community.code,
                 "accountable": "ORG-COMMITTEE",
-                "escalation": "ORG-STREET street_officer\nORG-NOPE\nORG-STREET pope",
+                "escalation_1": "ORG-STREET",
+                "escalation_1_role": "street_officer",
+                "escalation_2": "ORG-NOPE",
+                "escalation_3": "ORG-STREET",
+                "escalation_3_role": "pope",
+            },
+            "escalation-role-without-body": lambda w: {
+                "category": "flooding",
+                "region": w.community.code,
+                "accountable": "ORG-COMMITTEE",
+                "escalation_2_role": "street_officer",
             },
         },
         MATRIX_EDITORS,
