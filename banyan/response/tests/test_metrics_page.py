@@ -399,3 +399,21 @@ def test_the_page_shows_the_days_it_took_and_the_export_asks_for_the_same(page):
     assert context["export_url"] == reverse("response:metrics-export") + "?start=2026-06-02&end=2026-07-01"
     html = page("director", step="week", **JUNE).content.decode()
     assert 'value="2026-06-01"' in html and "step=week" in page("director", step="week").context["export_url"]
+
+
+def test_the_queries_do_not_grow_with_the_incidents(page, seeded, site):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert page("director", **JUNE).status_code == 200
+        return len(captured)
+
+    queries()  # the first request of a session makes a few more (the sign-in's bookkeeping)
+    before = queries()
+    here = {"community": site["grid"].parent, "grid": site["grid"], "body": _property()}
+    for day in range(2, 8):
+        incident = make_incident(**here, grade="yellow", opened=local(day, 9), accepted=10, resolved=100)
+        rate(incident, 4, local(day, 12))
+    assert queries() == before
