@@ -33,6 +33,7 @@ from banyan.places.choices import RegionKind
 from banyan.places.geo import haversine_m
 from banyan.places.models import Building, Facility, Region, Unit
 from banyan.places.services import walking_graph
+from banyan.places.words import unit_words
 from banyan.response import flow
 from banyan.response.flow import ASSIGNEE_MOVES, Move, Status
 from banyan.response.models import (
@@ -812,7 +813,7 @@ def arrival(incident: Incident, position: tuple[float, float] | None, reason: st
 
 def _place_text(incident: Incident) -> str:
     if incident.unit is not None:
-        return f"{incident.unit.building.name} {incident.unit.number}"
+        return unit_words(incident.unit, "zh-hans")
     if incident.building is not None:
         return incident.building.name
     if incident.facility is not None:

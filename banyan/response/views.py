@@ -33,6 +33,7 @@ from banyan.people.models import AuthenticatedHttpRequest, Organisation, User
 from banyan.places.choices import RegionKind
 from banyan.places.models import Region
 from banyan.places.services import get_region_by_code_for
+from banyan.places.words import unit_words
 from banyan.response import flow, services
 from banyan.response.flow import ASSIGNEE_MOVES, Move, Status
 from banyan.response.forms import (
@@ -174,7 +175,7 @@ def place_text(incident: Incident, language: str) -> str:
     """Where: the unit or building, else the facility, else the grid or community."""
     parts = []
     if incident.unit is not None:
-        parts.append(f"{incident.unit.building.name} {incident.unit.number}")
+        parts.append(unit_words(incident.unit, language))
     elif incident.building is not None:
         parts.append(incident.building.name)
     elif incident.facility is not None:

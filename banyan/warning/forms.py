@@ -79,3 +79,18 @@ class ResolveForm(forms.Form):
     def add_service_error(self, exc) -> None:
         """Put a service's ``InvalidInput`` next to the field it names."""
         self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+
+
+class CallForm(forms.Form):
+    """Revealing the phones of a fall or SOS alert's person and emergency contact, to call them: the
+    purpose goes to the audit log (proposed, and editable)."""
+
+    purpose = forms.CharField(
+        label=_("Purpose"),
+        help_text=_("Why you reveal the numbers; kept in the audit log. Never write a phone number here."),
+        max_length=500,
+        error_messages={"required": _("State the purpose of revealing the numbers.")},
+    )
+
+    def add_service_error(self, exc) -> None:
+        self.add_error("purpose" if exc.field == "purpose" else None, exc.message)

@@ -26,10 +26,13 @@ from django.utils.translation import gettext as _
 
 from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
-from banyan.core import clock
+from banyan.core import clock, vault
 from banyan.core.access import Action, can
 from banyan.core.errors import BanyanError, InvalidInput, NotFound, PermissionDenied
 from banyan.core.events import AlertEscalatedPayload, AlertPayload, EventName, publish_on_commit
+from banyan.people.choices import CarerKind
+from banyan.people.models import Carer, Resident, may_see_care
+from banyan.people.services import clean_reveal_request, reveal_resident
 from banyan.places.choices import RegionKind
 from banyan.places.models import Building, Facility, Region, Unit
 from banyan.sensing.models import Device
@@ -794,6 +797,161 @@ def mark_pushed(alert_ids: Iterable[int], *, at: dt.datetime | None = None) -> i
     return Alert.objects.filter(pk__in=list(alert_ids), pushed_at__isnull=True).update(
         pushed_at=at or clock.now()
     )
+
+
+# --- a fall or an SOS: the person, their household and whom to call --------------------------------
+# A fall or SOS alert of a device that serves someone (a wearable band, an SOS button) is about that
+# person. Roles that may see care data (``people.models.may_see_care``), with the person in their
+# scope, see who it is, their household and their emergency contact, phones masked; revealing a phone
+# to call it takes a stated purpose and is audited (``reveal_call_numbers``). Other roles read that
+# this is hidden from them, never that there is nobody.
+
+PERSON_METRICS = frozenset({"fall", "sos"})
+
+
+@dataclass(frozen=True)
+class Callee:
+    """Someone to call: the person the alert is about, or their emergency contact."""
+
+    key: str  # "person" or "contact"
+    name: str
+    relation: str  # how they stand to the person, in words ("" for the person)
+    phone_masked: str
+    phone: str = ""  # in clear only once revealed
+
+
+@dataclass(frozen=True)
+class PersonAtRisk:
+    """Who a fall or SOS alert is about, as ``user`` may see it. ``visible`` False: hidden from the
+    role (or outside its area); the rest is then empty."""
+
+    visible: bool
+    person: Callee | None = None
+    age: int | None = None
+    lives_alone: bool = False
+    home: Unit | None = None
+    household: tuple[tuple[str, str, int], ...] = ()  # the others at home: (name, relation, age)
+    contact: Callee | None = None
+
+
+def is_about_a_person(alert: Alert) -> bool:
+    """A fall or SOS alert of a device that serves someone or stands in someone's home."""
+    device = alert.device
+    return (
+        device is not None
+        and (device.resident_id is not None or device.unit_id is not None)
+        and _metric_of(alert.rule) in PERSON_METRICS
+    )
+
+
+def _wearer(alert: Alert):
+    """The resident the alert's device serves, else the head of the household of its unit."""
+    device = alert.device
+    if device is None:
+        return None
+    if device.resident_id is not None:
+        return (
+            Resident.objects.select_related("household__unit__building").filter(pk=device.resident_id).first()
+        )
+    return (
+        Resident.objects.select_related("household__unit__building")
+        .filter(household__unit_id=device.unit_id)
+        .order_by("household_id", "id")
+        .first()
+    )
+
+
+def _contact_of(resident) -> Carer | None:
+    """The resident's emergency contact: the primary carer named on their active care profiles."""
+    return (
+        Carer.objects.select_related("resident")
+        .filter(care_profile__resident=resident, care_profile__is_active=True)
+        .order_by("-is_primary", "care_profile__kind", "id")
+        .first()
+    )
+
+
+def person_at_risk(user: Actor, alert: Alert) -> PersonAtRisk | None:
+    """Who a fall or SOS alert is about (None for any other alert), as ``user`` may see it."""
+    if not is_about_a_person(alert):
+        return None
+    resident = _wearer(alert)
+    visible = (
+        resident is not None
+        and may_see_care(user)
+        and Resident.objects.restrict(user, Action.VIEW_PEOPLE).filter(pk=resident.pk).exists()
+    )
+    if not visible or resident is None:
+        return PersonAtRisk(visible=False)
+    today = clock.today()
+    others = (
+        Resident.objects.restrict(user, Action.VIEW_PEOPLE)
+        .filter(household=resident.household)
+        .exclude(pk=resident.pk)
+        .order_by("id")
+    )
+    carer = _contact_of(resident)
+    contact = None
+    if carer is not None:
+        contact = Callee(
+            "contact",
+            carer.name,
+            str(CarerKind(carer.kind).label) if carer.kind in CarerKind.values else "",
+            vault.mask_phone(carer.resident.phone if carer.resident is not None else carer.phone),
+        )
+    return PersonAtRisk(
+        visible=True,
+        person=Callee("person", resident.name, "", resident.phone_masked),
+        age=resident.age_on(today),
+        lives_alone=resident.is_living_alone,
+        home=resident.household.unit,
+        household=tuple(
+            (other.name, str(other.get_relation_display()), other.age_on(today)) for other in others
+        ),
+        contact=contact,
+    )
+
+
+@transaction.atomic
+def reveal_call_numbers(*, actor: Actor, alert: Alert, purpose: str) -> dict[str, str]:
+    """The clear phones of the person a fall or SOS alert is about and of their emergency contact, to
+    call them: ``{"person": …, "contact": …}`` (those known). Needs a role that may see care and
+    reveal phones, the person in its scope, and a purpose; one audit entry per number revealed."""
+    if not is_about_a_person(alert):
+        raise InvalidInput(_("This alert is not about a person."), field="alert")
+    _fields, purpose = clean_reveal_request(actor, ["phone"], purpose)
+    resident = _wearer(alert)
+    if (
+        resident is None
+        or not may_see_care(actor)
+        or not Resident.objects.restrict(actor, Action.VIEW_PEOPLE).filter(pk=resident.pk).exists()
+    ):
+        raise PermissionDenied(_("Who this alert is about is hidden from your role."))
+    numbers = {}
+    if resident.phone:
+        numbers["person"] = reveal_resident(
+            actor=actor, resident=resident, fields=["phone"], purpose=purpose
+        )["phone"]
+    carer = _contact_of(resident)
+    if carer is not None and carer.resident is not None and carer.resident.phone:
+        numbers["contact"] = reveal_resident(
+            actor=actor, resident=carer.resident, fields=["phone"], purpose=purpose
+        )["phone"]
+    elif carer is not None and carer.phone:
+        numbers["contact"] = carer.phone
+        record(
+            actor=actor,
+            events=[
+                Event(
+                    AuditAction.RESIDENT_REVEAL,
+                    "carer",
+                    carer.pk,
+                    purpose,
+                    {"field": "phone", "resident": resident.pk, "alert": alert.pk},
+                )
+            ],
+        )
+    return numbers
 
 
 # --- CAP ---------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ urlpatterns = [
     path("alerts/<int:pk>/", views.alert_detail, name="alert-detail"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert-acknowledge"),
     path("alerts/<int:pk>/resolve/", views.alert_resolve, name="alert-resolve"),
+    path("alerts/<int:pk>/call/", views.alert_call, name="alert-call"),
     path("alerts/official/<int:pk>/", views.official_warning_detail, name="official-warning-detail"),
     path("warnings/", views.warnings_page, name="warnings"),
     path("cap/alerts.atom", views.alerts_atom, name="alerts-atom"),

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from banyan.audit.models import AuditEntry
 from banyan.core import clock
-from banyan.core.access import Action, can
+from banyan.core.access import Action, can, revealable_fields
 from banyan.core.errors import InvalidInput
 from banyan.core.views import service_errors
 from banyan.people.auth import user_for_token
@@ -27,7 +27,7 @@ from banyan.people.models import AuthenticatedHttpRequest
 from banyan.warning import areas, services
 from banyan.warning.cap import atom_feed
 from banyan.warning.choices import ACTIVE_STATUSES, AlertStatus, severity, severity_expression
-from banyan.warning.forms import ACTIVE, ANY, AlertFilterForm, ResolveForm
+from banyan.warning.forms import ACTIVE, ANY, AlertFilterForm, CallForm, ResolveForm
 from banyan.warning.models import Alert, OfficialWarning
 
 FEED_LIMIT = 200
@@ -212,9 +212,20 @@ def _timeline(alert: Alert) -> list[dict]:
 
 
 def _render_alert(
-    request: AuthenticatedHttpRequest, alert: Alert, *, resolve_form: ResolveForm | None = None
+    request: AuthenticatedHttpRequest,
+    alert: Alert,
+    *,
+    resolve_form: ResolveForm | None = None,
+    call_form: CallForm | None = None,
+    numbers: dict[str, str] | None = None,
 ):
     user = request.user
+    person = services.person_at_risk(user, alert)
+    may_call = person is not None and person.visible and "phone" in revealable_fields(user)
+    if may_call and call_form is None and numbers is None:
+        call_form = CallForm(
+            initial={"purpose": _("Emergency call about alert %(number)s") % {"number": alert.pk}}
+        )
     can_handle = can(user, Action.HANDLE_ALERTS) and alert.is_active
     alert.level_label = level_label(alert.escalation_level)
     incident = services.incident_of(user, alert)
@@ -222,13 +233,19 @@ def _render_alert(
     context = {
         "alert": alert,
         "incident": incident,
+        "person": person,
+        "call_form": call_form if may_call else None,
+        "numbers": numbers or {},
         "timeline": _timeline(alert),
         "can_acknowledge": can_handle and alert.status == AlertStatus.OPEN,
         "resolve_form": (resolve_form or ResolveForm(with_incident=with_incident)) if can_handle else None,
         "cap_url": reverse("api:alert_cap", kwargs={"alert_id": alert.pk}),
         "nav": "alerts",
     }
-    return render(request, "warning/alert_detail.html", context)
+    response = render(request, "warning/alert_detail.html", context)
+    if numbers:
+        response["Cache-Control"] = "no-store"  # numbers in clear: kept by no cache
+    return response
 
 
 @login_required
@@ -300,6 +317,31 @@ def alert_resolve(request: AuthenticatedHttpRequest, alert: Alert) -> HttpRespon
                 messages.success(request, _("Alert resolved, and its incident with it."))
             return redirect("warning:alert-detail", pk=alert.pk)
     return _render_alert(request, alert, resolve_form=form)
+
+
+@login_required
+@require_POST
+@service_errors
+def alert_call(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Reveal, with a purpose, the phones of a fall or SOS alert's person and emergency contact: the
+    page shows them as call links (audited; roles that may see care and reveal phones)."""
+    user = request.user
+    _require(user, Action.VIEW_ALERTS)
+    alert = services.get_alert_for(user, pk)
+    person = services.person_at_risk(user, alert)
+    if person is None or not person.visible or "phone" not in revealable_fields(user):
+        raise DjangoPermissionDenied
+    form = CallForm(request.POST)
+    if form.is_valid():
+        try:
+            numbers = services.reveal_call_numbers(
+                actor=user, alert=alert, purpose=form.cleaned_data["purpose"]
+            )
+        except InvalidInput as exc:
+            form.add_service_error(exc)
+        else:
+            return _render_alert(request, alert, numbers=numbers)
+    return _render_alert(request, alert, call_form=form)
 
 
 @login_required

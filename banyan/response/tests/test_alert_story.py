@@ -26,7 +26,7 @@ ALERT_VIEWERS = {"admin", "street01", "director", "grid01", "property01", "audit
 def alert(site):
     """An open orange water alert in the site's grid, from a rule that opens flooding incidents."""
     device = make_device(building=site["building"], kind="water_level")
-    rule = make_rule(community=site["grid"].parent, name="地下车库积水")
+    rule = make_rule(community=site["grid"].parent, name="地下车库积水", name_en="Garage flooding")
     rule.incident_category = "flooding"
     rule.save(update_fields=["incident_category"])
     [raised] = warning_services.apply_events([event("Raised", rule, device.code)])
@@ -157,7 +157,7 @@ def test_the_alert_page_shows_its_incident(users, site, alert, incident):
 def test_the_incident_page_shows_its_alert(users, alert, incident):
     html = page("director", users, reverse("response:incident-detail", args=[incident.pk])).content.decode()
     assert reverse("warning:alert-detail", args=[alert.pk]) in html
-    assert "地下车库积水" in html and 'class="grade grade--orange"' in html
+    assert "Garage flooding" in html and 'class="grade grade--orange"' in html
 
 
 @pytest.mark.parametrize("username", ROLES)
