@@ -3,7 +3,7 @@ area at warnings/ (every signed-in role), the Atom feed under cap/."""
 
 from django.urls import path
 
-from banyan.warning import views
+from banyan.warning import rule_views, views
 
 app_name = "warning"
 
@@ -16,4 +16,7 @@ urlpatterns = [
     path("alerts/official/<int:pk>/", views.official_warning_detail, name="official-warning-detail"),
     path("warnings/", views.warnings_page, name="warnings"),
     path("cap/alerts.atom", views.alerts_atom, name="alerts-atom"),
+    path("rules/", rule_views.rule_list, name="rule-list"),
+    path("rules/new/", rule_views.rule_new, name="rule-new"),
+    path("rules/<int:pk>/", rule_views.rule_detail, name="rule-detail"),
 ]

@@ -331,6 +331,7 @@ OWN_DATA = "302 404 404 404 404 404 404 404 200 404"  # only resident01 has a re
 EVERYONE_REDIRECTED = "302 302 302 302 302 302 302 302 302 302"
 CORRECTION_HANDLERS = "302 200 200 200 200 200 403 403 403 403"
 COCKPIT_VIEWERS = "302 200 200 200 403 403 403 403 403 200"
+AUDIT_READERS = "302 200 403 403 403 403 403 403 403 200"
 # A NUL character in the query string is refused before anything else (core.middleware).
 NUL_REFUSED = "400 400 400 400 400 400 400 400 400 400"
 
@@ -427,6 +428,21 @@ PAGES: dict[str, list[Variant]] = {
     "warning:alerts-atom": [v("401 200 200 200 200 200 200 403 403 200")],
     # the warnings that concern one's area: every signed-in role (banyan/warning/tests/test_warnings_page.py)
     "warning:warnings": [v(EVERYONE_SIGNED_IN)],
+    # the alert rules: read by the roles that see alerts, changed by directors, street officers and
+    # administrators (banyan/warning/tests/test_rule_pages.py)
+    "warning:rule-list": [
+        v(ALERT_VIEWERS),
+        v(ALERT_VIEWERS, query=q(community=LONG, state="zzz", page="abc"), label="bad filters"),
+    ],
+    "warning:rule-new": [v(MATRIX_EDITORS)],
+    "warning:rule-detail": [
+        v(
+            "302 200 200 200 200 200 200 403 403 200",
+            lambda w: [w.alert_g01.rule_id],
+            label="the community's",
+        ),
+        v("302 404 404 404 404 404 404 403 403 404", lambda w: [HUGE_ID], label="beyond 64 bits"),
+    ],
     # response
     "response:task-list": [v("302 200 200 200 200 200 200 200 403 403")],
     "response:incident-list": [
@@ -510,6 +526,19 @@ PAGES: dict[str, list[Variant]] = {
     "notify:inbox": [v(EVERYONE_SIGNED_IN), v(EVERYONE_SIGNED_IN, query="show=all", label="all")],
     "notify:acknowledge": [v(POST_ONLY, lambda w: [UNKNOWN_ID])],
     "notify:acknowledge-all": [v(POST_ONLY)],
+    # audit: the log for auditors and administrators (banyan/audit/tests/test_pages.py); a bad filter is
+    # named at its field (the page 200, the export 400 and nothing exported); "verify now" is POST only
+    "audit:log": [
+        v(AUDIT_READERS),
+        v(AUDIT_READERS, query=q(since="2026-02-30", action=LONG, subject_id=LONG, page="abc"), label="bad"),
+        v(NUL_REFUSED, query=q(actor=NUL), label="NUL in the actor"),
+    ],
+    "audit:export": [
+        v(AUDIT_READERS, query=q(action="resident.reveal"), label="reveals"),
+        v(AUDIT_READERS, query=q(action="resident.reveal", format="csv"), label="reveals as text"),
+        v("302 400 403 403 403 403 403 403 403 400", query=q(until="x", format=LONG), label="bad"),
+    ],
+    "audit:verify": [v(POST_ONLY)],
 }
 
 
@@ -929,6 +958,59 @@ FORMS: list[Form] = [
         {"empty": empty},
         "302 404 404 404 404 404 404 403 403 403",
     ),
+    # the alert rules: a form the engine refuses (settings named at the field), or not even a form
+    Form(
+        "rule-detail",
+        "warning:rule-detail",
+        lambda w: [w.alert_g01.rule_id],
+        {
+            "empty": empty,
+            "garbage": lambda w: {
+                "name": LONG + NUL,
+                "grade": "purple",
+                "incident_category": LONG,
+                "settings": "[" * 5000,
+            },
+            "engine-refuses": lambda w: {
+                "name": "积水",
+                "grade": "red",
+                "settings": '{"metric": "water_level_cm", "raise_at": "high"}',
+            },
+            "not-an-object": lambda w: {"name": "积水", "grade": "red", "settings": "[1, 2]"},
+        },
+        MATRIX_EDITORS,
+    ),
+    Form(
+        "rule-detail (unknown)",
+        "warning:rule-detail",
+        lambda w: [HUGE_ID],
+        {"empty": empty},
+        "302 404 404 404 403 403 403 403 403 403",
+    ),
+    Form(
+        "rule-new",
+        "warning:rule-new",
+        lambda w: [],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"kind": LONG, "community": NUL, "name": LONG, "settings": HUGE},
+            "out-of-reach": lambda w: {
+                "kind": "threshold",
+                "community": "T-NOWHERE",
+                "name": "积水",
+                "grade": "red",
+                "settings": '{"metric": "water_level_cm", "raise_at": 50}',
+            },
+            "engine-refuses": lambda w: {
+                "kind": "offline",
+                "community": w.community.code,
+                "name": "掉线",
+                "grade": "blue",
+                "settings": '{"interval_s": -5}',
+            },
+        },
+        MATRIX_EDITORS,
+    ),
     # response: the steps of an incident
     step_form(
         "accept",
@@ -1139,8 +1221,9 @@ FORMS: list[Form] = [
     ),
 ]
 # Forms without fields, tested on their own: acknowledging an alert (below), asking one's grid worker
-# to get in touch (banyan/response/tests/test_resident_loop.py).
-FORM_KEYS = {form.key for form in FORMS} | {"warning:alert-acknowledge", "reports:contact"}
+# to get in touch (banyan/response/tests/test_resident_loop.py), verifying the audit chain now
+# (banyan/audit/tests/test_pages.py).
+FORM_KEYS = {form.key for form in FORMS} | {"warning:alert-acknowledge", "reports:contact", "audit:verify"}
 
 
 WATCHED_APPS = ("places", "people", "audit", "warning", "notify", "response")
