@@ -253,6 +253,7 @@ class OfficialWarning(models.Model):
     # Set by the pages for their templates (banyan.warning.views._describe_official), never stored.
     headline: str
     headline_lang: str
+    content_lang: str
     severity_label: StrOrPromise
     status_label: StrOrPromise
     msg_type_label: StrOrPromise

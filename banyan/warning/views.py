@@ -154,11 +154,17 @@ def _describe_official(warning: OfficialWarning, language: str) -> OfficialWarni
     """Set the headline in the reader's language where the CAP had one (``headline_lang`` is "zh" for
     Chinese text on a page in another language), the severity's label and the area descriptions."""
     chinese, other = warning.headline_zh, warning.headline_en
+    # The event, description, instruction and areas come from the CAP's English (or first) block when
+    # it has one besides the Chinese: marked with their language where the page is in another.
+    content = "en" if other else "zh"
     if language.startswith("zh"):
-        warning.headline, warning.headline_lang = chinese or other or warning.event, ""
+        warning.headline = chinese or other or warning.event
+        warning.headline_lang = "" if chinese else content
+        warning.content_lang = "" if content == "zh" else content
     else:
         warning.headline = other or chinese or warning.event
         warning.headline_lang = "zh" if chinese and not other else ""
+        warning.content_lang = "zh" if content == "zh" else ""
     warning.severity_label = SEVERITY_LABELS.get(warning.severity, warning.severity)
     warning.status_label = OFFICIAL_STATUS_LABELS.get(warning.status, warning.status)
     warning.msg_type_label = MESSAGE_TYPE_LABELS.get(warning.msg_type, warning.msg_type)
