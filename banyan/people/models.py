@@ -57,6 +57,14 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("account")
 
+    def get_full_name(self) -> str:
+        """A Chinese name is written family name first and without a space ("刘桂香"); other names
+        given name first ("Anna Schmidt")."""
+        given, family = self.first_name.strip(), self.last_name.strip()
+        if any("\u3400" <= char <= "\u9fff" for char in given + family):
+            return f"{family}{given}"
+        return f"{given} {family}".strip()
+
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.username

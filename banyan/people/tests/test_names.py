@@ -105,3 +105,11 @@ def test_service_refuses_hidden_characters_in_names(users):
             },
         )
     assert caught.value.field == "registered_address"
+
+
+def test_a_chinese_name_is_family_name_first():
+    from banyan.people.models import User
+
+    assert User(first_name="桂香", last_name="刘", username="d").display_name == "刘桂香"
+    assert User(first_name="Anna", last_name="Schmidt", username="a").display_name == "Anna Schmidt"
+    assert User(username="grid01").display_name == "grid01"
