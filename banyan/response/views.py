@@ -91,6 +91,7 @@ EVENT_LABELS = {
     "timed_out": gettext_lazy("Not accepted in time"),
     "dispatch_failed": gettext_lazy("No responder available"),
     "alert_resolved": gettext_lazy("Its alert was resolved; the incident stays open"),
+    "supported": gettext_lazy("A neighbour reported it too"),  # "me too" (reports.services)
 }
 # Resolving an incident or its alert settles the other (services._alert_step, AlertIncidents.settle).
 WITH_ALERT_LABELS = {
