@@ -420,6 +420,7 @@ PAGES: dict[str, list[Variant]] = {
     ],
     "warning:alert-acknowledge": [v(POST_ONLY, lambda w: [w.alert_g01.pk])],
     "warning:alert-resolve": [v(POST_ONLY, lambda w: [w.alert_g01.pk])],
+    "warning:alert-call": [v(POST_ONLY, lambda w: [w.alert_g01.pk])],  # a fall or SOS alert's numbers
     "warning:official-warning-detail": [
         v(EVERYONE_SIGNED_IN, lambda w: [w.official_warning.pk]),
         v(NOT_FOUND_TO_ALL, lambda w: [UNKNOWN_ID], label="unknown"),
@@ -957,6 +958,14 @@ FORMS: list[Form] = [
         lambda w: [HUGE_ID],
         {"empty": empty},
         "302 404 404 404 404 404 404 403 403 403",
+    ),
+    # Revealing the numbers to call: fall and SOS alerts only (warning/tests/test_person_at_risk.py).
+    Form(
+        "alert-call (not about a person)",
+        "warning:alert-call",
+        lambda w: [w.alert_g01.pk],
+        {"empty": empty, "garbage": lambda w: {"purpose": LONG + NUL}},
+        "302 403 403 403 403 404 403 403 403 403",
     ),
     # the alert rules: a form the engine refuses (settings named at the field), or not even a form
     Form(
