@@ -255,8 +255,9 @@ def list_my_reports(request: AuthenticatedHttpRequest, filters: Query[ListFilter
 @router.get("/reports/duplicates", response={200: list[DuplicateOut], **ERRORS})
 def duplicates(request: AuthenticatedHttpRequest, filters: Query[DuplicateFilter]):
     """Open incidents of the same category at the same building or within 100 m: perhaps your
-    problem is known already."""
-
+    problem is known already. None for a category about one person (a neighbour's fall is not shown)."""
+    if filters.category in reports.PERSONAL_CATEGORIES:
+        return []
     found = reports.possible_duplicates(filters.category, **_place(filters, request.user))
     return [
         {

@@ -308,3 +308,12 @@ def test_zh_hans_resident_pages_have_no_english_words(site, users, resident, now
     page = client.get(reverse("reports:detail", args=[report.pk])).content.decode()
     for step in ("已受理", "已派给处置人员", "处置人员到场"):
         assert step in page
+
+
+def test_the_api_shows_no_neighbours_fall_as_a_duplicate(site, users, resident, neighbour, api, now):
+    reports.submit_report(actor=resident, category="fall_medical", building=site["building"])
+    reports.submit_report(actor=resident, category="flooding", building=site["building"])
+    client = api("resident01")
+    for category, expected in (("fall_medical", 0), ("flooding", 1)):
+        response = client.get(f"reports/duplicates?category={category}&building={site['building'].code}")
+        assert response.status_code == 200 and len(response.data) == expected, (category, response.data)
