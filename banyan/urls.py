@@ -12,6 +12,7 @@ urlpatterns = [
     path("places/", include("banyan.people.place_urls")),
     path("people/", include("banyan.people.urls")),
     path("", include("banyan.warning.urls")),
+    path("devices/", include("banyan.sensing.urls")),
     path("notify/", include("banyan.notify.urls")),
     path("response/", include("banyan.response.urls")),
     path("open311/v2/", include("banyan.response.open311.urls")),

@@ -335,6 +335,15 @@ AUDIT_READERS = "302 200 403 403 403 403 403 403 403 200"
 # A NUL character in the query string is refused before anything else (core.middleware).
 NUL_REFUSED = "400 400 400 400 400 400 400 400 400 400"
 
+
+def communal_device(grid) -> int:
+    """A device of the grid that is no home's (no unit, serving no one): every role of the grid sees it."""
+    from banyan.sensing.models import Device
+
+    devices = Device.objects.filter(grid=grid, unit__isnull=True, resident__isnull=True)
+    return devices.order_by("code").values_list("pk", flat=True)[0]
+
+
 PAGES: dict[str, list[Variant]] = {
     "healthz": [v("200 200 200 200 200 200 200 200 200 200")],
     "set_language": [v("302 302 302 302 302 302 302 302 302 302")],
@@ -436,6 +445,23 @@ PAGES: dict[str, list[Variant]] = {
         v(ALERT_VIEWERS, query=q(community=LONG, state="zzz", page="abc"), label="bad filters"),
     ],
     "warning:rule-new": [v(MATRIX_EDITORS)],
+    # devices: every role sees those services.devices_for gives it (as the API); directors, street
+    # officers and administrators register them and take them out of service
+    # (banyan/sensing/tests/test_device_pages.py)
+    "sensing:device-list": [
+        v(EVERYONE_SIGNED_IN),
+        v(
+            EVERYONE_SIGNED_IN,
+            query=q(community=LONG, grid="x", building=HUGE, state="zzz"),
+            label="bad filters",
+        ),
+    ],
+    "sensing:device-new": [v(MATRIX_EDITORS)],
+    "sensing:device-detail": [
+        v(IN_G01, lambda w: [communal_device(w.grid_g01)], label="G01, communal"),
+        v(NOT_FOUND_TO_ALL, lambda w: [HUGE_ID], label="beyond 64 bits"),
+    ],
+    "sensing:device-status": [v(POST_ONLY, lambda w: [communal_device(w.grid_g01)])],
     "warning:rule-detail": [
         v(
             "302 200 200 200 200 200 200 403 403 200",
@@ -992,6 +1018,50 @@ FORMS: list[Form] = [
     Form(
         "rule-detail (unknown)",
         "warning:rule-detail",
+        lambda w: [HUGE_ID],
+        {"empty": empty},
+        "302 404 404 404 403 403 403 403 403 403",
+    ),
+    # devices: registering (places picked from lists, a unit by its number) and the service state
+    Form(
+        "device-new",
+        "sensing:device-new",
+        lambda w: [],
+        {
+            "empty": empty,
+            "garbage": lambda w: {
+                "code": LONG + NUL,
+                "kind": LONG,
+                "grid": HUGE,
+                "building": "abc",
+                "unit": LONG,
+                "facility": NUL,
+                "expected_interval_s": HUGE,
+            },
+            "unit-not-in-building": lambda w: {
+                "code": "T-PAGES-1",
+                "kind": "smoke",
+                "building": w.building_g01.pk,
+                "unit": "9-99-9999",
+            },
+            "nowhere": lambda w: {"code": "T-PAGES-2", "kind": "smoke"},
+        },
+        MATRIX_EDITORS,
+    ),
+    Form(
+        "device-status",
+        "sensing:device-status",
+        lambda w: [communal_device(w.grid_g01)],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"status": LONG + NUL},
+            "unknown": lambda w: {"status": "broken"},
+        },
+        MATRIX_EDITORS,
+    ),
+    Form(
+        "device-status (unknown)",
+        "sensing:device-status",
         lambda w: [HUGE_ID],
         {"empty": empty},
         "302 404 404 404 403 403 403 403 403 403",
