@@ -1,8 +1,8 @@
 """The street view in Debian's Chromium, in Chinese, as the street officer and as the community director,
 on a 1366×768 laptop and a 360×740 phone whose clock is UTC: the communities named on the map (and
 their grids, zoomed in), the table not cut off on the right (on the phone it scrolls inside its own
-box), "更新于" in China time, the server's; axe-core. The community's cockpit numbers its buildings
-and names its grids on the map. Screenshots under the test's tmp_path."""
+box), "更新于" in China time, the server's; elder mode; axe-core. The community's cockpit numbers its
+buildings and names its grids on the map. Screenshots under the test's tmp_path."""
 
 from __future__ import annotations
 
@@ -100,4 +100,22 @@ def test_the_street_view_as_the_street_officer_and_the_director(browser, communi
     axe.check(page, "cockpit with labels at 1366×768")
     page.screenshot(path=str(tmp_path / "cockpit-labels-1366.png"))
     context.close()
+
+    # Elder mode (large type): still no sideways scroll of the page, the table scrolls in its own box.
+    for width, height in SIZES:
+        context, page = open_street(browser, base_url, "director", width, height, errors)
+        if "elder" not in (page.locator("body").get_attribute("class") or ""):
+            page.click("form[action='/elder-mode/'] button")
+            page.wait_for_selector("#street[data-ready='1']", state="attached", timeout=20000)
+        assert "elder" in page.locator("body").get_attribute("class")
+        name = f"street view in elder mode at {width}×{height}"
+        scroll_width, _ = no_horizontal_scroll(page)
+        assert scroll_width <= width, f"{name}: the page scrolls sideways ({scroll_width} px)"
+        scroller = page.locator(".street-table .table-scroll").bounding_box()
+        assert scroller["x"] + scroller["width"] <= width, f"{name}: the table's box is cut off"
+        assert demo.name_zh in page.locator(".map-label--community .map-label__name").all_text_contents()
+        assert page.locator(".street-scope").is_visible(), "elder mode hides small print, not this"
+        axe.check(page, name)
+        page.screenshot(path=str(tmp_path / f"street-elder-{width}.png"), full_page=True)
+        context.close()
     assert_clean(axe, errors, tmp_path)

@@ -21,14 +21,14 @@
   var ACTIVE = { open: true, acknowledged: true };
   var OPEN_INCIDENT = { new: true, assigned: true, accepted: true, on_scene: true };
   var DEVICE_COLOURS = { online: "#51cf66", offline: "#868e96", maintenance: "#845ef7" };
-  // A grid is named, a building numbered ("3幢"), once it is this big on the screen (px), so that
-  // names never pile up; a building without a footprint (a point) from this zoom on.
+  // A grid is named, a building numbered ("3幢"), once it is this big on the screen (px) and its name
+  // covers no other; a building without a footprint (a point) from this zoom on.
   var GRID_LABEL_MIN = { width: 90, height: 36, zoom: 0 };
   var BUILDING_LABEL_MIN = { width: 22, height: 0, zoom: 0 };
   var BUILDING_POINT_LABEL_MIN = { width: 0, height: 0, zoom: 17 };
 
   var root = document.getElementById("cockpit");
-  if (!root || typeof window.L === "undefined") {
+  if (!root || typeof window.L === "undefined" || !window.BanyanMapLabels) {
     return;
   }
   // The grades, worst first, and which are urgent: defined once on the server (warning/choices.py).
@@ -259,37 +259,19 @@
     placeLabels();
   }
 
-  // --- labels: grid names and building numbers, shown once their place is big enough on screen ------
+  // --- labels: grid names, then building numbers, each where it fits (labels.js) ------------------
 
-  // A label is a marker whose icon is a node holding the name as text (never an HTML string).
   function addLabel(point, text, kind, bounds, minimum) {
-    var box = el("span", { class: "map-label__box" }, [el("span", { class: "map-label__name", text: text })]);
-    var marker = L.marker(point, {
-      icon: L.divIcon({ className: "map-label map-label--" + kind, html: box, iconSize: null }),
-      interactive: false,
-      keyboard: false,
+    mapLabels.push({
+      marker: window.BanyanMapLabels.marker(point, [text], kind),
+      bounds: bounds,
+      minimum: minimum,
+      fit: kind === "grid",
     });
-    mapLabels.push({ marker: marker, bounds: bounds, minimum: minimum, shown: false });
   }
 
   function placeLabels() {
-    var zoom = map.getZoom();
-    mapLabels.forEach(function (label) {
-      var northWest = map.latLngToContainerPoint(label.bounds.getNorthWest());
-      var southEast = map.latLngToContainerPoint(label.bounds.getSouthEast());
-      var show =
-        zoom >= label.minimum.zoom &&
-        southEast.x - northWest.x >= label.minimum.width &&
-        southEast.y - northWest.y >= label.minimum.height;
-      if (show !== label.shown) {
-        if (show) {
-          label.marker.addTo(layers.labels);
-        } else {
-          layers.labels.removeLayer(label.marker);
-        }
-        label.shown = show;
-      }
-    });
+    window.BanyanMapLabels.place(map, layers.labels, mapLabels);
   }
 
   function alertIcon(alert, flash) {

@@ -3,18 +3,19 @@
  * (the map's text equivalent). From GET /api/v1/cockpit/street, every 15 s. Each community links to
  * its own cockpit.
  *
- * Labels are Leaflet markers whose divIcon is a DOM node holding the name as text (never an HTML
- * string); times are shown in the community's time zone (data-time-zone), not the browser's. */
+ * Labels are Leaflet markers whose divIcon is a DOM node holding the name as text, never an HTML
+ * string (labels.js); times are shown in the community's time zone (data-time-zone), not the browser's. */
 (function () {
   "use strict";
 
   var COLOURS = { red: "#e03131", orange: "#f08c00", yellow: "#f5d90a", blue: "#4dabf7", calm: "#5c6b73" };
-  // A grid is named once it is at least this big on the screen (px), so that names never pile up.
-  var GRID_LABEL_MIN = { width: 90, height: 36 };
+  // A grid is named once it is at least this big on the screen (px) and its name fits inside it.
+  var GRID_LABEL_MIN = { width: 90, height: 36, zoom: 0 };
   var root = document.getElementById("street");
-  if (!root || typeof window.L === "undefined") {
+  if (!root || typeof window.L === "undefined" || !window.BanyanMapLabels) {
     return;
   }
+  var Labels = window.BanyanMapLabels;
   var texts = {};
   Array.prototype.forEach.call(document.getElementById("street-text").content.querySelectorAll("[data-text]"), function (node) {
     texts[node.getAttribute("data-text")] = node.textContent;
@@ -41,7 +42,7 @@
   var communityLayer = L.layerGroup().addTo(map);
   var gridLayer = L.layerGroup().addTo(map);
   var labelLayer = L.layerGroup().addTo(map);
-  var drawn = {}; // community code -> {shape, label, grids: [{outline, label, shown}], data}
+  var drawn = {}; // community code -> {shape, label, labelLines, grids: [{bounds, label}], data}
   var streetsDrawn = false;
   var fitted = false;
 
@@ -58,19 +59,6 @@
       node.textContent = text;
     }
     return node;
-  }
-
-  // A label on the map: a marker whose icon is a node holding the lines as text.
-  function labelIcon(lines, modifier) {
-    var box = el("span", "map-label__box");
-    lines.forEach(function (line, index) {
-      box.appendChild(el("span", index === 0 ? "map-label__name" : "map-label__detail", line));
-    });
-    return L.divIcon({ className: "map-label map-label--" + modifier, html: box, iconSize: null });
-  }
-
-  function label(point, lines, modifier) {
-    return L.marker(point, { icon: labelIcon(lines, modifier), interactive: false, keyboard: false });
   }
 
   function stateText(community) {
@@ -109,8 +97,7 @@
         }).addTo(gridLayer);
         entry.grids.push({
           bounds: outline.getBounds(),
-          label: grid.label_point ? label(grid.label_point, [grid.name], "grid") : null,
-          shown: false,
+          label: grid.label_point ? Labels.marker(grid.label_point, [grid.name], "grid") : null,
         });
       });
     }
@@ -130,30 +117,30 @@
     return entry;
   }
 
-  function sizeOnScreen(bounds) {
-    var northWest = map.latLngToContainerPoint(bounds.getNorthWest());
-    var southEast = map.latLngToContainerPoint(bounds.getSouthEast());
-    return { width: Math.abs(southEast.x - northWest.x), height: Math.abs(southEast.y - northWest.y) };
+  // Zoomed in, a community's grids are named and its own name moves to its top edge, above them; if
+  // none of its grids' names fits after all, its name goes back to its middle. Community names are
+  // always shown; a grid's only where it fits and covers no other name (labels.js).
+  function placeLabels() {
+    var centred = {};
+    for (var round = 0; round < 2; round += 1) {
+      var moved = placeOnce(centred);
+      if (!moved) {
+        return;
+      }
+    }
   }
 
-  // Zoomed in, a community's grids are named and its own name moves to its top edge, above them.
-  function placeLabels() {
+  function placeOnce(centred) {
+    var labels = [];
+    var grids = [];
     Object.keys(drawn).forEach(function (code) {
       var entry = drawn[code];
-      var gridsNamed = false;
-      entry.grids.forEach(function (grid) {
-        var size = sizeOnScreen(grid.bounds);
-        var show = grid.label !== null && size.width >= GRID_LABEL_MIN.width && size.height >= GRID_LABEL_MIN.height;
-        if (show !== grid.shown) {
-          if (show) {
-            grid.label.addTo(labelLayer);
-          } else {
-            labelLayer.removeLayer(grid.label);
-          }
-          grid.shown = show;
-        }
-        gridsNamed = gridsNamed || show;
-      });
+      var gridsNamed =
+        !centred[code] &&
+        entry.grids.some(function (grid) {
+          var size = Labels.sizeOnScreen(map, grid.bounds);
+          return size.width >= GRID_LABEL_MIN.width && size.height >= GRID_LABEL_MIN.height;
+        });
       var bounds = entry.shape.getBounds();
       var point = gridsNamed ? [bounds.getNorth(), bounds.getCenter().lng] : entry.data.label_point || bounds.getCenter();
       var modifier = gridsNamed ? "community map-label--top" : "community";
@@ -161,10 +148,29 @@
         if (entry.label) {
           labelLayer.removeLayer(entry.label);
         }
-        entry.label = label(point, entry.labelLines, modifier).addTo(labelLayer);
+        entry.label = Labels.marker(point, entry.labelLines, modifier);
         entry.labelModifier = modifier;
       }
+      labels.push({ marker: entry.label, bounds: null, always: true });
+      entry.grids.forEach(function (grid) {
+        if (grid.label) {
+          grids.push({ marker: grid.label, bounds: grid.bounds, minimum: GRID_LABEL_MIN, fit: true });
+        }
+      });
     });
+    Labels.place(map, labelLayer, labels.concat(grids));
+    var moved = false;
+    Object.keys(drawn).forEach(function (code) {
+      var entry = drawn[code];
+      var named = entry.grids.some(function (grid) {
+        return grid.label && labelLayer.hasLayer(grid.label);
+      });
+      if (entry.labelModifier !== "community" && !named) {
+        centred[code] = true;
+        moved = true;
+      }
+    });
+    return moved;
   }
 
   function cell(value, className) {
@@ -191,7 +197,7 @@
     tr.appendChild(cell(share === null ? null : Math.round(share * 100) + "%", "number"));
     tr.appendChild(cell(community.devices.offline + " / " + community.devices.total, "number"));
     tr.appendChild(
-      community.vulnerable ? cell(community.vulnerable.overdue, "number") : cell(t("hidden"), "secondary")
+      community.vulnerable ? cell(community.vulnerable.overdue, "number") : cell(t("hidden"), "street-hidden")
     );
     return tr;
   }
@@ -224,11 +230,14 @@
         node.textContent = String(data.totals[key]);
       }
     });
-    if (!fitted && bounds.isValid()) {
-      map.fitBounds(bounds, { padding: [12, 12] });
+    if (!fitted) {
+      if (bounds.isValid()) {
+        map.fitBounds(bounds, { padding: [12, 12] });
+      } else {
+        map.setView([30.25, 120.16], 14);
+      }
+      map.on("zoomend moveend resize", placeLabels);
       fitted = true;
-    } else if (!fitted) {
-      map.setView([30.25, 120.16], 14);
     }
     placeLabels();
     showUpdated(data.generated_at);
@@ -246,7 +255,6 @@
       });
   }
 
-  map.on("zoomend moveend resize", placeLabels);
   refresh();
   window.setInterval(refresh, 15000);
 })();
