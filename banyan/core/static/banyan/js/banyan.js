@@ -18,9 +18,9 @@
  *   link when it is about an incident, data-incident-url holding the incident page's address with 0
  *   for its id) and is shown.
  * - An element with data-live-list="NAME" is a list that can change: on each notification, and
- *   every 20 s while the page is visible, the page is fetched again and the element is replaced by
- *   the element of the same name in the fresh page (the server's own escaped page, parsed, never a
- *   string of data put into the page as HTML). data-refreshed counts the refreshes.
+ *   every 20 s while the page is visible, the browser loads the page again as a document and the
+ *   element is replaced by the element of the same name in it (nodes of the server's own page; no
+ *   string of markup passes through this script). data-refreshed counts the refreshes.
  * - On a phone the header folds its menu behind a "Menu" button (button.menu-toggle).
  * - An element with data-share-position="URL" (a responder with open tasks) sends the phone's
  *   position there (JSON, with data-csrf) when the browser gives one: the first fix, then at most
@@ -261,47 +261,49 @@ window.Banyan.textTooltip = function (layer, text) {
   var refreshing = false;
   var refreshAgain = false;
 
+  function replaceLists(fresh) {
+    var lists = document.querySelectorAll("[data-live-list]");
+    for (var i = 0; i < lists.length; i++) {
+      var name = lists[i].getAttribute("data-live-list").replace(/[^a-z0-9_-]/gi, "");
+      var replacement = fresh.querySelector("[data-live-list='" + name + "']");
+      if (!replacement || lists[i].contains(document.activeElement)) {
+        continue; // a list someone is typing or clicking in is left as it is until the next time
+      }
+      var done = (parseInt(lists[i].getAttribute("data-refreshed"), 10) || 0) + 1;
+      var node = document.importNode(replacement, true);
+      node.setAttribute("data-refreshed", String(done));
+      lists[i].replaceWith(node);
+    }
+    markScrollableTables();
+  }
+
   function refreshLists() {
     if (refreshing) {
       refreshAgain = true;
       return;
     }
     refreshing = true;
-    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
-      .then(function (response) {
-        return response.ok ? response.text() : "";
-      })
-      .then(function (text) {
-        if (!text) {
-          return;
-        }
-        var fresh = new DOMParser().parseFromString(text, "text/html");
-        var lists = document.querySelectorAll("[data-live-list]");
-        for (var i = 0; i < lists.length; i++) {
-          var name = lists[i].getAttribute("data-live-list");
-          var replacement = fresh.querySelector("[data-live-list='" + name.replace(/[^a-z0-9_-]/gi, "") + "']");
-          if (!replacement || lists[i].contains(document.activeElement)) {
-            continue;
-          }
-          var done = (parseInt(lists[i].getAttribute("data-refreshed"), 10) || 0) + 1;
-          var node = document.importNode(replacement, true);
-          node.setAttribute("data-refreshed", String(done));
-          lists[i].replaceWith(node);
-        }
-        markScrollableTables();
-      })
-      .catch(function () {})
-      .then(function () {
-        refreshing = false;
-        if (refreshAgain) {
-          refreshAgain = false;
-          refreshLists();
-        }
-      });
+    // The page itself, loaded again as a document by the browser (as a navigation would): no string
+    // of markup passes through this script.
+    var request = new XMLHttpRequest();
+    request.open("GET", window.location.href);
+    request.responseType = "document";
+    request.setRequestHeader("Accept", "text/html");
+    request.onloadend = function () {
+      if (request.status === 200 && request.responseXML) {
+        replaceLists(request.responseXML);
+      }
+      refreshing = false;
+      if (refreshAgain) {
+        refreshAgain = false;
+        refreshLists();
+      }
+    };
+    request.send();
   }
 
   function followLists() {
-    if (!document.querySelector("[data-live-list]") || typeof window.fetch !== "function") {
+    if (!document.querySelector("[data-live-list]")) {
       return;
     }
     document.addEventListener("banyan:notification", refreshLists);
