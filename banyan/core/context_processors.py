@@ -30,4 +30,5 @@ def shell(request):
         "can_handle_incidents": can(user, Action.HANDLE_INCIDENTS),
         "can_view_incidents": can(user, Action.VIEW_INCIDENTS),
         "can_view_cockpit": can(user, Action.VIEW_COCKPIT),
+        "can_view_audit": can(user, Action.VIEW_AUDIT),
     }

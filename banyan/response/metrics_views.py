@@ -439,7 +439,7 @@ def metrics_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     """SLA performance by grade and by responsible body, satisfaction and the trend, for the period,
     over the caller's scope (or an area of it). Bad dates: the page with the message, status 400."""
     form, result = _evaluate(request)
-    context: dict[str, Any] = {"form": form, "nav": "incidents", **(result or {})}
+    context: dict[str, Any] = {"form": form, "nav": "metrics", **(result or {})}
     if result is not None:
         context["charts"] = build_charts(result["tables"])
         context["export_url"] = f"{reverse('response:metrics-export')}?{result['query']}"
@@ -517,7 +517,7 @@ def metrics_export(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The page's tables as an XLSX workbook (same filter, same scope); bad dates answer as the page."""
     form, result = _evaluate(request)
     if result is None:
-        return render(request, "response/metrics.html", {"form": form, "nav": "incidents"}, status=400)
+        return render(request, "response/metrics.html", {"form": form, "nav": "metrics"}, status=400)
     period: Period = result["period"]
     summary: list[tuple[str, Any, str]] = [
         (_("From"), period.first.isoformat(), TEXT),
