@@ -36,6 +36,11 @@ class AuditAction(enum.StrEnum):
     OTP_RECOVERY_USED = "otp.recovery_used"  # a recovery code used instead of a TOTP code
     OTP_RECOVERY_CODES = "otp.recovery_codes"  # new recovery codes; the old ones stop working
     OTP_RESET = "otp.reset"  # `banyan auth reset-otp` removed an account's devices
+    USER_CREATE = "user.create"  # an account made on the accounts page (its role and region)
+    USER_UPDATE = "user.update"  # an account's name, role or region changed
+    USER_DEACTIVATE = "user.deactivate"  # it may no longer sign in; its sessions and tokens stop
+    USER_REACTIVATE = "user.reactivate"
+    USER_PASSWORD = "user.password"  # an administrator gave it a new password (shown once, kept nowhere)
 
     # --- people: residents, households, care, consent ------------------------------------------
     RESIDENT_CREATE = "resident.create"

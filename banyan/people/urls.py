@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from banyan.people import token_views, views
 
@@ -22,4 +22,5 @@ urlpatterns = [
     path("ledgers/template.csv", views.ledger_template, name="ledger-template"),
     path("ledgers/export/", views.ledger_export, name="ledger-export"),
     path("ledgers/export/reveal/", views.ledger_export_reveal, name="ledger-export-reveal"),
+    path("users/", include("banyan.people.admin_urls")),
 ]

@@ -330,6 +330,8 @@ LEDGER_IMPORTERS = "302 200 200 200 200 200 403 403 403 403"
 OWN_DATA = "302 404 404 404 404 404 404 404 200 404"  # only resident01 has a registry entry
 EVERYONE_REDIRECTED = "302 302 302 302 302 302 302 302 302 302"
 CORRECTION_HANDLERS = "302 200 200 200 200 200 403 403 403 403"
+ACCOUNT_VIEWERS = "302 200 200 200 403 403 403 403 403 403"
+ACCOUNT_CHANGERS = "302 200 403 403 403 403 403 403 403 403"
 COCKPIT_VIEWERS = "302 200 200 200 403 403 403 403 403 200"
 AUDIT_READERS = "302 200 403 403 403 403 403 403 403 200"
 # A NUL character in the query string is refused before anything else (core.middleware).
@@ -387,6 +389,26 @@ PAGES: dict[str, list[Variant]] = {
         v(NOT_FOUND_TO_ALL, lambda w: [HUGE_ID], label="beyond 64 bits"),
     ],
     "people:ledger-import": [v(LEDGER_IMPORTERS)],
+    # accounts and roles: administrators every account, street officers and directors those of their
+    # area (read-only, but for helping those below them sign in) (banyan/people/tests/test_user_pages.py)
+    "people:accounts:user-list": [
+        v(ACCOUNT_VIEWERS),
+        v(
+            ACCOUNT_VIEWERS,
+            query=q(role="pope", region=LONG, state="x", q=LONG, page="abc"),
+            label="bad filters",
+        ),
+    ],
+    "people:accounts:user-new": [v(ACCOUNT_CHANGERS)],
+    "people:accounts:user-detail": [
+        v(ACCOUNT_VIEWERS, lambda w: [w.users["grid01"].pk], label="grid01's"),
+        v("302 200 404 404 403 403 403 403 403 403", lambda w: [w.users["admin"].pk], label="admin's"),
+        v("302 404 404 404 403 403 403 403 403 403", lambda w: [HUGE_ID], label="beyond 64 bits"),
+    ],
+    **{
+        f"people:accounts:user-{step}": [v(POST_ONLY, lambda w: [w.users["grid01"].pk])]
+        for step in ("active", "password", "second-factor", "unlock")
+    },
     "people:ledger-template": [v(LEDGER_IMPORTERS)],
     # Residents' own rights: only an account with a registry entry has "my data"; GETs of its forms
     # go back to the page. The correction queue: editors, each for the residents in their area.
@@ -951,6 +973,83 @@ FORMS: list[Form] = [
         lambda w: [w.correction_g01.pk],
         {"empty": empty, "garbage": lambda w: {"reason": LONG + NUL}, "blank": lambda w: {"reason": " \n "}},
         "302 200 200 200 200 404 403 403 403 403",
+    ),
+    # accounts: only administrators make and change them; street officers and directors help those
+    # below them sign in (a ticked box confirms each step)
+    Form(
+        "user-new",
+        "people:accounts:user-new",
+        lambda w: [],
+        {
+            "empty": empty,
+            "garbage": lambda w: {
+                "username": LONG + NUL,
+                "family_name": LONG,
+                "role": "pope",
+                "region": HUGE,
+            },
+            "region-of-another-kind": lambda w: {
+                "username": "t-pages-director",
+                "family_name": "王",
+                "role": "community_director",
+                "region": w.grid_g01.pk,
+            },
+            "taken": lambda w: {"username": "GRID01", "family_name": "王", "role": "auditor"},
+        },
+        ACCOUNT_CHANGERS,
+    ),
+    Form(
+        "user-detail",
+        "people:accounts:user-detail",
+        lambda w: [w.users["grid01"].pk],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"family_name": NUL, "given_name": LONG, "role": "pope", "region": "x"},
+            "to-resident": lambda w: {"family_name": "杨", "role": "resident", "region": w.grid_g01.pk},
+        },
+        ACCOUNT_CHANGERS,
+    ),
+    Form(
+        "user-detail (unknown)",
+        "people:accounts:user-detail",
+        lambda w: [HUGE_ID],
+        {"empty": empty},
+        "302 404 403 403 403 403 403 403 403 403",
+    ),
+    Form(
+        "user-active",
+        "people:accounts:user-active",
+        lambda w: [w.users["grid01"].pk],
+        {
+            "empty": empty,
+            "unconfirmed": lambda w: {"active-active": "0"},
+            "garbage": lambda w: {"active-active": LONG, "active-confirm": NUL},
+        },
+        ACCOUNT_CHANGERS,
+    ),
+    Form(
+        "user-password",
+        "people:accounts:user-password",
+        lambda w: [w.users["grid01"].pk],
+        {"empty": empty, "unconfirmed": lambda w: {"password-confirm": ""}},
+        ACCOUNT_CHANGERS,
+    ),
+    *(
+        Form(
+            f"user-{step}",
+            f"people:accounts:user-{step}",
+            lambda w: [w.users["grid01"].pk],
+            {"empty": empty, "garbage": lambda w, step=step: {f"{step}-confirm": "", "next": EVIL}},
+            ACCOUNT_VIEWERS,
+        )
+        for step in ("second-factor", "unlock")
+    ),
+    Form(
+        "user-second-factor (unknown)",
+        "people:accounts:user-second-factor",
+        lambda w: [HUGE_ID],
+        {"empty": empty},
+        "302 404 404 404 403 403 403 403 403 403",
     ),
     Form(
         "token-list",
