@@ -78,6 +78,13 @@ def time_zone() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
+def first_hour(now: dt.datetime) -> dt.datetime:
+    """The first of the last 24 hours the charts show, on a whole hour of the community's clock."""
+    return now.astimezone(time_zone()).replace(minute=0, second=0, microsecond=0) - dt.timedelta(
+        hours=CROWD_HOURS - 1
+    )
+
+
 def label_point(polygon: dict | None) -> list[float] | None:
     """Where a region's name goes on the map: a point inside its boundary, as ``[lat, lon]``."""
     if not polygon:
@@ -512,7 +519,7 @@ def figures(user, community: Region, *, language: str = "") -> dict[str, Any]:
     device_status = Counter(devices.values_list("status", flat=True))
     reports = Report.objects.filter(incident__in=incidents, requested_at__gte=now - dt.timedelta(days=7))
     rated = reports.exclude(rating=None)
-    start = now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=CROWD_HOURS - 1)
+    start = first_hour(now)
     hours = [start + dt.timedelta(hours=h) for h in range(CROWD_HOURS)]
     timeline: dict[str, list[int]] = {grade: [0] * CROWD_HOURS for grade in GRADES}
     for grade, raised in alerts.filter(raised_at__gte=start).values_list("grade", "raised_at"):
@@ -577,7 +584,7 @@ def crowd(user, community: Region, *, language: str = "") -> dict[str, Any]:
     if not can(user, Action.VIEW_COCKPIT):
         raise PermissionDenied(_("Your role may not open the cockpit."))
     now = clock.now()
-    start = now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=CROWD_HOURS - 1)
+    start = first_hour(now)
     zones = crowd_zones(community, language=language)
     device_zone = {device: zone["key"] for zone in zones for device in zone["devices"]}
     hourly: dict[str, list[float]] = {zone["key"]: [0.0] * CROWD_HOURS for zone in zones}
