@@ -162,5 +162,7 @@ def test_today_is_the_community_day_not_the_utc_one(api, community, now):
     before = api("director").get("cockpit/figures").data["sla"]["today"]["incidents"]
     opened(dt.datetime(2026, 7, 1, 1, 30, tzinfo=ZONE))
     opened(dt.datetime(2026, 6, 30, 23, 30, tzinfo=ZONE))
-    after = api("director").get("cockpit/figures").data["sla"]["today"]["incidents"]
-    assert after == before + 1
+    figures = api("director").get("cockpit/figures").data
+    assert figures["sla"]["today"]["incidents"] == before + 1
+    hours = figures["timeline"]["hours"]
+    assert hours[0] == "2026-06-30T18:00:00+08:00" and hours[-1] == "2026-07-01T17:00:00+08:00"
