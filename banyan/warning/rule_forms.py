@@ -40,6 +40,54 @@ KIND_LABELS = {
 }
 
 
+# What each setting of the engine's rule dict means, for the form's glossary (docs/adr/0005-rule-engine.md):
+# the meaning, and the values a setting takes as they are typed, each with its meaning.
+SETTING_HELP: dict[str, tuple[Any, tuple[tuple[str, Any], ...]]] = {
+    "metric": (gettext_lazy("the measure the rule reads, as the devices report it"), ()),
+    "raise_at": (gettext_lazy("the value at which the alert is raised"), ()),
+    "direction": (
+        gettext_lazy("which way the value reaches that limit"),
+        (("above", gettext_lazy("rising to it")), ("below", gettext_lazy("falling to it"))),
+    ),
+    "clear_below": (gettext_lazy("for a rising value: the value under which the alert clears"), ()),
+    "clear_above": (gettext_lazy("for a falling value: the value over which the alert clears"), ()),
+    "op": (gettext_lazy("how a reading is compared: >, >=, <, <=, == or !="), ()),
+    "value": (gettext_lazy("the value a reading is compared with"), ()),
+    "duration_s": (gettext_lazy("how many seconds the condition must last"), ()),
+    "limit": (gettext_lazy("the change per minute that raises the alert"), ()),
+    "window_s": (gettext_lazy("the time window looked at, in seconds"), ()),
+    "measure": (
+        gettext_lazy("what is measured in the window"),
+        (
+            ("count", gettext_lazy("the number of readings")),
+            ("sum", gettext_lazy("the sum of their values")),
+            ("delta", gettext_lazy("the rise of a meter reading")),
+        ),
+    ),
+    "below": (gettext_lazy("the alert is raised when the measure stays below this"), ()),
+    "interval_s": (gettext_lazy("how often the devices report, in seconds"), ()),
+    "missed": (gettext_lazy("how many reports may be missed before the alert"), ()),
+    "count": (gettext_lazy("how many readings within the window raise the alert"), ()),
+    "per": (
+        gettext_lazy("what is counted"),
+        (("device", gettext_lazy("each device on its own")), ("place", gettext_lazy("each place"))),
+    ),
+    "mode": (
+        gettext_lazy("which of the conditions must hold"),
+        (("all", gettext_lazy("every one")), ("any", gettext_lazy("one of them"))),
+    ),
+    "conditions": (gettext_lazy("the conditions, each with a measure, a comparison and a value"), ()),
+    "within_s": (gettext_lazy("the seconds within which the conditions must hold together"), ()),
+    "areas_m2": (gettext_lazy("each place's area in m²"), ()),
+    "levels": (gettext_lazy("the persons per m² at which each grade begins"), ()),
+    "hysteresis": (gettext_lazy("how far below a level the density must fall to leave its grade"), ()),
+    "device_codes": (gettext_lazy("only these devices (their codes)"), ()),
+    "device_kinds": (gettext_lazy("only devices of these kinds"), ()),
+    "places": (gettext_lazy("only devices in these places (their codes)"), ()),
+}
+SETTINGS_EXAMPLE = '{"metric": "water_level_cm", "raise_at": 50, "clear_below": 40}'
+
+
 def kind_label(kind: str) -> str:
     return str(KIND_LABELS.get(kind, kind))
 
@@ -249,8 +297,8 @@ class RuleForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false", "class": "rule-settings"}),
         help_text=gettext_lazy(
-            'A JSON object, e.g. {"metric": "water_level_cm", "raise_at": 50, "clear_below": 40}. '
-            "Each problem is shown here with the setting it concerns."
+            "A JSON object of the kind's settings (their meanings are listed below the box). Each problem is "
+            "shown here with the setting it concerns."
         ),
     )
 

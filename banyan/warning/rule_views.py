@@ -27,6 +27,8 @@ from banyan.warning.models import Rule
 from banyan.warning.rule_forms import (
     ACTIVE,
     INACTIVE,
+    SETTING_HELP,
+    SETTINGS_EXAMPLE,
     RuleFilterForm,
     RuleForm,
     category_names,
@@ -54,6 +56,14 @@ def _described(rule: Rule, categories: dict[str, str]) -> dict:
         "community": region_name(rule.community),
         "category": categories.get(category, _("A category no longer in use")) if category else "",
     }
+
+
+def _glossary() -> dict:
+    """The settings' meanings and an example, shown below the form's settings."""
+    glossary = [
+        {"key": key, "meaning": meaning, "values": values} for key, (meaning, values) in SETTING_HELP.items()
+    ]
+    return {"setting_help": glossary, "settings_example": SETTINGS_EXAMPLE}
 
 
 def _communities_of(rules) -> list[Region]:
@@ -95,6 +105,7 @@ def _render_rule(request: AuthenticatedHttpRequest, rule: Rule, form: RuleForm |
         **_described(rule, category_names()),
         "form": form,
         "settings_text": settings_text(rule.params),
+        **_glossary(),
         "nav": "rules",
     }
     return render(request, "warning/rules/rule_detail.html", context)
@@ -149,4 +160,4 @@ def rule_new(request: AuthenticatedHttpRequest) -> HttpResponse:
                 return redirect("warning:rule-detail", pk=rule.pk)
     else:
         form = RuleForm(communities=communities)
-    return render(request, "warning/rules/rule_new.html", {"form": form, "nav": "rules"})
+    return render(request, "warning/rules/rule_new.html", {"form": form, **_glossary(), "nav": "rules"})
