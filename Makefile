@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: demo test imports typecheck test-fast test-sqlite test-postgres fuzz fuzz-sqlite fuzz-postgres lint check browser-deps clean
+.PHONY: demo screenshots test imports typecheck test-fast test-sqlite test-postgres fuzz fuzz-sqlite fuzz-postgres lint check browser-deps clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,3 +65,7 @@ fuzz-postgres: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var staticfiles
+
+# Each role's main page at 1366 and 360 px, in Chinese, into docs/images/roles/ (docs/roles.md shows them).
+screenshots: $(STAMP)
+	BANYAN_SCREENSHOTS=docs/images/roles $(BIN)/pytest -q -p no:randomly banyan/tests_browser/test_role_screens.py
