@@ -263,7 +263,7 @@ def update_account(
     """Change an account's name, role and region. A resident's account keeps its role (it belongs to the
     registry entry); nobody changes their own role or region."""
     _require_change(actor)
-    account = User.objects.select_for_update().select_related("region").get(pk=account.pk)
+    account = User.objects.select_for_update(of=("self",)).select_related("region").get(pk=account.pk)
     changes: dict[str, object] = {
         "last_name": _plain(family_name, field="family_name", required=True),
         "first_name": _plain(given_name, field="given_name"),
