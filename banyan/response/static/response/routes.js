@@ -13,48 +13,50 @@
   var PLACE = "#a4161a";
 
   function draw(box, data) {
+    var route = data.route || [];
+    var area = data.area
+      ? L.geoJSON(data.area, {
+          style: { color: BRAND, weight: 2, fill: false, dashArray: "6 4" },
+          interactive: false,
+        })
+      : null;
+    var bounds = route.length ? L.latLngBounds(route).pad(0.2) : area ? area.getBounds() : null;
+    if (!bounds || !bounds.isValid()) {
+      return;
+    }
     box.hidden = false;
+    // The view first: Leaflet adds layers (and opens tooltips) on a map that has one.
     var map = L.map(box, {
       attributionControl: false,
       zoomControl: false,
       keyboard: false,
       zoomSnap: 0.25,
     });
-    var bounds = L.latLngBounds([]);
-    if (data.area) {
-      var area = L.geoJSON(data.area, {
-        style: { color: BRAND, weight: 2, fill: false, dashArray: "6 4" },
-        interactive: false,
-      }).addTo(map);
-      bounds.extend(area.getBounds());
+    map.fitBounds(bounds, { padding: [8, 8] });
+    if (area) {
+      area.addTo(map);
     }
-    var route = data.route || [];
-    if (route.length) {
-      var line = L.polyline(route, { color: ROUTE, weight: 5, opacity: 0.85, interactive: false }).addTo(map);
-      bounds = line.getBounds().pad(0.2);
-      L.circleMarker(route[0], {
-        radius: 7,
-        color: ROUTE,
-        weight: 3,
-        fillColor: "#ffffff",
-        fillOpacity: 1,
-        interactive: false,
-      }).addTo(map);
-      var place = L.circleMarker(route[route.length - 1], {
-        radius: 9,
-        color: PLACE,
-        weight: 4,
-        fillOpacity: 0.35,
-        interactive: false,
-      }).addTo(map);
-      Banyan.textTooltip(place, data.place || "");
-      place.openTooltip();
+    if (!route.length) {
+      return;
     }
-    if (bounds.isValid()) {
-      map.fitBounds(bounds, { padding: [8, 8] });
-    } else {
-      box.hidden = true;
-    }
+    L.polyline(route, { color: ROUTE, weight: 5, opacity: 0.85, interactive: false }).addTo(map);
+    L.circleMarker(route[0], {
+      radius: 7,
+      color: ROUTE,
+      weight: 3,
+      fillColor: "#ffffff",
+      fillOpacity: 1,
+      interactive: false,
+    }).addTo(map);
+    var place = L.circleMarker(route[route.length - 1], {
+      radius: 9,
+      color: PLACE,
+      weight: 4,
+      fillOpacity: 0.35,
+      interactive: false,
+    }).addTo(map);
+    Banyan.textTooltip(place, data.place || "");
+    place.openTooltip();
   }
 
   function start() {
