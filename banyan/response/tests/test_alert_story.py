@@ -228,3 +228,21 @@ def test_no_choice_once_the_alert_is_over(users, site, alert, incident):
     html = client.get(reverse("response:incident-detail", args=[incident.pk])).content.decode()
     assert 'name="alert"' not in html and "Cleared" in html
     assert Incident.objects.filter(pk=incident.pk, status="accepted").exists()
+
+
+def test_both_pages_in_chinese(api, users, alert, incident):
+    from banyan.response.tests.test_task_cards import english_words
+
+    api("director").post(
+        f"alerts/{alert.pk}/resolve",
+        {"note": "传感器复位", "incident": "keep", "incident_reason": "仍在排水"},
+    )
+    client = Client(headers={"Accept-Language": "zh-hans"})
+    client.force_login(users["director"])
+    incident_page = client.get(reverse("response:incident-detail", args=[incident.pk])).content.decode()
+    assert "对应预警已解决；工单继续处理" in incident_page and "仍在排水" in incident_page
+    alert_page = client.get(reverse("warning:alert-detail", args=[alert.pk])).content.decode()
+    assert f"工单 {incident.pk}" in alert_page
+    section = alert_page.split('id="incident-title"', 1)[1].split("</section>", 1)[0]
+    assert english_words("<main>" + section + "</main>") == []
+    assert english_words(incident_page) == []

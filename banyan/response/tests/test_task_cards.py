@@ -145,3 +145,23 @@ def test_cards_at_the_tasks_page_for_each_role(site, incident, users):
             shown = f'data-incident="{incident.pk}"' in response.content.decode()
             assert shown == (username == mine), username
     assert Client().get(TASKS).status_code == 302  # anonymous: to sign in
+
+
+def english_words(page: str) -> list[str]:
+    main = page.split("<main", 1)[1].split(">", 1)[1].split("</main>", 1)[0]
+    main = re.sub(r"<script.*?</script>", " ", main, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", main)
+    return [word for word in re.findall(r"[A-Za-z]{3,}", text) if word not in FILE_FORMATS]
+
+
+FILE_FORMATS = {"JPEG", "PNG", "WebP"}  # the photo field names the formats it takes
+
+
+def test_the_phone_pages_in_chinese(site, incident):
+    client = Client(headers={"Accept-Language": "zh-hans"})
+    client.force_login(site["responders"][0].user)
+    tasks = client.get(TASKS).content.decode()
+    assert "拒绝的原因" in tasks and "约" in tasks and "分钟" in tasks
+    detail = client.get(reverse("response:incident-detail", args=[incident.pk])).content.decode()
+    for page in (tasks, detail):
+        assert english_words(page) == []
