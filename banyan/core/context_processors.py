@@ -1,11 +1,16 @@
 from django.http import HttpRequest
 
 from banyan.core.access import Action, can
+from banyan.core.choices import Role
 
 ELDER_COOKIE = "banyan_elder"
 # The account's field that keeps a signed-in person's choice (banyan.people.models.User.elder_mode):
 # core sits below people and reads it by name.
 ELDER_FIELD = "elder_mode"
+
+
+ACCOUNT_MANAGERS = {Role.PLATFORM_ADMIN, Role.STREET_OFFICER, Role.COMMUNITY_DIRECTOR}
+DEVICE_VIEWERS = ACCOUNT_MANAGERS | {Role.GRID_WORKER, Role.PROPERTY_STAFF, Role.AUDITOR}
 
 
 def is_elder_mode(request: HttpRequest) -> bool:
@@ -31,4 +36,7 @@ def shell(request):
         "can_view_incidents": can(user, Action.VIEW_INCIDENTS),
         "can_view_cockpit": can(user, Action.VIEW_COCKPIT),
         "can_view_audit": can(user, Action.VIEW_AUDIT),
+        # The administration pages check their own rights; these only choose the menu's links.
+        "can_manage_accounts": getattr(user, "role", None) in ACCOUNT_MANAGERS,
+        "can_view_devices": getattr(user, "role", None) in DEVICE_VIEWERS,
     }
