@@ -28,7 +28,8 @@ def make_rule(community=None, **spec):
     spec = {**defaults, **spec}
     if spec.get("grade") is None:
         spec.pop("grade")
-    columns = {key: spec.pop(key) for key in ("name", "name_en", "kind", "grade", "auto_clear") if key in spec}
+    names = ("name", "name_en", "kind", "grade", "auto_clear")
+    columns = {key: spec.pop(key) for key in names if key in spec}
     return Rule.objects.create(community=community, params=spec, created_at=NOW, updated_at=NOW, **columns)
 
 
