@@ -22,6 +22,7 @@ from banyan.core.views import private
 from banyan.people import login as login_services
 from banyan.people import otp, stepup
 from banyan.people.account_forms import OtpCodeForm, RecoveryCodeForm
+from banyan.people.models import may_see_care
 from banyan.people.services import community_overview
 from banyan.places.choices import RegionKind
 from banyan.places.models import Region
@@ -181,5 +182,5 @@ def home(request):
         context.update(greeting_name=_greeting_name(user), home_grid=_grid_of(user))
     if not (resident_home and elder):
         grids = Region.objects.restrict(user).filter(kind=RegionKind.GRID).order_by("code")
-        context.update(overview=community_overview(user), grids=list(grids))
+        context.update(overview=community_overview(user), grids=list(grids), care_shown=may_see_care(user))
     return render(request, "account/home.html", context)

@@ -827,7 +827,7 @@ def _about(incident: Incident, **more) -> dict[str, Any]:
         "number": incident.pk,
         "category": incident.category.name_zh,
         "place": _place_text(incident),
-        "grade": incident.grade,
+        "grade": Grade(incident.grade).label,  # in the recipient's language when the text is made
         **more,
     }
 

@@ -523,6 +523,10 @@ def test_a_new_task_appears_live_on_the_responders_phone(browser, community, tmp
     link = page.locator(f"[data-live-notifications] a[href='/response/incidents/{gas.pk}/']")
     link.wait_for(state="visible", timeout=15000)
     assert page.locator(".live-item--urgent").count() >= 1, "a red incident is urgent"
+    # the list under the notice shows the task too, without a reload, with its buttons
+    card = page.locator(f"[data-live-list='tasks'] a[href='/response/incidents/{gas.pk}/']")
+    card.first.wait_for(state="visible", timeout=15000)
+    assert page.locator("[data-live-list='tasks'] form[action$='/accept/']").count() >= 1
     scroll_width, inner_width = no_horizontal_scroll(page)
     assert scroll_width <= 360, f"tasks: scrollWidth {scroll_width} at innerWidth {inner_width}"
     axe.check(page, "my tasks with a live notification at 360 px")

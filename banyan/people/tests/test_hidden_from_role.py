@@ -103,3 +103,17 @@ def test_a_resident_reads_that_other_households_are_hidden_not_absent(signed_in,
         assert 'data-hidden="households"' in signed_in("resident01").get(url).content.decode(), url
     staff = signed_in("grid01").get(reverse("places:building-detail", args=[building.pk])).content.decode()
     assert 'data-hidden="households"' not in staff and "Hidden from your role" not in staff
+
+
+@pytest.mark.parametrize(
+    ("username", "shown"), [("auditor", False), ("property01", False), ("director", True)]
+)
+def test_the_home_page_says_care_is_hidden_not_absent(users, username, shown):
+    from django.test import Client
+
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(users[username])
+    html = client.get("/").content.decode()
+    assert ('data-hidden="care"' in html) is not shown
+    if not shown:
+        assert "No active care profiles." not in html

@@ -225,6 +225,11 @@ def test_the_assignee_and_the_escalation_chain_are_notified(site, users, now):
         "incident",
     )
     assert str(incident.pk) in assigned.subject
+    grade = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色"}[incident.grade]
+    if assigned.language.startswith("zh"):  # the grade in words, never its code
+        assert grade in assigned.body and incident.grade not in assigned.body, assigned.body
+    else:
+        assert f"grade {incident.grade})" not in assigned.body, assigned.body
     now.advance(121)
     services.escalate_due()
     escalated = Message.objects.filter(kind="incident.escalated", subject_id=str(incident.pk))

@@ -63,6 +63,8 @@
     if (typeof window.L === "undefined") {
       return;
     }
+    document.removeEventListener("banyan:lists-refreshed", start);
+    document.addEventListener("banyan:lists-refreshed", start); // the task list, refreshed live
     var source = document.getElementById("task-routes") || document.getElementById("incident-route");
     if (!source) {
       return;
@@ -71,7 +73,7 @@
     var boxes = document.querySelectorAll("[data-route-map]");
     for (var i = 0; i < boxes.length; i++) {
       var data = routes[boxes[i].getAttribute("data-route-map")];
-      if (data) {
+      if (data && !boxes[i].classList.contains("leaflet-container")) {
         draw(boxes[i], data);
       }
     }

@@ -20,7 +20,8 @@
  * - An element with data-live-list="NAME" is a list that can change: on each notification, and
  *   every 20 s while the page is visible, the browser loads the page again as a document and the
  *   element is replaced by the element of the same name in it (nodes of the server's own page; no
- *   string of markup passes through this script). data-refreshed counts the refreshes.
+ *   string of markup passes through this script) when its text changed; data-refreshed counts the
+ *   refreshes, and document hears "banyan:lists-refreshed" (a list's scripts draw its new parts).
  * - On a phone the header folds its menu behind a "Menu" button (button.menu-toggle).
  * - An element with data-share-position="URL" (a responder with open tasks) sends the phone's
  *   position there (JSON, with data-csrf) when the browser gives one: the first fix, then at most
@@ -261,20 +262,40 @@ window.Banyan.textTooltip = function (layer, text) {
   var refreshing = false;
   var refreshAgain = false;
 
+  // Each live list's text as the server last sent it: a fresh copy that says the same is not put in
+  // (what scripts drew into the list, a route map say, stays).
+  var served = {};
+
+  function rememberLists() {
+    var lists = document.querySelectorAll("[data-live-list]");
+    for (var i = 0; i < lists.length; i++) {
+      served[lists[i].getAttribute("data-live-list")] = lists[i].textContent;
+    }
+  }
+
   function replaceLists(fresh) {
     var lists = document.querySelectorAll("[data-live-list]");
+    var replaced = 0;
     for (var i = 0; i < lists.length; i++) {
       var name = lists[i].getAttribute("data-live-list").replace(/[^a-z0-9_-]/gi, "");
       var replacement = fresh.querySelector("[data-live-list='" + name + "']");
       if (!replacement || lists[i].contains(document.activeElement)) {
         continue; // a list someone is typing or clicking in is left as it is until the next time
       }
+      if (served[name] === replacement.textContent) {
+        continue;
+      }
+      served[name] = replacement.textContent;
+      replaced += 1;
       var done = (parseInt(lists[i].getAttribute("data-refreshed"), 10) || 0) + 1;
       var node = document.importNode(replacement, true);
       node.setAttribute("data-refreshed", String(done));
       lists[i].replaceWith(node);
     }
-    markScrollableTables();
+    if (replaced) {
+      markScrollableTables();
+      document.dispatchEvent(new CustomEvent("banyan:lists-refreshed"));
+    }
   }
 
   function refreshLists() {
@@ -306,6 +327,7 @@ window.Banyan.textTooltip = function (layer, text) {
     if (!document.querySelector("[data-live-list]")) {
       return;
     }
+    rememberLists();
     document.addEventListener("banyan:notification", refreshLists);
     window.setInterval(function () {
       if (document.visibilityState === "visible") {
