@@ -106,7 +106,23 @@ def sign_in(page, base_url: str, username: str = "director") -> None:
     page.wait_for_url(f"{base_url}/")
 
 
+def open_menu(page) -> None:
+    """On a phone the header folds its menu (the links, language, elder mode, sign-out) behind a
+    "Menu" button: open it, as a person would, when it is folded."""
+    toggle = page.locator(".menu-toggle")
+    if toggle.count() and toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+
+
+def click_in_header(page, selector: str) -> None:
+    """Click something of the header's menu, opening the menu first on a phone."""
+    open_menu(page)
+    page.click(selector)
+
+
 def follow_first(page, selector: str, url_pattern: str) -> None:
+    if "site-nav" in selector or "site-tools" in selector:
+        open_menu(page)
     page.click(selector)
     page.wait_for_url(url_pattern)
 

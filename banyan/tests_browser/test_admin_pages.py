@@ -11,6 +11,7 @@ from banyan.tests_browser.support import (
     Axe,
     assert_clean,
     check_phone_page,
+    click_in_header,
     desktop,
     no_horizontal_scroll,
     sign_in,
@@ -92,7 +93,7 @@ def test_admin_pages_in_chinese_pass_axe_on_desktop_and_phone(browser, community
         if mode == "elder":
             if page.locator(".menu-toggle").is_visible():  # the phone's collapsed header
                 page.click(".menu-toggle")
-            page.click("form[action='/elder-mode/'] button")
+            click_in_header(page, "form[action='/elder-mode/'] button")
             page.wait_for_url("**/people/users/")
             assert "elder" in (page.locator("body").get_attribute("class") or "")
         for name, path in (

@@ -13,6 +13,7 @@ from banyan.tests_browser.support import (
     Axe,
     assert_clean,
     check_phone_page,
+    click_in_header,
     desktop,
     no_horizontal_scroll,
     sign_in,
@@ -106,7 +107,7 @@ def test_audit_page_and_honest_resident_page_pass_axe(browser, community, settin
         if mode == "elder":
             if page.locator(".menu-toggle").is_visible():  # the phone's collapsed header
                 page.click(".menu-toggle")
-            page.click("form[action='/elder-mode/'] button")
+            click_in_header(page, "form[action='/elder-mode/'] button")
             page.wait_for_url("**/audit/")
             assert "elder" in (page.locator("body").get_attribute("class") or "")
         check_phone_page(page, axe, tmp_path, "audit", mode)

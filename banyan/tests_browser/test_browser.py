@@ -23,6 +23,7 @@ from banyan.tests_browser.support import (
     Axe,
     assert_clean,
     check_phone_page,
+    click_in_header,
     desktop,
     follow_first,
     no_horizontal_scroll,
@@ -88,7 +89,7 @@ def test_sign_in_browse_reveal_and_accessibility(browser, community, tmp_path):
 
     # Elder mode: the toggle posts and comes back to the same page with large type.
     page.goto(f"{base_url}/")
-    page.click("form[action='/elder-mode/'] button")
+    click_in_header(page, "form[action='/elder-mode/'] button")
     page.wait_for_url(f"{base_url}/")
     assert page.locator("body").get_attribute("class") == "elder"
     base_font = page.evaluate("() => parseFloat(getComputedStyle(document.body).fontSize)")
@@ -97,21 +98,23 @@ def test_sign_in_browse_reveal_and_accessibility(browser, community, tmp_path):
     page.screenshot(path=str(tmp_path / "home-elder.png"), full_page=True)
     context.close()
 
-    # A 360 px phone, in normal and in elder mode: no horizontal scrolling on the resident page.
+    # A 360 px phone, in elder mode (chosen on the laptop, kept on the account) and in normal mode:
+    # no horizontal scrolling on the resident page.
     phone = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True)
     page = phone.new_page()
     sign_in(page, base_url)
     page.goto(resident_url)
-    scroll_width, inner_width = no_horizontal_scroll(page)
-    page.screenshot(path=str(tmp_path / "resident-360.png"), full_page=True)
-    assert scroll_width <= 360, f"scrollWidth {scroll_width} at innerWidth {inner_width}"
-    page.click("form[action='/elder-mode/'] button")
-    page.wait_for_url(resident_url)
-    assert page.locator("body").get_attribute("class") == "elder"
+    assert page.locator("body").get_attribute("class") == "elder", "elder mode follows the account"
     scroll_width, inner_width = no_horizontal_scroll(page)
     page.screenshot(path=str(tmp_path / "resident-360-elder.png"), full_page=True)
     assert scroll_width <= 360, f"elder mode: scrollWidth {scroll_width} at innerWidth {inner_width}"
     axe.check(page, "resident at 360 px in elder mode")
+    click_in_header(page, "form[action='/elder-mode/'] button")
+    page.wait_for_url(resident_url)
+    assert page.locator("body").get_attribute("class") != "elder"
+    scroll_width, inner_width = no_horizontal_scroll(page)
+    page.screenshot(path=str(tmp_path / "resident-360.png"), full_page=True)
+    assert scroll_width <= 360, f"scrollWidth {scroll_width} at innerWidth {inner_width}"
     phone.close()
 
     print(f"\naxe-core checked {len(axe.checked)} pages: {', '.join(axe.checked)}")
@@ -206,7 +209,7 @@ def test_ledger_import_dry_run_and_accessibility(browser, community, tmp_path):
     page.goto(f"{base_url}/people/ledgers/import/")
     for mode in ("normal", "elder"):
         if mode == "elder":
-            page.click("form[action='/elder-mode/'] button")
+            click_in_header(page, "form[action='/elder-mode/'] button")
             page.wait_for_url("**/people/ledgers/import/")
             assert page.locator("body").get_attribute("class") == "elder"
         page.set_input_files("#id_file", str(bad))
@@ -316,7 +319,7 @@ def test_alert_pages_acknowledge_resolve_and_accessibility(browser, community, t
     for mode in ("normal", "elder"):
         page.goto(f"{base_url}/alerts/?status=any")
         if mode == "elder":
-            page.click("form[action='/elder-mode/'] button")
+            click_in_header(page, "form[action='/elder-mode/'] button")
             page.wait_for_url("**/alerts/?status=any")
             assert page.locator("body").get_attribute("class") == "elder"
         local, beside = box(page, "section[aria-labelledby='local-title']"), box(page, ".official")
@@ -444,7 +447,7 @@ def test_response_pages_phone_flow_staff_pages_and_accessibility(browser, commun
     page.goto(f"{base_url}/response/tasks/")
     if page.locator(".menu-toggle").is_visible():
         page.click(".menu-toggle")
-    page.click("form[action='/elder-mode/'] button")
+    click_in_header(page, "form[action='/elder-mode/'] button")
     page.wait_for_url("**/response/tasks/")
     assert "elder" in (page.locator("body").get_attribute("class") or "")
     for name, url in (
@@ -485,7 +488,7 @@ def test_response_pages_phone_flow_staff_pages_and_accessibility(browser, commun
         if mode == "elder":
             if page.locator(".menu-toggle").is_visible():
                 page.click(".menu-toggle")
-            page.click("form[action='/elder-mode/'] button")
+            click_in_header(page, "form[action='/elder-mode/'] button")
             page.wait_for_url("**/response/incidents/")
             assert "elder" in (page.locator("body").get_attribute("class") or "")
         for name, path in (
@@ -631,7 +634,7 @@ def test_resident_reports_a_problem_on_a_phone_and_rates_it(browser, community, 
     assert Report.objects.get(pk=report.pk).rating == 5
     assert page.locator("[data-rating='5']").is_visible()
 
-    page.click("form[action='/elder-mode/'] button")
+    click_in_header(page, "form[action='/elder-mode/'] button")
     page.wait_for_url(f"**/reports/{report.pk}/")
     assert page.locator("body").get_attribute("class") == "elder"
     for name, path in (

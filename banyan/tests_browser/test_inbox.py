@@ -4,7 +4,7 @@ it, the urgent bar pins it, and the list shows the incident. On a phone the head
 
 from __future__ import annotations
 
-from banyan.tests_browser.support import Axe, assert_clean, check_phone_page, sign_in
+from banyan.tests_browser.support import Axe, assert_clean, check_phone_page, click_in_header, sign_in
 
 
 def open_escalated_incident():
@@ -76,7 +76,7 @@ def test_the_phone_header_is_one_line_and_its_menu_opens(browser, community, tmp
         if mode == "elder":
             page.click(".menu-toggle")
             with page.expect_navigation():
-                page.click("form[action='/elder-mode/'] button")
+                click_in_header(page, "form[action='/elder-mode/'] button")
         page.goto(f"{base_url}/notify/")
         header = page.locator(".site-header").bounding_box()
         assert header["height"] <= 740 * 0.15, f"{mode}: the header is {header['height']} px high"

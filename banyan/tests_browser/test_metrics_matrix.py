@@ -13,6 +13,7 @@ from banyan.tests_browser.support import (
     Axe,
     assert_clean,
     check_phone_page,
+    click_in_header,
     desktop,
     no_horizontal_scroll,
     sign_in,
@@ -127,7 +128,7 @@ def test_metrics_and_matrix_pages_draw_pick_and_pass_axe(browser, community, tmp
         if mode == "elder":
             if page.locator(".menu-toggle").is_visible():  # the phone's collapsed header
                 page.click(".menu-toggle")
-            page.click("form[action='/elder-mode/'] button")
+            click_in_header(page, "form[action='/elder-mode/'] button")
             page.wait_for_url("**/response/metrics/")
             assert "elder" in (page.locator("body").get_attribute("class") or "")
         page.wait_for_selector("[data-chart='sla-body'] svg")

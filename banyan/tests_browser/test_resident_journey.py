@@ -14,7 +14,14 @@ import io
 
 import pytest
 
-from banyan.tests_browser.support import Axe, assert_clean, check_phone_page, no_horizontal_scroll, sign_in
+from banyan.tests_browser.support import (
+    Axe,
+    assert_clean,
+    check_phone_page,
+    click_in_header,
+    no_horizontal_scroll,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -92,7 +99,7 @@ def test_the_residents_pages_on_a_phone_and_at_200_percent(browser, community, t
         if mode == "elder":
             if page.locator(".menu-toggle").is_visible():  # the phone's collapsed header
                 page.click(".menu-toggle")
-            page.click("form[action='/elder-mode/'] button")
+            click_in_header(page, "form[action='/elder-mode/'] button")
             page.wait_for_url(f"{base_url}/")
             assert page.locator("body").get_attribute("class") == "elder"
         labels = page.locator("a.home-action span").all_inner_texts()

@@ -15,6 +15,7 @@ from banyan.tests_browser.support import (
     Axe,
     assert_clean,
     check_phone_page,
+    click_in_header,
     desktop,
     no_horizontal_scroll,
     sign_in,
@@ -133,7 +134,7 @@ def test_task_card_route_far_arrival_and_the_sos_panel(browser, community, tmp_p
     page.goto(f"{base_url}/response/tasks/")
     if page.locator(".menu-toggle").is_visible():  # the phone's collapsed header
         page.click(".menu-toggle")
-    page.click("form[action='/elder-mode/'] button")
+    click_in_header(page, "form[action='/elder-mode/'] button")
     page.wait_for_url("**/response/tasks/")
     check_phone_page(page, axe, tmp_path, "my tasks", "elder")
     phone.close()

@@ -68,7 +68,7 @@ def alert_of_a_rule_named(name: str):
     )
     rule = Rule.objects.get(community=community, name__startswith="燃气泄漏")
     rule.pk = None
-    rule.name = name
+    rule.name = rule.name_en = name  # the page shows one or the other by its language
     rule.save()
     now = clock.now()
     return Alert.objects.create(

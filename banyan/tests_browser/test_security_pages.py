@@ -13,7 +13,14 @@ import re
 import pytest
 
 from banyan.conftest import DEMO_PASSWORD
-from banyan.tests_browser.support import Axe, assert_clean, check_phone_page, desktop, sign_in
+from banyan.tests_browser.support import (
+    Axe,
+    assert_clean,
+    check_phone_page,
+    click_in_header,
+    desktop,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -70,7 +77,7 @@ def test_second_factor_tokens_my_data_corrections_and_lockout_pages(browser, com
     # A resident reads what is held about them and asks for a correction.
     context, page = desktop(browser, console_errors)
     sign_in(page, base_url, "resident01")
-    page.click("nav.site-nav a[href='/people/me/']")
+    click_in_header(page, "nav.site-nav a[href='/people/me/']")
     page.wait_for_url("**/people/me/")
     assert "谁查看了我的数据" in page.content()
     axe.check(page, "my data")
@@ -87,7 +94,7 @@ def test_second_factor_tokens_my_data_corrections_and_lockout_pages(browser, com
     # The grid worker finds it in the queue.
     context, page = desktop(browser, console_errors)
     sign_in(page, base_url, "grid01")
-    page.click("nav.site-nav a[href='/people/corrections/']")
+    click_in_header(page, "nav.site-nav a[href='/people/corrections/']")
     page.wait_for_url("**/people/corrections/")
     assert page.locator("main table, main ul, main ol").count() >= 1
     axe.check(page, "correction queue")
@@ -123,7 +130,7 @@ def test_second_factor_tokens_my_data_corrections_and_lockout_pages(browser, com
     page = phone.new_page()
     page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
     sign_in(page, base_url, "resident01")
-    page.click("form[action$='/elder-mode/'] button[type=submit]")
+    click_in_header(page, "form[action$='/elder-mode/'] button[type=submit]")
     page.wait_for_load_state()
     page.goto(f"{base_url}/people/me/")
     check_phone_page(page, axe, tmp_path, "my data", "elder")

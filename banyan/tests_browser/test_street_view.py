@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.conf import settings
 
-from banyan.tests_browser.support import Axe, assert_clean, no_horizontal_scroll, sign_in
+from banyan.tests_browser.support import Axe, assert_clean, click_in_header, no_horizontal_scroll, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -105,7 +105,7 @@ def test_the_street_view_as_the_street_officer_and_the_director(browser, communi
     for width, height in SIZES:
         context, page = open_street(browser, base_url, "director", width, height, errors)
         if "elder" not in (page.locator("body").get_attribute("class") or ""):
-            page.click("form[action='/elder-mode/'] button")
+            click_in_header(page, "form[action='/elder-mode/'] button")
             page.wait_for_selector("#street[data-ready='1']", state="attached", timeout=20000)
         assert "elder" in page.locator("body").get_attribute("class")
         name = f"street view in elder mode at {width}×{height}"
