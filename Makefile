@@ -47,7 +47,7 @@ test-sqlite: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"
 
-# Re-measure which tests are slow (0.07 s or more here) into banyan/slow_tests.txt.
+# Re-measure which tests are slow (0.05 s or more here) into banyan/slow_tests.txt.
 slow-list: $(STAMP)
 	$(BIN)/pytest -q --durations=0 -p no:warnings | $(BIN)/python .ci/slow-list
 
