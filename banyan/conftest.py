@@ -83,6 +83,17 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _language_as_before():
+    """A request through the test client runs in this thread, and Django's LocaleMiddleware leaves the
+    request's language active after it: each test ends in the language it began with."""
+    from django.utils import translation
+
+    language = translation.get_language()
+    yield
+    translation.activate(language) if language else translation.deactivate()
+
+
 def second_factor_device(user):
     """The user's confirmed TOTP device (a real django-otp device, created if missing); compute its
     current code with ``totp_code(device)``."""
