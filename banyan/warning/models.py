@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from banyan.core.access import Action
 from banyan.places.models import Facility, Region, ScopedQuerySet
+from banyan.places.words import unit_words
 from banyan.warning.choices import ACTIVE_STATUSES, AlertStatus, Grade, RuleKind
 from banyan.warning.engine import RuleError, parse_rule
 
@@ -220,6 +221,17 @@ class Alert(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def place_words(self) -> str:
+        """Where the alert's device is, as residents say it ("3幢2单元2201", "3幢"); "" when the
+        device has no home in the registry (the ``place`` key stays the code beside it)."""
+        device = self.device
+        if device is None:
+            return ""
+        if device.unit_id is not None:
+            return unit_words(device.unit)
+        return device.building.name if device.building_id is not None else ""
 
 
 class OfficialWarning(models.Model):

@@ -181,7 +181,9 @@ def alert_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require(user, Action.VIEW_ALERTS)
     form = AlertFilterForm(request.GET)
     filters = form.filters()
-    alerts = Alert.objects.restrict(user).select_related("rule", "community", "grid", "facility")
+    alerts = Alert.objects.restrict(user).select_related(
+        "rule", "community", "grid", "facility", "device__unit__building", "device__building"
+    )
     if filters["status"] == ACTIVE:
         alerts = alerts.filter(status__in=ACTIVE_STATUSES)
     elif filters["status"] != ANY:
