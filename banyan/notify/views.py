@@ -131,6 +131,7 @@ SUBJECT_PAGES = {
     "incident": "response:incident-detail",
     "alert": "warning:alert-detail",
     "report": "reports:detail",
+    "household": "people:household-detail",
 }
 
 
