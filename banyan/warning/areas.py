@@ -17,10 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import shapely
 from django.db.models import Q, QuerySet
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 from banyan.core.access import UNSCOPED_ROLES, Actor
 from banyan.core.choices import Role
@@ -130,10 +130,10 @@ def _local(geometry: BaseGeometry, latitude: float, longitude: float) -> BaseGeo
     """``geometry`` in metres around (``latitude``, ``longitude``): near enough for a city's scale."""
     scale_x = METRES_PER_DEGREE * math.cos(math.radians(latitude))
 
-    def project(x: Any, y: Any, z: Any = None) -> tuple[Any, Any]:
-        return ((x - longitude) * scale_x, (y - latitude) * METRES_PER_DEGREE)
+    def project(coordinates: Any) -> Any:  # an (n, 2) array of longitude, latitude
+        return (coordinates - (longitude, latitude)) * (scale_x, METRES_PER_DEGREE)
 
-    return transform(project, geometry)
+    return shapely.transform(geometry, project)
 
 
 def _shapes(warning: OfficialWarning) -> tuple[list[BaseGeometry], list[dict[str, Any]]]:

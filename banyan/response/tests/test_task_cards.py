@@ -104,7 +104,7 @@ def test_without_a_known_position_the_card_says_so_and_draws_no_route(phone, sit
     responder.save(update_fields=["latitude", "longitude"])
     html = phone.get(TASKS).content.decode()
     assert "Your position is not known yet" in html
-    assert "data-route-map" not in html and "routes.js" not in html
+    assert "data-route-map" not in html  # no map box (the script is there for a task that arrives live)
     assert reverse("response:incident-step", args=[incident.pk, "accept"]) in html
 
 
