@@ -229,9 +229,9 @@ class Alert(models.Model):
         device = self.device
         if device is None:
             return ""
-        if device.unit_id is not None:
+        if device.unit is not None:
             return unit_words(device.unit)
-        return device.building.name if device.building_id is not None else ""
+        return device.building.name if device.building is not None else ""
 
 
 class OfficialWarning(models.Model):
