@@ -441,7 +441,10 @@ def test_response_pages_phone_flow_staff_pages_and_accessibility(browser, commun
     assert page.locator(".timeline li[data-kind='resolve']").count() == 1
     photo = page.locator(".photo-grid img")
     assert photo.count() == 1
-    assert page.evaluate("img => img.complete && img.naturalWidth > 0", photo.element_handle()), "it loads"
+    photo.scroll_into_view_if_needed()  # a lazy image below the fold loads once it is seen
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=photo.element_handle(), timeout=15000
+    )
     axe.check(page, "incident resolved at 360 px")
 
     page.goto(f"{base_url}/response/tasks/")
