@@ -158,3 +158,27 @@ SAFE_LINES = [
 @pytest.mark.parametrize("line", SAFE_LINES)
 def test_the_rule_lets_text_and_nodes_through(line):
     assert sinks(line) == [], line
+
+
+# ECharts builds an HTML tooltip from series and category names (a facility's, a responsible body's)
+# unless told to draw it as text: every tooltip option in Banyan's own scripts says renderMode richText.
+ECHARTS_TOOLTIP = re.compile(r"(?<![\w$])tooltip\s*:\s*\{([^{}]*)\}")
+
+
+def html_tooltips(source: str) -> list[str]:
+    code = without_comments(source)
+    return [
+        match.group(0)
+        for match in ECHARTS_TOOLTIP.finditer(code)
+        if "trigger" in match.group(1) and 'renderMode: "richText"' not in match.group(1)
+    ]
+
+
+@pytest.mark.parametrize("path", own_scripts(), ids=lambda path: str(path.relative_to(BANYAN)))
+def test_echarts_tooltips_are_drawn_as_text(path):
+    assert html_tooltips(path.read_text(encoding="utf-8")) == []
+
+
+def test_the_tooltip_rule_catches_an_html_tooltip():
+    assert html_tooltips('chart.setOption({ tooltip: { trigger: "axis", confine: true } });')
+    assert html_tooltips('x = { tooltip: { renderMode: "richText", trigger: "item" } };') == []

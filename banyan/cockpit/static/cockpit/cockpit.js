@@ -88,6 +88,8 @@
 
   // Leaflet inserts a string given to a tooltip or popup as HTML: server text (a rule's or a building's
   // name) reaches a tooltip only through Banyan.textTooltip (banyan.js), as a node holding the text.
+  // ECharts' tooltips would be HTML too (a facility's name, a body's name): they are drawn as text
+  // (renderMode "richText").
 
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(
@@ -813,7 +815,7 @@
         byGrade.setOption(
           Object.assign({}, background, {
             animation: false,
-            tooltip: { trigger: "axis" },
+            tooltip: { renderMode: "richText", trigger: "axis" },
             legend: { top: 0 },
             grid: { left: 40, right: 10, top: 30, bottom: 25 },
             xAxis: { type: "category", data: grades.map(t) },
@@ -839,7 +841,7 @@
         timeline.setOption(
           Object.assign({}, background, {
             animation: false,
-            tooltip: { trigger: "axis" },
+            tooltip: { renderMode: "richText", trigger: "axis" },
             grid: { left: 40, right: 10, top: 10, bottom: 25 },
             xAxis: {
               type: "category",
@@ -860,7 +862,7 @@
         sla.setOption(
           Object.assign({}, background, {
             animation: false,
-            tooltip: { trigger: "axis", valueFormatter: function (v) { return v === null ? "–" : v + "%"; } },
+            tooltip: { renderMode: "richText", trigger: "axis", valueFormatter: function (v) { return v === null ? "–" : v + "%"; } },
             legend: { top: 0 },
             grid: { left: 40, right: 10, top: 30, bottom: 25 },
             xAxis: { type: "category", data: clocks.map(t) },
@@ -879,7 +881,7 @@
         devices.setOption(
           Object.assign({}, background, {
             animation: false,
-            tooltip: { trigger: "item" },
+            tooltip: { renderMode: "richText", trigger: "item" },
             series: [
               {
                 type: "pie",

@@ -34,7 +34,7 @@
       animation: false,
       color: COLOURS,
       textStyle: { fontSize: fontSize },
-      tooltip: { trigger: "axis", confine: true },
+      tooltip: { trigger: "axis", confine: true, renderMode: "richText" }, // drawn as text, never HTML
       legend: { top: 0, type: "scroll", textStyle: { fontSize: fontSize } },
       // ECharts leaves too little room under wrapped labels: some more below.
       grid: { left: 8, right: 8, top: elder ? 64 : 52, bottom: few ? (elder ? 36 : 24) : 8, containLabel: true },
