@@ -120,6 +120,24 @@ def click_in_header(page, selector: str) -> None:
     page.click(selector)
 
 
+def phone_page(browser, console_errors: list[str]):
+    """A 360×740 phone (twice the pixels, touch) whose console errors go to ``console_errors``: the
+    browser context and its page."""
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True
+    )
+    page = context.new_page()
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    return context, page
+
+
+def turn_on_elder_mode(page, url_pattern: str) -> None:
+    """Switch elder mode on from the header (folded on a phone) and come back to the page."""
+    click_in_header(page, "form[action='/elder-mode/'] button")
+    page.wait_for_url(url_pattern)
+    assert "elder" in (page.locator("body").get_attribute("class") or "")
+
+
 def follow_first(page, selector: str, url_pattern: str) -> None:
     if "site-nav" in selector or "site-tools" in selector:
         open_menu(page)

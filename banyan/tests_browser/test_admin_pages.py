@@ -11,10 +11,11 @@ from banyan.tests_browser.support import (
     Axe,
     assert_clean,
     check_phone_page,
-    click_in_header,
     desktop,
     no_horizontal_scroll,
+    phone_page,
     sign_in,
+    turn_on_elder_mode,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -84,18 +85,12 @@ def test_admin_pages_in_chinese_pass_axe_on_desktop_and_phone(browser, community
     axe.check(page, "a rule refused")
     context.close()
 
-    phone = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True)
-    page = phone.new_page()
-    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    phone, page = phone_page(browser, console_errors)
     sign_in(page, base_url, "admin")
     for mode in ("normal", "elder"):
         page.goto(f"{base_url}/people/users/")
         if mode == "elder":
-            if page.locator(".menu-toggle").is_visible():  # the phone's collapsed header
-                page.click(".menu-toggle")
-            click_in_header(page, "form[action='/elder-mode/'] button")
-            page.wait_for_url("**/people/users/")
-            assert "elder" in (page.locator("body").get_attribute("class") or "")
+            turn_on_elder_mode(page, "**/people/users/")
         for name, path in (
             ("accounts", "/people/users/"),
             ("an account", f"/people/users/{grid01.pk}/"),

@@ -13,10 +13,11 @@ from banyan.tests_browser.support import (
     Axe,
     assert_clean,
     check_phone_page,
-    click_in_header,
     desktop,
     no_horizontal_scroll,
+    phone_page,
     sign_in,
+    turn_on_elder_mode,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -98,18 +99,12 @@ def test_audit_page_and_honest_resident_page_pass_axe(browser, community, settin
     axe.check(page, "resident page as the auditor")
     context.close()
 
-    phone = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True)
-    page = phone.new_page()
-    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    phone, page = phone_page(browser, console_errors)
     sign_in(page, base_url, "auditor")
     for mode in ("normal", "elder"):
         page.goto(f"{base_url}/audit/")
         if mode == "elder":
-            if page.locator(".menu-toggle").is_visible():  # the phone's collapsed header
-                page.click(".menu-toggle")
-            click_in_header(page, "form[action='/elder-mode/'] button")
-            page.wait_for_url("**/audit/")
-            assert "elder" in (page.locator("body").get_attribute("class") or "")
+            turn_on_elder_mode(page, "**/audit/")
         check_phone_page(page, axe, tmp_path, "audit", mode)
         page.goto(f"{base_url}/people/residents/{elder.pk}/")
         check_phone_page(page, axe, tmp_path, "resident as auditor", mode)
