@@ -192,6 +192,20 @@ def api(users):
     return make
 
 
+@pytest.fixture
+def signed_in(users):
+    """``signed_in("director")`` (or ``signed_in("grid01", "zh-hans")``) — a page client signed in as
+    that demo account, reading the pages in that language (English by default)."""
+    from django.test import Client
+
+    def make(username: str, language: str = "en") -> Client:
+        client = Client(headers={"Accept-Language": language})
+        client.force_login(users[username])
+        return client
+
+    return make
+
+
 # --- factories ---------------------------------------------------------------------------
 
 _counter = iter(range(1, 10_000_000))

@@ -81,16 +81,6 @@ VIEWERS = {"admin", "street01", "director"}
 
 
 @pytest.fixture
-def signed_in(users):
-    def make(username: str, language: str = "en") -> Client:
-        client = Client(headers={"Accept-Language": language})
-        client.force_login(users[username])
-        return client
-
-    return make
-
-
-@pytest.fixture
 def staff(users, outside):
     """grid01, a grid worker of the sibling community in the same street and one far away."""
     return {

@@ -24,16 +24,6 @@ CHANGERS = {"admin", "street01", "director"}
 
 
 @pytest.fixture
-def signed_in(users):
-    def make(username: str, language: str = "en") -> Client:
-        client = Client(headers={"Accept-Language": language})
-        client.force_login(users[username])
-        return client
-
-    return make
-
-
-@pytest.fixture
 def devices(users, outside):
     """A communal device in G01, one in resident01's home, one in G02, and one in each community outside."""
     grid01 = users["grid01"].region

@@ -22,16 +22,6 @@ CHANGERS = {"admin", "street01", "director"}
 
 
 @pytest.fixture
-def signed_in(users):
-    def make(username: str, language: str = "en") -> Client:
-        client = Client(headers={"Accept-Language": language})
-        client.force_login(users[username])
-        return client
-
-    return make
-
-
-@pytest.fixture
 def rules(outside):
     """A rule of the demo community, of its sibling in the same street, and of a community far away."""
     demo = Region.objects.filter(kind="community").exclude(code__startswith="T-").order_by("code").first()
