@@ -21,6 +21,8 @@ class AuditAction(enum.StrEnum):
 
     # --- places ----------------------------------------------------------------------------------
     REGION_CREATE = "region.create"
+    PLACES_IMPORT = "places.import"  # a community's places and paths loaded from a file (`banyan import places`)
+    GRIDS_UPDATE = "grids.update"  # grids drawn, proposed or changed, and buildings assigned to them
 
     # --- people: accounts, signing in, second factor ---------------------------------------------
     ACCOUNT_CREATE = "account.create"  # a community's gateway account (`banyan token gateway`)
@@ -68,6 +70,7 @@ class AuditAction(enum.StrEnum):
     # --- sensing ---------------------------------------------------------------------------------
     DEVICE_CREATE = "device.create"
     DEVICE_UPDATE = "device.update"
+    DEVICES_IMPORT = "devices.import"  # devices loaded from a CSV/XLSX file (`banyan import devices`)
     DEVICE_MQTT_SECRET = "device.mqtt_secret"  # a device's broker secret issued
     DEVICE_MQTT_SECRET_REVOKE = "device.mqtt_secret_revoke"
 

@@ -60,6 +60,10 @@ class Region(models.Model):
     # Materialised path of zero-padded ids, e.g. "/0000000001/0000000004/"; a subtree is path__startswith.
     path = models.CharField(max_length=255, db_index=True, editable=False)
     boundary = models.JSONField(_("boundary"), null=True, blank=True, help_text="GeoJSON Polygon, WGS84")
+    # Where an import took it from: the source's stable id (a GeoJSON feature id, "way/123" in OSM), so
+    # that importing the same file again updates instead of duplicating; other properties as they came.
+    source_id = models.CharField(_("source id"), max_length=64, blank=True, db_index=True)
+    properties = models.JSONField(_("source properties"), default=dict, blank=True)
 
     objects = RegionQuerySet.as_manager()
 
@@ -110,6 +114,14 @@ class Building(models.Model):
     latitude = models.FloatField(_("latitude"))
     longitude = models.FloatField(_("longitude"))
     built_year = models.PositiveSmallIntegerField(_("year built"), null=True, blank=True)
+    # None: not known. Without a lift, dispatch adds the climb to upper floors to the walk.
+    lift = models.BooleanField(_("lift"), null=True, blank=True)
+    # The entrances (单元) as residents say them, e.g. ["1单元", "2单元"]; empty: numbered 1…entrances.
+    unit_names = models.JSONField(_("entrance names"), default=list, blank=True)
+    # Where an import took it from: the source's stable id (a GeoJSON feature id, "way/123" in OSM), so
+    # that importing the same file again updates instead of duplicating; other properties as they came.
+    source_id = models.CharField(_("source id"), max_length=64, blank=True, db_index=True)
+    properties = models.JSONField(_("source properties"), default=dict, blank=True)
 
     objects = BuildingQuerySet.as_manager()
 
@@ -192,6 +204,10 @@ class Facility(models.Model):
         _("capacity"), default=0, help_text=_("people it can hold or serve")
     )
     area = models.JSONField(_("area"), null=True, blank=True, help_text="GeoJSON Polygon of the zone, WGS84")
+    # Where an import took it from: the source's stable id (a GeoJSON feature id, "way/123" in OSM), so
+    # that importing the same file again updates instead of duplicating; other properties as they came.
+    source_id = models.CharField(_("source id"), max_length=64, blank=True, db_index=True)
+    properties = models.JSONField(_("source properties"), default=dict, blank=True)
 
     objects = FacilityQuerySet.as_manager()
 
@@ -235,6 +251,9 @@ class PathEdge(models.Model):
     target = models.ForeignKey(PathNode, models.CASCADE, related_name="edges_in")
     length_m = models.FloatField()
     step_free = models.BooleanField(default=True, help_text="usable with a wheelchair or walker")
+    # What the segment is: "footway", "path", "steps", "pedestrian", "road", "lift", "link" (an entrance
+    # or facility joined to the nearest path) or "" where the source did not say.
+    kind = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         constraints = [
