@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "banyan.core.context_processors.shell",
                 "banyan.notify.context_processors.inbox",
+                "banyan.places.context_processors.basemap",
             ],
         },
     },
@@ -199,6 +200,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 21 * 1024 * 1024  # also keeps ASGI request bodies
 
 # The end of the audit chain, recorded outside the database (docs/adr/0004-audit-chain.md).
 AUDIT_ANCHOR_FILE = Path(os.environ.get("BANYAN_AUDIT_ANCHOR", VAR_DIR / "audit.anchor"))
+
+# The offline basemap (banyan/places/tiles.py; README "Offline basemap"): a local MBTiles or PMTiles file
+# of raster tiles that Banyan serves itself at /tiles/{z}/{x}/{y} under its own drawing of the maps.
+# Unset: no basemap, the maps show Banyan's drawing alone. A missing, unreadable or vector file stops
+# start-up with a system check naming it (banyan/places/checks.py).
+BANYAN_BASEMAP = {"FILE": os.environ.get("BANYAN_BASEMAP_FILE", "")}
 
 # --- Security headers, cookies and sessions (docs/production.md; README "Production") -----------------
 # A strict Content-Security-Policy on every response (django-csp): scripts only from Banyan's own static

@@ -19,4 +19,5 @@ urlpatterns = [
     path("reports/", include("banyan.response.reports.urls")),
     path("cockpit/", include("banyan.cockpit.urls")),
     path("audit/", include("banyan.audit.urls")),
+    path("tiles/", include("banyan.places.tile_urls")),
 ]

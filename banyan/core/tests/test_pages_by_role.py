@@ -571,6 +571,13 @@ PAGES: dict[str, list[Variant]] = {
         v(NUL_REFUSED, query=q(community=NUL), label="NUL in the community"),
     ],
     "cockpit:street": [v(COCKPIT_VIEWERS)],
+    # the offline basemap's tiles, for anyone signed in: none configured in the tests (404); a tile
+    # outside the world is 400 (banyan/places/tests/test_tiles.py serves real files)
+    "tiles:tile": [
+        v(NOT_FOUND_TO_ALL, lambda w: [1, 0, 0], label="no basemap configured"),
+        v("302 400 400 400 400 400 400 400 400 400", lambda w: [1, 2, 0], label="outside the world"),
+    ],
+    "tiles:meta": [v(NOT_FOUND_TO_ALL, label="no basemap configured")],
     # notify: one's own inbox (the header's bell leads there); its forms are POST only
     "notify:inbox": [v(EVERYONE_SIGNED_IN), v(EVERYONE_SIGNED_IN, query="show=all", label="all")],
     "notify:acknowledge": [v(POST_ONLY, lambda w: [UNKNOWN_ID])],

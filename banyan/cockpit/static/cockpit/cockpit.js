@@ -158,6 +158,7 @@
 
   function drawMap(data) {
     map = L.map("cockpit-map", { attributionControl: false, zoomSnap: 0.25, preferCanvas: true });
+    window.banyanBasemap(map); // the offline basemap, when one is configured (basemap.js)
     metrics.map = map;
     var bounds = L.latLngBounds([]);
     if (data.community.boundary) {

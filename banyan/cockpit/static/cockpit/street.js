@@ -38,6 +38,7 @@
   }
 
   var map = L.map("street-map", { attributionControl: false, zoomSnap: 0.25 });
+  window.banyanBasemap(map); // the offline basemap, when one is configured (basemap.js)
   var streetLayer = L.layerGroup().addTo(map);
   var communityLayer = L.layerGroup().addTo(map);
   var gridLayer = L.layerGroup().addTo(map);

@@ -23,6 +23,7 @@
     box.hidden = false;
     var point = L.latLng(data.latitude, data.longitude);
     var map = L.map(box, { attributionControl: false, zoomSnap: 0.25, scrollWheelZoom: false });
+    window.banyanBasemap(map); // the offline basemap, when one is configured (basemap.js)
     if (data.footprint) {
       var outline = L.geoJSON(data.footprint, {
         style: { color: BRAND, weight: 3, fillColor: BRAND, fillOpacity: 0.2 },

@@ -33,6 +33,7 @@
       zoomSnap: 0.25,
     });
     map.fitBounds(bounds, { padding: [8, 8] });
+    window.banyanBasemap(map); // the offline basemap, when one is configured (basemap.js)
     if (area) {
       area.addTo(map);
     }

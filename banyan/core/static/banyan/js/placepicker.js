@@ -60,6 +60,7 @@
     var mapChoice = form.querySelector("input[name=place][value=map]");
     box.hidden = false;
     var map = L.map(box, { attributionControl: false, zoomSnap: 0.25 });
+    window.banyanBasemap(map); // the offline basemap, when one is configured (basemap.js)
     var bounds = drawCommunity(map, data);
     if (bounds.isValid()) {
       map.fitBounds(bounds, { padding: [12, 12] });
