@@ -18,6 +18,7 @@ urlpatterns = [
     path("open311/v2/", include("banyan.response.open311.urls")),
     path("reports/", include("banyan.response.reports.urls")),
     path("cockpit/", include("banyan.cockpit.urls")),
+    path("readiness/", include("banyan.cockpit.readiness_urls")),
     path("audit/", include("banyan.audit.urls")),
     path("tiles/", include("banyan.places.tile_urls")),
 ]

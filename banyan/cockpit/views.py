@@ -3,6 +3,8 @@
 ``/cockpit/`` — one community's screen (``?community=CODE`` for another the user may see);
 ``/cockpit/street/`` — every community the user may see, on one map with their figures (a street
 officer's street, every one for admins and auditors, a director's own community);
+``/readiness/`` — go-live readiness: what a community still lacks (``?community=CODE``; without it,
+one's community, or every community in scope with how ready each is) — banyan/cockpit/readiness.py;
 ``/cockpit/stream`` — Server-Sent Events: first ``state`` (what ``GET /api/v1/cockpit/state``
 answers), then one event per change (``alert``, ``incident``, ``responder``) as the bus carries it —
 from this process, or from ingest and the worker over MQTT (``BANYAN_BUS=mqtt``). A browser that
@@ -29,7 +31,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from banyan.cockpit import services
+from banyan.cockpit import readiness, services
 from banyan.core import clock, events
 from banyan.core.access import Action, can
 from banyan.core.errors import NotFound, PermissionDenied
@@ -37,6 +39,7 @@ from banyan.core.events import EventPattern
 from banyan.core.sse import event_stream, unauthorized
 from banyan.core.views import service_errors
 from banyan.people.auth import astream_user
+from banyan.places.models import Region
 from banyan.response.models import Incident
 from banyan.warning.choices import GRADES_WORST_FIRST, URGENT_GRADES
 
@@ -69,6 +72,7 @@ def cockpit(request: HttpRequest) -> HttpResponse:
         "communities": [(c.code, services._name(c, _language())) for c in communities],
         "may_dispatch": can(user, Action.MANAGE_INCIDENTS),
         "may_see_street": can(user, Action.VIEW_FEDERATION) and len(communities) > 1,
+        "may_see_readiness": can(user, readiness.READINESS_ACTION),
         "nav": "cockpit",
         "time_zone": settings.TIME_ZONE,
         "grades": {"worst_first": list(GRADES_WORST_FIRST), "urgent": sorted(URGENT_GRADES)},
@@ -92,6 +96,57 @@ def street(request: HttpRequest) -> HttpResponse:
         "time_zone": settings.TIME_ZONE,
     }
     return render(request, "cockpit/street.html", context)
+
+
+@login_required
+@require_GET
+@service_errors
+def readiness_page(request: HttpRequest) -> HttpResponse:
+    """What a community still lacks before going live, each gap with a link to the page that fixes it.
+    Without ``?community=``: one's only community, else every community in scope with its state."""
+    user = request.user
+    code = request.GET.get("community") or None
+    community: Region | None
+    if code is not None or not can(user, readiness.READINESS_ACTION):
+        community = readiness.get_community_for(user, code or "")
+    else:
+        communities = list(readiness.communities_for(user))
+        community = communities[0] if len(communities) == 1 else None
+    language = _language()
+    context: dict = {"nav": "cockpit"}
+    if community is None:
+        results = [readiness.readiness(c) for c in communities]
+        context["overview"] = [
+            {
+                "code": result.community.code,
+                "name": services._name(result.community, language),
+                "ready": result.ready,
+                "gaps": len(result.missing),
+            }
+            for result in results
+        ]
+        return render(request, "cockpit/readiness.html", context)
+    result = readiness.readiness(community)
+    context.update(
+        community=community,
+        community_name=services._name(community, language),
+        ready=result.ready,
+        gaps=[
+            {
+                "what": gap.what,
+                "title": readiness.TITLES[gap.what],
+                "how": readiness.HOW_TO_FIX[gap.what],
+                "count": gap.count,
+                "where": (gap.words if gap.words is not None else gap.where)[: readiness.SHOWN],
+                "codes": gap.words is None,
+                "more": max(0, len(gap.where) - readiness.SHOWN),
+                "fix_url": gap.fix_url,
+            }
+            for gap in result.missing
+        ],
+        may_see_all=readiness.communities_for(user).count() > 1,
+    )
+    return render(request, "cockpit/readiness.html", context)
 
 
 # --- the live stream ------------------------------------------------------------------------------

@@ -571,6 +571,15 @@ PAGES: dict[str, list[Variant]] = {
         v(NUL_REFUSED, query=q(community=NUL), label="NUL in the community"),
     ],
     "cockpit:street": [v(COCKPIT_VIEWERS)],
+    # go-live readiness: for those who set a community up (directors their own, street officers their
+    # street's, admins every one): banyan/cockpit/tests/test_readiness.py
+    "readiness:readiness": [
+        v(MATRIX_EDITORS),
+        v(MATRIX_EDITORS, query="community=330102001001", label="the demo community"),
+        v("302 404 404 404 403 403 403 403 403 403", query="community=G01", label="a grid"),
+        v("302 404 404 404 403 403 403 403 403 403", query=q(community=LONG), label="a long code"),
+        v(NUL_REFUSED, query=q(community=NUL), label="NUL in the community"),
+    ],
     # the offline basemap's tiles, for anyone signed in: none configured in the tests (404); a tile
     # outside the world is 400 (banyan/places/tests/test_tiles.py serves real files)
     "tiles:tile": [
