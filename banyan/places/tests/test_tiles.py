@@ -267,3 +267,30 @@ def test_the_format_is_told_from_the_tiles_when_the_metadata_does_not_say(tmp_pa
         "",
     )
     assert json.loads(json.dumps(info.as_json()))["name"] == "a"
+
+
+def test_an_mbtiles_file_converted_to_pmtiles_serves_the_same_tiles(settings, tmp_path, signed_in):
+    """As the README makes a PMTiles file: ``pmtiles-convert community.mbtiles community.pmtiles``."""
+    from pmtiles.convert import mbtiles_to_pmtiles
+
+    source = make_mbtiles(tmp_path / "community.mbtiles")
+    target = tmp_path / "community.pmtiles"
+    mbtiles_to_pmtiles(str(source), str(target), max(ZOOMS))
+    settings.BANYAN_BASEMAP = {"FILE": str(target)}
+    client = signed_in("director")
+    for z, x, y in every_tile():
+        assert client.get(f"/tiles/{z}/{x}/{y}").content == png(z, x, y), (z, x, y)
+    assert client.get("/tiles/meta.json").json()["bounds"] == pytest.approx(list(BOUNDS))
+
+
+def test_a_damaged_tile_directory_is_404_not_500(settings, tmp_path, signed_in, caplog):
+    path = make_pmtiles(tmp_path / "damaged.pmtiles")
+    header = tiles.PMTiles(path).header
+    data = bytearray(path.read_bytes())
+    start = header["root_offset"]
+    data[start : start + header["root_length"]] = b"\x00" * header["root_length"]  # no longer gzip
+    path.write_bytes(bytes(data))
+    settings.BANYAN_BASEMAP = {"FILE": str(path)}
+    response = signed_in("director").get("/tiles/1/0/0")
+    assert (response.status_code, response.content) == (404, b"")
+    assert "tile 1/0/0 unreadable" in caplog.text
