@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: demo screenshots test imports typecheck test-fast test-sqlite test-postgres fuzz fuzz-sqlite fuzz-postgres lint check browser-deps clean
+.PHONY: fixtures demo screenshots test imports typecheck test-fast test-sqlite test-postgres fuzz fuzz-sqlite fuzz-postgres lint check browser-deps clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,6 +13,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+# Test data no one here wrote (an OpenStreetMap extract), fetched once: .ci/fixtures says what and from where.
+FIXTURES := $(VENV)/fixtures/Helsinki.osm.pbf
+$(FIXTURES): .ci/fixtures | $(STAMP)
+	$(BIN)/python .ci/fixtures
+
+fixtures: $(FIXTURES)
 
 demo: $(STAMP)
 	$(BIN)/banyan demo
@@ -39,19 +46,19 @@ check: $(STAMP)
 # SQLite. `make test-postgres` runs the same tests on PostgreSQL; CI runs both.
 test: lint check typecheck imports test-sqlite
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) $(FIXTURES)
 	$(BIN)/pytest -q
 
 # The quicker suite while developing: every test but those marked slow (servers, brokers,
 # subprocesses, SIGKILL and outage drills, browsers). `make test` and CI run them all.
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(FIXTURES)
 	$(BIN)/pytest -q -m "not slow"
 
 # Re-measure which tests are slow (0.05 s or more here) into banyan/slow_tests.txt.
 slow-list: $(STAMP)
 	$(BIN)/pytest -q --durations=0 -p no:warnings | $(BIN)/python .ci/slow-list
 
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) $(FIXTURES)
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest -q
 
 # schemathesis over every API operation as six roles against a real `banyan serve` on a seeded database

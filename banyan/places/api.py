@@ -58,9 +58,15 @@ def get_walking_graph(request: HttpRequest, region_id: int):
             _("Walking graphs belong to communities; this region is a %(kind)s.") % {"kind": community.kind},
             field="region_id",
         )
+    nodes = list(PathNode.objects.filter(community=community))
+    parts = services.walking_parts(community)
+    main = parts[0] if parts else set()
+    for node in nodes:
+        node.island = node.pk not in main
     return {
         "community": community.code,
-        "nodes": list(PathNode.objects.filter(community=community)),
+        "islands": max(len(parts) - 1, 0),
+        "nodes": nodes,
         "edges": list(PathEdge.objects.filter(source__community=community)),
     }
 
@@ -71,6 +77,8 @@ def list_buildings(request: HttpRequest, filters: Query[BuildingFilter]):
     buildings = Building.objects.restrict(request.user).select_related("grid")
     if filters.grid:
         buildings = buildings.filter(grid__code=filters.grid)
+    if filters.community:
+        buildings = buildings.filter(grid__parent__code=filters.community)
     if filters.kind:
         buildings = buildings.filter(kind=filters.kind)
     count, items = page(buildings, filters.limit, filters.offset)

@@ -39,6 +39,9 @@ class BuildingOut(Schema):
     latitude: float
     longitude: float
     footprint: dict | None
+    lift: bool | None = Field(None, description="has a lift; null where not known")
+    unit_names: list[str] = Field(default_factory=list, description="the entrances as residents name them")
+    source_id: str = Field("", description="the import's stable id, e.g. way/123 from OpenStreetMap")
 
 
 class BuildingList(Schema):
@@ -47,6 +50,7 @@ class BuildingList(Schema):
 
 
 class BuildingFilter(PageQuery):
+    community: str | None = Field(None, max_length=32, description="community code")
     grid: str | None = Field(None, max_length=32, description="grid code")
     kind: str | None = Field(None, max_length=16)
 
@@ -102,6 +106,7 @@ class PathNodeOut(Schema):
     longitude: float
     building: int | None = Field(None, alias="building_id")
     facility: int | None = Field(None, alias="facility_id")
+    island: bool = Field(False, description="outside the graph's largest connected part: unreachable on foot")
 
 
 class PathEdgeOut(Schema):
@@ -109,9 +114,11 @@ class PathEdgeOut(Schema):
     target: int = Field(..., alias="target_id")
     length_m: float
     step_free: bool
+    kind: str = Field("", description="footway, path, steps, pedestrian, road, lift, link, or empty")
 
 
 class WalkingGraphOut(Schema):
     community: str
+    islands: int = Field(0, description="connected parts besides the largest")
     nodes: list[PathNodeOut]
     edges: list[PathEdgeOut]

@@ -99,6 +99,34 @@ def walking_graph(community: Region) -> nx.Graph:
     return graph
 
 
+def walking_parts(community: Region) -> list[set[int]]:
+    """The walking graph's connected parts, largest first: every part but the first is an island."""
+    return sorted(nx.connected_components(walking_graph(community)), key=len, reverse=True)
+
+
+# Climbing: about 15 s a floor on the stairs for a responder carrying a kit; a lift is waited for once.
+STAIRS_S_PER_FLOOR = 15.0
+LIFT_WAIT_S = 45.0
+LIFT_S_PER_FLOOR = 2.5
+LIFT_REQUIRED_FROM_FLOOR = 7  # GB 50096: homes of seven floors or more have a lift
+
+
+def has_lift(building: Building) -> bool:
+    """Whether a responder can ride up: as recorded, else as the residential design code requires."""
+    if building.lift is not None:
+        return building.lift
+    return building.floors >= LIFT_REQUIRED_FROM_FLOOR
+
+
+def climb_seconds(building: Building | None, floor: int | None) -> float:
+    """Seconds from the building's entrance to ``floor``: stairs where it has no lift."""
+    if building is None or floor is None or floor <= 1:
+        return 0.0
+    if has_lift(building):
+        return LIFT_WAIT_S + LIFT_S_PER_FLOOR * (floor - 1)
+    return STAIRS_S_PER_FLOOR * (floor - 1)
+
+
 def walking_distance_m(graph: nx.Graph, source: int, target: int, *, step_free: bool = False) -> float:
     """Shortest walking distance between two nodes; ``step_free`` keeps to wheelchair-usable edges."""
     view = graph

@@ -155,10 +155,11 @@ def rank(
     walking_speed_mps: float,
     skill: str | None = None,
     excluded: Iterable[int] = (),
+    climb_s: float = 0.0,
 ) -> list[Ranked]:
     """Candidates ordered for dispatch: the eligible by walking time to ``target`` (distances from the
-    target's node over the walking graph, ``distances_m``), then those with no known position, then
-    the skipped with their reasons."""
+    target's node over the walking graph, ``distances_m``, plus ``climb_s`` from the entrance up to the
+    floor), then those with no known position, then the skipped with their reasons."""
     excluded = set(excluded)
     ranked: list[Ranked] = []
     for c in candidates:
@@ -172,7 +173,7 @@ def rank(
             ranked.append(Ranked(c.key, None, False, f"lacks skill {skill}"))
         else:
             distance = distances_m.get(c.node) if (c.node is not None and target is not None) else None
-            walk = None if distance is None else distance / walking_speed_mps
+            walk = None if distance is None else distance / walking_speed_mps + climb_s
             ranked.append(
                 Ranked(c.key, walk, True, "walking time" if walk is not None else "position unknown")
             )

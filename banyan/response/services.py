@@ -32,7 +32,7 @@ from banyan.people.models import Actor, Organisation, User
 from banyan.places.choices import RegionKind
 from banyan.places.geo import haversine_m
 from banyan.places.models import Building, Facility, Region, Unit
-from banyan.places.services import walking_graph
+from banyan.places.services import climb_seconds, walking_graph
 from banyan.places.words import unit_words
 from banyan.response import flow
 from banyan.response.flow import ASSIGNEE_MOVES, Move, Status
@@ -430,6 +430,12 @@ def _walking_from(incident: Incident) -> tuple[list[dict], int | None, dict]:
     )
 
 
+def incident_climb_s(incident: Incident) -> float:
+    """Seconds from the building's entrance up to the incident's floor (stairs where there is no lift)."""
+    unit = incident.unit
+    return climb_seconds(unit.building, unit.floor) if unit is not None else 0.0
+
+
 @dataclass(frozen=True)
 class Walk:
     """A responder's walk to an incident over the community's walking graph (as dispatch measures it):
@@ -479,7 +485,8 @@ def walks_for(responder: Responder | None, incidents: Iterable[Incident]) -> dic
             ]
             if point is not None:
                 route.append(list(point))
-            walks[incident.pk] = Walk(metres[target], metres[target] / speed, route)
+            seconds = metres[target] / speed + incident_climb_s(incident)
+            walks[incident.pk] = Walk(metres[target], seconds, route)
     return walks
 
 
@@ -620,6 +627,7 @@ def dispatch(incident: Incident, *, exclude: Iterable[int] = ()) -> DispatchDeci
         walking_speed_mps=walking_speed_mps(),
         skill=incident.category.skill or None,
         excluded=exclude,
+        climb_s=incident_climb_s(incident),
     )
     chosen = next((r for r in ranking if r.eligible), None)
     # A code, translated where it is shown (DISPATCH_REASONS): the decision is a record, not a message.

@@ -50,6 +50,7 @@ class Command(BaseCommand):
     def handle(self, *args, what, file, community, dry_run, **options):
         if not file.is_file():
             raise CommandError(f"no file at {file}", returncode=2)
+        report: importer.Report | device_import.DeviceImportReport
         try:
             if what == "places":
                 report = importer.import_places(
