@@ -149,7 +149,10 @@ HOW_TO_FIX = {
     "community_without_grids": _("Draw or import the grids."),
     "grid_without_worker": _("Give a grid-worker account each of these grids as its region."),
     "grid_without_buildings": _("Import the buildings, or redraw the grids around them."),
-    "building_without_units": _("Import the buildings again with their units, from the command line."),
+    "building_without_units": _(
+        "Add each building's flats (units). No page or file import makes them yet: "
+        "the platform's operators add them."
+    ),
     "unit_without_household": _("Import the households' ledger."),
     "care_needed_without_profile": _(
         "Residents aged 80 or more, aged 60 or more living alone, or tagged key care: add a care "
