@@ -803,17 +803,14 @@ def _point(device: Device) -> tuple[float, float] | None:
     return None
 
 
-def installer_community(user, community_id) -> Region:
-    """The community whose list ``user`` asks for: one with a device they may see (404 otherwise)."""
-    try:
-        pk = int(community_id)
-    except (TypeError, ValueError):
-        raise NotFound(_("Community not found."), field="community") from None
-    if not -(2**63) <= pk < 2**63:
+def installer_community(user, code) -> Region:
+    """The community ``code`` whose list ``user`` asks for: one with a device they may see (404 otherwise,
+    the same for missing and not theirs)."""
+    if not isinstance(code, str) or not code or len(code) > 32:
         raise NotFound(_("Community not found."), field="community")
-    if not services.devices_for(user).filter(community_id=pk).exists():
+    if not services.devices_for(user).filter(community__code=code).exists():
         raise NotFound(_("Community not found."), field="community")
-    return Region.objects.get(pk=pk, kind=RegionKind.COMMUNITY)
+    return Region.objects.get(code=code, kind=RegionKind.COMMUNITY)
 
 
 def installer_rows(user, community: Region) -> list[dict[str, Any]]:

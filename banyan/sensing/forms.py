@@ -178,3 +178,41 @@ class DeviceStatusForm(forms.Form):
             "invalid_choice": gettext_lazy("Say whether the device goes out of service or back into it."),
         },
     )
+
+
+class DeviceImportForm(forms.Form):
+    """A device list (.csv or .xlsx) for one community in the person's area, checked only (the default)
+    or imported (``device_import.import_devices``: all rows or none). The file is read in the request and
+    not kept."""
+
+    community = forms.ChoiceField(
+        label=gettext_lazy("Community"),
+        error_messages={
+            "required": gettext_lazy("Choose the community the devices are in."),
+            "invalid_choice": gettext_lazy("Choose one of the communities in your area."),
+        },
+    )
+    file = forms.FileField(
+        label=gettext_lazy("Device list (.csv or .xlsx)"),
+        widget=forms.FileInput(attrs={"accept": ".csv,.xlsx"}),
+        help_text=gettext_lazy(
+            "One device a row: code, kind, and a building (and unit), a facility, or a latitude and "
+            "longitude; optionally the installed date and a note."
+        ),
+        error_messages={
+            "required": gettext_lazy("Choose a device list."),
+            "empty": gettext_lazy("The file is empty; the first row must name the columns."),
+        },
+    )
+    dry_run = forms.BooleanField(
+        label=gettext_lazy("Check only: list the problems and import nothing"),
+        required=False,
+        initial=True,
+    )
+
+    def __init__(self, *args, communities, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["community"]).choices = [
+            (ANY, _("Choose a community")),
+            *((region.code, region_words(region)) for region in communities),
+        ]

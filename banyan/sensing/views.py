@@ -32,7 +32,7 @@ from banyan.people.models import AuthenticatedHttpRequest, Resident
 from banyan.places.choices import RegionKind
 from banyan.places.models import Building, Facility, Region, Unit
 from banyan.places.words import facility_words, region_words, unit_words
-from banyan.sensing import services
+from banyan.sensing import device_import, services
 from banyan.sensing.choices import DeviceStatus
 from banyan.sensing.forms import (
     LOW_BATTERY,
@@ -41,6 +41,7 @@ from banyan.sensing.forms import (
     ONLINE,
     DeviceFilterForm,
     DeviceForm,
+    DeviceImportForm,
     DeviceStatusForm,
 )
 from banyan.sensing.kinds import MetricSpec
@@ -116,9 +117,10 @@ def device_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     _require(user, Action.VIEW_PLACES)
     devices = _devices(user)
+    communities = list(Region.objects.filter(pk__in=devices.values("community_id")).order_by("path"))
     form = DeviceFilterForm(
         request.GET,
-        communities=Region.objects.filter(pk__in=devices.values("community_id")).order_by("path"),
+        communities=communities,
         grids=Region.objects.filter(pk__in=devices.values("grid_id")).order_by("path"),
         buildings=Building.objects.filter(pk__in=devices.values("building_id"))
         .select_related("grid")
@@ -143,15 +145,116 @@ def device_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     if state in (ONLINE, OFFLINE):
         rows = [row for row in rows if row["state"].code == state]
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    can_register = can(user, Action.CHANGE_PLACES)
     context = {
         "form": form,
         "page": page,
         "rows": page.object_list,
-        "can_register": can(user, Action.CHANGE_PLACES),
+        "can_register": can_register,
+        "installer_communities": [(region.code, region_words(region)) for region in communities],
+        "import_form": DeviceImportForm(communities=_import_communities(user)) if can_register else None,
+        "max_rows": device_import.MAX_ROWS,
+        "max_megabytes": device_import.MAX_BYTES // 2**20,
         "low_battery_pct": LOW_BATTERY_PCT,
         "nav": "devices",
     }
     return render(request, "sensing/device_list.html", context)
+
+
+# --- importing devices and the installer's list ---------------------------------------------------------
+
+
+def _import_communities(user):
+    regions = Region.objects.restrict(user, Action.CHANGE_PLACES)
+    return regions.filter(kind=RegionKind.COMMUNITY).order_by("path")
+
+
+def _render_import(request, form: DeviceImportForm, report=None) -> HttpResponse:
+    context = {
+        "import_form": form,
+        "report": report,
+        # Each problem by its row and column heading, the words as ``message`` (as the ledgers' report).
+        "problems": [
+            {"row": p["row"], "column": p["column"], "message": p["problem"]} for p in report.problems
+        ]
+        if report is not None
+        else [],
+        "max_rows": device_import.MAX_ROWS,
+        "max_megabytes": device_import.MAX_BYTES // 2**20,
+        "nav": "devices",
+    }
+    return render(request, "sensing/device_import.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@service_errors
+def device_import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """GET: the form. POST: check a device list (the default), or import it: every row or none
+    (``device_import.import_devices``, audited)."""
+    user = request.user
+    _require(user, Action.CHANGE_PLACES)
+    communities = _import_communities(user)
+    if request.method == "GET":
+        return _render_import(request, DeviceImportForm(communities=communities))
+    form = DeviceImportForm(request.POST, request.FILES, communities=communities)
+    if not form.is_valid():
+        return _render_import(request, form)
+    upload = form.cleaned_data["file"]
+    community = form.cleaned_data["community"]
+    try:
+        report = device_import.import_devices(
+            upload.read(device_import.MAX_BYTES + 1),
+            filename=upload.name,
+            community_code=community,
+            dry_run=form.cleaned_data["dry_run"],
+            actor=user,
+        )
+    except InvalidInput as exc:
+        form.add_error("file", exc.message)
+        return _render_import(request, form)
+    if not report.dry_run and not report.refused:
+        messages.success(
+            request,
+            _("The devices were imported: %(created)d new, %(updated)d updated.")
+            % {"created": report.created, "updated": report.updated},
+        )
+        return redirect("sensing:device-list")
+    form = DeviceImportForm(initial={"community": community, "dry_run": True}, communities=communities)
+    return _render_import(request, form, report)
+
+
+def _installer_list(request: AuthenticatedHttpRequest, suffix: str) -> HttpResponse:
+    user = request.user
+    _require(user, Action.VIEW_PLACES)
+    community = device_import.installer_community(user, request.GET.get("community"))
+    if suffix == "xlsx":
+        response = HttpResponse(
+            device_import.installer_xlsx(user, community), content_type=device_import.XLSX_CONTENT_TYPE
+        )
+    else:
+        response = HttpResponse(
+            device_import.installer_csv(user, community), content_type="text/csv; charset=utf-8"
+        )
+    filename = device_import.installer_filename(community, suffix)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_GET
+@service_errors
+def installer_list_xlsx(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The devices of ``?community=CODE`` one may see, as a workbook to hand to the installer."""
+    return _installer_list(request, "xlsx")
+
+
+@login_required
+@require_GET
+@service_errors
+def installer_list_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The same list as CSV (UTF-8 with a BOM)."""
+    return _installer_list(request, "csv")
 
 
 # --- one device --------------------------------------------------------------------------------------

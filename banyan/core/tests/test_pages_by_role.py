@@ -484,6 +484,18 @@ PAGES: dict[str, list[Variant]] = {
         v(NOT_FOUND_TO_ALL, lambda w: [HUGE_ID], label="beyond 64 bits"),
     ],
     "sensing:device-status": [v(POST_ONLY, lambda w: [communal_device(w.grid_g01)])],
+    # importing devices (directors, street officers, administrators) and the installer's list of the
+    # devices one sees (banyan/sensing/tests/test_device_import_views.py)
+    "sensing:device-import": [v(MATRIX_EDITORS)],
+    **{
+        f"sensing:device-installer-{suffix}": [
+            v(EVERYONE_SIGNED_IN, query=q(community="330102001001"), label="the community"),
+            v(NOT_FOUND_TO_ALL, query=q(community=LONG), label="unknown community"),
+            v(NOT_FOUND_TO_ALL, label="no community"),
+            v(NUL_REFUSED, query=q(community=NUL), label="NUL in the community"),
+        ]
+        for suffix in ("xlsx", "csv")
+    },
     "warning:rule-detail": [
         v(
             "302 200 200 200 200 200 200 403 403 200",
@@ -1171,6 +1183,24 @@ FORMS: list[Form] = [
             "empty": empty,
             "garbage": lambda w: {"status": LONG + NUL},
             "unknown": lambda w: {"status": "broken"},
+        },
+        MATRIX_EDITORS,
+    ),
+    Form(
+        "device-import",
+        "sensing:device-import",
+        lambda w: [],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"community": LONG + NUL, "file": upload("x.csv", b"\x00\xff" * 2500)},
+            "not-a-workbook": lambda w: {
+                "community": w.community.code,
+                "file": upload("devices.xlsx", b"PK\x03\x04" + b"\x00" * 200),
+            },
+            "bad-rows-real-run": lambda w: {
+                "community": w.community.code,
+                "file": upload("devices.csv", "编号,类型\nT-PAGES-D1,smoke\nbad/code,x\n".encode()),
+            },
         },
         MATRIX_EDITORS,
     ),
