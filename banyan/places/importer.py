@@ -542,6 +542,9 @@ def check(features: list[Feature], report: Report, bbox) -> Plan:
         if key in seen:
             report.problem(feature.ref, "the same id appears twice in the file")
             continue
+        if len(feature.source_id) > 64:
+            report.problem(feature.ref, "its id is longer than 64 characters")
+            continue
         seen[key] = feature
         if feature.kind == "community":
             if plan.boundary is not None:
@@ -766,6 +769,8 @@ def import_places(
     plan = check(features, report, bbox)
     if not plan.buildings and not plan.facilities and not plan.paths:
         report.problem(path.name, "nothing to import: no buildings, facilities or paths")
+    if existing is not None and not plan.grids:
+        _check_against_drawn_grids(existing, plan, report)
     graph = _graph(plan)
     report.problems.extend(
         {"feature": feature, "problem": problem, "blocking": False} for feature, problem in graph.problems
@@ -799,6 +804,26 @@ def import_places(
             ],
         )
     return report
+
+
+def _check_against_drawn_grids(community: Region, plan: Plan, report: Report) -> None:
+    """A file without grids, into a community whose grids were drawn: say which buildings fall outside."""
+    grids = [
+        (shape(g.boundary), g)
+        for g in Region.objects.filter(parent=community, kind=RegionKind.GRID)
+        if g.boundary and g.properties.get("banyan") != DEFAULT_GRID
+    ]
+    if not grids:
+        return
+    for building in plan.buildings:
+        point = building.geometry.representative_point()
+        if not any(polygon.contains(point) for polygon, _grid in grids):
+            nearest = min(grids, key=lambda pair: pair[0].distance(point))[1]
+            report.problem(
+                building.ref,
+                f"stands outside every grid: filed under the nearest, {nearest.name_zh}, until redrawn",
+                blocking=False,
+            )
 
 
 def _graph(plan: Plan) -> paths.Graph:

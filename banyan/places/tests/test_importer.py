@@ -313,3 +313,26 @@ def test_a_bounding_box_keeps_only_what_lies_inside(helsinki):
     box = shapely.box(24.936, 60.166, 24.944, 60.171)
     for node in PathNode.objects.filter(community__code="HELB", building=None, facility=None):
         assert box.buffer(0.0005).contains(shapely.Point(node.longitude, node.latitude))
+
+
+@pytest.mark.django_db
+def test_into_drawn_grids_a_building_outside_them_is_filed_under_the_nearest_and_said(tmp_path):
+    def strip(features):
+        features[:] = [f for f in features if f["properties"]["kind"] not in ("community", "grid")]
+
+    path = survey(tmp_path, strip)
+    run("places", str(path), "--community", "DRAWN", "--name", "桂花苑", "--crs", "gcj02")
+    community = Region.objects.get(code="DRAWN")
+    only = Region.objects.get(parent=community)
+    west = shapely.box(*shape(community.boundary).bounds)
+    west = shapely.box(west.bounds[0], west.bounds[1], design_point(0, 0)[0], west.bounds[3])
+    only.boundary, only.properties, only.name_zh = shapely.geometry.mapping(west), {}, "西网格"
+    only.boundary = json.loads(json.dumps(only.boundary))
+    only.save()
+    code, report, _ = run("places", str(path), "--community", "DRAWN", "--name", "桂花苑", "--crs", "gcj02")
+    assert code == 0
+    outside = {
+        p["feature"] for p in report["problems"] if p["problem"].startswith("stands outside every grid")
+    }
+    assert outside == {"building b3 (3幢)", "building b4 (4幢)"}
+    assert Building.objects.get(grid__parent=community, name="3幢").grid == only
