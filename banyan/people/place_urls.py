@@ -10,4 +10,5 @@ urlpatterns = [
     path("grids/", views.grid_list, name="grid-list"),
     path("grids/<int:pk>/", views.grid_detail, name="grid-detail"),
     path("buildings/<int:pk>/", views.building_detail, name="building-detail"),
+    path("<str:code>/grids/", views.grid_editor, name="grid-editor"),
 ]

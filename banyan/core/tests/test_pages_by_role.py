@@ -371,6 +371,19 @@ PAGES: dict[str, list[Variant]] = {
         v(IN_G02, lambda w: [w.building_g02.pk], label="G02"),
         v(NOT_FOUND_TO_ALL, lambda w: [HUGE_ID], label="beyond 64 bits"),
     ],
+    # the grid editor: directors, street officers and administrators, for a community in their area
+    # (banyan/people/tests/test_grid_editor.py); a bad proposal request is answered at its fields
+    "places:grid-editor": [
+        v(MATRIX_EDITORS, lambda w: [w.community.code], label="the demo community"),
+        v(
+            MATRIX_EDITORS,
+            lambda w: [w.community.code],
+            query=q(target="-5", measure=LONG),
+            label="bad proposal",
+        ),
+        v("302 404 404 404 403 403 403 403 403 403", lambda w: [w.grid_g01.code], label="a grid"),
+        v("302 404 404 404 403 403 403 403 403 403", lambda w: [LONG[:200]], label="unknown"),
+    ],
     # people
     "people:household-detail": [
         v(IN_G01, lambda w: [w.household_g01.pk], label="resident01's"),
@@ -900,6 +913,21 @@ FORMS: list[Form] = [
         lambda w: [],
         {"empty": empty, "garbage": lambda w: {"language": LONG, "next": EVIL}},
         "302 302 302 302 302 302 302 302 302 302",
+    ),
+    # places: the grid editor's save (a refused set of grids changes nothing)
+    Form(
+        "grid-editor",
+        "places:grid-editor",
+        lambda w: [w.community.code],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"grids": LONG + NUL, "name_zh-G01": LONG, "remove": [LONG]},
+            "not-a-collection": lambda w: {"grids": "[1, 2]"},
+            "removing-a-grid-with-accounts": lambda w: {
+                "grids": '{"type": "FeatureCollection", "features": []}',
+            },
+        },
+        MATRIX_EDITORS,
     ),
     # people
     Form(
