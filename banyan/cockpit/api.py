@@ -39,9 +39,17 @@ def _community(request: AuthenticatedHttpRequest, query: CommunityQuery):
 @router.get("/cockpit/map", response={200: dict, **ERRORS})
 def map_layers(request: AuthenticatedHttpRequest, query: Query[CommunityQuery]):
     """The community's places as GeoJSON (WGS84): boundary, grids, buildings (with units, households
-    and residents as counts), facilities, crowd zones, devices (kind, status, battery low) and the
-    walking paths."""
+    and residents as counts), facilities, crowd zones, devices (kind, status, battery low). The
+    walking paths come apart (``/cockpit/paths``), when the map's layer is turned on."""
     return services.map_layers(request.user, _community(request, query), language=_language())
+
+
+@router.get("/cockpit/paths", response={200: dict, **ERRORS})
+def walking_paths(request: AuthenticatedHttpRequest, query: Query[CommunityQuery]):
+    """The community's walking graph as the map draws it: segments ``[lat, lon, lat, lon, kind,
+    island]`` (kind: footway, path, steps, pedestrian, road, lift, link; island 1 where no one can walk
+    to it from the graph's largest part), the lone nodes of islands, and how many islands there are."""
+    return services.walking_paths(_community(request, query))
 
 
 @router.get("/cockpit/state", response={200: dict, **ERRORS})

@@ -1,7 +1,9 @@
 """The one screen: what the cockpit draws and counts for a community, and across a street.
 
 - :func:`map_layers` — the community's places as the map draws them (boundaries, building footprints
-  with aggregates, facilities, crowd zones, devices, walking paths), from Banyan's own data.
+  with aggregates, facilities, crowd zones, devices), from Banyan's own data.
+- :func:`walking_paths` — the walking graph's segments (kind, and whether they lie on an island no one
+  can walk to), loaded only when the map's paths layer is turned on.
 - :func:`live_state` — what changes: active alerts, open incidents with their clocks, responders'
   last positions, each building's state; :func:`alert_item`, :func:`incident_item` and
   :func:`responder_item` are the same items one at a time, for the live stream.
@@ -42,7 +44,8 @@ from banyan.core.errors import NotFound, PermissionDenied
 from banyan.people.models import CareProfile, Household, Resident, may_see_care
 from banyan.places.choices import RegionKind
 from banyan.places.geo import polygon_area_m2
-from banyan.places.models import Building, Facility, PathEdge, Region, Unit
+from banyan.places.models import Building, Facility, PathEdge, PathNode, Region, Unit
+from banyan.places.services import walking_parts
 from banyan.response import flow
 from banyan.response import services as response
 from banyan.response.models import Incident, Report, Responder
@@ -157,9 +160,6 @@ def map_layers(user, community: Region, *, language: str = "") -> dict[str, Any]
     devices = (
         devices_for(user).filter(community=community).select_related("building", "facility", "unit__building")
     )
-    edges = PathEdge.objects.filter(source__community=community).values_list(
-        "source__latitude", "source__longitude", "target__latitude", "target__longitude"
-    )
     return {
         "community": _region_item(community, language),
         "grids": [_region_item(g, language) for g in grids],
@@ -190,7 +190,41 @@ def map_layers(user, community: Region, *, language: str = "") -> dict[str, Any]
         ],
         "zones": crowd_zones(community, facilities=facilities, language=language),
         "devices": [_device_item(d) for d in devices],
-        "paths": [[[a, b], [c, d]] for a, b, c, d in edges],
+    }
+
+
+def _rounded(value: float) -> float:
+    return round(value, 7)  # about a centimetre: enough for a map, a third shorter in JSON
+
+
+def walking_paths(community: Region) -> dict[str, Any]:
+    """The community's walking graph as the map draws it: each segment ``[lat, lon, lat, lon, kind,
+    island]`` (``kind``: footway, path, steps, pedestrian, road, lift, link or empty; ``island``: 1 when
+    it lies outside the graph's largest connected part, so that no one can walk there from the rest),
+    ``island_points`` for the nodes of an island that no segment reaches, and ``islands``, the number of
+    parts besides the largest (as ``/api/v1/regions/{id}/walking-graph`` counts them). No personal data:
+    the caller has already loaded ``community`` through the user's scope (:func:`community_for`)."""
+    parts = walking_parts(community)
+    main = parts[0] if parts else set()
+    edges = PathEdge.objects.filter(source__community=community).values_list(
+        "source_id",
+        "source__latitude",
+        "source__longitude",
+        "target__latitude",
+        "target__longitude",
+        "kind",
+    )
+    segments = [
+        [_rounded(a), _rounded(b), _rounded(c), _rounded(d), kind, 0 if source in main else 1]
+        for source, a, b, c, d, kind in edges.order_by("pk")
+    ]
+    lone = [node for part in parts[1:] if len(part) == 1 for node in part]
+    points = PathNode.objects.filter(pk__in=lone).order_by("pk").values_list("latitude", "longitude")
+    return {
+        "community": community.code,
+        "islands": max(len(parts) - 1, 0),
+        "segments": segments,
+        "island_points": [[_rounded(a), _rounded(b)] for a, b in points],
     }
 
 

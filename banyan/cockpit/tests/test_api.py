@@ -71,7 +71,7 @@ ROLES = {
 @pytest.mark.parametrize(("username", "status"), ROLES.items())
 def test_who_may_open_the_cockpit(api, community, now, username, status):
     client = api(username)
-    for path in ("cockpit/map", "cockpit/state", "cockpit/figures", "cockpit/crowd"):
+    for path in ("cockpit/map", "cockpit/state", "cockpit/figures", "cockpit/crowd", "cockpit/paths"):
         response = client.get(path)
         assert response.status_code == status, (path, response.data)
     federation = client.get("federation/summary")
@@ -80,12 +80,14 @@ def test_who_may_open_the_cockpit(api, community, now, username, status):
 
 def test_an_unknown_or_foreign_community_is_404(api, community, now):
     assert api("director").get("cockpit/map?community=nope").status_code == 404
+    assert api("director").get("cockpit/paths?community=nope").status_code == 404
     other = Region.objects.create(
         kind="community", code="T-OTHER", name_zh="别的社区", parent=community.parent, path=""
     )
     Region.objects.filter(pk=other.pk).update(path=f"{community.parent.path}{other.pk}/")
     assert api("director").get(f"cockpit/state?community={other.code}").status_code == 404
     assert api("street01").get(f"cockpit/state?community={other.code}").status_code == 200
+    assert api("director").get(f"cockpit/paths?community={other.code}").status_code == 404
 
 
 def test_the_map_draws_places_with_counts_and_no_personal_data(api, community, now):
@@ -107,12 +109,48 @@ def test_the_map_draws_places_with_counts_and_no_personal_data(api, community, n
     assert sum(b["residents"] for b in data["buildings"]) > 0
     assert len(data["devices"]) == Device.objects.filter(community=community).count()
     assert {d["status"] for d in data["devices"]} <= {"online", "offline", "maintenance"}
-    assert data["paths"] and len(data["paths"][0]) == 2
+    assert "paths" not in data, "the walking paths come apart, when their layer is turned on"
     text = str(data)
     from banyan.people.models import Resident
 
     names = list(Resident.objects.values_list("name", flat=True)[:50])
     assert not [name for name in names if f"'{name}'" in text], "no resident's name on the map"
+
+
+def test_the_walking_paths_come_apart_with_their_kinds_and_islands(api, community, now):
+    """The paths layer asks for them when it is turned on: each segment with its kind, and the parts
+    no one can walk to (an island) marked, as the walking-graph API marks them."""
+    from banyan.places.models import PathEdge, PathNode
+
+    edges = PathEdge.objects.filter(source__community=community)
+    data = api("director").get("cockpit/paths").data
+    assert data["community"] == community.code
+    assert len(data["segments"]) == edges.count() > 0
+    assert data["islands"] == 0 and {s[5] for s in data["segments"]} == {0}
+    assert data["island_points"] == []
+    first = edges.select_related("source", "target").order_by("pk").first()
+    assert data["segments"][0][:4] == pytest.approx(
+        [first.source.latitude, first.source.longitude, first.target.latitude, first.target.longitude],
+        abs=1e-6,
+    )
+    assert data["segments"][0][4] == first.kind
+
+    # Two paths behind a wall, and a lone gate: two islands, drawn as such.
+    far = [
+        PathNode.objects.create(
+            community=community, code=f"ISL-{i}", latitude=30.0, longitude=120.0 + i * 1e-4
+        )
+        for i in range(3)
+    ]
+    lone = PathNode.objects.create(community=community, code="ISL-LONE", latitude=30.001, longitude=120.0)
+    PathEdge.objects.create(source=far[0], target=far[1], length_m=9.6, kind="steps")
+    PathEdge.objects.create(source=far[1], target=far[2], length_m=9.6, kind="footway")
+    data = api("director").get("cockpit/paths").data
+    assert data["islands"] == 2
+    islands = [s for s in data["segments"] if s[5] == 1]
+    assert sorted(s[4] for s in islands) == ["footway", "steps"]
+    assert data["island_points"] == [[lone.latitude, lone.longitude]]
+    assert len(data["segments"]) == edges.count()
 
 
 def test_the_map_shows_a_homes_devices_only_to_the_roles_that_may_see_presence(api, community, now):

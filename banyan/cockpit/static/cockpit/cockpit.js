@@ -12,7 +12,12 @@
  * Updates are applied once per animation frame, so a burst of events costs one redraw.
  * window.banyanCockpit exposes what tests and `banyan bench cockpit` measure: readyAt (when the first
  * state was drawn, performance.now()), seen[alertId] and seenSubject[deviceCode] (Date.now() when an
- * alert was first drawn), and the map (to find a building's place on the screen).
+ * alert was first drawn), and the map (to find a building's place on the screen); stats() counts what
+ * the map draws (buildings, facilities, walking-path segments, island segments).
+ *
+ * The walking paths (GET /api/v1/cockpit/paths: thousands of segments for a real community) are asked
+ * for only when their layer is first turned on, and drawn on a canvas of their own: a few polylines of
+ * many parts, one per style — steps dashed, islands (parts no one can walk to) in a warning colour.
  */
 (function () {
   "use strict";
@@ -26,6 +31,11 @@
   var GRID_LABEL_MIN = { width: 90, height: 36, zoom: 0 };
   var BUILDING_LABEL_MIN = { width: 22, height: 0, zoom: 0 };
   var BUILDING_POINT_LABEL_MIN = { width: 0, height: 0, zoom: 17 };
+  // The walking paths' lines, by theme (the legend's swatches in cockpit.css match).
+  var PATH_COLOURS = {
+    dark: { path: "#adb5bd", island: "#ff8787" },
+    light: { path: "#495057", island: "#c92a2a" },
+  };
 
   var root = document.getElementById("cockpit");
   if (!root || typeof window.L === "undefined" || !window.BanyanMapLabels) {
@@ -180,11 +190,7 @@
         }
       }
     });
-    layers.paths = L.layerGroup(
-      data.paths.map(function (line) {
-        return L.polyline(line, { color: "#495057", weight: 1, interactive: false });
-      })
-    );
+    layers.paths = L.layerGroup(); // filled when the layer is first turned on (loadPaths)
     var buildings = L.layerGroup().addTo(map);
     data.buildings.forEach(function (building) {
       var layer = building.footprint
@@ -261,6 +267,139 @@
     map.on("zoomend resize", placeLabels);
     placeLabels();
   }
+
+  // --- the walking paths (asked for when their layer is first turned on) ---------------------------
+
+  var paths = { state: "none", lines: [], segments: 0, islandSegments: 0, stepSegments: 0, islands: 0 };
+
+  function pathStyle(line) {
+    var colours = PATH_COLOURS[document.body.getAttribute("data-theme") === "light" ? "light" : "dark"];
+    return {
+      color: line.island ? colours.island : colours.path,
+      weight: line.island ? 3 : 1,
+      opacity: line.island ? 0.95 : 0.75,
+      dashArray: line.steps ? "3 3" : null,
+    };
+  }
+
+  function restylePaths() {
+    paths.lines.forEach(function (line) {
+      line.layer.setStyle(pathStyle(line));
+    });
+  }
+
+  function showPathsStatus(text) {
+    var status = root.querySelector("[data-paths-status]");
+    if (status) {
+      status.textContent = text;
+    }
+  }
+
+  function drawPaths(data) {
+    var renderer = L.canvas({ padding: 0.2 });
+    var groups = {};
+    data.segments.forEach(function (segment) {
+      var steps = segment[4] === "steps";
+      var island = segment[5] === 1;
+      var key = (island ? "island" : "main") + (steps ? "-steps" : "");
+      if (!groups[key]) {
+        groups[key] = { steps: steps, island: island, parts: [] };
+      }
+      groups[key].parts.push([
+        [segment[0], segment[1]],
+        [segment[2], segment[3]],
+      ]);
+      paths.segments += 1;
+      paths.islandSegments += island ? 1 : 0;
+      paths.stepSegments += steps ? 1 : 0;
+    });
+    // Islands last, so that they are drawn over the paths they touch.
+    ["main", "main-steps", "island", "island-steps"].forEach(function (key) {
+      var line = groups[key];
+      if (line) {
+        line.layer = L.polyline(line.parts, Object.assign({ renderer: renderer, interactive: false }, pathStyle(line)));
+        line.layer.addTo(layers.paths);
+        paths.lines.push(line);
+      }
+    });
+    data.island_points.forEach(function (point) {
+      var line = { island: true, steps: false };
+      line.layer = L.circleMarker(point, Object.assign({ renderer: renderer, interactive: false, radius: 3 }, pathStyle(line)));
+      line.layer.addTo(layers.paths);
+      paths.lines.push(line);
+    });
+    paths.islands = data.islands;
+    showPathsStatus(
+      t("paths-count") + " " + paths.segments.toLocaleString(document.documentElement.lang || undefined) +
+        " · " + t("islands-count") + " " + data.islands
+    );
+  }
+
+  function loadPaths() {
+    if (paths.state !== "none") {
+      return;
+    }
+    paths.state = "loading";
+    root.setAttribute("data-paths", "loading");
+    showPathsStatus(t("paths-loading"));
+    getJSON(root.getAttribute("data-paths-url"))
+      .then(function (data) {
+        drawPaths(data);
+        paths.state = "drawn";
+        root.setAttribute("data-paths", "drawn");
+      })
+      .catch(function () {
+        paths.state = "none"; // turning the layer off and on again asks once more
+        root.setAttribute("data-paths", "failed");
+        showPathsStatus(t("paths-failed"));
+      });
+  }
+
+  metrics.stats = function () {
+    var footprints = 0;
+    var points = 0;
+    Object.keys(buildingLayers).forEach(function (id) {
+      var layer = buildingLayers[id];
+      if (!map.hasLayer(layer)) {
+        return;
+      }
+      if (layer instanceof L.CircleMarker) {
+        points += 1;
+      } else {
+        layer.eachLayer(function () {
+          footprints += 1;
+        });
+      }
+    });
+    var drawn = 0;
+    var islandDrawn = 0;
+    paths.lines.forEach(function (line) {
+      if (!map.hasLayer(line.layer) || !(line.layer instanceof L.Polyline)) {
+        return;
+      }
+      var parts = line.layer.getLatLngs().length;
+      drawn += parts;
+      islandDrawn += line.island ? parts : 0;
+    });
+    return {
+      buildings: footprints + points,
+      buildingFootprints: footprints,
+      facilities: layers.facilities ? layers.facilities.getLayers().length : 0,
+      paths: paths.state,
+      pathSegments: drawn,
+      islandSegments: islandDrawn,
+      stepSegments: paths.stepSegments,
+      islands: paths.islands,
+      islandColour: PATH_COLOURS[document.body.getAttribute("data-theme") === "light" ? "light" : "dark"].island,
+      islandStyles: paths.lines
+        .filter(function (line) {
+          return line.island;
+        })
+        .map(function (line) {
+          return line.layer.options.color;
+        }),
+    };
+  };
 
   // --- labels: grid names, then building numbers, each where it fits (labels.js) ------------------
 
@@ -987,6 +1126,12 @@
         } else {
           map.removeLayer(layer);
         }
+        if (layer === layers.paths) {
+          root.querySelector("[data-paths-legend]").hidden = !box.checked;
+          if (box.checked) {
+            loadPaths();
+          }
+        }
       }
       box.addEventListener("change", apply);
       apply();
@@ -1017,6 +1162,7 @@
         charts[name].dispose();
         delete charts[name];
       });
+      restylePaths();
       refreshFigures();
     });
     Array.prototype.forEach.call(root.querySelectorAll("[data-close-panel]"), function (button) {
