@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 from django.db import transaction
+from django.db.models import Count, Max, Sum
 from django.utils.translation import gettext as _
 
 from banyan.audit.actions import AuditAction
@@ -83,8 +84,37 @@ def create_region(*, actor: Actor, parent: Region | None, data: dict) -> Region:
     return region
 
 
+# Graphs by community, with the stamp of the rows they were built from (an import replaces them all).
+_GRAPHS: dict[int, tuple[tuple, nx.Graph]] = {}
+
+
+def _graph_stamp(community: Region) -> tuple:
+    """Counts, top ids and sums of what the graph is made of: equal only for the same rows (ids alone
+    could come back after a rollback with other contents)."""
+    nodes = PathNode.objects.filter(community=community).aggregate(
+        n=Count("id"), top=Max("id"), lat=Sum("latitude"), lon=Sum("longitude"), b=Sum("building_id")
+    )
+    edges = PathEdge.objects.filter(source__community=community).aggregate(
+        n=Count("id"), top=Max("id"), length=Sum("length_m"), ends=Sum("source_id") + Sum("target_id")
+    )
+    return tuple(nodes.values()) + tuple(edges.values())
+
+
 def walking_graph(community: Region) -> nx.Graph:
-    """The community's walking graph: nodes by id with lon/lat, edges weighted by ``length_m``."""
+    """The community's walking graph: nodes by id with lon/lat, edges weighted by ``length_m``.
+
+    Built once per process and kept while the community's path rows stay the same (a real community's
+    few thousand nodes take ~0.1 s to load); callers must not change it."""
+    stamp = _graph_stamp(community)
+    cached = _GRAPHS.get(community.pk)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    graph = _load_walking_graph(community)
+    _GRAPHS[community.pk] = (stamp, graph)
+    return graph
+
+
+def _load_walking_graph(community: Region) -> nx.Graph:
     graph = nx.Graph()
     for node in PathNode.objects.filter(community=community).values(
         "id", "code", "latitude", "longitude", "building_id", "facility_id"
