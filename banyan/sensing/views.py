@@ -6,7 +6,10 @@ The rights are the API's (``/api/v1/devices``): every role that may see places l
 ``services.devices_for`` gives it (a home's devices only to the roles that may see them; a wearable's
 readings only to those who may see its wearer's care, ``services.may_read_readings``); the roles that may
 change places (administrators, street officers, community directors) register devices and change their
-status, through ``services.create_device`` and ``update_device``, as the API does.
+status, through ``services.create_device`` and ``update_device``, as the API does. They also import a
+community's devices from a spreadsheet (``/devices/import/``: check first, then every row or none,
+``device_import.import_devices``); everyone downloads the installer's list of the devices they see
+(``/devices/installer-list.xlsx`` or ``.csv?community=CODE``).
 """
 
 from __future__ import annotations
