@@ -403,3 +403,24 @@ def test_the_installers_list_holds_only_what_the_user_may_see(users, db):
     seen = {row["code"] for row in device_import.installer_rows(users["grid01"], community)}
     grids = set(Device.objects.filter(code__in=seen).values_list("grid__code", flat=True))
     assert seen and grids == {"G01"}
+
+
+def test_rows_and_bytes_are_limited(monkeypatch, db):
+    monkeypatch.setattr(device_import, "MAX_ROWS", 3)
+    report = import_devices(
+        csv_bytes(good_rows()), filename="d.csv", community_code=COMMUNITY, dry_run=True, actor=CLI_ACTOR
+    )
+    assert [p["problem"] for p in report.problems] == [
+        "The file has more than 3 rows; split it into several files."
+    ]
+    monkeypatch.setattr(device_import, "MAX_BYTES", 2**20)
+    report = import_devices(
+        b"code,kind\n" + b"x" * 2**20,
+        filename="d.csv",
+        community_code=COMMUNITY,
+        dry_run=True,
+        actor=CLI_ACTOR,
+    )
+    assert [p["problem"] for p in report.problems] == [
+        "The file is larger than 1 MB; split it into several files."
+    ]
