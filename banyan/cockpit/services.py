@@ -168,6 +168,9 @@ def map_layers(user, community: Region, *, language: str = "") -> dict[str, Any]
                 "id": b.pk,
                 "code": b.code,
                 "name": b.name,
+                # False for a building an import named by its map id ("way/123") until someone names
+                # it: the map labels named buildings first.
+                "named": not b.source_id or b.name != b.source_id,
                 "grid": b.grid_id,
                 "footprint": b.footprint,
                 "point": _point_of_building(b),

@@ -99,6 +99,7 @@ def test_the_map_draws_places_with_counts_and_no_personal_data(api, community, n
         "id",
         "code",
         "name",
+        "named",
         "grid",
         "footprint",
         "point",

@@ -31,6 +31,9 @@
   var GRID_LABEL_MIN = { width: 90, height: 36, zoom: 0 };
   var BUILDING_LABEL_MIN = { width: 22, height: 0, zoom: 0 };
   var BUILDING_POINT_LABEL_MIN = { width: 0, height: 0, zoom: 17 };
+  // A building an import could only name by its map id ("way/123"): its label only close up, where
+  // someone correcting the names looks for it.
+  var UNNAMED_LABEL_MIN = { width: 22, height: 0, zoom: 18 };
   // The walking paths' lines, by theme (the legend's swatches in cockpit.css match).
   var PATH_COLOURS = {
     dark: { path: "#adb5bd", island: "#ff8787" },
@@ -192,6 +195,7 @@
     });
     layers.paths = L.layerGroup(); // filled when the layer is first turned on (loadPaths)
     var buildings = L.layerGroup().addTo(map);
+    var unnamedLabels = []; // an imported building named by its map id: labelled after the named ones
     data.buildings.forEach(function (building) {
       var layer = building.footprint
         ? L.geoJSON(building.footprint, { style: buildingStyle(building.id) })
@@ -202,18 +206,27 @@
       });
       layer.addTo(buildings);
       buildingLayers[building.id] = layer;
-      addLabel(
+      var label = [
         building.point,
         building.name,
         "building",
         building.footprint ? layer.getBounds() : L.latLngBounds([building.point, building.point]),
-        building.footprint ? BUILDING_LABEL_MIN : BUILDING_POINT_LABEL_MIN
-      );
+        building.footprint ? BUILDING_LABEL_MIN : BUILDING_POINT_LABEL_MIN,
+      ];
+      if (building.named === false) {
+        label[4] = UNNAMED_LABEL_MIN;
+        unnamedLabels.push(label);
+      } else {
+        addLabel.apply(null, label);
+      }
       if (building.footprint) {
         bounds.extend(layer.getBounds());
       } else {
         bounds.extend(building.point);
       }
+    });
+    unnamedLabels.forEach(function (label) {
+      addLabel.apply(null, label);
     });
     // Crowd zones under the points, so that a device or facility in a zone can still be clicked.
     layers.crowd = L.layerGroup().addTo(map);
