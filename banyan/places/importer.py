@@ -17,6 +17,10 @@ Sources (``banyan import places``, README "Bring your own community"):
 
 Coordinates are declared WGS-84, GCJ-02 or BD-09 and stored as WGS-84 (banyan/places/crs.py).
 
+Problems and errors are worded in the active language (``banyan import`` speaks the installation's,
+the import page the reader's), a feature named by its kind word, id and name: "building b2 (2幢)",
+"楼栋 b2（2幢）". The report's keys and shape do not change with the language.
+
 Every problem is reported by feature. In a surveyed file (GeoJSON, GeoPackage, Shapefile) every
 problem blocks: the community's own data must be right before it is loaded. An OpenStreetMap
 extract is someone else's map: what cannot be used (a broken outline, a building without a number)
@@ -37,12 +41,14 @@ from typing import Any
 
 import shapely
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from shapely.geometry import MultiPolygon, Point, Polygon, mapping, shape
 from shapely.validation import explain_validity, make_valid
 
 from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
-from banyan.core.access import Action, Actor, can
+from banyan.core.access import UNSCOPED_ROLES, Action, Actor, can
 from banyan.core.errors import InvalidInput, PermissionDenied
 from banyan.places import crs, paths
 from banyan.places.choices import BuildingKind, FacilityKind, RegionKind
@@ -131,6 +137,30 @@ OSM_PUBLIC = {
 }  # fmt: skip
 
 
+def kind_word(kind: str) -> str:
+    """A feature's kind as a person reads it (``building`` → 楼栋 in Chinese)."""
+    words = {
+        "community": pgettext("imported feature", "community"),
+        "grid": pgettext("imported feature", "grid"),
+        "building": pgettext("imported feature", "building"),
+        "facility": pgettext("imported feature", "facility"),
+        "entrance": pgettext("imported feature", "entrance"),
+        "path": pgettext("imported feature", "path"),
+        "feature": pgettext("imported feature", "feature"),
+    }
+    return words.get(kind, kind)
+
+
+def feature_ref(kind: str, source_id: str, name: str = "") -> str:
+    """``building b2 (2幢)``: how a problem names its feature."""
+    ref = _("%(kind)s %(id)s") % {"kind": kind_word(kind), "id": source_id}
+    return named(ref, name)
+
+
+def named(ref: str, name: str) -> str:
+    return _("%(ref)s (%(name)s)") % {"ref": ref, "name": name} if name else ref
+
+
 @dataclass
 class Feature:
     kind: str
@@ -142,7 +172,7 @@ class Feature:
 
     @property
     def ref(self) -> str:
-        return f"{self.kind} {self.source_id}" + (f" ({self.name})" if self.name else "")
+        return feature_ref(self.kind, self.source_id, self.name)
 
 
 @dataclass
@@ -194,7 +224,7 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
         values = ()
     if len(values) != 4 or not (values[0] < values[2] and values[1] < values[3]):
         raise InvalidInput(
-            "Expected MINLON,MINLAT,MAXLON,MAXLAT with min below max, e.g. 120.15,30.27,120.16,30.28.",
+            _("Expected MINLON,MINLAT,MAXLON,MAXLAT with min below max, e.g. 120.15,30.27,120.16,30.28."),
             field="--bbox",
         )
     return values[0], values[1], values[2], values[3]
@@ -205,7 +235,10 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
 
 def read(path: Path, fmt: str, system: str, report: Report) -> list[Feature]:
     if path.stat().st_size > MAX_BYTES:
-        raise InvalidInput(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.", field="file")
+        raise InvalidInput(
+            _("The file is larger than %(megabytes)s MB.") % {"megabytes": MAX_BYTES // (1024 * 1024)},
+            field="file",
+        )
     if fmt == "osm":
         features = read_osm(path, report)
     elif fmt == "geojson":
@@ -231,13 +264,16 @@ def _feature(
 ) -> Feature | None:
     kind = str(kind or "").strip().lower()
     name = str(props.get("name") or "").strip()
-    ref = f"{where}" + (f" ({name})" if name else "")
+    ref = named(where, name)
     if kind not in KINDS:
-        shown = kind or "nothing"
-        report.problem(ref, f"properties.kind is {shown}; expected one of {', '.join(KINDS)}")
+        report.problem(
+            ref,
+            _("properties.kind is %(kind)s; expected one of %(kinds)s")
+            % {"kind": kind or pgettext("import value", "nothing"), "kinds": ", ".join(KINDS)},
+        )
         return None
     if geometry is None or geometry.is_empty:
-        report.problem(ref, "has no geometry")
+        report.problem(ref, _("has no geometry"))
         return None
     return Feature(kind=kind, source_id=source_id, geometry=geometry, props=props, name=name)
 
@@ -246,25 +282,25 @@ def read_geojson(path: Path, report: Report) -> list[Feature]:
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"Not a GeoJSON file: {exc}.", field="file") from None
+        raise InvalidInput(_("Not a GeoJSON file: %(error)s.") % {"error": exc}, field="file") from None
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise InvalidInput(
-            'Expected a GeoJSON {"type": "FeatureCollection", "features": [...]}.', field="file"
+            _('Expected a GeoJSON {"type": "FeatureCollection", "features": [...]}.'), field="file"
         )
     features = []
     for index, item in enumerate(data.get("features") or [], start=1):
-        where = f"feature {index}"
+        where = feature_ref("feature", str(index))
         if not isinstance(item, dict):
-            report.problem(where, "is not a GeoJSON Feature object")
+            report.problem(where, _("is not a GeoJSON Feature object"))
             continue
         props: dict = item["properties"] if isinstance(item.get("properties"), dict) else {}
         source_id = str(item.get("id") if item.get("id") is not None else props.get("id") or "").strip()
         if source_id:
-            where = f"feature {source_id}"
+            where = feature_ref("feature", source_id)
         try:
             geometry = shape(item["geometry"]) if item.get("geometry") else None
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-            report.problem(where, f"geometry is not valid GeoJSON ({exc})")
+            report.problem(where, _("geometry is not valid GeoJSON (%(error)s)") % {"error": exc})
             continue
         feature = _feature(props.get("kind"), source_id, geometry, props, report, where=where)
         if feature is not None:
@@ -280,14 +316,19 @@ def read_ogr(path: Path, report: Report) -> list[Feature]:
     try:
         layers = [str(row[0]) for row in pyogrio.list_layers(path)]
     except Exception as exc:  # noqa: BLE001 — GDAL raises its own error types for unreadable files
-        raise InvalidInput(f"GDAL cannot read this file: {exc}.", field="file") from None
+        raise InvalidInput(
+            _("GDAL cannot read this file: %(error)s.") % {"error": exc}, field="file"
+        ) from None
     features = []
     for layer in layers:
         info = pyogrio.read_info(path, layer=layer)
         if info.get("crs") and str(info["crs"]).upper() not in LONLAT_EPSG:
             raise InvalidInput(
-                f"Layer {layer} is in {info['crs']}; Banyan needs longitude/latitude (EPSG:4326): "
-                "reproject it first, e.g. ogr2ogr -t_srs EPSG:4326 out.gpkg in.gpkg.",
+                _(
+                    "Layer %(layer)s is in %(crs)s; Banyan needs longitude/latitude (EPSG:4326): "
+                    "reproject it first, e.g. ogr2ogr -t_srs EPSG:4326 out.gpkg in.gpkg."
+                )
+                % {"layer": layer, "crs": info["crs"]},
                 field="file",
             )
         meta, fids, geometries, columns = pyogrio.raw.read(path, layer=layer, return_fids=True)
@@ -295,7 +336,7 @@ def read_ogr(path: Path, report: Report) -> list[Feature]:
         for i, wkb in enumerate(geometries):
             props = {name: _plain(columns[c][i]) for c, name in enumerate(names)}
             fid = str(props.get("id") or fids[i])
-            where = f"{layer} feature {fid}"
+            where = _("%(layer)s %(ref)s") % {"layer": layer, "ref": feature_ref("feature", fid)}
             geometry = shapely.from_wkb(wkb) if wkb is not None else None
             feature = _feature(props.get("kind"), fid, geometry, props, report, where=where)
             if feature is not None:
@@ -333,7 +374,9 @@ def read_osm(path: Path, report: Report) -> list[Feature]:
                 try:
                     geometry = shapely.from_wkb(bytes.fromhex(wkb.create_multipolygon(obj)))
                 except (RuntimeError, shapely.errors.GEOSException):
-                    report.problem(f"building {source}", "its outline cannot be assembled", blocking=False)
+                    report.problem(
+                        feature_ref("building", source), _("its outline cannot be assembled"), blocking=False
+                    )
                     continue
                 _osm_area(source, tags, geometry, features)
             elif obj.is_node():
@@ -359,7 +402,9 @@ def read_osm(path: Path, report: Report) -> list[Feature]:
                     feature.props["_vertices"] = vertices
                     features.append(feature)
     except RuntimeError as exc:
-        raise InvalidInput(f"Not an OpenStreetMap extract osmium can read: {exc}.", field="file") from None
+        raise InvalidInput(
+            _("Not an OpenStreetMap extract osmium can read: %(error)s.") % {"error": exc}, field="file"
+        ) from None
     return features + entrances
 
 
@@ -453,28 +498,30 @@ def _polygon(feature: Feature, report: Report) -> Polygon | None:
     outlines that are invalid are repaired; several parts keep the largest (reported)."""
     geometry = feature.geometry
     if not isinstance(geometry, Polygon | MultiPolygon):
-        report.problem(feature.ref, f"is a {geometry.geom_type}; expected a Polygon")
+        report.problem(feature.ref, _("is a %(type)s; expected a Polygon") % {"type": geometry.geom_type})
         return None
     if not geometry.is_valid:
         if not feature.repairable:
-            report.problem(feature.ref, f"invalid geometry: {explain_validity(geometry)}")
+            report.problem(
+                feature.ref, _("invalid geometry: %(reason)s") % {"reason": explain_validity(geometry)}
+            )
             return None
         geometry = make_valid(geometry)
-        report.problem(feature.ref, "invalid outline repaired", blocking=False)
+        report.problem(feature.ref, _("invalid outline repaired"), blocking=False)
     if not isinstance(geometry, Polygon):
         parts = [g for g in getattr(geometry, "geoms", [geometry]) if isinstance(g, Polygon)]
         if not parts:
-            report.problem(feature.ref, "no polygon in its geometry", blocking=not feature.repairable)
+            report.problem(feature.ref, _("no polygon in its geometry"), blocking=not feature.repairable)
             return None
         if len(parts) > 1:
             report.problem(
                 feature.ref,
-                f"has {len(parts)} separate parts; the largest is kept",
+                _("has %(count)s separate parts; the largest is kept") % {"count": len(parts)},
                 blocking=not feature.repairable,
             )
         geometry = max(parts, key=lambda g: g.area)
     if not (-180 <= geometry.bounds[0] <= geometry.bounds[2] <= 180 and -90 <= geometry.bounds[1] <= 90):
-        report.problem(feature.ref, "coordinates are not longitude/latitude (−180…180, −90…90)")
+        report.problem(feature.ref, _("coordinates are not longitude/latitude (−180…180, −90…90)"))
         return None
     return geometry
 
@@ -489,11 +536,19 @@ def _int_prop(feature: Feature, key: str, low: int, high: int, report: Report) -
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         else:
-            report.problem(feature.ref, f"{key} is {value!r}; expected a whole number {low}–{high}")
+            report.problem(
+                feature.ref,
+                _("%(key)s is %(value)s; expected a whole number %(low)s–%(high)s")
+                % {"key": key, "value": repr(value), "low": low, "high": high},
+            )
             return None
     value = int(value)
     if not low <= value <= high:
-        report.problem(feature.ref, f"{key} is {value}; expected {low}–{high}")
+        report.problem(
+            feature.ref,
+            _("%(key)s is %(value)s; expected %(low)s–%(high)s")
+            % {"key": key, "value": value, "low": low, "high": high},
+        )
         return None
     return value
 
@@ -505,7 +560,9 @@ def _units(feature: Feature, report: Report) -> tuple[int | None, list[str]]:
     if isinstance(value, list):
         names = [str(v).strip() for v in value]
         if not names or not all(names) or len(set(names)) != len(names) or any(len(n) > 32 for n in names):
-            report.problem(feature.ref, "units must be distinct names of at most 32 characters, or a number")
+            report.problem(
+                feature.ref, _("units must be distinct names of at most 32 characters, or a number")
+            )
             return None, []
         return len(names), names
     return _int_prop(feature, "units", 1, 50, report), []
@@ -540,15 +597,15 @@ def check(features: list[Feature], report: Report, bbox) -> Plan:
     for feature in features:
         key = (feature.kind, feature.source_id)
         if key in seen:
-            report.problem(feature.ref, "the same id appears twice in the file")
+            report.problem(feature.ref, _("the same id appears twice in the file"))
             continue
         if len(feature.source_id) > 64:
-            report.problem(feature.ref, "its id is longer than 64 characters")
+            report.problem(feature.ref, _("its id is longer than 64 characters"))
             continue
         seen[key] = feature
         if feature.kind == "community":
             if plan.boundary is not None:
-                report.problem(feature.ref, "a second community feature; a file holds one community")
+                report.problem(feature.ref, _("a second community feature; a file holds one community"))
                 continue
             plan.boundary = _polygon(feature, report)
             plan.community_props = feature.props
@@ -556,7 +613,7 @@ def check(features: list[Feature], report: Report, bbox) -> Plan:
             polygon = _polygon(feature, report)
             if polygon is not None:
                 if not feature.name:
-                    report.problem(feature.ref, "a grid needs a name")
+                    report.problem(feature.ref, _("a grid needs a name"))
                 feature.geometry = polygon
                 plan.grids.append(feature)
         elif feature.kind == "building":
@@ -565,7 +622,9 @@ def check(features: list[Feature], report: Report, bbox) -> Plan:
             _check_facility(feature, report, plan)
         elif feature.kind == "entrance":
             if not isinstance(feature.geometry, Point):
-                report.problem(feature.ref, f"is a {feature.geometry.geom_type}; expected a Point")
+                report.problem(
+                    feature.ref, _("is a %(type)s; expected a Point") % {"type": feature.geometry.geom_type}
+                )
                 continue
             plan.entrances.append(feature)
         elif feature.kind == "path":
@@ -584,13 +643,15 @@ def _check_building(feature: Feature, report: Report, plan: Plan) -> None:
         if feature.repairable:
             feature.name = f"{feature.source_id}"
             report.problem(
-                feature.ref, "no number or name: named by its map id until corrected", blocking=False
+                feature.ref, _("no number or name: named by its map id until corrected"), blocking=False
             )
         else:
-            report.problem(feature.ref, "a building needs its number or name as residents say it, e.g. 3幢")
+            report.problem(
+                feature.ref, _("a building needs its number or name as residents say it, e.g. 3幢")
+            )
             return
     if len(feature.name) > 100:
-        report.problem(feature.ref, "the name is longer than 100 characters")
+        report.problem(feature.ref, _("the name is longer than 100 characters"))
         return
     floors = _int_prop(feature, "floors", 1, 200, report)
     feature.props["_floors"] = floors
@@ -606,7 +667,9 @@ def _check_building(feature: Feature, report: Report, plan: Plan) -> None:
         elif text in {"false", "no", "0", "无"}:
             feature.props["lift"] = False
         else:
-            report.problem(feature.ref, f"lift is {lift!r}; expected true or false")
+            report.problem(
+                feature.ref, _("lift is %(value)s; expected true or false") % {"value": repr(lift)}
+            )
     kind = feature.props.get("building_kind") or (
         BuildingKind.TOWER
         if (floors or 0) >= 7
@@ -616,7 +679,9 @@ def _check_building(feature: Feature, report: Report, plan: Plan) -> None:
     )
     if kind not in BuildingKind.values:
         report.problem(
-            feature.ref, f"building_kind is {kind!r}; expected one of {', '.join(BuildingKind.values)}"
+            feature.ref,
+            _("building_kind is %(value)s; expected one of %(kinds)s")
+            % {"value": repr(kind), "kinds": ", ".join(BuildingKind.values)},
         )
         return
     feature.props["_kind"] = kind
@@ -629,13 +694,14 @@ def _check_facility(feature: Feature, report: Report, plan: Plan) -> None:
     if kind is None:
         report.problem(
             feature.ref,
-            f"facility_kind is {raw or 'missing'}; expected one of {', '.join(FacilityKind.values)}",
+            _("facility_kind is %(value)s; expected one of %(kinds)s")
+            % {"value": raw or pgettext("import value", "missing"), "kinds": ", ".join(FacilityKind.values)},
             blocking=not feature.repairable,
         )
         return
     if not feature.name:
         feature.name = str(FacilityKind(kind).label)
-        report.problem(feature.ref, "no name: called by its kind until named", blocking=False)
+        report.problem(feature.ref, _("no name: called by its kind until named"), blocking=False)
     capacity = _int_prop(feature, "capacity", 0, 1_000_000, report)
     feature.props["_kind"], feature.props["_capacity"] = kind, capacity or 0
     if isinstance(feature.geometry, Polygon | MultiPolygon):
@@ -645,7 +711,10 @@ def _check_facility(feature: Feature, report: Report, plan: Plan) -> None:
         feature.props["_area"] = polygon
         feature.geometry = polygon.representative_point()
     elif not isinstance(feature.geometry, Point):
-        report.problem(feature.ref, f"is a {feature.geometry.geom_type}; expected a Point or a Polygon")
+        report.problem(
+            feature.ref,
+            _("is a %(type)s; expected a Point or a Polygon") % {"type": feature.geometry.geom_type},
+        )
         return
     plan.facilities.append(feature)
 
@@ -656,7 +725,9 @@ def _check_path(feature: Feature, report: Report, plan: Plan) -> None:
     elif "_vertices" not in feature.props:
         lines = getattr(feature.geometry, "geoms", [feature.geometry])
         if not all(g.geom_type == "LineString" for g in lines):
-            report.problem(feature.ref, f"is a {feature.geometry.geom_type}; expected a LineString")
+            report.problem(
+                feature.ref, _("is a %(type)s; expected a LineString") % {"type": feature.geometry.geom_type}
+            )
             return
         feature.props["_lines"] = [
             [(f"v{round(x, 7)},{round(y, 7)}", x, y) for x, y in g.coords] for g in lines
@@ -667,7 +738,8 @@ def _check_path(feature: Feature, report: Report, plan: Plan) -> None:
     if kind and kind not in paths.EDGE_KIND:
         report.problem(
             feature.ref,
-            f"path_kind is {kind}; expected one of footway, path, steps, pedestrian, road, lift",
+            _("path_kind is %(value)s; expected one of footway, path, steps, pedestrian, road, lift")
+            % {"value": kind},
             blocking=not feature.repairable,
         )
         return
@@ -692,7 +764,8 @@ def _check_overlaps(buildings: list[Feature], report: Report) -> None:
         if overlap > OVERLAP_SHARE * min(a.geometry.area, b.geometry.area):
             report.problem(
                 a.ref,
-                f"overlaps {b.ref} by {overlap / min(a.geometry.area, b.geometry.area):.0%} of the smaller",
+                _("overlaps %(other)s by %(share)s of the smaller")
+                % {"other": b.ref, "share": f"{overlap / min(a.geometry.area, b.geometry.area):.0%}"},
                 blocking=not (a.repairable and b.repairable),
             )
 
@@ -702,19 +775,19 @@ def _check_grids(plan: Plan, report: Report) -> None:
         for other in plan.grids[i + 1 :]:
             overlap = grid.geometry.intersection(other.geometry).area
             if overlap > OVERLAP_SHARE * min(grid.geometry.area, other.geometry.area):
-                report.problem(grid.ref, f"overlaps grid {other.ref}")
+                report.problem(grid.ref, _("overlaps %(other)s") % {"other": other.ref})
         if plan.boundary is not None and grid.geometry.difference(plan.boundary).area > (
             OVERLAP_SHARE * grid.geometry.area
         ):
-            report.problem(grid.ref, "reaches outside the community's boundary")
+            report.problem(grid.ref, _("reaches outside the community's boundary"))
     if plan.grids:
         for building in plan.buildings:
             if _containing(plan.grids, building.geometry) is None:
-                report.problem(building.ref, "stands outside every grid")
+                report.problem(building.ref, _("stands outside every grid"))
     if plan.boundary is not None:
         for building in plan.buildings:
             if not plan.boundary.intersects(building.geometry.representative_point()):
-                report.problem(building.ref, "stands outside the community's boundary")
+                report.problem(building.ref, _("stands outside the community's boundary"))
 
 
 def _containing(grids: list[Feature], geometry) -> Feature | None:
@@ -739,36 +812,44 @@ def import_places(
 ) -> Report:
     """Read, check and (unless a dry run or refused) write one community's places; see the module."""
     if not isinstance(actor, str) and not can(actor, Action.CHANGE_PLACES):
-        raise PermissionDenied("Your role cannot change places.")
+        raise PermissionDenied(_("Your role cannot change places."))
     fmt = fmt or SUFFIXES.get(path.suffix.lower()) or ("osm" if path.name.endswith(".osm.pbf") else None)
     if fmt not in FORMATS:
         raise InvalidInput(
-            f"Cannot tell the file's format; pass --format {'|'.join(FORMATS)}.", field="--format"
+            _("Cannot tell the file's format; pass --format %(formats)s.") % {"formats": "|".join(FORMATS)},
+            field="--format",
         )
     if crs not in CRS_CHOICES:
-        raise InvalidInput(f"--crs must be one of {', '.join(CRS_CHOICES)}.", field="--crs")
+        raise InvalidInput(
+            _("--crs must be one of %(systems)s.") % {"systems": ", ".join(CRS_CHOICES)}, field="--crs"
+        )
     community_code = community_code.strip()
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,23}", community_code):
-        raise InvalidInput("A community code is 1–24 letters, digits, '-' or '_'.", field="--community")
+        raise InvalidInput(_("A community code is 1–24 letters, digits, '-' or '_'."), field="--community")
     name = name.strip()
     if not name or len(name) > 100:
-        raise InvalidInput("The community's name is 1–100 characters.", field="--name")
+        raise InvalidInput(_("The community's name is 1–100 characters."), field="--name")
     report = Report(community=community_code, dry_run=dry_run)
     existing = Region.objects.filter(code=community_code).first()
     if existing is not None:
         if existing.kind != RegionKind.COMMUNITY:
             raise InvalidInput(
-                f"{community_code} is a {existing.kind}, not a community.", field="--community"
+                _("%(code)s is a %(kind)s, not a community.")
+                % {"code": community_code, "kind": str(RegionKind(existing.kind).label).lower()},
+                field="--community",
             )
         if (
             not isinstance(actor, str)
             and not Region.objects.restrict(actor, Action.CHANGE_PLACES).filter(pk=existing.pk).exists()
         ):
-            raise PermissionDenied("This community is outside your area.")
+            raise PermissionDenied(_("This community is outside your area."))
+        street = None
+    else:
+        street = _street_for(actor, street_code)
     features = read(path, fmt, crs, report)
     plan = check(features, report, bbox)
     if not plan.buildings and not plan.facilities and not plan.paths:
-        report.problem(path.name, "nothing to import: no buildings, facilities or paths")
+        report.problem(path.name, _("nothing to import: no buildings, facilities or paths"))
     if existing is not None and not plan.grids:
         _check_against_drawn_grids(existing, plan, report)
     graph = _graph(plan)
@@ -780,7 +861,7 @@ def import_places(
         return report
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     with transaction.atomic():
-        community = _community(existing, community_code, name, plan, street_code)
+        community = _community(existing, community_code, name, plan, street)
         _write(community, plan, graph, report)
         record(
             actor=actor,
@@ -821,7 +902,8 @@ def _check_against_drawn_grids(community: Region, plan: Plan, report: Report) ->
             nearest = min(grids, key=lambda pair: pair[0].distance(point))[1]
             report.problem(
                 building.ref,
-                f"stands outside every grid: filed under the nearest, {nearest.name_zh}, until redrawn",
+                _("stands outside every grid: filed under the nearest, %(grid)s, until redrawn")
+                % {"grid": nearest.name_zh},
                 blocking=False,
             )
 
@@ -876,7 +958,7 @@ def _count(report: Report, plan: Plan, graph: paths.Graph) -> None:
         if entrance.props.get("_orphan") and plan.paths:
             report.problem(
                 entrance.ref,
-                "belongs to no building (give properties.building)",
+                _("belongs to no building (give properties.building)"),
                 blocking=not entrance.repairable,
             )
     report.path_nodes = len(graph.nodes)
@@ -884,7 +966,7 @@ def _count(report: Report, plan: Plan, graph: paths.Graph) -> None:
     report.islands = len(graph.islands)
 
 
-def _community(existing: Region | None, code: str, name: str, plan: Plan, street_code: str | None) -> Region:
+def _community(existing: Region | None, code: str, name: str, plan: Plan, street: Region | None) -> Region:
     boundary = plan.boundary or _hull(plan)
     english = name if name.isascii() else ""
     if existing is not None:
@@ -894,7 +976,8 @@ def _community(existing: Region | None, code: str, name: str, plan: Plan, street
         existing.properties = _kept(plan.community_props)
         existing.save(update_fields=["name_zh", "name_en", "boundary", "properties"])
         return existing
-    street = _street(street_code)
+    if street is None:
+        street = _new_street()
     community = Region.objects.create(
         code=code,
         name_zh=name,
@@ -910,21 +993,38 @@ def _community(existing: Region | None, code: str, name: str, plan: Plan, street
     return community
 
 
-def _street(code: str | None) -> Region:
+def _street_for(actor: Actor | str, code: str | None) -> Region | None:
+    """The street a new community joins: ``code``'s, or the only one (in the actor's area); None on a
+    fresh installation, where :func:`_new_street` makes one. Only someone whose area holds the street
+    (its street officers, an administrator, the command line) may add a community to it: a director
+    imports into their own community only."""
     streets = Region.objects.filter(kind=RegionKind.STREET)
+    mine = streets if isinstance(actor, str) else streets.restrict(actor, Action.CHANGE_PLACES)
+    refused = _(
+        "You can import only into a community of your area; a new community is added by its street's "
+        "officers or an administrator."
+    )
     if code:
         street = streets.filter(code=code).first()
         if street is None:
-            raise InvalidInput(f"No street with code {code}.", field="--street")
+            raise InvalidInput(_("No street with code %(code)s.") % {"code": code}, field="--street")
+        if not mine.filter(pk=street.pk).exists():
+            raise PermissionDenied(refused)
         return street
-    if streets.count() == 1:
-        return streets.get()
-    if streets.exists():
+    if mine.count() == 1:
+        return mine.get()
+    if mine.exists():
         raise InvalidInput(
-            "There are several streets; say which one the new community joins with --street CODE.",
+            _("There are several streets; say which one the new community joins with --street CODE."),
             field="--street",
         )
-    # A fresh installation: a city → district → street chain to be renamed on the places pages.
+    if streets.exists() or not (isinstance(actor, str) or actor.role in UNSCOPED_ROLES):
+        raise PermissionDenied(refused)
+    return None
+
+
+def _new_street() -> Region:
+    """A fresh installation: a city → district → street chain to be renamed on the places pages."""
     parent = None
     for kind, suffix, zh, en in (
         (RegionKind.CITY, "CITY", "待定城市", "City to be named"),

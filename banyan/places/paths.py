@@ -10,7 +10,8 @@ A line ending within ``SNAP_M`` of another line that does not share its vertex (
 T-junction) is joined the same way.
 
 Work happens in metres on a local equirectangular projection around the data's centre, which is
-accurate to well under a metre over a community's few kilometres.
+accurate to well under a metre over a community's few kilometres. Problems are worded in the active
+language.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 import shapely
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from shapely.geometry import LineString, Point
 
 from banyan.places.geo import EARTH_RADIUS_M
@@ -244,7 +247,11 @@ def _join_anchors(graph: Graph, xy, proj: _Projection, anchors: list[Anchor]) ->
         node = joined.get(code)
         if node is None:
             graph.problems.append(
-                (anchors[i].ref, f"no path within {MAX_LINK_M:.0f} m: not joined to the walking graph")
+                (
+                    anchors[i].ref,
+                    _("no path within %(metres)s m: not joined to the walking graph")
+                    % {"metres": f"{MAX_LINK_M:.0f}"},
+                )
             )
             continue
         _add_edge(graph, xy, code, node, "link", True)
@@ -272,8 +279,9 @@ def _find_islands(graph: Graph) -> None:
         names = sorted({graph.nodes[n]["ref"] for n in part if _is_place(graph.nodes[n])})
         graph.problems.append(
             (
-                ", ".join(names[:5]) + (" …" if len(names) > 5 else ""),
-                f"an island: {len(part)} path points no one can walk to from the main paths",
+                pgettext("list separator", ", ").join(names[:5]) + (" …" if len(names) > 5 else ""),
+                _("an island: %(count)s path points no one can walk to from the main paths")
+                % {"count": len(part)},
             )
         )
 

@@ -11,6 +11,7 @@ import networkx as nx
 import pytest
 import shapely
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from shapely.geometry import shape
 
 from banyan.audit.models import AuditEntry
@@ -34,13 +35,19 @@ def metres(a: tuple[float, float], b: tuple[float, float]) -> float:
     return haversine_m(a[0], a[1], b[0], b[1])
 
 
-def run(*args: str) -> tuple[int, dict, str]:
-    """``banyan import …``: exit code, the last stdout line as JSON, and stderr."""
+def run(*args: str, language: str | None = "en") -> tuple[int, dict, str]:
+    """``banyan import …`` in ``language`` (None: none activated, so the installation's, zh-hans, as
+    when run from a shell): exit code, the last stdout line as JSON, and stderr."""
     from io import StringIO
 
     out, err = StringIO(), StringIO()
     try:
-        call_command("import", *args, stdout=out, stderr=err)
+        if language is None:
+            translation.deactivate()  # as the command runs: Django's LANGUAGE_CODE
+            call_command("import", *args, stdout=out, stderr=err)
+        else:
+            with translation.override(language):
+                call_command("import", *args, stdout=out, stderr=err)
         code = 0
     except CommandError as exc:
         code = exc.returncode
@@ -189,12 +196,30 @@ def test_every_problem_is_named_by_feature_and_nothing_is_written(tmp_path):
 
 
 @pytest.mark.django_db
+def test_the_command_speaks_the_installations_language_with_features_named_in_it(tmp_path, settings):
+    assert settings.LANGUAGE_CODE == "zh-hans"
+    path = survey(tmp_path, _broken)
+    # No language activated, as `banyan import` runs: the installation's.
+    code, report, err = run("places", str(path), "--community", "GHY", "--name", "桂花苑", language=None)
+    assert code == 2
+    problems = {(p["feature"], p["problem"]) for p in report["problems"]}
+    assert ("楼栋 b3", "楼栋需要居民习惯的楼号或名称，例如 3幢") in problems
+    assert ("楼栋 b4（4幢）", "floors 为 'eleven'；应为 1–200 的整数") in problems
+    assert ("楼栋 b9（9幢）", "不在任何网格之内") in problems
+    assert any(f == "楼栋 b2（2幢）" and p.startswith("几何图形无效：") for f, p in problems)
+    assert "楼栋 b2（2幢）: 几何图形无效：Self-intersection" in err
+    assert set(report) == set(importer.Report("x", dry_run=True).as_dict())  # the keys stay English
+    code, _report, err = run("places", str(SURVEY), "--community", "G01", "--name", "x", language=None)
+    assert code == 2 and "G01 是网格，不是社区。" in err
+
+
+@pytest.mark.django_db
 def test_a_failure_while_writing_leaves_nothing_behind(monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(importer, "_write_graph", fail)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError), translation.override("en"):
         importer.import_places(SURVEY, community_code="GHY", name="桂花苑", crs="gcj02", actor="cli:import")
     assert not Region.objects.filter(code__startswith="GHY").exists()
     assert not Building.objects.filter(code__startswith="GHY").exists()
@@ -210,7 +235,7 @@ def test_the_declared_system_matters_and_bad_arguments_are_refused():
     assert run("places", str(SURVEY), "--community", "GHY", "--name", "x", "--bbox", "1,2,3")[0] == 2
     code, _, err = run("places", str(SURVEY), "--community", "G01", "--name", "x")
     assert code == 2 and "G01 is a grid, not a community" in err
-    with pytest.raises(CommandError, match="invalid choice"):
+    with pytest.raises(CommandError, match="invalid choice"), translation.override("en"):
         call_command("import", "places", str(SURVEY), "--community", "X", "--name", "x", "--crs", "epsg3857")
 
 
