@@ -48,10 +48,33 @@
     var data = JSON.parse(source.textContent);
     box.hidden = false;
     var map = L.map(box, { attributionControl: false, zoomSnap: 0.25 });
-    if (window.banyanBasemap) {
-      window.banyanBasemap(map); // the offline basemap, when one is configured (basemap.js)
-    }
+    box.gridEditorMap = map; // for the browser test, which clicks at places given in degrees
     var bounds = L.latLngBounds([]);
+    // The view is set before anything is drawn (a vector layer added to a map without a view fails).
+    function geometryOf(feature) {
+      return feature && feature.geometry;
+    }
+    var initial = readGrids(field);
+    [data.community]
+      .concat(initial ? initial.features.map(geometryOf) : [])
+      .concat(data.proposal ? data.proposal.features.map(geometryOf) : [])
+      .forEach(function (geometry) {
+        try {
+          if (geometry) {
+            bounds.extend(L.geoJSON(geometry).getBounds());
+          }
+        } catch (error) {
+          // Not drawable: left out of the view.
+        }
+      });
+    data.buildings.forEach(function (building) {
+      bounds.extend([building.latitude, building.longitude]);
+    });
+    if (bounds.isValid()) {
+      map.fitBounds(bounds, { padding: [12, 12] });
+    } else {
+      map.setView([30.25, 120.16], 16);
+    }
 
     if (data.community) {
       var outline = L.geoJSON(data.community, {
@@ -110,10 +133,8 @@
       });
     }
 
-    if (bounds.isValid()) {
-      map.fitBounds(bounds, { padding: [12, 12] });
-    } else {
-      map.setView([30.25, 120.16], 16);
+    if (window.banyanBasemap) {
+      window.banyanBasemap(map); // the offline basemap, when one is configured (basemap.js)
     }
 
     // Names typed in the table are written into the GeoJSON too.
