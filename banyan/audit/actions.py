@@ -21,7 +21,8 @@ class AuditAction(enum.StrEnum):
 
     # --- places ----------------------------------------------------------------------------------
     REGION_CREATE = "region.create"
-    PLACES_IMPORT = "places.import"  # a community's places and paths loaded from a file (`banyan import places`)
+    PLACES_IMPORT = "places.import"  # a community's places and paths from a file (`banyan import places`)
+    UNITS_IMPORT = "units.import"  # flats from a flat list, or generated (`banyan import units`)
     GRIDS_UPDATE = "grids.update"  # grids drawn, proposed or changed, and buildings assigned to them
 
     # --- people: accounts, signing in, second factor ---------------------------------------------

@@ -20,6 +20,7 @@ ACTION_LABELS: dict[AuditAction, Promise] = {
     AuditAction.AUDIT_EXPORT: _("Audit log exported"),
     AuditAction.REGION_CREATE: _("Region created"),
     AuditAction.PLACES_IMPORT: _("Places imported"),
+    AuditAction.UNITS_IMPORT: _("Units imported"),
     AuditAction.GRIDS_UPDATE: _("Grids changed"),
     AuditAction.ACCOUNT_CREATE: _("Gateway account created"),
     AuditAction.TOKEN_CREATE: _("API token issued"),

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from banyan.people import token_views, views
+from banyan.people import token_views, unit_views, views
 
 app_name = "people"
 
@@ -22,5 +22,7 @@ urlpatterns = [
     path("ledgers/template.csv", views.ledger_template, name="ledger-template"),
     path("ledgers/export/", views.ledger_export, name="ledger-export"),
     path("ledgers/export/reveal/", views.ledger_export_reveal, name="ledger-export-reveal"),
+    path("units/import/", unit_views.unit_import_view, name="units-import"),
+    path("units/generate/", unit_views.unit_generate_view, name="units-generate"),
     path("users/", include("banyan.people.admin_urls")),
 ]
