@@ -423,6 +423,13 @@ PAGES: dict[str, list[Variant]] = {
         for step in ("active", "password", "second-factor", "unlock")
     },
     "people:ledger-template": [v(LEDGER_IMPORTERS)],
+    # a building's flats, imported or generated: directors, street officers and administrators
+    # (banyan/people/tests/test_unit_import.py)
+    "people:units-import": [
+        v(MATRIX_EDITORS),
+        v(MATRIX_EDITORS, query=q(community=LONG), label="unknown community"),
+    ],
+    "people:units-generate": [v(POST_ONLY)],
     # Residents' own rights: only an account with a registry entry has "my data"; GETs of its forms
     # go back to the page. The correction queue: editors, each for the residents in their area.
     "people:my-data": [v(OWN_DATA)],
@@ -779,6 +786,20 @@ def ledger_csv(world) -> bytes:
     return out.getvalue().encode()
 
 
+def units_real_run(world) -> dict:
+    """The real run of a flat list that passed the check (its digest is sent), yet has a bad row: the
+    import writes nothing."""
+    from banyan.people.unit_views import _file_digest
+
+    data = f"楼栋,房号,专有面积\n{world.building_g01.code},9-01-101,80\n99幢,1-01-101,x\n".encode()
+    return {
+        "community": world.community.code,
+        "file": upload("flats.csv", data),
+        "dry_run": "0",
+        "checked": _file_digest(data),
+    }
+
+
 def ledger_real_run(world) -> dict:
     """The real run of a file that passed the check (its digest is sent), yet has a bad row: the
     import writes nothing."""
@@ -967,6 +988,48 @@ FORMS: list[Form] = [
             "bad-rows-real-run": ledger_real_run,
         },
         LEDGER_IMPORTERS,
+    ),
+    Form(
+        "units-import",
+        "people:units-import",
+        lambda w: [],
+        {
+            "empty": empty,
+            "garbage": lambda w: {
+                "community": LONG + NUL,
+                "file": upload("x.csv", b"\x00\xff" * 2500),
+                "dry_run": "maybe",
+                "checked": LONG,
+            },
+            "not-a-workbook": lambda w: {
+                "community": w.community.code,
+                "file": upload("flats.xlsx", b"PK\x03\x04" + b"\x00" * 200),
+                "dry_run": "0",
+            },
+            "bad-rows-real-run": units_real_run,
+        },
+        MATRIX_EDITORS,
+    ),
+    Form(
+        "units-generate",
+        "people:units-generate",
+        lambda w: [],
+        {
+            "empty": empty,
+            "garbage": lambda w: {
+                "community": NUL,
+                "flats_per_floor": HUGE,
+                "area_m2": LONG,
+                "first_floor": "-1",
+            },
+            "out-of-reach": lambda w: {"community": "T-NOWHERE", "flats_per_floor": "2", "area_m2": "80"},
+            "too-many-flats": lambda w: {
+                "community": w.community.code,
+                "flats_per_floor": "41",
+                "area_m2": "0",
+            },
+        },
+        MATRIX_EDITORS,
     ),
     Form(
         "ledger-export-reveal",
