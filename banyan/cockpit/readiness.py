@@ -12,7 +12,8 @@ are listed:
   grid worker serves the grid their account's region is (``User.region``, as ``banyan seed`` and the
   accounts pages assign them); one assigned to the whole community covers no grid in particular.
 - ``grid_without_buildings`` — a grid with no building (where: grid codes).
-- ``building_without_units`` — a building with no unit (where: building names, "3幢").
+- ``building_without_units`` — a building with no unit (where: building names, "3幢"); fixed on the
+  flats page (``/people/units/import/``: the flat list, or flats generated).
 - ``unit_without_household`` — a residential unit where no household lives (where: the unit as
   residents say it, "3幢2单元502").
 - ``care_needed_without_profile`` — residents who live here and need looking after but have no active
@@ -47,6 +48,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
@@ -150,8 +152,8 @@ HOW_TO_FIX = {
     "grid_without_worker": _("Give a grid-worker account each of these grids as its region."),
     "grid_without_buildings": _("Import the buildings, or redraw the grids around them."),
     "building_without_units": _(
-        "Add each building's flats (units). No page or file import makes them yet: "
-        "the platform's operators add them."
+        "Import each building's flats (units) from the property register's flat list, or make them "
+        "for the buildings that have none."
     ),
     "unit_without_household": _("Import the households' ledger."),
     "care_needed_without_profile": _(
@@ -242,7 +244,10 @@ def check_building_units(community: Region, grids: list[Region]) -> Gap | None:
     names = list(buildings.values_list("name", flat=True))
     if not names:
         return None
-    return Gap("building_without_units", len(names), names, _url("places:grid-list"), names)
+    url = _url(
+        "people:units-import", query=urlencode({"community": community.code}), fallback="places:grid-list"
+    )
+    return Gap("building_without_units", len(names), names, url, names)
 
 
 def check_unit_households(community: Region, grids: list[Region]) -> Gap | None:

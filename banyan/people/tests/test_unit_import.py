@@ -523,3 +523,18 @@ def test_the_page_speaks_chinese(signed_in, empty_buildings):
     page = signed_in("director", "zh-hans").get(IMPORT_URL).content.decode()
     assert "没有房屋的楼栋" in page and "生成房屋" in page
     assert "Flats of the buildings" not in page and "Make the flats" not in page
+
+
+def test_readiness_sends_a_building_without_flats_to_this_page_until_it_has_them(empty_buildings):
+    from banyan.cockpit.readiness import check_building_units
+
+    community = Region.objects.get(code=COMMUNITY)
+    grids = list(Region.objects.filter(parent=community, kind="grid"))
+    gap = check_building_units(community, grids)
+    assert gap is not None and {"31幢", "32幢"} <= set(gap.where)
+    assert gap.fix_url == f"{IMPORT_URL}?community={COMMUNITY}"
+    report = unit_import.generate_community_units(
+        actor=CLI_ACTOR, community_code=COMMUNITY, flats_per_floor=2, area_m2="80"
+    )
+    assert report.created and not report.refused
+    assert check_building_units(community, grids) is None
