@@ -27,6 +27,7 @@ into any.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -59,7 +60,8 @@ LOWEST_FLOOR = -5  # basements: garages, public rooms
 MAX_NUMBER = 32  # Unit.number's length
 SOURCE = "unit-import"
 GENERATED = "unit-generator"
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Cells read as numbers: full-width digits and signs ("２-05-502", "８９．５") become plain ones.
+NUMERIC_KEYS = ("number", "entrance", "floor", "area", "floor_area")
 
 # "2-05-502": entrance, floor, room.
 FULL_NUMBER = re.compile(r"^(\d{1,2})-(-?\d{1,3})-(\d{1,6})$")
@@ -279,7 +281,9 @@ def parse_units(
             values = dict.fromkeys(COLUMN_KEYS, "")
             for key, cell in zip(keys, cells, strict=False):
                 if key is not None:
-                    values[key] = cell.strip()
+                    values[key] = (
+                        unicodedata.normalize("NFKC", cell).strip() if key in NUMERIC_KEYS else cell.strip()
+                    )
             rows.append((number, values))
     except InvalidInput as exc:  # the ledgers' readers: an unreadable workbook or CSV
         raise FileProblem(exc.message) from None
@@ -511,6 +515,12 @@ def _check_row(
                     problem("entrance", _("This building has several entrances: say which (单元)."))
         if floor is None and not values["floor"]:
             floor = int(room[:-2])  # room 502 is on floor 5, 2201 on floor 22
+            if floor == 0:
+                problem(
+                    "floor",
+                    _("Give the floor: it cannot be read from the number %(number)s.") % {"number": text},
+                )
+                floor = None
     else:
         if len(text) > MAX_NUMBER or text[:1] in ("=", "+", "-", "@"):
             problem(

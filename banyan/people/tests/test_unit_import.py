@@ -538,3 +538,18 @@ def test_readiness_sends_a_building_without_flats_to_this_page_until_it_has_them
     )
     assert report.created and not report.refused
     assert check_building_units(community, grids) is None
+
+
+def test_full_width_digits_are_read_and_a_room_on_no_floor_is_a_problem(empty_buildings):
+    rows = [["32幢", "１-02-201", "", "", "８９．５", ""], ["32幢", "001", "", "", "50", ""]]
+    report = import_units(
+        csv_bytes(rows), filename="a.csv", community_code=COMMUNITY, dry_run=True, actor=CLI_ACTOR
+    )
+    assert [(p["row"], p["column"], p["problem"]) for p in report.problems] == [
+        (3, "floor (楼层)", "Give the floor: it cannot be read from the number 001.")
+    ]
+    report = import_units(
+        csv_bytes(rows[:1]), filename="a.csv", community_code=COMMUNITY, dry_run=False, actor=CLI_ACTOR
+    )
+    assert report.created == 1
+    assert units_of(empty_buildings[1]) == {"32幢 1-02-201": (1, 2, Decimal("89.50"), "residential")}
