@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from banyan.people import import_views
 from banyan.people import place_views as views
 
 app_name = "places"
@@ -11,4 +12,5 @@ urlpatterns = [
     path("grids/<int:pk>/", views.grid_detail, name="grid-detail"),
     path("buildings/<int:pk>/", views.building_detail, name="building-detail"),
     path("<str:code>/grids/", views.grid_editor, name="grid-editor"),
+    path("import/", import_views.places_import, name="import"),
 ]

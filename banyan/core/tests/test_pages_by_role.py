@@ -384,6 +384,9 @@ PAGES: dict[str, list[Variant]] = {
         v("302 404 404 404 403 403 403 403 403 403", lambda w: [w.grid_g01.code], label="a grid"),
         v("302 404 404 404 403 403 403 403 403 403", lambda w: [LONG[:200]], label="unknown"),
     ],
+    # importing places: administrators, street officers and directors, each into their area
+    # (banyan/people/tests/test_places_import_page.py)
+    "places:import": [v(MATRIX_EDITORS)],
     # people
     "people:household-detail": [
         v(IN_G01, lambda w: [w.household_g01.pk], label="resident01's"),
@@ -947,6 +950,41 @@ FORMS: list[Form] = [
             "removing-a-grid-with-accounts": lambda w: {
                 "grids": '{"type": "FeatureCollection", "features": []}',
             },
+        },
+        MATRIX_EDITORS,
+    ),
+    # places: importing a survey (a check that finds problems keeps nothing; an import needs the token of
+    # a file this person checked)
+    Form(
+        "places-import",
+        "places:import",
+        lambda w: [],
+        {
+            "empty": empty,
+            "garbage": lambda w: {
+                "community": LONG + NUL,
+                "code": LONG,
+                "name": NUL,
+                "street": HUGE,
+                "crs": LONG,
+                "bbox": NUL,
+                "file": upload("x.geojson", b"\x00\xff" * 2500),
+            },
+            "broken-survey": lambda w: {
+                "community": w.community.code,
+                "crs": "gcj02",
+                "file": upload(
+                    "survey.geojson",
+                    b'{"type": "FeatureCollection", "features": [{"type": "Feature", "id": "b1", '
+                    b'"properties": {"kind": "building", "name": "1"}, "geometry": '
+                    b'{"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}}]}',
+                ),
+            },
+            "not-a-zip": lambda w: {
+                "community": w.community.code,
+                "file": upload("survey.zip", b"PK\x03\x04"),
+            },
+            "import-without-check": lambda w: {"action": "import", "token": LONG + NUL},
         },
         MATRIX_EDITORS,
     ),
