@@ -103,9 +103,10 @@ def test_a_broken_file_shows_its_problems_by_feature_and_nothing_is_written(sign
     before = (Region.objects.count(), Building.objects.count(), PathNode.objects.count())
     page = check(client, survey_bytes(_broken), community=DEMO).content.decode()
     assert "problems block the import. Nothing was imported" in page
-    assert '<th scope="row">building b2 (2幢)</th>' in page
+    assert '<th scope="row"><span class="note">building b2 (2幢)</span></th>' in page
     assert "invalid geometry: Self-intersection" in page
-    assert '<th scope="row">building b9 (9幢)</th>' in page and "stands outside every grid" in page
+    assert '<th scope="row"><span class="note">building b9 (9幢)</span></th>' in page
+    assert "stands outside every grid" in page
     assert '<tr data-blocking="true">' in page
     assert 'name="token"' not in page  # no Import button
     assert uploads() == [] and SESSION_KEY not in client.session
@@ -115,7 +116,7 @@ def test_a_broken_file_shows_its_problems_by_feature_and_nothing_is_written(sign
 def test_the_page_in_chinese_names_features_in_chinese(signed_in):
     client = signed_in("director", "zh-hans")
     page = check(client, survey_bytes(_broken), community=DEMO).content.decode()
-    assert '<th scope="row">楼栋 b2（2幢）</th>' in page and "几何图形无效" in page
+    assert '<th scope="row"><span class="note">楼栋 b2（2幢）</span></th>' in page and "几何图形无效" in page
     assert "是：请更正" in page
 
 
