@@ -798,12 +798,13 @@ def _plan(
 
 
 def generate_units(
-    building: Building, *, flats_per_floor: int, area_m2, first_floor: int = 1, actor=CLI_ACTOR
+    building: Building, *, flats_per_floor: int, area_m2, actor, first_floor: int = 1
 ) -> list[Unit]:
     """Make the flats of ``building``: ``flats_per_floor`` on every floor from ``first_floor`` up, in every
     entrance, numbered E-FF-FRR, each of ``area_m2`` m² (residential). Numbers already registered are
-    left as they are, so running it again makes nothing new. Audited as ``units.import``. The actor is
-    the command's unless given; a person must be able to change places where the building stands."""
+    left as they are, so running it again makes nothing new. Audited as ``units.import``. ``actor`` is
+    a person, who must be able to change places where the building stands, or the command's
+    ``CLI_ACTOR``: always given, so that no caller skips the check by leaving it out."""
     _may_change_places(actor)
     flats_per_floor, area, first_floor = _clean_generation(flats_per_floor, area_m2, first_floor)
     if (

@@ -52,6 +52,7 @@ from banyan.core.access import UNSCOPED_ROLES, Action, Actor, can
 from banyan.core.errors import InvalidInput, PermissionDenied
 from banyan.places import crs, paths
 from banyan.places.choices import BuildingKind, FacilityKind, RegionKind
+from banyan.places.gridding import buildings_moved
 from banyan.places.models import Building, Facility, PathEdge, PathNode, Region
 
 FORMATS = ("geojson", "gpkg", "shp", "osm")
@@ -1173,11 +1174,15 @@ def _write_buildings(community: Region, plan: Plan, grids, report: Report) -> di
     current = {b.source_id: b for b in Building.objects.filter(grid__parent=community).exclude(source_id="")}
     next_code = _next_codes(f"{community.code}-B", Building, ())
     written: dict[str, Building] = {}
+    moves: dict[int, int] = {}
     for feature in plan.buildings:
         point = feature.geometry.representative_point()
         building = current.get(feature.source_id) or Building(source_id=feature.source_id, code=next_code())
         created = building.pk is None
-        building.grid = _grid_for(grids, feature.geometry, community)
+        grid = _grid_for(grids, feature.geometry, community)
+        if not created and building.grid_id != grid.pk:
+            moves[building.pk] = grid.pk
+        building.grid = grid
         building.name = feature.name
         building.kind = feature.props["_kind"]
         building.floors = feature.props["_floors"] or (building.floors if not created else 1)
@@ -1193,6 +1198,8 @@ def _write_buildings(community: Region, plan: Plan, grids, report: Report) -> di
         report.created += created
         report.updated += not created
         written[feature.source_id] = building
+    if moves:  # households and devices keep their building's grid (banyan/places/gridding.py)
+        buildings_moved.send(sender=Building, moves=moves)
     return written
 
 

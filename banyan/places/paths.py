@@ -269,13 +269,17 @@ def _project_array(coords, proj: _Projection):
 
 
 def _find_islands(graph: Graph) -> None:
-    """Every connected part but the largest is an island: no one can walk there from the rest."""
+    """Every connected part but the largest is an island: no one can walk there from the rest. Each
+    island with a building or facility on it is a problem naming them (a lone place not joined to any
+    path is one already)."""
     g = nx.Graph()
     g.add_nodes_from(graph.nodes)
     g.add_edges_from(graph.edges)
     parts = sorted(nx.connected_components(g), key=len, reverse=True)
-    graph.islands = [part for part in parts[1:] if any(_is_place(graph.nodes[n]) for n in part)]
+    graph.islands = parts[1:]
     for part in graph.islands:
+        if len(part) == 1 or not any(_is_place(graph.nodes[n]) for n in part):
+            continue
         names = sorted({graph.nodes[n]["ref"] for n in part if _is_place(graph.nodes[n])})
         graph.problems.append(
             (

@@ -97,7 +97,8 @@ def run(*args) -> tuple[int, dict | None, str]:
     out, err = io.StringIO(), io.StringIO()
     code = 0
     try:
-        call_command("import", "units", *map(str, args), stdout=out, stderr=err)
+        with translation.override("en"):
+            call_command("import", "units", *map(str, args), stdout=out, stderr=err)
     except CommandError as exc:
         code = exc.returncode
         err.write(str(exc))
@@ -351,7 +352,7 @@ def test_generated_numbers_are_entrance_floor_room(empty_buildings):
 
 def test_generate_units_makes_every_flat_once(empty_buildings):
     building = empty_buildings[0]
-    made = generate_units(building, flats_per_floor=2, area_m2="88.8")
+    made = generate_units(building, flats_per_floor=2, area_m2="88.8", actor=CLI_ACTOR)
     assert len(made) == 2 * 6 * 2
     unit = Unit.objects.get(building=building, number="2-05-502")
     assert (unit.entrance, unit.floor, unit.exclusive_area_m2, unit.use) == (
@@ -360,9 +361,9 @@ def test_generate_units_makes_every_flat_once(empty_buildings):
         Decimal("88.80"),
         "residential",
     )
-    assert generate_units(building, flats_per_floor=2, area_m2="88.8") == []
+    assert generate_units(building, flats_per_floor=2, area_m2="88.8", actor=CLI_ACTOR) == []
     # A third flat a floor adds only the missing numbers.
-    assert len(generate_units(building, flats_per_floor=3, area_m2=90)) == 12
+    assert len(generate_units(building, flats_per_floor=3, area_m2=90, actor=CLI_ACTOR)) == 12
     entry = AuditEntry.objects.filter(action="units.import").order_by("-id").first()
     assert entry.details == {
         "community": COMMUNITY,
@@ -385,7 +386,7 @@ def test_generate_units_makes_every_flat_once(empty_buildings):
 def test_generate_units_refuses_bad_settings(empty_buildings, changes, field):
     settings = {"flats_per_floor": 2, "area_m2": "80", **changes}
     with pytest.raises(InvalidInput) as caught:
-        generate_units(empty_buildings[0], **settings)
+        generate_units(empty_buildings[0], **settings, actor=CLI_ACTOR)
     assert caught.value.field == field
     assert not Unit.objects.filter(building=empty_buildings[0]).exists()
 
@@ -423,7 +424,7 @@ def test_the_command_generates_for_buildings_without_flats(empty_buildings):
         (["--generate", "--community", COMMUNITY, "--area", "90"], "--generate needs --flats-per-floor"),
         (["--community", COMMUNITY], "give the flat list"),
         (["--community", COMMUNITY, "--area", "90", "x.csv"], "--area only with --generate"),
-        (["/no/such/flats.csv", "--community", COMMUNITY], "no file at"),
+        (["/no/such/flats.csv", "--community", COMMUNITY], "No file at"),
     ],
 )
 def test_the_command_refuses_bad_arguments_with_exit_2(db, args, message):

@@ -22,6 +22,8 @@ import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from banyan.core.errors import BanyanError
 from banyan.people import unit_import
@@ -75,7 +77,7 @@ class Command(BaseCommand):
         if what == "units":
             self._check_units_arguments(file, generate, options)
         elif not file.is_file():
-            raise CommandError(f"no file at {file}", returncode=2)
+            raise CommandError(_("No file at %(path)s.") % {"path": file}, returncode=2)
         report: importer.Report | device_import.DeviceImportReport | unit_import.UnitImportReport
         try:
             if generate:
@@ -115,7 +117,15 @@ class Command(BaseCommand):
             self.stderr.write(f"{problem['feature']}: {problem['problem']}")
         self.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False))
         if report.refused:
-            raise CommandError(f"{len(report.problems)} problems; nothing was imported.", returncode=2)
+            raise CommandError(
+                ngettext(
+                    "%(count)d problem; nothing was imported.",
+                    "%(count)d problems; nothing was imported.",
+                    len(report.problems),
+                )
+                % {"count": len(report.problems)},
+                returncode=2,
+            )
 
     @staticmethod
     def _check_units_arguments(file, generate: bool, options) -> None:
@@ -138,4 +148,4 @@ class Command(BaseCommand):
         if file is None:
             raise CommandError("give the flat list (a .csv or .xlsx file) or --generate", returncode=2)
         if not file.is_file():
-            raise CommandError(f"no file at {file}", returncode=2)
+            raise CommandError(_("No file at %(path)s.") % {"path": file}, returncode=2)
