@@ -75,5 +75,7 @@ clean:
 	rm -rf $(VENV) var staticfiles
 
 # Each role's main page at 1366 and 360 px, in Chinese, into docs/images/roles/ (docs/roles.md shows them).
-screenshots: $(STAMP)
+screenshots: $(STAMP) $(FIXTURES)
 	BANYAN_SCREENSHOTS=docs/images/roles $(BIN)/pytest -q -p no:randomly banyan/tests_browser/test_role_screens.py
+	BANYAN_SCREENSHOTS=docs/images/onboarding $(BIN)/pytest -q banyan/tests_browser/test_onboarding_screens.py
+	BANYAN_SCREENSHOTS=1 $(BIN)/pytest -q banyan/tests_browser/test_imported_community.py
