@@ -284,6 +284,11 @@ def read_geojson(path: Path, report: Report) -> list[Feature]:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(_("Not a GeoJSON file: %(error)s.") % {"error": exc}, field="file") from None
+    except RecursionError:
+        raise InvalidInput(
+            _("Not a GeoJSON file: its brackets are nested too deeply (a GeoJSON needs at most five)."),
+            field="file",
+        ) from None
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise InvalidInput(
             _('Expected a GeoJSON {"type": "FeatureCollection", "features": [...]}.'), field="file"
