@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from banyan.core.errors import InvalidInput
 from banyan.places import importer
@@ -15,9 +16,10 @@ pytestmark = pytest.mark.django_db
 
 
 def check(path: Path, fmt: str | None = None) -> importer.Report:
-    return importer.import_places(
-        path, community_code="HOSTILE", name="敌意", fmt=fmt, dry_run=True, actor="test"
-    )
+    with translation.override("en"):
+        return importer.import_places(
+            path, community_code="HOSTILE", name="敌意", fmt=fmt, dry_run=True, actor="test"
+        )
 
 
 def geojson(tmp_path: Path, content: bytes | str) -> Path:
