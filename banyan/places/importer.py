@@ -305,7 +305,14 @@ def read_geojson(path: Path, report: Report) -> list[Feature]:
             where = feature_ref("feature", source_id)
         try:
             geometry = shape(item["geometry"]) if item.get("geometry") else None
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            IndexError,
+            shapely.errors.ShapelyError,
+        ) as exc:
             report.problem(where, _("geometry is not valid GeoJSON (%(error)s)") % {"error": exc})
             continue
         feature = _feature(props.get("kind"), source_id, geometry, props, report, where=where)

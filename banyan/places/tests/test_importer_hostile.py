@@ -3,6 +3,7 @@ a crash, and nothing outside the file is read."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,26 @@ def test_json_nested_too_deeply_is_refused_with_a_message(tmp_path):
         check(path)
     assert caught.value.field == "file"
     assert not Region.objects.filter(code="HOSTILE").exists()
+
+
+def collection(*features: dict) -> str:
+    return json.dumps({"type": "FeatureCollection", "features": list(features)})
+
+
+def facility(geometry, fid: str = "f1") -> dict:
+    properties = {"kind": "facility", "name": "卫生站", "facility_kind": "clinic"}
+    return {"type": "Feature", "id": fid, "geometry": geometry, "properties": properties}
+
+
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        {"type": "LineString", "coordinates": [[120.15, 30.28]]},
+        {"type": "Nonsense", "coordinates": [120.15, 30.28]},
+    ],
+)
+def test_a_geometry_shapely_cannot_build_is_a_problem_of_its_feature(tmp_path, geometry):
+    report = check(geojson(tmp_path, collection(facility(geometry))))
+    assert report.refused
+    assert report.problems[0]["feature"] == "feature f1"
+    assert "geometry is not valid GeoJSON" in report.problems[0]["problem"]
