@@ -144,5 +144,11 @@ def test_a_grid_drawn_by_clicks_is_saved_and_a_proposal_accepted(browser, commun
     turn_on_elder_mode(page, url)
     page.wait_for_selector("#grid-map .leaflet-interactive")
     check_phone_page(page, axe, tmp_path, "grid editor", "elder")
+    # Elder mode's fields are big enough for a finger: the target size and the grids' names too.
+    heights = page.evaluate(
+        "() => [...document.querySelectorAll('#id_target, .grid-table input[type=text]')]"
+        ".map(field => field.getBoundingClientRect().height)"
+    )
+    assert len(heights) >= 3 and min(heights) >= 44, heights
     context.close()
     assert_clean(axe, console_errors, tmp_path)

@@ -277,6 +277,7 @@
       ["name_zh", "name_en"].forEach(function (name) {
         var cell = document.createElement("td");
         var input = document.createElement("input");
+        input.type = "text";
         input.name = name + "-" + properties.code;
         input.value = properties[name];
         input.maxLength = 100;
