@@ -63,6 +63,9 @@ MAX_BYTES = 200 * 1024 * 1024
 OVERLAP_SHARE = 0.05  # buildings overlapping by more than this share of the smaller one
 DEFAULT_GRID = "default"  # properties["banyan"] of the grid made when a file brings none
 LONLAT_EPSG = {"EPSG:4326", "EPSG:4490", "OGC:CRS84"}
+# How a GeoPackage (an SQLite database) and a Shapefile's .shp begin. GDAL opens whatever it recognises,
+# and a "GeoPackage" that is a VRT or CSV would have it read other files on the server (or URLs).
+OGR_MAGIC = {"gpkg": b"SQLite format 3\x00", "shp": b"\x00\x00\x27\x0a"}
 
 # OSM tags → Banyan facility kinds: ("key", "value") → kind. Amenities Banyan has no use for
 # (restaurants, benches, vending machines …) are not facilities and are left out silently.
@@ -245,6 +248,15 @@ def read(path: Path, fmt: str, system: str, report: Report) -> list[Feature]:
     elif fmt == "geojson":
         features = read_geojson(path, report)
     else:
+        with path.open("rb") as file:
+            start = file.read(len(OGR_MAGIC[fmt]))
+        if start != OGR_MAGIC[fmt]:
+            raise InvalidInput(
+                _("Not a GeoPackage: the file does not start as one (a GeoPackage is an SQLite database).")
+                if fmt == "gpkg"
+                else _("Not a Shapefile: the .shp file does not start as one."),
+                field="file",
+            )
         features = read_ogr(path, report)
     convert = crs.to_wgs84(system)
     if system != crs.WGS84:

@@ -192,7 +192,7 @@ def test_a_zipped_shapefile_is_checked_and_imported(signed_in, tmp_path):
         ("survey.shp", b"\x00" * 100, "A Shapefile needs its .shx and .dbf beside it"),
         ("survey.zip", b"PK\x03\x04 not a zip", "This .zip file cannot be opened."),
         ("survey.pdf", b"%PDF-1.4", "Choose a .geojson, .gpkg, .zip"),
-        ("survey.gpkg", b"not a database at all", "GDAL cannot read this file"),
+        ("survey.gpkg", b"not a database at all", "Not a GeoPackage: the file does not start as one"),
         ("survey.osm.pbf", b"\x00\x00\x00\x0dnot a pbf", "Not an OpenStreetMap extract"),
     ],
 )

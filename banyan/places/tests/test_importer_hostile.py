@@ -59,3 +59,21 @@ def test_a_geometry_shapely_cannot_build_is_a_problem_of_its_feature(tmp_path, g
     assert report.refused
     assert report.problems[0]["feature"] == "feature f1"
     assert "geometry is not valid GeoJSON" in report.problems[0]["problem"]
+
+
+@pytest.mark.parametrize(("suffix", "fmt"), [(".gpkg", "gpkg"), (".shp", "shp")])
+def test_a_file_that_is_not_a_geopackage_or_shapefile_is_not_given_to_gdal(tmp_path, suffix, fmt):
+    """GDAL opens whatever it recognises: a "GeoPackage" that is a VRT would read any file the server can
+    (here a CSV standing for a secret) and the problems would show its rows."""
+    secret = tmp_path / "secret.csv"
+    secret.write_text('WKT,kind,name\n"POINT (120.15 30.28)",facility,TOPSECRET\n')
+    vrt = (
+        f'<OGRVRTDataSource><OGRVRTLayer name="survey"><SrcDataSource>{secret}</SrcDataSource>'
+        "<SrcLayer>secret</SrcLayer></OGRVRTLayer></OGRVRTDataSource>"
+    )
+    path = tmp_path / f"survey{suffix}"
+    path.write_text(vrt)
+    with pytest.raises(InvalidInput) as caught:
+        check(path, fmt)
+    assert "TOPSECRET" not in caught.value.message
+    assert "does not start as one" in caught.value.message and caught.value.field == "file"
