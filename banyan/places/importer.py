@@ -357,6 +357,9 @@ def read_ogr(path: Path, report: Report) -> list[Feature]:
                 field="file",
             )
         meta, fids, geometries, columns = pyogrio.raw.read(path, layer=layer, return_fids=True)
+        if geometries is None:  # a table of attributes only, such as the styles QGIS keeps
+            report.problem(layer, _("a table without geometry: left out"), blocking=False)
+            continue
         names = list(meta["fields"])
         for i, wkb in enumerate(geometries):
             props = {name: _plain(columns[c][i]) for c, name in enumerate(names)}

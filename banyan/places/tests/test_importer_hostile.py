@@ -77,3 +77,35 @@ def test_a_file_that_is_not_a_geopackage_or_shapefile_is_not_given_to_gdal(tmp_p
         check(path, fmt)
     assert "TOPSECRET" not in caught.value.message
     assert "does not start as one" in caught.value.message and caught.value.field == "file"
+
+
+def test_a_geopackage_table_without_geometry_is_left_out(tmp_path):
+    """QGIS keeps its styles in a table without geometry (layer_styles) inside the GeoPackage."""
+    import numpy as np
+    import pyogrio.raw
+
+    from banyan.places.tests.test_importer import SURVEY, _write_layer
+
+    path = tmp_path / "survey.gpkg"
+    buildings = [
+        f for f in json.loads(SURVEY.read_text())["features"] if f["properties"]["kind"] == "building"
+    ]
+    _write_layer(path, "GPKG", buildings)
+    styles = [np.array(["buildings"], dtype=object)]
+    pyogrio.raw.write(
+        path,
+        None,
+        styles,
+        ["f_table_name"],
+        driver="GPKG",
+        layer="layer_styles",
+        geometry_type=None,
+        append=True,
+    )
+    report = check(path)
+    assert report.buildings == 4 and not report.refused
+    assert {
+        "feature": "layer_styles",
+        "problem": "a table without geometry: left out",
+        "blocking": False,
+    } in (report.problems)
