@@ -35,6 +35,10 @@ def test_the_devices_page_offers_the_import_to_those_who_change_places(signed_in
         page = signed_in(username).get(LIST_URL).content.decode()
         assert (f'action="{IMPORT_URL}"' in page) == offered, username
         assert reverse("sensing:device-installer-xlsx") in page, username
+        # Both come after a long list of devices: the top of the page leads to them.
+        top = page.split('class="filters"')[0]
+        assert ('href="#import-title"' in top) == offered, username
+        assert 'href="#installer-title"' in top, username
 
 
 def test_a_check_lists_problems_by_row_and_writes_nothing(signed_in):
