@@ -630,6 +630,10 @@ def check(features: list[Feature], report: Report, bbox) -> Plan:
         if len(feature.source_id) > 64:
             report.problem(feature.ref, _("its id is longer than 64 characters"))
             continue
+        west, south, east, north = feature.geometry.bounds
+        if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):  # NaN fails too
+            report.problem(feature.ref, _("coordinates are not longitude/latitude (−180…180, −90…90)"))
+            continue
         seen[key] = feature
         if feature.kind == "community":
             if plan.boundary is not None:

@@ -109,3 +109,23 @@ def test_a_geopackage_table_without_geometry_is_left_out(tmp_path):
         "problem": "a table without geometry: left out",
         "blocking": False,
     } in (report.problems)
+
+
+def test_points_and_paths_off_the_globe_are_problems_of_their_feature(tmp_path):
+    from banyan.places.tests.test_importer import SURVEY
+
+    features = json.loads(SURVEY.read_text())["features"]
+    features += [
+        facility({"type": "Point", "coordinates": [1e10, 1e10]}, "far-clinic"),
+        {
+            "type": "Feature",
+            "id": "far-path",
+            "geometry": {"type": "LineString", "coordinates": [[120.153, 30.287], [200.0, 30.287]]},
+            "properties": {"kind": "path", "path_kind": "footway"},
+        },
+    ]
+    report = check(geojson(tmp_path, collection(*features)))
+    off = "coordinates are not longitude/latitude (−180…180, −90…90)"
+    assert {"feature": "facility far-clinic (卫生站)", "problem": off, "blocking": True} in report.problems
+    assert {"feature": "path far-path", "problem": off, "blocking": True} in report.problems
+    assert report.refused
