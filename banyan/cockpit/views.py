@@ -38,6 +38,7 @@ from banyan.core.errors import NotFound, PermissionDenied
 from banyan.core.events import EventPattern
 from banyan.core.sse import event_stream, unauthorized
 from banyan.core.views import service_errors
+from banyan.people import accounts
 from banyan.people.auth import astream_user
 from banyan.places.models import Region
 from banyan.response.models import Incident
@@ -98,6 +99,17 @@ def street(request: HttpRequest) -> HttpResponse:
     return render(request, "cockpit/street.html", context)
 
 
+def _how_to_fix(user, what: str) -> str:
+    """How a gap is fixed, said to the reader: grid workers' accounts are made by platform
+    administrators only, so a director or street officer is told whom to ask."""
+    if what == "grid_without_worker" and not accounts.may_change_accounts(user):
+        return _(
+            "Ask a platform administrator for a grid-worker account for each of these grids, with the "
+            "grid as its region. The accounts of your area are listed behind the button."
+        )
+    return str(readiness.HOW_TO_FIX[what])
+
+
 @login_required
 @require_GET
 @service_errors
@@ -135,7 +147,7 @@ def readiness_page(request: HttpRequest) -> HttpResponse:
             {
                 "what": gap.what,
                 "title": readiness.TITLES[gap.what],
-                "how": readiness.HOW_TO_FIX[gap.what],
+                "how": _how_to_fix(user, gap.what),
                 "count": gap.count,
                 "where": (gap.words if gap.words is not None else gap.where)[: readiness.SHOWN],
                 "codes": gap.words is None,

@@ -341,6 +341,18 @@ def test_the_director_sees_her_community_with_a_link_to_fix_each_gap(users, demo
     assert 'data-ready="0"' in text
 
 
+def test_who_cannot_make_accounts_is_told_whom_to_ask_for_a_grid_worker(users, demo):
+    User.objects.filter(pk=users["grid01"].pk).update(is_active=False)  # G01 loses its grid worker
+    director = page(users["director"], f"?community={DEMO}").content.decode()
+    assert 'data-what="grid_without_worker"' in director
+    assert "Ask a platform administrator for a grid-worker account" in director
+    admin = page(users["admin"], f"?community={DEMO}").content.decode()
+    assert "Give a grid-worker account each of these grids as its region." in admin
+    assert "Ask a platform administrator" not in admin
+    chinese = page(users["director"], f"?community={DEMO}", "zh-hans").content.decode()
+    assert "请平台管理员为这些网格各开一个网格员账号" in chinese
+
+
 def test_the_page_in_chinese(users, demo):
     text = page(users["director"], f"?community={DEMO}", "zh-hans").content.decode()
     assert "上线准备情况" in text
