@@ -52,7 +52,7 @@ from banyan.core.access import UNSCOPED_ROLES, Action, Actor, can
 from banyan.core.errors import InvalidInput, PermissionDenied
 from banyan.places import crs, paths
 from banyan.places.choices import BuildingKind, FacilityKind, RegionKind
-from banyan.places.gridding import buildings_moved
+from banyan.places.gridding import MAX_GRIDS, buildings_moved
 from banyan.places.models import Building, Facility, PathEdge, PathNode, Region
 
 FORMATS = ("geojson", "gpkg", "shp", "osm")
@@ -662,6 +662,13 @@ def check(features: list[Feature], report: Report, bbox) -> Plan:
         elif feature.kind == "path":
             _check_path(feature, report, plan)
     _check_overlaps(plan.buildings, report)
+    if len(plan.grids) > MAX_GRIDS:  # compared pairwise below: refused before that takes minutes
+        report.problem(
+            kind_word("grid"),
+            _("A community has at most %(most)s grids; %(count)s were given.")
+            % {"most": MAX_GRIDS, "count": len(plan.grids)},
+        )
+        return plan
     _check_grids(plan, report)
     return plan
 

@@ -129,3 +129,23 @@ def test_points_and_paths_off_the_globe_are_problems_of_their_feature(tmp_path):
     assert {"feature": "facility far-clinic (卫生站)", "problem": off, "blocking": True} in report.problems
     assert {"feature": "path far-path", "problem": off, "blocking": True} in report.problems
     assert report.refused
+
+
+def test_a_file_with_more_grids_than_a_community_has_is_refused_before_comparing_them(tmp_path):
+    """Grids are compared pairwise: 40,000 in a 20 MB upload would hold a worker for many minutes."""
+    from banyan.places.gridding import MAX_GRIDS
+
+    square = [[[120.15, 30.28], [120.151, 30.28], [120.151, 30.281], [120.15, 30.281], [120.15, 30.28]]]
+    grids = [
+        {
+            "type": "Feature",
+            "id": f"g{number}",
+            "geometry": {"type": "Polygon", "coordinates": square},
+            "properties": {"kind": "grid", "name": f"第{number}网格"},
+        }
+        for number in range(MAX_GRIDS + 1)
+    ]
+    report = check(geojson(tmp_path, collection(*grids)))
+    message = f"A community has at most {MAX_GRIDS} grids; {MAX_GRIDS + 1} were given."
+    assert {"feature": "grid", "problem": message, "blocking": True} in report.problems
+    assert not any("overlaps" in p["problem"] for p in report.problems)
