@@ -125,7 +125,7 @@ def readiness_page(request: HttpRequest) -> HttpResponse:
         communities = list(readiness.communities_for(user))
         community = communities[0] if len(communities) == 1 else None
     language = _language()
-    context: dict = {"nav": "cockpit"}
+    context: dict = {"nav": "readiness"}
     if community is None:
         results = [readiness.readiness(c) for c in communities]
         context["overview"] = [

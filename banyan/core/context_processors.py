@@ -36,6 +36,7 @@ def shell(request):
         "can_view_incidents": can(user, Action.VIEW_INCIDENTS),
         "can_view_cockpit": can(user, Action.VIEW_COCKPIT),
         "can_view_audit": can(user, Action.VIEW_AUDIT),
+        "can_change_places": can(user, Action.CHANGE_PLACES),
         # The administration pages check their own rights; these only choose the menu's links.
         "can_manage_accounts": getattr(user, "role", None) in ACCOUNT_MANAGERS,
         "can_view_devices": getattr(user, "role", None) in DEVICE_VIEWERS,
