@@ -256,16 +256,20 @@ def _store(upload, folder: Path) -> tuple[str, str]:
         for base, info in parts.items():
             if PurePosixPath(base).stem.lower() != stem.lower():
                 continue
-            with archive.open(info) as source:
-                data = source.read(budget + 1)
-            budget -= len(data)
-            if budget < 0:
-                raise InvalidInput(
-                    _("The Shapefile is larger than %(megabytes)s MB unpacked.")
-                    % {"megabytes": importer.MAX_BYTES // 2**20},
-                    field="file",
-                )
-            (folder / f"{layer}{PurePosixPath(base).suffix.lower()}").write_bytes(data)
+            # Copied in chunks, so that a zip bomb costs disk up to the budget, never memory.
+            with (
+                archive.open(info) as source,
+                open(folder / f"{layer}{PurePosixPath(base).suffix.lower()}", "wb") as out,
+            ):
+                while chunk := source.read(1 << 20):
+                    budget -= len(chunk)
+                    if budget < 0:
+                        raise InvalidInput(
+                            _("The Shapefile is larger than %(megabytes)s MB unpacked.")
+                            % {"megabytes": importer.MAX_BYTES // 2**20},
+                            field="file",
+                        )
+                    out.write(chunk)
     return f"{layer}.shp", fmt
 
 

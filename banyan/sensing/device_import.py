@@ -869,7 +869,8 @@ def _safe(value: Any) -> Any:
     """A cell that a spreadsheet shows as it is: control characters gone, no formula."""
     if isinstance(value, str):
         value = CONTROL_CHARACTERS.sub("", value)
-        if value.startswith(FORMULA_STARTS):
+        # A tab or line break first also starts a formula in some spreadsheets (OWASP CSV injection).
+        if value.startswith(FORMULA_STARTS) or value[:1] in ("\t", "\r", "\n"):
             value = "'" + value
     return value
 

@@ -249,3 +249,13 @@ def test_a_checked_file_is_kept_for_an_hour(signed_in, settings):
         page = client.post(URL, {"action": "import", "token": token}).content.decode()
         assert "There is no checked file to import" in page
         assert uploads() == [] and not Region.objects.filter(code="GHY").exists()
+
+
+def test_a_zip_that_unpacks_beyond_the_limit_is_refused_and_nothing_is_kept(signed_in, tmp_path, monkeypatch):
+    from banyan.places import importer
+
+    content = shapefile_zip(tmp_path)
+    monkeypatch.setattr(importer, "MAX_BYTES", 1000)  # the Shapefile's parts hold more than this
+    page = check(signed_in("admin"), content, filename="survey.zip", **new_community()).content.decode()
+    assert "The Shapefile is larger than 0 MB unpacked." in page
+    assert uploads() == [] and not Region.objects.filter(code="GHY").exists()

@@ -424,3 +424,11 @@ def test_rows_and_bytes_are_limited(monkeypatch, db):
     assert [p["problem"] for p in report.problems] == [
         "The file is larger than 1 MB; split it into several files."
     ]
+
+
+def test_the_installer_list_neutralises_cells_that_would_start_a_formula():
+    from banyan.sensing.device_import import _safe
+
+    for text in ("=1+1", "+1", "-1", "@SUM(A1)", "\t=1+1", "\r=1+1", "\n=1"):
+        assert _safe(text).startswith("'"), repr(text)
+    assert _safe("3幢 2单元") == "3幢 2单元" and _safe(12) == 12
