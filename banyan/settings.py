@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "banyan.warning",
     "banyan.notify",
     "banyan.response",
+    "banyan.care",
     "banyan.cockpit",
     "banyan.sim",
     "banyan.processes",

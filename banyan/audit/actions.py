@@ -107,6 +107,11 @@ class AuditAction(enum.StrEnum):
     OPEN311_KEY_CREATE = "open311_key.create"
     OPEN311_KEY_REVOKE = "open311_key.revoke"
 
+    # --- care: plans and check-ins ------------------------------------------------------------
+    CHECK_IN_RECORD = "check_in.record"  # a resident's "I'm fine" or "need help", by whom and how
+    CARE_PLAN_CREATE = "care_plan.create"
+    CARE_PLAN_UPDATE = "care_plan.update"
+
     # --- sim -------------------------------------------------------------------------------------
     SIM_SEED = "sim.seed"  # `banyan seed` wrote a synthetic community
 

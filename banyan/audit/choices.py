@@ -49,6 +49,9 @@ ACTION_LABELS: dict[AuditAction, Promise] = {
     AuditAction.HOUSEHOLD_UPDATE: _("Household changed"),
     AuditAction.CARE_PROFILE_CREATE: _("Care profile created"),
     AuditAction.CARE_PROFILE_UPDATE: _("Care profile changed"),
+    AuditAction.CHECK_IN_RECORD: _("Check-in recorded"),
+    AuditAction.CARE_PLAN_CREATE: _("Care plan made"),
+    AuditAction.CARE_PLAN_UPDATE: _("Care plan changed"),
     AuditAction.CONSENT_GRANT: _("Consent given"),
     AuditAction.CONSENT_WITHDRAW: _("Consent withdrawn"),
     AuditAction.CORRECTION_REQUEST: _("Correction requested"),
@@ -228,6 +231,7 @@ DETAIL_LABELS: dict[str, Promise] = {
     "far": _("Beyond the radius"),
     "far_reason": _("Reason given"),
     "position": _("Position"),
+    "outcome": _("Outcome"),
 }
 
 # Recorded values that are words, by detail key: (key, value) → label.

@@ -597,6 +597,16 @@ PAGES: dict[str, list[Variant]] = {
     "reports:support": [v(POST_ONLY, lambda w: [w.incident_g01.pk])],
     "reports:photo": [v("302 404 404 404 404 404 404 404 404 403", lambda w: [w.report.pk, UNKNOWN_ID])],
     "reports:contact": [v(REPORTERS)],
+    # care: a resident checks in for themselves (POST only); staff and volunteers who may see care record a
+    # check-in for a resident in their scope; those who make plans see plans missing or overdue.
+    "care:checkin": [v(POST_ONLY)],
+    "care:plan-create": [v(POST_ONLY, lambda w: [w.resident_g01.pk])],
+    "care:resident-checkin": [
+        v("302 200 200 200 200 404 403 200 403 403", lambda w: [w.resident_g01.pk], label="resident01"),
+        v("302 200 200 200 404 200 403 404 403 403", lambda w: [w.resident_g02.pk], label="G02"),
+        v("302 404 404 404 404 404 403 404 403 403", lambda w: [UNKNOWN_ID], label="unknown"),
+    ],
+    "care:attention": [v("302 200 200 200 200 200 403 403 403 403")],
     # cockpit: a community's screen for directors, street officers, admins and auditors; the street
     # view for the same (a director sees her own community there: banyan/cockpit/tests/test_street.py).
     "cockpit:cockpit": [
@@ -1572,6 +1582,38 @@ FORMS: list[Form] = [
         {"empty": empty, "garbage": lambda w: {"reason": LONG}},
         "302 404 404 404 404 404 404 404 404 403",
     ),
+    # care: "I'm fine" is the resident's own button (outcome fine, nothing else); a staff check-in refuses
+    # what is not a choice (the app tap is the resident's); a plan starts from a named care kind's template.
+    Form(
+        "care-checkin",
+        "care:checkin",
+        lambda w: [],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"outcome": LONG + NUL},
+            "help": lambda w: {"outcome": "need_help"},
+        },
+        "302 403 403 403 403 403 403 403 302 403",
+    ),
+    Form(
+        "care-resident-checkin",
+        "care:resident-checkin",
+        lambda w: [w.resident_g01.pk],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"outcome": LONG, "channel": NUL, "note": LONG + NUL},
+            "app-channel": lambda w: {"outcome": "fine", "channel": "app"},
+            "nul-note": lambda w: {"outcome": "fine", "channel": "staff", "note": NUL},
+        },
+        "302 200 200 200 200 404 403 200 403 403",
+    ),
+    Form(
+        "care-plan-create",
+        "care:plan-create",
+        lambda w: [w.resident_g01.pk],
+        {"empty": empty, "garbage": lambda w: {"care_kind": LONG + NUL}},
+        "302 302 302 302 302 404 403 403 403 403",
+    ),
 ]
 # Forms without fields, tested on their own: acknowledging an alert (below), asking one's grid worker
 # to get in touch (banyan/response/tests/test_resident_loop.py), verifying the audit chain now
@@ -1579,7 +1621,7 @@ FORMS: list[Form] = [
 FORM_KEYS = {form.key for form in FORMS} | {"warning:alert-acknowledge", "reports:contact", "audit:verify"}
 
 
-WATCHED_APPS = ("places", "people", "audit", "warning", "notify", "response")
+WATCHED_APPS = ("places", "people", "audit", "warning", "notify", "response", "care")
 
 
 def snapshot() -> dict:

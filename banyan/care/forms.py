@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from banyan.care.choices import Channel, Outcome
+from banyan.care.services import NOTE_MAX, STAFF_CHANNELS
+from banyan.response.forms import ServiceErrorsMixin
+
+
+class StaffCheckInForm(ServiceErrorsMixin, forms.Form):
+    """A check-in recorded by staff or a carer for a resident: how they are, how it was learnt."""
+
+    outcome = forms.ChoiceField(label=_("How are they?"), choices=Outcome.choices, widget=forms.RadioSelect)
+    channel = forms.ChoiceField(
+        label=_("How did you check?"),
+        choices=[(value, Channel(value).label) for value in STAFF_CHANNELS],
+        initial=Channel.STAFF,
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Optional. No health details: they belong in the care profile."),
+    )
+
+    def clean_note(self) -> str:
+        note = self.cleaned_data["note"]
+        if "\x00" in note:
+            raise forms.ValidationError(_("The note contains a character that cannot be stored."))
+        return note

@@ -1,0 +1,97 @@
+"""Everyday care: a plan of who checks on a resident, how often and by which channel, and the check-ins
+("I'm fine" / "need help") that arrive from the resident, a carer or staff.
+
+Care is health data: plans and check-ins are seen only by roles that may see care
+(:func:`banyan.people.models.may_see_care`), and then only for residents in the caller's scope.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from banyan.care.choices import Channel, CheckerKind, Escalation, Outcome
+from banyan.core.access import Action
+from banyan.people.choices import CareKind
+from banyan.people.models import Carer, Resident, User, may_see_care
+from banyan.response.models import Incident
+
+
+def _default_channels() -> list[str]:
+    return [Channel.APP, Channel.SMS, Channel.VOICE, Channel.CARER]
+
+
+class CarePlanQuerySet(models.QuerySet):
+    def restrict(self, user, action: Action = Action.VIEW_PEOPLE):
+        if not may_see_care(user):
+            return self.none()
+        return self.filter(resident__in=Resident.objects.restrict(user, action))
+
+
+class CarePlan(models.Model):
+    """How a resident with a care profile is looked after: one plan per resident."""
+
+    resident = models.OneToOneField(
+        Resident, models.CASCADE, related_name="care_plan", verbose_name=_("resident")
+    )
+    care_kind = models.CharField(_("template"), max_length=32, choices=CareKind.choices)
+    checker_kind = models.CharField(_("who checks"), max_length=16, choices=CheckerKind.choices)
+    # The grid worker's or volunteer's account, or the family carer (people.Carer); either may be unset
+    # until someone is named.
+    checker_user = models.ForeignKey(
+        User, models.SET_NULL, null=True, blank=True, related_name="care_plans", verbose_name=_("checker")
+    )
+    checker_carer = models.ForeignKey(
+        Carer, models.SET_NULL, null=True, blank=True, related_name="care_plans", verbose_name=_("carer")
+    )
+    checkin_time = models.TimeField(_("daily check-in at"), default=dt.time(9, 0))
+    visit_interval_days = models.PositiveSmallIntegerField(_("visit every (days)"), default=7)
+    channels = models.JSONField(_("channels in order"), default=_default_channels)
+    grace_minutes = models.PositiveSmallIntegerField(_("grace period (minutes)"), default=60)
+    escalation = models.CharField(
+        _("a missed check-in leads to"),
+        max_length=16,
+        choices=Escalation.choices,
+        default=Escalation.NEXT_CHANNEL,
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("made"))
+    updated_at = models.DateTimeField(_("changed"))
+    created_by = models.ForeignKey(User, models.SET_NULL, null=True, related_name="+")
+
+    objects = CarePlanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["resident"]
+        verbose_name = _("care plan")
+
+
+class CheckInQuerySet(models.QuerySet):
+    def restrict(self, user, action: Action = Action.VIEW_PEOPLE):
+        if not may_see_care(user):
+            return self.none()
+        return self.filter(resident__in=Resident.objects.restrict(user, action))
+
+
+class CheckIn(models.Model):
+    """One "I'm fine" or "need help": whose, when, on which channel, and who acted."""
+
+    resident = models.ForeignKey(Resident, models.CASCADE, related_name="checkins")
+    at = models.DateTimeField(_("at"), db_index=True)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    # The account that acted (the resident, a carer or staff), None for a gateway's SMS or voice reply.
+    by = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
+    # The carer of the resident who acted for them, when the one acting is one of their carers.
+    for_proxy = models.ForeignKey(Carer, models.SET_NULL, null=True, blank=True, related_name="+")
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    incident = models.ForeignKey(Incident, models.SET_NULL, null=True, blank=True, related_name="+")
+
+    objects = CheckInQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("check-in")
+        indexes = [models.Index(fields=["resident", "-at"], name="checkin_resident_at_idx")]

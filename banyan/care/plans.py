@@ -1,0 +1,76 @@
+"""Care plan templates by care kind, as data: what a new plan starts with (staff may change it after)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from banyan.care.choices import Channel, CheckerKind, Escalation
+from banyan.people.choices import CareKind
+
+
+@dataclass(frozen=True)
+class Template:
+    checker_kind: str
+    checkin_time: dt.time
+    visit_interval_days: int
+    channels: tuple[str, ...]
+    grace_minutes: int
+    escalation: str
+
+
+TEMPLATES: dict[str, Template] = {
+    # Alone at home: a tap in the morning, an SMS or a call if not, a grid worker visits weekly.
+    CareKind.ELDERLY_ALONE: Template(
+        CheckerKind.GRID_WORKER,
+        dt.time(9, 0),
+        7,
+        (Channel.APP, Channel.SMS, Channel.VOICE, Channel.CARER),
+        60,
+        Escalation.NEXT_CHANNEL,
+    ),
+    # Dementia: the family carer checks in; a call if not; visits often; little grace.
+    CareKind.DEMENTIA: Template(
+        CheckerKind.FAMILY,
+        dt.time(9, 0),
+        3,
+        (Channel.CARER, Channel.VOICE, Channel.SMS),
+        30,
+        Escalation.WELLNESS_VISIT,
+    ),
+    # Disability: a tap or a call (not everyone can read an SMS), a volunteer visits weekly.
+    CareKind.DISABILITY: Template(
+        CheckerKind.VOLUNTEER,
+        dt.time(9, 30),
+        7,
+        (Channel.APP, Channel.VOICE, Channel.CARER),
+        60,
+        Escalation.NEXT_CHANNEL,
+    ),
+    # Chronic illness: later in the morning, more grace, a visit every two weeks.
+    CareKind.CHRONIC_ILLNESS: Template(
+        CheckerKind.GRID_WORKER,
+        dt.time(10, 0),
+        14,
+        (Channel.APP, Channel.SMS, Channel.VOICE),
+        120,
+        Escalation.NEXT_CHANNEL,
+    ),
+}
+# Other care kinds (empty nest, low income …) start from the plan for elderly people living alone.
+DEFAULT_KIND = CareKind.ELDERLY_ALONE
+
+# Which template comes first when a resident has several care profiles.
+PRECEDENCE = [CareKind.DEMENTIA, CareKind.DISABILITY, CareKind.ELDERLY_ALONE, CareKind.CHRONIC_ILLNESS]
+
+
+def template_for(kind: str) -> Template:
+    return TEMPLATES.get(kind, TEMPLATES[DEFAULT_KIND])
+
+
+def kind_for(kinds: list[str]) -> str:
+    """The template kind for a resident with care profiles of ``kinds``."""
+    for kind in PRECEDENCE:
+        if kind in kinds:
+            return kind
+    return kinds[0] if kinds else DEFAULT_KIND

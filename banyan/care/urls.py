@@ -1,0 +1,12 @@
+from django.urls import path
+
+from banyan.care import views
+
+app_name = "care"
+
+urlpatterns = [
+    path("checkin", views.checkin_self, name="checkin"),
+    path("residents/<int:pk>/checkin", views.resident_checkin, name="resident-checkin"),
+    path("residents/<int:pk>/plan", views.plan_create, name="plan-create"),
+    path("plans/", views.attention, name="attention"),
+]
