@@ -33,10 +33,12 @@ def home_checkin(request: HttpRequest) -> dict | None:
     if getattr(user, "role", None) != Role.RESIDENT or resident is None:
         return None
     last = services.last_checkin_today(resident)
+    local = timezone.localtime(last.at) if last else None
     return {
         "template": "care/_home_checkin.html",
+        "top": True,  # above the home page's large buttons
         "last": last,
-        "time": timezone.localtime(last.at).strftime("%H:%M").lstrip("0") if last else "",
+        "time": f"{local.hour}:{local.minute:02d}" if local else "",  # 9:05
         "need_help": last is not None and last.outcome == Outcome.NEED_HELP,
     }
 

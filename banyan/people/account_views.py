@@ -138,7 +138,8 @@ def otp_recovery_codes(request):
 # --- home ------------------------------------------------------------------------------------------
 # Apps above people show blocks on the home page (a resident's warnings, say) without people importing
 # them: each registers a function of the request, in its AppConfig.ready, that answers the block's
-# template and context, or None to leave the block out.
+# template and context, or None to leave the block out. A block with ``"top": True`` sits above a
+# resident's large buttons (care's "I'm fine"), the others below them.
 HomeSection = Callable[[HttpRequest], "dict[str, Any] | None"]
 HOME_SECTIONS: list[HomeSection] = []
 
