@@ -592,6 +592,7 @@ def figures(user, community: Region, *, language: str = "") -> dict[str, Any]:
             "online": device_status[DeviceStatus.ONLINE],
             "offline": device_status[DeviceStatus.OFFLINE],
             "maintenance": device_status[DeviceStatus.MAINTENANCE],
+            "no_consent": device_status[DeviceStatus.CONSENT_WITHDRAWN],
             "battery_low": devices.filter(battery_pct__lt=BATTERY_LOW_PCT).count(),
         },
         "vulnerable": last_checked(user, community, now=now),

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from banyan.core.errors import BanyanError
 from banyan.core.schemas import hidden_character
@@ -20,6 +20,8 @@ from banyan.sensing.models import DEVICE_CODE
 ANY = ""
 # What the list's "state" filter offers: the stored status, and two read from the device's reports.
 ONLINE, OFFLINE, LOW_BATTERY, MAINTENANCE = "online", "offline", "low_battery", "maintenance"
+# The resident it serves withdrew consent: its readings are dropped (banyan.sensing.consent).
+NO_CONSENT = "no_consent"
 MAX_INTERVAL_S = 7 * 86400
 
 
@@ -56,6 +58,7 @@ class DeviceFilterForm(forms.Form):
             (OFFLINE, gettext_lazy("Offline: no report for too long")),
             (LOW_BATTERY, gettext_lazy("Low battery")),
             (MAINTENANCE, gettext_lazy("Out of service")),
+            (NO_CONSENT, pgettext_lazy("device state", "Consent withdrawn: readings dropped")),
         ],
     )
 

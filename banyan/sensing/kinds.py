@@ -33,6 +33,9 @@ class DeviceKind:
     battery_powered: bool
     # Metrics that report events (0/1 edges) rather than levels: a fall, a door opening.
     event_metrics: tuple[str, ...] = ()
+    # Monitoring the resident it serves: its readings need their consent (banyan.sensing.consent).
+    # Not so a button the resident presses to call for help.
+    monitoring: bool = True
 
     def metric(self, name: str) -> MetricSpec | None:
         return next((m for m in self.metrics if m.name == name), None)
@@ -130,6 +133,7 @@ KINDS: dict[str, DeviceKind] = {
             expected_interval_s=3600,
             battery_powered=True,
             event_metrics=("sos",),
+            monitoring=False,
         ),
         DeviceKind(
             "camera",

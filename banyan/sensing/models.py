@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from banyan.core.access import Action
 from banyan.places.geo import validate_polygon
 from banyan.places.models import Building, Facility, Region, ScopedQuerySet, Unit
-from banyan.sensing.choices import DeadLetterSource, DeviceStatus
+from banyan.sensing.choices import DeadLetterSource, DeviceStatus, DropReason
 from banyan.sensing.kinds import KINDS, get_kind
 
 # A device code is one MQTT topic level: no "/", "+", "#" or spaces.
@@ -204,3 +204,26 @@ class DeadLetter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.reason} {self.device_code or self.topic}"
+
+
+class DroppedReadings(models.Model):
+    """How many readings of a device were dropped unstored on one day, and why: a count, never a value.
+
+    Readings of a device serving a resident who withdrew consent are dropped at ingest (see
+    :mod:`banyan.sensing.consent`); this row is all that is kept of them.
+    """
+
+    device = models.ForeignKey(Device, models.CASCADE, related_name="dropped_readings")
+    reason = models.CharField(max_length=32, choices=DropReason.choices)
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-day", "device_id", "reason"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "reason", "day"], name="dropped_readings_once_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.reason} {self.day}: {self.count}"

@@ -30,6 +30,7 @@ from banyan.people.models import Actor, Household, Resident, may_see_care
 from banyan.places.choices import RegionKind
 from banyan.places.models import Region
 from banyan.places.services import get_building_for, get_facility_for, get_region_for, get_unit_for
+from banyan.sensing import consent
 from banyan.sensing.choices import DeadLetterSource, DeviceStatus
 from banyan.sensing.kinds import HEALTH_METRICS, KINDS
 from banyan.sensing.models import PAYLOAD_EXCERPT_BYTES, DeadLetter, Device, Reading, SequenceGap
@@ -423,7 +424,7 @@ def _advance(device: _DeviceState, readings: list[ReadingIn], received_at: dt.da
     battery = [r for r in ordered if r.metric == BATTERY_METRIC]
     if battery and (seen_before is None or battery[-1].ts >= seen_before):
         device.battery_pct = max(0, min(100, round(battery[-1].value)))
-    if device.status == DeviceStatus.OFFLINE:
+    if device.status in (DeviceStatus.OFFLINE, DeviceStatus.CONSENT_WITHDRAWN):
         device.status = DeviceStatus.ONLINE
     return gaps
 
@@ -599,6 +600,7 @@ class BatchReport:
     duplicates: int = 0
     gaps: int = 0
     rejected: list[RejectedItem] = field(default_factory=list)
+    dropped: int = 0  # readings of a resident who withdrew consent: counted, not stored
 
 
 def ingest_http_batch(*, actor: Actor, items: list[Any]) -> BatchReport:
@@ -675,9 +677,17 @@ def ingest_http_batch(*, actor: Actor, items: list[Any]) -> BatchReport:
             reject(index, problem.code, problem.field, problem.message, item, device=device)
             continue
         good.setdefault(device.pk, (device, []))[1].append(parsed)
+    dropped: consent.Dropped = {}
+    blocked = consent.withdrawn_devices(device_ids=good) if good else {}
+    for pk, found in blocked.items():
+        device, readings = good[pk]
+        good[pk] = (device, consent.keep(found.reason, pk, readings, dropped))
+        if not good[pk][1]:
+            del good[pk]
     with transaction.atomic():
         stored = store_readings(good.values(), received_at=now)
         record_dead_letters(letters, received_at=now)
+        report.dropped = consent.record_dropped(dropped, at=now)
     report.accepted, report.duplicates, report.gaps = stored.accepted, stored.duplicates, stored.gaps
     return report
 
@@ -692,6 +702,7 @@ class MessageReport:
     duplicates: int = 0
     gaps: int = 0
     dead_letters: int = 0
+    dropped: int = 0  # readings of a resident who withdrew consent: counted, not stored
     # (device id, reading) for every reading stored by this call, for the rule engine.
     new: list[tuple[int, ReadingIn]] = field(default_factory=list)
     ids: list[int] = field(default_factory=list)
@@ -702,6 +713,7 @@ def ingest_messages(
     *,
     source: str = DeadLetterSource.MQTT,
     device_cache: dict[str, Device] | None = None,
+    gate: consent.ConsentGate | None = None,
 ) -> MessageReport:
     """Parse, check and store a batch of MQTT messages ``(topic, payload)`` in one transaction.
 
@@ -711,7 +723,9 @@ def ingest_messages(
     bad input: the worker acknowledges the batch once this returns.
 
     ``device_cache`` (code → device with its community loaded) saves looking devices up for every
-    batch; the worker owns it and drops it when devices change.
+    batch; the worker owns it and drops it when devices change. ``gate`` drops (and counts) the
+    readings of residents who withdrew consent (:mod:`banyan.sensing.consent`); without it the
+    consents are looked up for the devices of this batch.
     """
 
     now = clock.now()
@@ -785,9 +799,20 @@ def ingest_messages(
             )
         if fitting:
             good.setdefault(device.pk, (device, []))[1].extend(fitting)
+    dropped: consent.Dropped = {}
+    blocked = gate.blocked if gate is not None else consent.withdrawn_devices(device_ids=good) if good else {}
+    if blocked:
+        for pk in good.keys() & blocked.keys():
+            device, readings = good[pk]
+            kept = consent.keep(blocked[pk].reason, pk, readings, dropped)
+            if kept:
+                good[pk] = (device, kept)
+            else:
+                del good[pk]
     with transaction.atomic():
         stored = store_readings(good.values(), received_at=now)
         report.dead_letters = record_dead_letters(letters, received_at=now)
+        report.dropped = consent.record_dropped(dropped, at=now)
     report.accepted, report.duplicates, report.gaps = stored.accepted, stored.duplicates, stored.gaps
     report.new, report.ids = stored.new, stored.ids
     return report

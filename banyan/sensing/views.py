@@ -25,6 +25,7 @@ from django.db.models import Count, Max, Min
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from banyan.core import clock
@@ -40,6 +41,7 @@ from banyan.sensing.choices import DeviceStatus
 from banyan.sensing.forms import (
     LOW_BATTERY,
     MAINTENANCE,
+    NO_CONSENT,
     OFFLINE,
     ONLINE,
     DeviceFilterForm,
@@ -91,6 +93,9 @@ def device_state(device: Device, now: dt.datetime) -> DeviceState:
     low = device.battery_pct is not None and device.battery_pct <= LOW_BATTERY_PCT
     if device.status == DeviceStatus.MAINTENANCE:
         return DeviceState(MAINTENANCE, _("Out of service"), low)
+    if device.status == DeviceStatus.CONSENT_WITHDRAWN:
+        # Silent because its readings are dropped, not because it is broken (banyan.sensing.consent).
+        return DeviceState(NO_CONSENT, pgettext("device state", "Consent withdrawn"), low)
     silent_after = dt.timedelta(seconds=device.expected_interval_s * MISSED_REPORTS)
     if device.last_seen_at is None:
         return DeviceState(OFFLINE, _("Not heard from yet"), low)
@@ -138,10 +143,12 @@ def device_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     state = filters["state"]
     if state == MAINTENANCE:
         devices = devices.filter(status=DeviceStatus.MAINTENANCE)
+    elif state == NO_CONSENT:
+        devices = devices.filter(status=DeviceStatus.CONSENT_WITHDRAWN)
     elif state == LOW_BATTERY:
         devices = devices.filter(battery_pct__lte=LOW_BATTERY_PCT)
     elif state in (ONLINE, OFFLINE):
-        devices = devices.exclude(status=DeviceStatus.MAINTENANCE)
+        devices = devices.exclude(status__in=[DeviceStatus.MAINTENANCE, DeviceStatus.CONSENT_WITHDRAWN])
     devices = devices.order_by("community__path", "grid__path", "building__name", "code")
     now = clock.now()
     rows = [_row(device, now) for device in devices]

@@ -87,6 +87,7 @@ class Counters:
     accepted: int = 0
     duplicates: int = 0
     dead_letters: int = 0
+    dropped: int = 0  # readings of residents who withdrew consent
     batches: int = 0
     failed_batches: int = 0
     refused_acks: int = 0
@@ -166,6 +167,9 @@ class IngestWorker:
             )
         finally:
             self.bridge.stop()
+            # The database thread's connection is closed by that thread (Django connections are per
+            # thread): a worker run inside another process (tests) leaves none open behind it.
+            self.executor.submit(_close_connection).result()
             self.executor.shutdown(wait=True)
 
     async def _sleep(self, seconds: float) -> None:
@@ -277,6 +281,7 @@ class IngestWorker:
         counters.accepted += result.accepted
         counters.duplicates += result.duplicates
         counters.dead_letters += result.dead_letters
+        counters.dropped += result.dropped
 
     async def _ack(self, client, batch: list) -> bool:
         """PUBACK the batch in order; False if the connection should be renewed."""
@@ -375,5 +380,6 @@ def write_one_by_one(writer: BatchWriter, messages: list[tuple[str, bytes]]):
         total.accepted += result.accepted
         total.duplicates += result.duplicates
         total.dead_letters += result.dead_letters
+        total.dropped += result.dropped
         total.alerts += result.alerts
     return total

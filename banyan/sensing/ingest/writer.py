@@ -5,6 +5,11 @@
 readings mapped from Frigate events, dead-letters what cannot be stored, and calls the
 ``on_new_readings`` hook after the commit with the readings stored for the first time.
 It also marks silent devices offline. Only the worker thread calls it.
+
+Readings of a resident who withdrew consent are dropped and counted before they are stored (a
+:class:`~banyan.sensing.consent.ConsentGate` refreshed about every second, see
+:mod:`banyan.sensing.consent`); the rule pipeline is told which devices are so, and fires no timed
+rule for them.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from django.db import transaction
 
 from banyan.core import clock
 from banyan.sensing.choices import DeadLetterSource, DeviceStatus
+from banyan.sensing.consent import ConsentGate
 from banyan.sensing.ingest import frigate
 from banyan.sensing.models import Device
 from banyan.sensing.parsing import ReadingIn
@@ -41,6 +47,7 @@ class BatchResult:
     accepted: int = 0
     duplicates: int = 0
     dead_letters: int = 0
+    dropped: int = 0
     alerts: int = 0
 
 
@@ -93,6 +100,7 @@ class BatchWriter:
         self.cameras: dict[str, list[frigate.Camera]] | None = None
         # One tracker per Frigate topic: two communities' Frigates may both call a camera "gate".
         self.trackers: dict[str, frigate.FrigateTracker] = {}
+        self.consent = ConsentGate(community)
 
     def forget_devices(self) -> None:
         """Devices may have changed (new ones, cameras re-pointed): look them up again."""
@@ -126,11 +134,20 @@ class BatchWriter:
     def rules(self) -> Any:
         if self._rules is None and self.rules_factory is not None:
             self._rules = self.rules_factory(self.community)
+            bind = getattr(self._rules, "bind_consent", None)
+            if bind is not None:
+                bind(self.consent)
         return self._rules
+
+    def refresh_consent(self) -> None:
+        """Look consents up again (about once a second); devices are looked up again when they changed."""
+        if self.consent.refresh():
+            self.device_cache = {}
 
     def tick(self, pushed: Sequence[tuple[int, dt.datetime]] = ()) -> int:
         """Let time-driven rules fire and overdue alerts escalate, and record when alerts were first
         pushed (``(alert id, time)`` of the events published since); returns the alerts written."""
+        self.refresh_consent()
         rules = self.rules()
         if rules is None:
             return 0
@@ -184,6 +201,7 @@ class BatchWriter:
                 )
             camera_messages += [frigate.reading_message(reading) for reading in mapped]
         result = BatchResult(messages=len(messages))
+        self.refresh_consent()
         with transaction.atomic():
             # Built (or rebuilt after a failure) before this batch is stored: on a first start the
             # engine's mark must lie before the batch's readings, or they would count as history.
@@ -196,8 +214,11 @@ class BatchWriter:
             ):
                 if not batch:
                     continue
-                report = ingest_messages(batch, source=source, device_cache=self.device_cache)
+                report = ingest_messages(
+                    batch, source=source, device_cache=self.device_cache, gate=self.consent
+                )
                 result.accepted += report.accepted
+                result.dropped += report.dropped
                 result.duplicates += report.duplicates
                 result.dead_letters += report.dead_letters
                 new += report.new

@@ -25,7 +25,8 @@
   var GRADE_COLOURS = { red: "#e03131", orange: "#f08c00", yellow: "#f5d90a", blue: "#4dabf7" };
   var ACTIVE = { open: true, acknowledged: true };
   var OPEN_INCIDENT = { new: true, assigned: true, accepted: true, on_scene: true };
-  var DEVICE_COLOURS = { online: "#51cf66", offline: "#868e96", maintenance: "#845ef7" };
+  // no_consent: the resident it serves withdrew consent (its readings are dropped), not offline.
+  var DEVICE_COLOURS = { online: "#51cf66", offline: "#868e96", maintenance: "#845ef7", no_consent: "#fab005" };
   // A grid is named, a building numbered ("3幢"), once it is this big on the screen (px) and its name
   // covers no other; a building without a footprint (a point) from this zoom on.
   var GRID_LABEL_MIN = { width: 90, height: 36, zoom: 0 };
@@ -1039,7 +1040,7 @@
               {
                 type: "pie",
                 radius: ["45%", "70%"],
-                data: ["online", "offline", "maintenance"].map(function (status) {
+                data: ["online", "offline", "maintenance", "no_consent"].map(function (status) {
                   return { name: t(status), value: data.devices[status], itemStyle: { color: DEVICE_COLOURS[status] } };
                 }),
               },
