@@ -8,8 +8,10 @@ class CareConfig(AppConfig):
     verbose_name = _("Everyday care")
 
     def ready(self) -> None:
-        # The resident's home page (people, below care) shows the "I'm fine" button.
-        from banyan.care.views import home_checkin
+        # The home page (people, below care) shows a resident the "I'm fine" button, and those who make
+        # care plans how many are missing or overdue.
+        from banyan.care.views import home_care_plans, home_checkin
         from banyan.people.account_views import add_home_section
 
         add_home_section(home_checkin)
+        add_home_section(home_care_plans)

@@ -281,9 +281,11 @@ class Attention:
         return str(CareKind(kind).label) if kind in CareKind.values else kind
 
 
-def plans_needing_attention(user: Actor) -> tuple[list[Attention], list[Attention]]:
+def plans_needing_attention(
+    user: Actor, *, with_last: bool = True
+) -> tuple[list[Attention], list[Attention]]:
     """Residents in ``user``'s scope with an active care profile and no plan, and active plans whose
-    check-in today is overdue past its grace period."""
+    check-in today is overdue past its grace period (``with_last``: with each one's last check-in)."""
     if not may_see_care(user):
         return [], []
     residents = Resident.objects.restrict(user).filter(care_profiles__is_active=True).distinct()
@@ -306,6 +308,10 @@ def plans_needing_attention(user: Actor) -> tuple[list[Attention], list[Attentio
         due = due_at(plan, now)
         if plan.resident_id in answered or now <= due + dt.timedelta(minutes=plan.grace_minutes):
             continue
-        last = CheckIn.objects.filter(resident_id=plan.resident_id).order_by("-at").first()
+        last = (
+            CheckIn.objects.filter(resident_id=plan.resident_id).order_by("-at").first()
+            if with_last
+            else None
+        )
         overdue.append(Attention(plan.resident, kinds.get(plan.resident_id, []), plan, due, last))
     return missing, overdue

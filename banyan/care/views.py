@@ -21,7 +21,7 @@ from banyan.core.choices import Role
 from banyan.core.errors import InvalidInput
 from banyan.core.views import private, service_errors
 from banyan.people.choices import CareKind
-from banyan.people.models import AuthenticatedHttpRequest
+from banyan.people.models import AuthenticatedHttpRequest, User
 
 RECENT = 10
 
@@ -41,6 +41,15 @@ def home_checkin(request: HttpRequest) -> dict | None:
         "time": f"{local.hour}:{local.minute:02d}" if local else "",  # 9:05
         "need_help": last is not None and last.outcome == Outcome.NEED_HELP,
     }
+
+
+def home_care_plans(request: HttpRequest) -> dict | None:
+    """The staff home page's line on care plans missing or overdue, leading to their list."""
+    user = request.user
+    if not isinstance(user, User) or not services._may_change_plans(user):
+        return None
+    missing, overdue = services.plans_needing_attention(user, with_last=False)
+    return {"template": "care/_home_plans.html", "missing": len(missing), "overdue": len(overdue)}
 
 
 @login_required

@@ -77,3 +77,11 @@ def test_the_director_makes_a_plan_from_the_list(signed_in, users):
     page = client.get(reverse("care:attention")).content.decode()
     assert f'data-missing="{cared.pk}"' not in page
     assert signed_in("property01").get(reverse("care:attention")).status_code == 403
+
+
+def test_the_staff_home_leads_to_the_plans(signed_in):
+    page = signed_in("director", "zh-hans").get(HOME).content.decode()
+    assert reverse("care:attention") in page
+    assert re.search(r"\d+ 位受关怀居民没有计划", page)
+    for role in ("resident01", "property01", "auditor", "volunteer01"):
+        assert reverse("care:attention") not in signed_in(role).get(HOME).content.decode()
