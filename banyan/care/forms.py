@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from banyan.care.choices import Channel, Outcome
+from banyan.care.choices import Channel, Escalation, Outcome
 from banyan.care.services import NOTE_MAX, STAFF_CHANNELS
 from banyan.response.forms import ServiceErrorsMixin
 
@@ -31,3 +31,22 @@ class StaffCheckInForm(ServiceErrorsMixin, forms.Form):
         if "\x00" in note:
             raise forms.ValidationError(_("The note contains a character that cannot be stored."))
         return note
+
+
+class PlanForm(ServiceErrorsMixin, forms.Form):
+    """A care plan's timing, channels and escalation (the channels are tried in the order shown)."""
+
+    checkin_time = forms.TimeField(
+        label=_("Daily check-in at"), widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    grace_minutes = forms.IntegerField(label=_("Grace period (minutes)"), min_value=1, max_value=1440)
+    visit_interval_days = forms.IntegerField(label=_("Visit every (days)"), min_value=1, max_value=365)
+    channels = forms.MultipleChoiceField(
+        label=_("Channels, tried in this order"), choices=Channel.choices, widget=forms.CheckboxSelectMultiple
+    )
+    escalation = forms.ChoiceField(label=_("A missed check-in leads to"), choices=Escalation.choices)
+    is_active = forms.BooleanField(label=_("Active"), required=False)
+
+    def clean_channels(self) -> list[str]:
+        chosen = self.cleaned_data["channels"]
+        return [value for value in Channel.values if value in chosen]

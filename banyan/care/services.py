@@ -144,7 +144,7 @@ def _day_start(moment: dt.datetime) -> dt.datetime:
 # --- plans ------------------------------------------------------------------------------------------
 
 
-def _may_change_plans(actor: Actor) -> bool:
+def may_change_plans(actor: Actor) -> bool:
     return can(actor, Action.CHANGE_PEOPLE) and may_see_care(actor)
 
 
@@ -166,7 +166,7 @@ def _active_kinds(resident: Resident) -> list[str]:
 @transaction.atomic
 def create_plan(*, actor: Actor, resident: Resident, care_kind: str | None = None) -> CarePlan:
     """Make ``resident``'s plan from the template of their care kind (or ``care_kind``)."""
-    if not _may_change_plans(actor):
+    if not may_change_plans(actor):
         raise PermissionDenied(_("Your role cannot make care plans."))
     if not Resident.objects.restrict(actor, Action.CHANGE_PEOPLE).filter(pk=resident.pk).exists():
         raise NotFound(_("Resident not found."))
@@ -218,7 +218,7 @@ PLAN_FIELDS = ("checkin_time", "visit_interval_days", "channels", "grace_minutes
 @transaction.atomic
 def update_plan(*, actor: Actor, plan: CarePlan, data: dict) -> CarePlan:
     """Change a plan's timing, channels, escalation or whether it is active."""
-    if not _may_change_plans(actor):
+    if not may_change_plans(actor):
         raise PermissionDenied(_("Your role cannot change care plans."))
     get_plan_for(actor, plan.pk, Action.CHANGE_PEOPLE)
     changed = []

@@ -9,4 +9,5 @@ urlpatterns = [
     path("residents/<int:pk>/checkin", views.resident_checkin, name="resident-checkin"),
     path("residents/<int:pk>/plan", views.plan_create, name="plan-create"),
     path("plans/", views.attention, name="attention"),
+    path("plans/<int:pk>/", views.plan_edit, name="plan-edit"),
 ]

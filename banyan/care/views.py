@@ -15,8 +15,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from banyan.care import services
 from banyan.care.choices import Channel, Outcome
-from banyan.care.forms import StaffCheckInForm
+from banyan.care.forms import PlanForm, StaffCheckInForm
 from banyan.care.models import CarePlan
+from banyan.core.access import Action
 from banyan.core.choices import Role
 from banyan.core.errors import InvalidInput
 from banyan.core.views import private, service_errors
@@ -46,7 +47,7 @@ def home_checkin(request: HttpRequest) -> dict | None:
 def home_care_plans(request: HttpRequest) -> dict | None:
     """The staff home page's line on care plans missing or overdue, leading to their list."""
     user = request.user
-    if not isinstance(user, User) or not services._may_change_plans(user):
+    if not isinstance(user, User) or not services.may_change_plans(user):
         return None
     missing, overdue = services.plans_needing_attention(user, with_last=False)
     return {"template": "care/_home_plans.html", "missing": len(missing), "overdue": len(overdue)}
@@ -107,13 +108,14 @@ def resident_checkin(request: AuthenticatedHttpRequest, pk: int):
         "resident": resident,
         "form": form,
         "plan": plan,
+        "may_change_plan": services.may_change_plans(user),
         "checkins": list(services.checkins_for(user, resident)[:RECENT]),
     }
     return private(render(request, "care/resident_checkin.html", context))
 
 
 def _planners_only(user) -> None:
-    if not services._may_change_plans(user):
+    if not services.may_change_plans(user):
         raise DjangoPermissionDenied(_("Your role cannot make care plans."))
 
 
@@ -148,3 +150,25 @@ def plan_create(request: AuthenticatedHttpRequest, pk: int):
     else:
         messages.success(request, _("Care plan made from its template."))
     return redirect(reverse("care:attention"))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@service_errors
+def plan_edit(request: AuthenticatedHttpRequest, pk: int):
+    """A care plan: its timing, channels and escalation, as its template set them and staff changed them."""
+    user = request.user
+    _planners_only(user)
+    plan = services.get_plan_for(user, pk, Action.CHANGE_PEOPLE)
+    initial = {name: getattr(plan, name) for name in services.PLAN_FIELDS}
+    form = PlanForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_plan(actor=user, plan=plan, data=form.cleaned_data)
+        except InvalidInput as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("Care plan saved."))
+            return redirect("care:plan-edit", plan.pk)
+    context = {"plan": plan, "resident": plan.resident, "form": form}
+    return private(render(request, "care/plan_edit.html", context))

@@ -85,3 +85,31 @@ def test_the_staff_home_leads_to_the_plans(signed_in):
     assert re.search(r"\d+ 位受关怀居民没有计划", page)
     for role in ("resident01", "property01", "auditor", "volunteer01"):
         assert reverse("care:attention") not in signed_in(role).get(HOME).content.decode()
+
+
+def test_a_plan_is_changed_on_its_page(signed_in, users):
+    from banyan.care import services
+
+    resident = users["resident01"].resident
+    plan = services.create_plan(actor=users["director"], resident=resident, care_kind="elderly_alone")
+    url = reverse("care:plan-edit", args=[plan.pk])
+    client = signed_in("director", "zh-hans")
+    page = client.get(url).content.decode()
+    assert "关怀计划" in page and "宽限时间（分钟）" in page
+    assert url in client.get(reverse("care:resident-checkin", args=[resident.pk])).content.decode()
+    body = {
+        "checkin_time": "08:30",
+        "grace_minutes": "45",
+        "visit_interval_days": "3",
+        "channels": ["voice", "app"],
+        "escalation": "wellness_visit",
+        "is_active": "on",
+    }
+    assert client.post(url, body).status_code == 302
+    plan.refresh_from_db()
+    assert (plan.checkin_time.hour, plan.checkin_time.minute, plan.grace_minutes) == (8, 30, 45)
+    assert plan.channels == ["app", "voice"] and plan.escalation == "wellness_visit"
+    refused = client.post(url, {**body, "channels": []})
+    assert refused.status_code == 200 and "field--invalid" in refused.content.decode()
+    assert signed_in("grid02").get(url).status_code == 404
+    assert signed_in("volunteer01").get(url).status_code == 403

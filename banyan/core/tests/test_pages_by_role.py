@@ -338,6 +338,15 @@ AUDIT_READERS = "302 200 403 403 403 403 403 403 403 200"
 NUL_REFUSED = "400 400 400 400 400 400 400 400 400 400"
 
 
+def care_plan_g01(world) -> int:
+    """resident01's care plan (made from its template by the director the first time it is asked for)."""
+    from banyan.care import services
+    from banyan.care.models import CarePlan
+
+    plan = CarePlan.objects.filter(resident=world.resident_g01).first()
+    return (plan or services.create_plan(actor=world.users["director"], resident=world.resident_g01)).pk
+
+
 def communal_device(grid) -> int:
     """A device of the grid that is no home's (no unit, serving no one): every role of the grid sees it."""
     from banyan.sensing.models import Device
@@ -607,6 +616,10 @@ PAGES: dict[str, list[Variant]] = {
         v("302 404 404 404 404 404 403 404 403 403", lambda w: [UNKNOWN_ID], label="unknown"),
     ],
     "care:attention": [v("302 200 200 200 200 200 403 403 403 403")],
+    "care:plan-edit": [
+        v("302 200 200 200 200 404 403 403 403 403", lambda w: [care_plan_g01(w)], label="resident01's"),
+        v("302 404 404 404 404 404 403 403 403 403", lambda w: [UNKNOWN_ID], label="unknown"),
+    ],
     # cockpit: a community's screen for directors, street officers, admins and auditors; the street
     # view for the same (a director sees her own community there: banyan/cockpit/tests/test_street.py).
     "cockpit:cockpit": [
@@ -1606,6 +1619,28 @@ FORMS: list[Form] = [
             "nul-note": lambda w: {"outcome": "fine", "channel": "staff", "note": NUL},
         },
         "302 200 200 200 200 404 403 200 403 403",
+    ),
+    Form(
+        "care-plan-edit",
+        "care:plan-edit",
+        lambda w: [care_plan_g01(w)],
+        {
+            "empty": empty,
+            "garbage": lambda w: {
+                "checkin_time": LONG,
+                "grace_minutes": HUGE,
+                "visit_interval_days": NUL,
+                "channels": ["fax", LONG],
+                "escalation": NUL,
+            },
+            "no-channel": lambda w: {
+                "checkin_time": "09:00",
+                "grace_minutes": "60",
+                "visit_interval_days": "7",
+                "escalation": "next_channel",
+            },
+        },
+        "302 200 200 200 200 404 403 403 403 403",
     ),
     Form(
         "care-plan-create",
