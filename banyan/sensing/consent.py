@@ -179,6 +179,10 @@ class ConsentGate:
         )
         return changed
 
+    def resync(self) -> int:
+        """Set the devices' status from the map again (a person may have changed one by hand)."""
+        return sync_device_status(self.blocked, community=self.community)
+
     def keep(self, device_id: int, readings: Sequence[ReadingIn], dropped: Dropped) -> Sequence[ReadingIn]:
         """The readings of ``device_id`` that may be stored; the others are counted in ``dropped``."""
         found = self.blocked.get(device_id)

@@ -12,6 +12,8 @@ from banyan.sensing.kinds import get_kind
 
 KIND_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 STATUS_PATTERN = r"^(online|offline|maintenance)$"
+# ``no_consent`` is set by ingest (banyan.sensing.consent), never by hand: listed, not written.
+LISTED_STATUS_PATTERN = r"^(online|offline|maintenance|no_consent)$"
 METADATA_BYTES = 4096
 
 
@@ -87,7 +89,7 @@ class DeviceFilter(PageQuery):
     kind: str | None = Field(None, pattern=KIND_PATTERN)
     grid: str | None = Field(None, max_length=32, description="grid code")
     community: str | None = Field(None, max_length=32, description="community code")
-    status: str | None = Field(None, pattern=STATUS_PATTERN)
+    status: str | None = Field(None, pattern=LISTED_STATUS_PATTERN)
     building: ObjectId | None = None
     unit: ObjectId | None = None
     facility: ObjectId | None = None

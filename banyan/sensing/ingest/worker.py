@@ -334,6 +334,7 @@ class IngestWorker:
 
 def _sweep(writer: BatchWriter) -> int:
     writer.forget_devices()
+    writer.consent.resync()  # "consent withdrawn" is not for a person to change
     return mark_silent_devices_offline()
 
 

@@ -221,3 +221,22 @@ def test_the_device_pages_say_consent_withdrawn_not_offline_in_both_languages(se
     assert detail in listing and reverse("sensing:device-detail", args=[kit["sos_button"].pk]) not in listing
     offline = signed_in("director").get(reverse("sensing:device-list"), {"state": "offline"}).content.decode()
     assert detail not in offline
+
+
+def test_the_api_lists_devices_by_consent_withdrawn_and_a_hand_change_is_undone(served, api):
+    from banyan.sensing.models import Device
+
+    resident, kit = served
+    door = kit["door_contact"]
+    withdraw(resident, ConsentScope.CARE_MONITORING)
+    gate = consent.ConsentGate()
+    gate.refresh(force=True)
+    listed = api("director").get("/api/v1/devices?status=no_consent&limit=500").json()["items"]
+    assert door.code in {item["code"] for item in listed}
+    assert kit["sos_button"].code not in {item["code"] for item in listed}
+    refused = api("director").patch(f"/api/v1/devices/{door.pk}", {"status": "no_consent"})
+    assert refused.status_code == 422  # set by ingest, never by hand
+    Device.objects.filter(pk=door.pk).update(status=DeviceStatus.ONLINE)
+    assert gate.resync() == 1
+    door.refresh_from_db()
+    assert door.status == DeviceStatus.CONSENT_WITHDRAWN
