@@ -95,3 +95,34 @@ class CheckIn(models.Model):
         ordering = ["-at", "-id"]
         verbose_name = _("check-in")
         indexes = [models.Index(fields=["resident", "-at"], name="checkin_resident_at_idx")]
+
+
+class CheckInRequest(models.Model):
+    """The daily check-in message sent to a resident (or their carer) on one channel: the window in
+    which a reply ("1" fine / "2" need help, by SMS or a key press) counts, and the check-in it got.
+
+    One per plan, day and channel: the daily job sends on the plan's first channel; a retry on the next
+    channel is another row."""
+
+    plan = models.ForeignKey(CarePlan, models.CASCADE, related_name="requests")
+    resident = models.ForeignKey(Resident, models.CASCADE, related_name="checkin_requests")
+    day = models.DateField(_("day"))
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    sent_at = models.DateTimeField(_("sent"))
+    expires_at = models.DateTimeField(_("replies accepted until"), db_index=True)
+    # The notify message that carried it (none when the resident could not be reached on the channel).
+    message_id = models.BigIntegerField(null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    checkin = models.ForeignKey(CheckIn, models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        verbose_name = _("check-in request")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "day", "channel"],
+                name="checkin_request_once_a_day",
+                violation_error_message=_("This check-in was already asked for today on this channel."),
+            )
+        ]
+        indexes = [models.Index(fields=["resident", "expires_at"], name="checkin_request_open_idx")]
