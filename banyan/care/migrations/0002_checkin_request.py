@@ -74,7 +74,7 @@ class Migration(migrations.Migration):
                     models.UniqueConstraint(
                         fields=("plan", "day", "channel"),
                         name="checkin_request_once_a_day",
-                        violation_error_message="This plan's check-in was already asked for today on this channel.",
+                        violation_error_message="This check-in was already asked for today on this channel.",
                     )
                 ],
             },
