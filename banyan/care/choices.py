@@ -31,3 +31,27 @@ class Escalation(models.TextChoices):
     NEXT_CHANNEL = "next_channel", _("Try the next channel, then send someone")
     CARER = "carer", _("Tell the carer")
     WELLNESS_VISIT = "wellness_visit", _("Send someone to visit")
+
+
+class VisitOutcome(models.TextChoices):
+    """What the one who went found (探视)."""
+
+    WELL = "well", _("Well")
+    NEEDS_HELP = "needs_help", _("Needs help")
+    NOT_HOME = "not_home", _("Not at home")
+    HOSPITAL = "hospital", _("In hospital")
+
+
+class FollowUpReason(models.TextChoices):
+    """Why someone is being followed up: a check-in missed past its grace, or an inactivity rule."""
+
+    MISSED = "missed", _("Missed check-in")
+    INACTIVITY = "inactivity", _("Inactivity alert")
+
+
+class FollowUpStatus(models.TextChoices):
+    RETRYING = "retrying", _("Trying the next channel")
+    VISITING = "visiting", _("Someone is on the way")
+    ANSWERED = "answered", _("Answered")
+    SEEN = "seen", _("Seen")
+    ESCALATED = "escalated", _("Escalated")

@@ -12,11 +12,20 @@ import datetime as dt
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from banyan.care.choices import Channel, CheckerKind, Escalation, Outcome
+from banyan.care.choices import (
+    Channel,
+    CheckerKind,
+    Escalation,
+    FollowUpReason,
+    FollowUpStatus,
+    Outcome,
+    VisitOutcome,
+)
 from banyan.core.access import Action
 from banyan.people.choices import CareKind
 from banyan.people.models import Carer, Resident, User, may_see_care
 from banyan.response.models import Incident
+from banyan.warning.models import Alert
 
 
 def _default_channels() -> list[str]:
@@ -126,3 +135,73 @@ class CheckInRequest(models.Model):
             )
         ]
         indexes = [models.Index(fields=["resident", "expires_at"], name="checkin_request_open_idx")]
+
+
+class FollowUpQuerySet(models.QuerySet):
+    def restrict(self, user, action: Action = Action.VIEW_PEOPLE):
+        if not may_see_care(user):
+            return self.none()
+        return self.filter(resident__in=Resident.objects.restrict(user, action))
+
+
+class FollowUp(models.Model):
+    """A missed check-in (or an inactivity alert) followed until the resident is seen: the retries on
+    the plan's next channels, then the wellness visit (an incident of response) and its visits."""
+
+    resident = models.ForeignKey(Resident, models.CASCADE, related_name="follow_ups")
+    plan = models.ForeignKey(CarePlan, models.CASCADE, related_name="follow_ups")
+    reason = models.CharField(_("reason"), max_length=16, choices=FollowUpReason.choices)
+    day = models.DateField(_("day"))
+    alert = models.ForeignKey(Alert, models.SET_NULL, null=True, blank=True, related_name="+")
+    started_at = models.DateTimeField(_("started"))
+    status = models.CharField(_("status"), max_length=16, choices=FollowUpStatus.choices)
+    # [{"channel": "sms", "at": ISO time, "sent": true|false}] in the order tried.
+    retries = models.JSONField(_("retries"), default=list, blank=True)
+    next_at = models.DateTimeField(_("next step at"), null=True, blank=True)
+    incident = models.ForeignKey(Incident, models.SET_NULL, null=True, blank=True, related_name="+")
+    not_home = models.PositiveSmallIntegerField(_("found not at home"), default=0)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+
+    objects = FollowUpQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("follow-up")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resident", "day"],
+                condition=models.Q(reason="missed"),
+                name="followup_one_missed_a_day",
+            ),
+            models.UniqueConstraint(
+                fields=["alert"], condition=models.Q(alert__isnull=False), name="followup_one_per_alert"
+            ),
+        ]
+
+
+class VisitQuerySet(models.QuerySet):
+    def restrict(self, user, action: Action = Action.VIEW_PEOPLE):
+        if not may_see_care(user):
+            return self.none()
+        return self.filter(resident__in=Resident.objects.restrict(user, action)) | self.filter(by=user)
+
+
+class Visit(models.Model):
+    """A wellness visit (探视) recorded from the responder's phone: what they found, a note, a photo."""
+
+    resident = models.ForeignKey(Resident, models.CASCADE, related_name="visits")
+    follow_up = models.ForeignKey(FollowUp, models.CASCADE, null=True, blank=True, related_name="visits")
+    incident = models.ForeignKey(Incident, models.SET_NULL, null=True, blank=True, related_name="+")
+    by = models.ForeignKey(User, models.SET_NULL, null=True, related_name="+")
+    at = models.DateTimeField(_("at"))
+    outcome = models.CharField(_("outcome"), max_length=16, choices=VisitOutcome.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    # Checked and cleaned like an incident's photos (banyan.response.photos.clean_photo): EXIF removed.
+    photo = models.BinaryField(null=True, blank=True)
+    photo_type = models.CharField(max_length=32, blank=True)
+
+    objects = VisitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("visit")
