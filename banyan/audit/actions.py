@@ -111,6 +111,9 @@ class AuditAction(enum.StrEnum):
     CHECK_IN_RECORD = "check_in.record"  # a resident's "I'm fine" or "need help", by whom and how
     CARE_PLAN_CREATE = "care_plan.create"
     CARE_PLAN_UPDATE = "care_plan.update"
+    CARER_LINK = "carer.link"  # a family carer's record joined to the account they sign in with
+    PROXY_GRANT = "proxy.grant"  # the resident (or guardian) let a carer act for them, within scopes
+    PROXY_WITHDRAW = "proxy.withdraw"
 
     # --- sim -------------------------------------------------------------------------------------
     SIM_SEED = "sim.seed"  # `banyan seed` wrote a synthetic community

@@ -28,12 +28,13 @@ def list_checkins(request: AuthenticatedHttpRequest, filters: Query[CheckInFilte
 @router.post("/care/checkins", response={201: CheckInOut, **ERRORS})
 def create_checkin(request: AuthenticatedHttpRequest, payload: CheckInIn):
     """Record a check-in: a resident for themselves (channel ``app``); staff or a carer for a resident in
-    their scope (``staff``, ``carer``, ``sms``, ``voice``), recorded as the one who acted. ``need_help``
+    their scope (``staff``, ``carer``, ``sms``, ``voice``), recorded as the one who acted; a family carer
+    whose consent names check_in, for the one they look after (``carer``; both people recorded). ``need_help``
     opens a wellness-check incident at once."""
     require(request.user, Action.VIEW_PEOPLE)
     if not services.may_record_checkins(request.user):
         raise PermissionDenied(_("Your role cannot record check-ins."))
-    resident = services.get_resident_for(request.user, payload.resident)
+    resident = services.get_resident_for_checkin(request.user, payload.resident)
     checkin = services.record_checkin(
         actor=request.user,
         resident=resident,

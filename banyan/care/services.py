@@ -19,7 +19,8 @@ from banyan.core import clock
 from banyan.core.access import Action, can
 from banyan.core.choices import Role
 from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
-from banyan.people.choices import CareKind
+from banyan.people import carers
+from banyan.people.choices import CareKind, ProxyScope
 from banyan.people.models import Actor, CareProfile, Carer, Resident, may_see_care
 from banyan.response.models import Source
 from banyan.response.services import open_incident
@@ -48,6 +49,15 @@ def get_resident_for(user: Actor, pk) -> Resident:
     if resident is None:
         raise NotFound(_("Resident not found."))
     return resident
+
+
+def get_resident_for_checkin(user: Actor, pk) -> Resident:
+    """A resident ``user`` may check in for: one in their scope, or one they look after with a consent
+    naming check_in (a family carer signing in as a resident)."""
+    try:
+        return get_resident_for(user, pk)
+    except NotFound:
+        return carers.get_proxied_resident(user, pk, ProxyScope.CHECK_IN)
 
 
 def _choice(value, choices, field: str) -> str:
@@ -84,16 +94,23 @@ def record_checkin(
         raise InvalidInput(_("The note is longer than %(max)d characters.") % {"max": NOTE_MAX}, field="note")
     if "\x00" in note:
         raise InvalidInput(_("The note contains a character that cannot be stored."), field="note")
-    if actor.role == Role.RESIDENT:
-        if actor.resident_id != resident.pk:
+    proxy = None
+    if actor.role == Role.RESIDENT and actor.resident_id != resident.pk:
+        # A family carer acting for the one they look after, within the consent's check_in scope.
+        proxy = carers.proxy_carer(actor, resident, ProxyScope.CHECK_IN)
+        if proxy is None:
             raise PermissionDenied(_("You may check in only for yourself."))
+        if channel != Channel.CARER:
+            raise InvalidInput(_("A check-in for someone you look after has channel carer."), field="channel")
+    elif actor.role == Role.RESIDENT:
         if channel != Channel.APP:
             raise InvalidInput(_("Your own check-in comes through the app: channel app."), field="channel")
     elif channel == Channel.APP:
         raise InvalidInput(
             _("The app tap is the resident's own; record yours with channel staff or carer."), field="channel"
         )
-    proxy = _proxy_of(actor, resident) if actor.role != Role.RESIDENT else None
+    if actor.role != Role.RESIDENT:
+        proxy = _proxy_of(actor, resident)
     with transaction.atomic():
         checkin = CheckIn.objects.create(
             resident=resident,

@@ -61,6 +61,15 @@ class ConsentGivenBy(models.TextChoices):
     GUARDIAN = "guardian", _("Parent or guardian")
 
 
+class ProxyScope(models.TextChoices):
+    """What a family carer may do for the resident they look after, as the consent names it."""
+
+    REPORT = "report", _("Report a problem")
+    CHECK_IN = "check_in", _("Check in")
+    SIGN_UP = "sign_up", _("Sign up")
+    VOTE = "vote", _("Vote")
+
+
 class OrganisationKind(models.TextChoices):
     STREET_OFFICE = "street_office", _("Street office")
     COMMUNITY_COMMITTEE = "community_committee", _("Community committee")

@@ -286,6 +286,25 @@ class Carer(models.Model):
         ordering = ["-is_primary", "id"]
 
 
+class CarerConsent(models.Model):
+    """A proxy grant: the resident (or their guardian, for one who cannot consent) lets a carer who signs
+    in act for them within ``scopes`` (:class:`~banyan.people.choices.ProxyScope`), from ``valid_from``
+    until ``valid_until`` (open-ended when unset) or its withdrawal, which takes effect at once."""
+
+    carer = models.ForeignKey(Carer, models.CASCADE, related_name="consents", verbose_name=_("carer"))
+    given_by = models.CharField(_("given by"), max_length=16, choices=ConsentGivenBy.choices)
+    scopes = models.JSONField(_("may act for them to"), default=list)
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"))
+    recorded_by = models.ForeignKey(User, models.SET_NULL, null=True, related_name="+")
+
+    class Meta:
+        ordering = ["-valid_from", "-id"]
+        verbose_name = _("carer consent")
+
+
 class Consent(models.Model):
     """Separate consent (PIPL Art. 29/31) for health data and monitoring; withdrawals are kept."""
 
