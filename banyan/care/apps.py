@@ -14,4 +14,10 @@ class CareConfig(AppConfig):
         from banyan.people.account_views import add_home_section
 
         add_home_section(home_checkin)
+        # Replies to the daily check-in (SMS "1"/"2", a key pressed during the call) come in through
+        # notify's inbound endpoint; care says what they mean.
+        from banyan.care.daily import handle_inbound
+        from banyan.notify.inbound import set_handler
+
+        set_handler(handle_inbound)
         add_home_section(home_care_plans)

@@ -14,9 +14,11 @@ from ninja.security import HttpBearer
 
 from banyan.core.api import ErrorOut, page
 from banyan.core.vault import mask_phone
-from banyan.notify import services
+from banyan.notify import inbound, services
 from banyan.notify.models import Message, Preference
 from banyan.notify.schemas import (
+    InboundIn,
+    InboundOut,
     MessageFilter,
     MessageList,
     MessageOut,
@@ -103,3 +105,15 @@ def receive_receipt(request: HttpRequest, payload: ReceiptIn):
     return services.record_receipt(
         provider_message_id=payload.id, status=payload.status, channel=payload.channel, error=payload.error
     )
+
+
+@router.post("/notify/inbound", auth=GatewayAuth(), response={200: InboundOut, **ERRORS})
+def receive_inbound(request: HttpRequest, payload: InboundIn):
+    """A reply to an SMS or a key pressed during a call, from the gateway (``Authorization: Bearer`` the
+    gateway token): ``{"channel": "sms"|"voice", "from": PHONE, "text": "1", "id": "<their id>"}``.
+    The answer's ``reply`` is for the gateway to send back or speak; ``status`` says whether it was acted
+    on. Unknown numbers, unknown keywords and replies after the window are answered, never acted on."""
+    answer = inbound.receive(
+        channel=payload.channel, phone=payload.from_, text=payload.text, provider_id=payload.id
+    )
+    return {"status": answer.status, "reply": answer.reply, "language": answer.language}

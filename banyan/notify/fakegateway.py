@@ -6,6 +6,10 @@ answered ``200 {"id": "<channel>-<n>"}``. Each message is kept in :attr:`FakeGat
 and, with a file, appended to it as one JSON line. Delivery receipts go back to Banyan's
 ``POST /api/v1/notify/receipts`` with the gateway token: at once after each message with
 ``auto_receipt`` (the demo), or when :meth:`send_receipts` is called (tests, which decide when).
+Replies to an SMS and key presses during a call go to Banyan's ``POST /api/v1/notify/inbound`` the
+same way: :meth:`FakeGateway.reply` and :meth:`FakeGateway.press` (or :func:`send_inbound`, and from
+the shell ``python -m banyan.notify.fakegateway reply URL PHONE TEXT [--voice] --token TOKEN``); the
+text Banyan answers is kept in :attr:`FakeGateway.replies`, as the gateway would send or speak it.
 
 In a test::
 
@@ -18,6 +22,7 @@ In a test::
 From the shell (the demo)::
 
     python -m banyan.notify.fakegateway PORT FILE [--receipt-url URL] [--token TOKEN]
+    python -m banyan.notify.fakegateway reply http://127.0.0.1:8000/api/v1/notify/inbound PHONE 1 --token T
 
 What it records holds phone numbers, as a real gateway would: keep the file with the test's or the
 demo's other temporary files. It logs no request lines.
@@ -28,6 +33,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import sys
 import threading
 import urllib.request
 from collections.abc import Callable
@@ -52,6 +58,43 @@ def post_json(url: str, body: dict[str, Any], headers: dict[str, str]) -> int:
         return error.code
 
 
+def post_json_answer(url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """POST ``body`` as JSON (stdlib only); returns the status code and the JSON answer."""
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json", **headers}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (a loopback URL we were given)
+            raw = response.read()
+            status = response.status
+    except urllib.error.HTTPError as error:
+        raw, status = error.read(), error.code
+    try:
+        answer = json.loads(raw or b"{}")
+    except ValueError:
+        answer = {}
+    return status, answer if isinstance(answer, dict) else {}
+
+
+AnswerPoster = Callable[[str, dict[str, Any], dict[str, str]], tuple[int, dict[str, Any]]]
+
+
+def send_inbound(
+    url: str,
+    token: str,
+    *,
+    channel: str,
+    phone: str,
+    text: str,
+    provider_id: str = "",
+    poster: AnswerPoster = post_json_answer,
+) -> tuple[int, dict[str, Any]]:
+    """POST one reply (``sms``) or key press (``voice``) to Banyan's inbound endpoint ``url``; returns
+    the status code and the JSON answer (``{"status", "reply", "language"}`` when accepted)."""
+    body = {"channel": channel, "from": phone, "text": text, "id": provider_id}
+    return poster(url, body, {"Authorization": f"Bearer {token}"})
+
+
 class FakeGateway:
     def __init__(
         self,
@@ -62,12 +105,20 @@ class FakeGateway:
         token: str = "",
         auto_receipt: bool = False,
         poster: Poster = post_json,
+        inbound_url: str = "",
+        inbound_poster: AnswerPoster = post_json_answer,
     ):
         self.record_file = Path(record_file) if record_file else None
         self.receipt_url = receipt_url
         self.token = token
         self.auto_receipt = auto_receipt
         self.poster = poster
+        # Banyan's POST /api/v1/notify/inbound: by default next to the receipts' URL.
+        self.inbound_url = inbound_url or (
+            receipt_url.replace("/receipts", "/inbound") if receipt_url else ""
+        )
+        self.inbound_poster = inbound_poster
+        self.replies: list[dict[str, Any]] = []  # what Banyan answered to each reply or key press
         self.received: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []  # every request, with its headers, even refused ones
         self.pending_receipts: list[dict[str, Any]] = []
@@ -133,6 +184,27 @@ class FakeGateway:
         with self._lock:
             self.receipt_answers.append(status)
         return status
+
+    def reply(self, phone: str, text: str, *, channel: str = "sms") -> tuple[int, dict[str, Any]]:
+        """The resident with ``phone`` replies ``text`` to an SMS (``channel="voice"``: presses keys
+        during a call); posted to Banyan's inbound endpoint with the token. Returns its answer."""
+        provider_id = f"in-{channel}-{next(self._counter)}"
+        status, answer = send_inbound(
+            self.inbound_url,
+            self.token,
+            channel=channel,
+            phone=phone,
+            text=text,
+            provider_id=provider_id,
+            poster=self.inbound_poster,
+        )
+        with self._lock:
+            self.replies.append({"channel": channel, "to": phone, "status": status, **answer})
+        return status, answer
+
+    def press(self, phone: str, key: str) -> tuple[int, dict[str, Any]]:
+        """The resident with ``phone`` presses ``key`` during the check-in call."""
+        return self.reply(phone, key, channel="voice")
 
     # --- the server ------------------------------------------------------------------------------
 
@@ -204,6 +276,10 @@ class FakeGateway:
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = list(argv) if argv is not None else sys.argv[1:]
+    if argv[:1] == ["reply"]:
+        reply_main(argv[1:])
+        return
     parser = argparse.ArgumentParser(
         description="A fake SMS/voice gateway on 127.0.0.1 that records messages."
     )
@@ -226,6 +302,25 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         gateway._server.server_close()
+
+
+def reply_main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m banyan.notify.fakegateway reply",
+        description="Send Banyan a resident's SMS reply (or, with --voice, a key pressed during a call).",
+    )
+    parser.add_argument("url", help="Banyan's POST /api/v1/notify/inbound")
+    parser.add_argument("phone", help="the resident's phone")
+    parser.add_argument("text", help='the reply ("1" fine, "2" need help) or the key pressed')
+    parser.add_argument("--voice", action="store_true", help="a key press during the check-in call")
+    parser.add_argument("--token", default="", help="the gateway token (BANYAN_GATEWAY_TOKEN)")
+    args = parser.parse_args(argv)
+    status, answer = send_inbound(
+        args.url, args.token, channel="voice" if args.voice else "sms", phone=args.phone, text=args.text
+    )
+    print(status, json.dumps(answer, ensure_ascii=False), flush=True)
+    if status != 200:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

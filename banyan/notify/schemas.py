@@ -82,3 +82,24 @@ class PreferenceOut(Schema):
     normal_channels: list[str]
     urgent_channels: list[str]
     phone: str = Field(..., description="masked")
+
+
+class InboundIn(Schema):
+    """A reply to an SMS or a key pressed during a call, as the gateway received it."""
+
+    channel: str = Field(..., pattern=r"^(sms|voice)$")
+    from_: str = Field(..., alias="from", min_length=1, max_length=32, description="the sender's phone")
+    text: str = Field(..., max_length=160, description="the reply's text, or the key pressed (voice)")
+    id: str = Field("", max_length=100, description="the gateway's own id of this message")
+
+    _text = field_validator("channel", "from_", "text", "id")(clean_text)
+
+
+class InboundOut(Schema):
+    status: str = Field(
+        ...,
+        description="recorded, or why it was not acted on: unknown_number, unknown_keyword, too_late, "
+        "not_expected",
+    )
+    reply: str = Field(..., description="what the gateway sends back (SMS) or says (voice)")
+    language: str

@@ -1,5 +1,6 @@
 """``banyan worker``: the background jobs of response — alerts whose rule says so open incidents,
-missed deadlines escalate (and silent responders are replaced), notifications go out.
+missed deadlines escalate (and silent responders are replaced), the daily care check-in messages
+are sent when due, notifications go out.
 
 A round runs every ``--interval`` seconds, and at once when an ``alert.raised`` event arrives on the
 bus (with ``BANYAN_BUS=mqtt``, from ``banyan ingest`` through the broker): an alert opens its
@@ -12,6 +13,7 @@ import threading
 from django.core.management.base import BaseCommand
 from django.db import connection
 
+from banyan.care.daily import send_daily_checkins
 from banyan.core import events
 from banyan.core.bus_mqtt import start_from_settings
 from banyan.core.events import EventName
@@ -24,8 +26,9 @@ log = logging.getLogger("banyan.worker")
 def run_once() -> dict[str, int]:
     opened = open_incidents_for_alerts()
     escalated = escalate_due()
+    asked = send_daily_checkins()  # the daily check-in messages due by now, once per plan per day
     sent = send_pending()
-    return {"opened": len(opened), "escalated": len(escalated), "sent": sent.total}
+    return {"opened": len(opened), "escalated": len(escalated), "asked": asked, "sent": sent.total}
 
 
 class Command(BaseCommand):
