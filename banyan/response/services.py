@@ -576,9 +576,18 @@ def nearest_responders(community: Region, place: dict, *, limit: int = 5) -> lis
     return ranked[:limit]
 
 
+# Categories answered on foot by whoever serves the place, whatever body they stand on: a wellness visit
+# (探视) goes to the nearest grid worker or volunteer serving the community.
+ON_FOOT_ROLES = {"wellness_check": ("grid_worker", "volunteer")}
+
+
 def candidates_for(incident: Incident):
     """Responders of the accountable body (with its role, if the cell names one) who serve the
-    incident's community: whom dispatch ranks and a manager's form offers."""
+    incident's community: whom dispatch ranks and a manager's form offers. For a category of
+    ``ON_FOOT_ROLES``, every responder of those roles serving the community."""
+    on_foot = ON_FOOT_ROLES.get(incident.category.code)
+    if on_foot:
+        return list(responders_serving(incident.community).filter(user__role__in=on_foot).order_by("pk"))
     responders = responders_serving(incident.community).filter(organisation=incident.accountable)
     if incident.accountable_role:
         responders = responders.filter(user__role=incident.accountable_role)
