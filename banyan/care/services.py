@@ -19,6 +19,7 @@ from banyan.core import clock
 from banyan.core.access import Action, can
 from banyan.core.choices import Role
 from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
+from banyan.notify.carers import tell_carers
 from banyan.people import carers
 from banyan.people.choices import CareKind, ProxyScope
 from banyan.people.models import Actor, CareProfile, Carer, Resident, may_see_care
@@ -134,6 +135,13 @@ def record_checkin(
             )
             checkin.save(update_fields=["incident"])
             details["incident"] = checkin.incident.pk
+            tell_carers(
+                resident,
+                "incident.opened",
+                params={"number": str(checkin.incident.pk)},
+                reference=("incident", checkin.incident.pk),
+                skip=actor,
+            )
         record(
             actor=actor,
             events=[Event(AuditAction.CHECK_IN_RECORD, "resident", resident.pk, details=details)],

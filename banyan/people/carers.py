@@ -21,7 +21,7 @@ from banyan.core import clock
 from banyan.core.access import Action, can
 from banyan.core.choices import Role
 from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
-from banyan.people.choices import ConsentGivenBy, ProxyScope
+from banyan.people.choices import ConsentGivenBy, ConsentScope, ProxyScope
 from banyan.people.models import Actor, Carer, CarerConsent, Resident, User, may_see_care
 
 # Roles a family carer may sign in with: a resident's account (the usual case) or a volunteer's.
@@ -83,6 +83,16 @@ def get_proxied_resident(user: Actor, pk, scope: str) -> Resident:
     if resident is None:
         raise NotFound(_("Resident not found."))
     return resident
+
+
+def consented_carers(resident: Resident) -> list[Carer]:
+    """The carers of ``resident``'s active care profiles who may be told what happens to them: those
+    with a carer consent in force, or all of them while the resident's consent to share with named
+    carers stands."""
+    carers = Carer.objects.filter(care_profile__resident=resident, care_profile__is_active=True)
+    if not resident.consents.filter(scope=ConsentScope.SHARE_WITH_CARERS, withdrawn_at__isnull=True).exists():
+        carers = carers.filter(pk__in=_active_consents().values("carer_id"))
+    return list(carers.select_related("user").order_by("-is_primary", "id"))
 
 
 # --- managing the circle (staff who may change people and see care) ---------------------------------
