@@ -13,6 +13,7 @@ import threading
 from django.core.management.base import BaseCommand
 from django.db import connection
 
+from banyan.care.circle import tell_carers_of_alerts
 from banyan.care.daily import send_daily_checkins
 from banyan.core import events
 from banyan.core.bus_mqtt import start_from_settings
@@ -27,8 +28,15 @@ def run_once() -> dict[str, int]:
     opened = open_incidents_for_alerts()
     escalated = escalate_due()
     asked = send_daily_checkins()  # the daily check-in messages due by now, once per plan per day
+    told = tell_carers_of_alerts()  # the carers of those at the home of a new alert, once per alert
     sent = send_pending()
-    return {"opened": len(opened), "escalated": len(escalated), "asked": asked, "sent": sent.total}
+    return {
+        "opened": len(opened),
+        "escalated": len(escalated),
+        "asked": asked,
+        "told": told,
+        "sent": sent.total,
+    }
 
 
 class Command(BaseCommand):
