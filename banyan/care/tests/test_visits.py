@@ -242,3 +242,19 @@ def test_an_inactivity_alert_of_a_resident_with_a_plan_sends_someone(plan, sim):
     assert follow_up.incident is not None and follow_up.incident.alert_id == alert.pk
     assert Incident.objects.filter(alert=alert).count() == 1
     assert visits.follow_missed()["started"] == 0
+
+
+def test_the_visit_is_recorded_from_the_task_page(plan, sim, signed_in):
+    incident = _visit_of(plan, sim)
+    visitor = incident.assignee
+    client = signed_in(visitor.username, "zh-hans")
+    tasks = client.get("/response/tasks/")
+    assert f"/care/visits/{incident.pk}/" in tasks.content.decode()
+    page = client.get(f"/care/visits/{incident.pk}/")
+    assert page.status_code == 200 and "登记探视" in page.content.decode()
+    refused = client.post(f"/care/visits/{incident.pk}/", {"outcome": "fine"})
+    assert refused.status_code == 200 and not Visit.objects.exists()
+    done = client.post(f"/care/visits/{incident.pk}/", {"outcome": "not_home", "note": "敲门无人应"})
+    assert done.status_code == 302
+    visit = Visit.objects.get()
+    assert (visit.outcome, visit.note, visit.by) == ("not_home", "敲门无人应", visitor)
