@@ -21,3 +21,7 @@ class CareConfig(AppConfig):
 
         set_handler(handle_inbound)
         add_home_section(home_care_plans)
+        # A family carer's "The people I look after", with a button to check in for them.
+        from banyan.care.circle_views import home_cared_for
+
+        add_home_section(home_cared_for)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from banyan.care import circle_views, views, visit_views
+from banyan.care import circle_views, views
 
 app_name = "care"
 
@@ -11,5 +11,4 @@ urlpatterns = [
     path("plans/", views.attention, name="attention"),
     path("plans/<int:pk>/", views.plan_edit, name="plan-edit"),
     path("cared-for/<int:pk>/checkin", circle_views.proxy_checkin, name="proxy-checkin"),
-    path("visits/<int:pk>/", visit_views.visit, name="visit"),
 ]
