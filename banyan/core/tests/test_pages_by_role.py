@@ -347,6 +347,27 @@ def care_plan_g01(world) -> int:
     return (plan or services.create_plan(actor=world.users["director"], resident=world.resident_g01)).pk
 
 
+def care_visit_g01(world) -> int:
+    """The G01 incident (assigned to grid01) as the wellness visit of resident01's missed check-in."""
+    from banyan.care.models import CarePlan, FollowUp
+    from banyan.core import clock
+
+    incident = world.incident_g01
+    plan = CarePlan.objects.get(pk=care_plan_g01(world))
+    FollowUp.objects.get_or_create(
+        incident=incident,
+        defaults={
+            "resident": plan.resident,
+            "plan": plan,
+            "reason": "missed",
+            "day": clock.today(),
+            "started_at": clock.now(),
+            "status": "visiting",
+        },
+    )
+    return incident.pk
+
+
 def communal_device(grid) -> int:
     """A device of the grid that is no home's (no unit, serving no one): every role of the grid sees it."""
     from banyan.sensing.models import Device
@@ -610,8 +631,6 @@ PAGES: dict[str, list[Variant]] = {
     # check-in for a resident in their scope; those who make plans see plans missing or overdue.
     "care:checkin": [v(POST_ONLY)],
     "care:plan-create": [v(POST_ONLY, lambda w: [w.resident_g01.pk])],
-    # a family carer checks in for the one they look after within a consent (none in this world: 404).
-    "care:proxy-checkin": [v(POST_ONLY, lambda w: [w.resident_g01.pk])],
     "care:resident-checkin": [
         v("302 200 200 200 200 404 403 200 403 403", lambda w: [w.resident_g01.pk], label="resident01"),
         v("302 200 200 200 404 200 403 404 403 403", lambda w: [w.resident_g02.pk], label="G02"),
@@ -621,6 +640,11 @@ PAGES: dict[str, list[Variant]] = {
     "care:plan-edit": [
         v("302 200 200 200 200 404 403 403 403 403", lambda w: [care_plan_g01(w)], label="resident01's"),
         v("302 404 404 404 404 404 403 403 403 403", lambda w: [UNKNOWN_ID], label="unknown"),
+    ],
+    # the one sent on a wellness visit records it (others who see the incident: 403).
+    "care:visit": [
+        v("302 403 403 403 200 404 403 404 404 403", lambda w: [care_visit_g01(w)], label="grid01's"),
+        v("302 404 404 404 404 404 404 404 404 404", lambda w: [UNKNOWN_ID], label="unknown"),
     ],
     # cockpit: a community's screen for directors, street officers, admins and auditors; the street
     # view for the same (a director sees her own community there: banyan/cockpit/tests/test_street.py).
@@ -1652,11 +1676,19 @@ FORMS: list[Form] = [
         "302 302 302 302 302 404 403 403 403 403",
     ),
     Form(
-        "care-proxy-checkin",
-        "care:proxy-checkin",
-        lambda w: [w.resident_g01.pk],
-        {"empty": empty, "garbage": lambda w: {"outcome": LONG + NUL}},
-        "302 404 404 404 404 404 404 404 404 404",
+        "care-visit",
+        "care:visit",
+        lambda w: [care_visit_g01(w)],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"outcome": LONG + NUL, "note": LONG + NUL},
+            "nul-note": lambda w: {"outcome": "well", "note": NUL},
+            "not-a-photo": lambda w: {
+                "outcome": "well",
+                "photo": SimpleUploadedFile("a.jpg", b"not a picture", content_type="image/jpeg"),
+            },
+        },
+        "302 403 403 403 200 404 403 404 404 403",
     ),
 ]
 # Forms without fields, tested on their own: acknowledging an alert (below), asking one's grid worker
