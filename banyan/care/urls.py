@@ -1,6 +1,6 @@
 from django.urls import path
 
-from banyan.care import views, visit_views
+from banyan.care import circle_views, views, visit_views
 
 app_name = "care"
 
@@ -10,5 +10,6 @@ urlpatterns = [
     path("residents/<int:pk>/plan", views.plan_create, name="plan-create"),
     path("plans/", views.attention, name="attention"),
     path("plans/<int:pk>/", views.plan_edit, name="plan-edit"),
+    path("cared-for/<int:pk>/checkin", circle_views.proxy_checkin, name="proxy-checkin"),
     path("visits/<int:pk>/", visit_views.visit, name="visit"),
 ]

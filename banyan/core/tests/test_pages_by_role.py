@@ -631,6 +631,8 @@ PAGES: dict[str, list[Variant]] = {
     # check-in for a resident in their scope; those who make plans see plans missing or overdue.
     "care:checkin": [v(POST_ONLY)],
     "care:plan-create": [v(POST_ONLY, lambda w: [w.resident_g01.pk])],
+    # a family carer checks in for the one they look after within a consent (none in this world: 404).
+    "care:proxy-checkin": [v(POST_ONLY, lambda w: [w.resident_g01.pk])],
     "care:resident-checkin": [
         v("302 200 200 200 200 404 403 200 403 403", lambda w: [w.resident_g01.pk], label="resident01"),
         v("302 200 200 200 404 200 403 404 403 403", lambda w: [w.resident_g02.pk], label="G02"),
@@ -1674,6 +1676,13 @@ FORMS: list[Form] = [
         lambda w: [w.resident_g01.pk],
         {"empty": empty, "garbage": lambda w: {"care_kind": LONG + NUL}},
         "302 302 302 302 302 404 403 403 403 403",
+    ),
+    Form(
+        "care-proxy-checkin",
+        "care:proxy-checkin",
+        lambda w: [w.resident_g01.pk],
+        {"empty": empty, "garbage": lambda w: {"outcome": LONG + NUL}},
+        "302 404 404 404 404 404 404 404 404 404",
     ),
     Form(
         "care-visit",
