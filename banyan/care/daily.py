@@ -22,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -36,6 +37,7 @@ from banyan.notify.models import Preference
 from banyan.notify.services import Contact, notify
 from banyan.people.models import Resident, User
 from banyan.people.validators import normalise_phone
+from banyan.places.models import Unit
 from banyan.response.models import Source
 from banyan.response.services import open_incident
 
@@ -101,6 +103,7 @@ def send_daily_checkins(*, now: dt.datetime | None = None) -> int:
         CarePlan.objects.filter(is_active=True)
         .exclude(pk__in=asked)
         .select_related("resident", "checker_user", "checker_carer__user")
+        .defer("resident__id_number", "resident__registered_address")  # no need to decrypt those
     ):
         due = _due(plan, day_start)
         if due <= now < due + dt.timedelta(minutes=plan.grace_minutes):
@@ -172,55 +175,70 @@ def _answer(status: str, reply, language: str) -> InboundAnswer:
         return InboundAnswer(status, str(reply), language)
 
 
-def _resident_language(resident_id: int) -> str:
-    language = (
-        Preference.objects.filter(user__resident_id=resident_id, user__is_active=True)
+def _languages_of(resident_ids) -> dict[int, str]:
+    """The language of each resident's account (their notification preference), where they set one."""
+    return dict(
+        Preference.objects.filter(user__resident_id__in=resident_ids, user__is_active=True)
         .exclude(language="")
-        .values_list("language", flat=True)
-        .first()
+        .values_list("user__resident_id", "language")
     )
-    return language or ""
 
 
-def handle_inbound(message: InboundMessage) -> InboundAnswer:
-    """Notify's handler for replies and key presses (see the module's docstring)."""
-    phone = normalise_phone(message.phone)
-    residents = list(
-        Resident.objects.filter(phone_index=vault.blind_index("phone", phone)).values_list("pk", flat=True)
-    )
-    if not residents:
-        return _answer(
-            "unknown_number",
-            gettext_lazy("This number is not registered for daily check-ins. Please call your community."),
-            "",
-        )
+UNKNOWN_NUMBER = gettext_lazy(
+    "This number is not registered for daily check-ins. Please call your community."
+)
+TOO_LATE = gettext_lazy(
+    "No check-in is waiting for your answer now (the time to answer has passed). "
+    "If you need help, call your community or 110/120."
+)
+THANKS_FINE = gettext_lazy("Thank you. We have noted that you are fine today.")
+THANKS_HELP = gettext_lazy("Thank you. Help is on the way: someone from your community will come.")
+
+
+def handle_inbound(messages: list[InboundMessage]) -> list[InboundAnswer]:
+    """Notify's handler for replies and key presses (see the module's docstring), several at a time: the
+    residents, their open requests and languages are looked up once for all, and the check-ins written
+    in one transaction with one audit entry each."""
     now = clock.now()
-    # The resident with the request asked first whose window is open; an unanswered one before one
-    # already answered (two residents sharing a phone answer one after the other).
-    open_requests = CheckInRequest.objects.filter(
-        resident_id__in=residents, sent_at__lte=now, expires_at__gt=now
-    ).order_by("answered_at", "sent_at", "id")
-    request = open_requests.first() if message.text in KEYWORDS else None
-    language = _resident_language(request.resident_id if request else residents[0])
-    outcome = KEYWORDS.get(message.text)
-    if outcome is None:
-        hint = TEXTS[Channel.VOICE] if message.channel == Channel.VOICE else TEXTS[Channel.SMS]
-        return _answer("unknown_keyword", _keyword_reply(hint, language), language)
-    if request is None:
-        return _answer(
-            "too_late",
-            gettext_lazy(
-                "No check-in is waiting for your answer now (the time to answer has passed). "
-                "If you need help, call your community or 110/120."
-            ),
-            language,
-        )
-    _record(request, message.channel, outcome, now)
-    if outcome == Outcome.NEED_HELP:
-        reply = gettext_lazy("Thank you. Help is on the way: someone from your community will come.")
-    else:
-        reply = gettext_lazy("Thank you. We have noted that you are fine today.")
-    return _answer("recorded", reply, language)
+    indexes = [vault.blind_index("phone", normalise_phone(message.phone)) for message in messages]
+    by_index: dict[str, list[int]] = {}
+    for pk, index in Resident.objects.filter(phone_index__in=set(indexes)).values_list("pk", "phone_index"):
+        by_index.setdefault(index, []).append(pk)
+    known = [pk for pks in by_index.values() for pk in pks]
+    # Each resident's request asked first whose window is open; an unanswered one before one already
+    # answered (two residents sharing a phone answer one after the other).
+    open_requests: dict[int, list[CheckInRequest]] = {}
+    for item in CheckInRequest.objects.filter(
+        resident_id__in=known, sent_at__lte=now, expires_at__gt=now
+    ).order_by(F("answered_at").asc(nulls_first=True), "sent_at", "id"):
+        open_requests.setdefault(item.resident_id, []).append(item)
+    languages = _languages_of(known)
+    answers: list[InboundAnswer] = []
+    to_record: list[tuple[CheckInRequest, str, str]] = []
+    taken: set[int] = set()
+    for message, index in zip(messages, indexes, strict=True):
+        residents = by_index.get(index, [])
+        if not residents:
+            answers.append(_answer("unknown_number", UNKNOWN_NUMBER, ""))
+            continue
+        candidates = [r for pk in residents for r in open_requests.get(pk, [])]
+        candidates.sort(key=lambda r: (r.answered_at is not None or r.pk in taken, r.sent_at, r.pk))
+        request = candidates[0] if candidates else None
+        language = languages.get(request.resident_id if request else residents[0], "")
+        outcome = KEYWORDS.get(message.text)
+        if outcome is None:
+            hint = TEXTS[Channel.VOICE] if message.channel == Channel.VOICE else TEXTS[Channel.SMS]
+            answers.append(_answer("unknown_keyword", _keyword_reply(hint, language), language))
+        elif request is None:
+            answers.append(_answer("too_late", TOO_LATE, language))
+        else:
+            taken.add(request.pk)
+            to_record.append((request, message.channel, outcome))
+            thanks = THANKS_HELP if outcome == Outcome.NEED_HELP else THANKS_FINE
+            answers.append(_answer("recorded", thanks, language))
+    if to_record:
+        _record(to_record, now)
+    return answers
 
 
 def _keyword_reply(hint, language: str) -> str:
@@ -229,29 +247,41 @@ def _keyword_reply(hint, language: str) -> str:
 
 
 @transaction.atomic
-def _record(request: CheckInRequest, channel: str, outcome: str, now: dt.datetime) -> CheckIn:
-    checkin = CheckIn.objects.create(
-        resident_id=request.resident_id, at=now, channel=channel, outcome=outcome, by=None
-    )
-    details: dict = {"outcome": outcome, "channel": channel, "request": request.pk}
-    if outcome == Outcome.NEED_HELP:
-        resident = Resident.objects.select_related("household__unit").get(pk=request.resident_id)
-        with translation.override(settings.LANGUAGE_CODE):
-            description = _("Check-in: needs help (%(channel)s).") % {"channel": Channel(channel).label}
-        checkin.incident = open_incident(
-            actor=None,
-            category=NEED_HELP_CATEGORY,
-            source=Source.REPORT,
-            description=description,
-            unit=resident.household.unit,
-        )
-        checkin.save(update_fields=["incident"])
-        details["incident"] = checkin.incident.pk
-    CheckInRequest.objects.filter(pk=request.pk, answered_at__isnull=True).update(
-        answered_at=now, checkin=checkin
-    )
-    record(
-        actor=f"gateway:{channel}",
-        events=[Event(AuditAction.CHECK_IN_RECORD, "resident", request.resident_id, details=details)],
-    )
-    return checkin
+def _record(replies: list[tuple[CheckInRequest, str, str]], now: dt.datetime) -> list[CheckIn]:
+    """Write the check-ins of ``replies`` (request, channel, outcome); "need help" opens an incident."""
+    helped = {request.resident_id for request, _channel, outcome in replies if outcome == Outcome.NEED_HELP}
+    units = dict(Resident.objects.filter(pk__in=helped).values_list("pk", "household__unit"))
+    checkins = []
+    for request, channel, outcome in replies:
+        checkin = CheckIn(resident_id=request.resident_id, at=now, channel=channel, outcome=outcome, by=None)
+        if outcome == Outcome.NEED_HELP:
+            unit_id = units.get(request.resident_id)
+            with translation.override(settings.LANGUAGE_CODE):
+                description = _("Check-in: needs help (%(channel)s).") % {"channel": Channel(channel).label}
+            checkin.incident = open_incident(
+                actor=None,
+                category=NEED_HELP_CATEGORY,
+                source=Source.REPORT,
+                description=description,
+                unit=Unit.objects.filter(pk=unit_id).first() if unit_id else None,
+            )
+        checkins.append(checkin)
+    CheckIn.objects.bulk_create(checkins)
+    answered = []
+    events = []
+    for (request, channel, outcome), checkin in zip(replies, checkins, strict=True):
+        if request.answered_at is None:
+            request.answered_at, request.checkin = now, checkin
+            answered.append(request)
+        details: dict = {"outcome": outcome, "channel": channel, "request": request.pk}
+        if checkin.incident is not None:
+            details["incident"] = checkin.incident.pk
+        events.append(Event(AuditAction.CHECK_IN_RECORD, "resident", request.resident_id, details=details))
+    CheckInRequest.objects.bulk_update(answered, ["answered_at", "checkin"], batch_size=500)
+    # One chain append per channel for the lot (each check-in its own entry), by that gateway.
+    by_channel: dict[str, list[Event]] = {}
+    for (_request, channel, _outcome), event in zip(replies, events, strict=True):
+        by_channel.setdefault(channel, []).append(event)
+    for channel, channel_events in by_channel.items():
+        record(actor=f"gateway:{channel}", events=channel_events)
+    return checkins

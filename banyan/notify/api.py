@@ -17,6 +17,8 @@ from banyan.core.vault import mask_phone
 from banyan.notify import inbound, services
 from banyan.notify.models import Message, Preference
 from banyan.notify.schemas import (
+    InboundBatchIn,
+    InboundBatchOut,
     InboundIn,
     InboundOut,
     MessageFilter,
@@ -107,13 +109,33 @@ def receive_receipt(request: HttpRequest, payload: ReceiptIn):
     )
 
 
+def _inbound_item(message: InboundIn) -> dict:
+    return {
+        "channel": message.channel,
+        "phone": message.from_,
+        "text": message.text,
+        "provider_id": message.id,
+    }
+
+
+def _inbound_out(answer: inbound.InboundAnswer) -> dict:
+    return {"status": answer.status, "reply": answer.reply, "language": answer.language}
+
+
 @router.post("/notify/inbound", auth=GatewayAuth(), response={200: InboundOut, **ERRORS})
 def receive_inbound(request: HttpRequest, payload: InboundIn):
     """A reply to an SMS or a key pressed during a call, from the gateway (``Authorization: Bearer`` the
     gateway token): ``{"channel": "sms"|"voice", "from": PHONE, "text": "1", "id": "<their id>"}``.
     The answer's ``reply`` is for the gateway to send back or speak; ``status`` says whether it was acted
     on. Unknown numbers, unknown keywords and replies after the window are answered, never acted on."""
-    answer = inbound.receive(
-        channel=payload.channel, phone=payload.from_, text=payload.text, provider_id=payload.id
-    )
-    return {"status": answer.status, "reply": answer.reply, "language": answer.language}
+    (answer,) = inbound.receive_many([_inbound_item(payload)])
+    return _inbound_out(answer)
+
+
+@router.post("/notify/inbound/batch", auth=GatewayAuth(), response={200: InboundBatchOut, **ERRORS})
+def receive_inbound_batch(request: HttpRequest, payload: InboundBatchIn):
+    """Up to 500 replies and key presses at once (``{"messages": [...]}``, each as for
+    ``/notify/inbound``), taken together: one answer each, in order. A bad one refuses the whole post,
+    naming it (``messages[3].from``)."""
+    answers = inbound.receive_many([_inbound_item(message) for message in payload.messages])
+    return {"count": len(answers), "items": [_inbound_out(answer) for answer in answers]}

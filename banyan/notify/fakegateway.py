@@ -202,6 +202,26 @@ class FakeGateway:
             self.replies.append({"channel": channel, "to": phone, "status": status, **answer})
         return status, answer
 
+    def reply_many(
+        self, replies: list[tuple[str, str]], *, channel: str = "sms"
+    ) -> tuple[int, dict[str, Any]]:
+        """Several residents' replies ``(phone, text)`` at once, in one post to Banyan's
+        ``/notify/inbound/batch`` (at most 500). Returns its answer: ``{"count", "items"}``."""
+        messages = [
+            {"channel": channel, "from": phone, "text": text, "id": f"in-{channel}-{next(self._counter)}"}
+            for phone, text in replies
+        ]
+        status, answer = self.inbound_poster(
+            self.inbound_url.rstrip("/") + "/batch",
+            {"messages": messages},
+            {"Authorization": f"Bearer {self.token}"},
+        )
+        with self._lock:
+            items = answer.get("items") or [{} for _reply in replies]
+            for (phone, _text), item in zip(replies, items, strict=False):
+                self.replies.append({"channel": channel, "to": phone, "status": status, **item})
+        return status, answer
+
     def press(self, phone: str, key: str) -> tuple[int, dict[str, Any]]:
         """The resident with ``phone`` presses ``key`` during the check-in call."""
         return self.reply(phone, key, channel="voice")

@@ -58,12 +58,15 @@ class InboundAnswer:
         return self.status == "recorded"
 
 
-Handler = Callable[[InboundMessage], InboundAnswer]
+# Takes the messages of one post in order and answers each, in the same order.
+Handler = Callable[[list[InboundMessage]], list[InboundAnswer]]
+BATCH_MAX = 500
 
 
-def _not_expected(message: InboundMessage) -> InboundAnswer:
+def _not_expected(messages: list[InboundMessage]) -> list[InboundAnswer]:
     with translation.override(settings.LANGUAGE_CODE):
-        return InboundAnswer("not_expected", _("Banyan did not expect a message from this number."))
+        reply = _("Banyan did not expect a message from this number.")
+    return [InboundAnswer("not_expected", reply, settings.LANGUAGE_CODE) for _message in messages]
 
 
 _handler: Handler = _not_expected
@@ -76,25 +79,43 @@ def set_handler(handler: Handler | None) -> Handler:
     return previous
 
 
-def receive(*, channel: str, phone: str, text: str, provider_id: str = "") -> InboundAnswer:
-    """Hand one inbound message to the installed handler and log what became of it (without the phone)."""
+def _message(item: dict, prefix: str) -> InboundMessage:
     from banyan.notify.services import normalise_phone
 
-    if channel not in INBOUND_CHANNELS:
-        raise InvalidInput(_("The channel is sms or voice."), field="channel")
-    phone = normalise_phone(phone)
+    if item.get("channel") not in INBOUND_CHANNELS:
+        raise InvalidInput(_("The channel is sms or voice."), field=f"{prefix}channel")
+    try:
+        phone = normalise_phone(item.get("phone") or "")
+    except InvalidInput as error:
+        raise InvalidInput(error.message, field=f"{prefix}from") from None
     if not phone:
-        raise InvalidInput(_("The sender's phone number is missing."), field="from")
-    message = InboundMessage(
-        channel=channel, phone=phone, text=(text or "").strip()[:TEXT_MAX], provider_id=provider_id
-    )
-    answer = _handler(message)
-    log = logger.info if answer.acted_on else logger.warning
-    log(
-        "notify: inbound %s %s: %s%s",
-        channel,
-        provider_id or "(no id)",
-        answer.status,
-        "" if answer.acted_on else " (not acted on)",
-    )
-    return answer
+        raise InvalidInput(_("The sender's phone number is missing."), field=f"{prefix}from")
+    text = (item.get("text") or "").strip()[:TEXT_MAX]
+    return InboundMessage(item["channel"], phone, text, item.get("provider_id") or "")
+
+
+def receive_many(items: list[dict]) -> list[InboundAnswer]:
+    """Hand inbound messages (dicts of ``channel``, ``phone``, ``text``, ``provider_id``) to the installed
+    handler, all checked first (a bad one is named by its position), and log what became of each — one
+    line each, without the phone."""
+    if len(items) > BATCH_MAX:
+        raise InvalidInput(_("At most %(max)d messages in one post.") % {"max": BATCH_MAX}, field="messages")
+    several = len(items) > 1
+    messages = [_message(item, f"messages[{i}]." if several else "") for i, item in enumerate(items)]
+    answers = _handler(messages) if messages else []
+    for message, answer in zip(messages, answers, strict=True):
+        log = logger.info if answer.acted_on else logger.warning
+        log(
+            "notify: inbound %s %s: %s%s",
+            message.channel,
+            message.provider_id or "(no id)",
+            answer.status,
+            "" if answer.acted_on else " (not acted on)",
+        )
+    return answers
+
+
+def receive(*, channel: str, phone: str, text: str, provider_id: str = "") -> InboundAnswer:
+    """One inbound message (see :func:`receive_many`)."""
+    item = {"channel": channel, "phone": phone, "text": text, "provider_id": provider_id}
+    return receive_many([item])[0]

@@ -103,3 +103,14 @@ class InboundOut(Schema):
     )
     reply: str = Field(..., description="what the gateway sends back (SMS) or says (voice)")
     language: str
+
+
+class InboundBatchIn(Schema):
+    """Several replies and key presses in one post (a gateway forwarding what arrived together)."""
+
+    messages: list[InboundIn] = Field(..., min_length=1, max_length=500)
+
+
+class InboundBatchOut(Schema):
+    count: int
+    items: list[InboundOut] = Field(..., description="one answer per message, in the order posted")

@@ -258,6 +258,7 @@ def notify(
     preferences = _preferences([p for p in people if not isinstance(p, Contact)])
     now = clock.now()
     messages: list[Message] = []
+    rendered: dict[str, tuple[str, str]] = {}
     with transaction.atomic():
         deliveries: list[Delivery] = []
         for recipient in people:
@@ -265,9 +266,10 @@ def notify(
             language = _supported_language(
                 recipient.language if isinstance(recipient, Contact) else getattr(preference, "language", "")
             )
-            with translation.override(language):
-                subject_text = _render(subject, params)[:200]
-                body_text = _render(body, params)
+            if language not in rendered:  # the same text for everyone reading this language
+                with translation.override(language):
+                    rendered[language] = (_render(subject, params)[:200], _render(body, params))
+            subject_text, body_text = rendered[language]
             message = Message(
                 language=language,
                 kind=kind,
@@ -289,7 +291,6 @@ def notify(
                 )
             else:
                 message.recipient = recipient
-            message.save()
             messages.append(message)
             usable, missing = resolve_channels(recipient, urgency, channels, preference)
             for channel in usable:
@@ -306,7 +307,10 @@ def notify(
                         last_error=_no_address(channel),
                     )
                 )
-        Delivery.objects.bulk_create(deliveries)
+        # Written together (thousands at once for the daily check-in); each delivery then takes its
+        # message's id.
+        Message.objects.bulk_create(messages, batch_size=500)
+        Delivery.objects.bulk_create(deliveries, batch_size=1000)
         in_app = [
             (d.pk, now)
             for d in deliveries

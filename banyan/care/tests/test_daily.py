@@ -240,3 +240,50 @@ def test_replies_travel_over_http(gateway):
     assert status == 200 and answer["id"].startswith("sms-")
     status, answer = post_json_answer(gateway.url("sms"), {"text": "no recipient"}, {})
     assert status == 400 and "to" in answer["error"]
+
+
+def test_a_batch_of_replies_is_answered_in_order_and_shared_phones_answer_in_turn(now, gateway, users):
+    first, second, third = (
+        Resident.objects.restrict(users["grid01"])
+        .filter(care_profiles__is_active=True)
+        .distinct()
+        .order_by("id")[:3]
+    )
+    _plan(first, [Channel.SMS])
+    _plan(second, [Channel.SMS])  # the same landline as the first
+    _plan(third, [Channel.SMS], phone="13912349999")
+    assert send_daily_checkins() == 3
+    status, answer = gateway.reply_many(
+        [(PHONE, "1"), ("13912349999", "maybe"), ("13800000002", "1"), (PHONE, "2")]
+    )
+    assert status == 200, answer
+    assert answer["count"] == 4
+    assert [item["status"] for item in answer["items"]] == [
+        "recorded",
+        "unknown_keyword",
+        "unknown_number",
+        "recorded",
+    ]
+    outcomes = dict(CheckIn.objects.values_list("resident_id", "outcome"))
+    assert outcomes == {first.pk: "fine", second.pk: "need_help"}
+    assert CheckIn.objects.get(resident=second).incident is not None
+    assert CheckInRequest.objects.filter(answered_at__isnull=False).count() == 2
+    entries = AuditEntry.objects.filter(action="check_in.record", actor="gateway:sms")
+    assert sorted(entries.values_list("subject_id", flat=True)) == sorted([str(first.pk), str(second.pk)])
+
+
+def test_a_bad_message_in_a_batch_refuses_the_post_naming_it(asked, gateway):
+    status, answer = gateway.reply_many([(PHONE, "1"), ("12ab", "1")])
+    assert status == 400
+    assert answer["field"] == "messages[1].from"
+    assert not CheckIn.objects.exists()
+
+
+def test_the_worker_sends_the_daily_checkins(now, gateway, cared):
+    from banyan.processes.management.commands.worker import run_once
+
+    _plan(cared, [Channel.SMS])
+    counts = run_once()
+    assert counts["asked"] == 1 and counts["sent"] >= 1
+    assert [item["channel"] for item in gateway.received] == ["sms"]
+    assert run_once()["asked"] == 0

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from banyan.bench import care as care_bench
 from banyan.bench import cockpit as cockpit_bench
 from banyan.bench import ingest as ingest_bench
 from banyan.bench.rules import bench_engine
@@ -57,7 +58,18 @@ class Command(BaseCommand):
         cockpit.add_argument("--events-per-second", type=float, default=50.0)
         cockpit.add_argument("--json", dest="json_file", default=None, help="write the result object here")
 
+        care = sub.add_parser(
+            "care", help="daily check-in SMS for N vulnerable residents queued, then all their replies"
+        )
+        care.add_argument("--residents", type=int, default=10000)
+        care.add_argument("--json", dest="json_file", default=None, help="write the result object here")
+        care.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+        care.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+
     def handle(self, *args, verb, **options):
+        if verb == "care":
+            self.bench_care(**options)
+            return
         if verb == "ingest":
             self.bench_ingest(**options)
             return
@@ -87,6 +99,28 @@ class Command(BaseCommand):
             f"{result['p50_ms_at_5000']}/{result['p99_ms_at_5000']} ms at 5,000/s; "
             f"lost {result['lost']}, duplicates {result['duplicates']} ({result['backend']})"
         )
+        self.stdout.write(json.dumps(result))
+
+    def bench_care(self, *, residents, json_file, database_url, inner, **options):
+        if residents < 1:
+            raise CommandError("--residents must be positive")
+        if inner:  # the measuring process, pointed at the prepared database
+            if not json_file:
+                raise CommandError("--inner needs --json")
+            care_bench.measure(residents=residents, json_file=json_file, machine=_machine())
+            return
+        result = care_bench.prepare_and_run(
+            residents=residents, json_file=json_file, database_url=database_url
+        )
+        self.stdout.write(
+            f"{result['requests_sent']:,} check-in SMS queued in {result['queue_s']} s "
+            f"(goal {result['queue_goal_s']:g} s: {'met' if result['queue_goal_met'] else 'MISSED'}); "
+            f"{result['replies']:,} replies processed in {result['reply_s']} s "
+            f"(goal {result['reply_goal_s']:g} s: {'met' if result['reply_goal_met'] else 'MISSED'}), "
+            f"{result['checkins_recorded']:,} check-ins, {result['need_help_incidents']} incidents "
+            f"({result['backend']})"
+        )
+        self.stdout.write(f"machine: {result['machine']}")
         self.stdout.write(json.dumps(result))
 
     def bench_cockpit(self, *, trials, residents, load_seconds, events_per_second, json_file, **options):
