@@ -1,6 +1,6 @@
 """``banyan worker``: the background jobs of response — alerts whose rule says so open incidents,
 missed deadlines escalate (and silent responders are replaced), the daily care check-in messages
-are sent when due, notifications go out.
+are sent when due, missed check-ins are retried and then visited, notifications go out.
 
 A round runs every ``--interval`` seconds, and at once when an ``alert.raised`` event arrives on the
 bus (with ``BANYAN_BUS=mqtt``, from ``banyan ingest`` through the broker): an alert opens its
@@ -15,6 +15,7 @@ from django.db import connection
 
 from banyan.care.circle import tell_carers_of_alerts
 from banyan.care.daily import send_daily_checkins
+from banyan.care.visits import follow_missed
 from banyan.core import events
 from banyan.core.bus_mqtt import start_from_settings
 from banyan.core.events import EventName
@@ -29,12 +30,16 @@ def run_once() -> dict[str, int]:
     escalated = escalate_due()
     asked = send_daily_checkins()  # the daily check-in messages due by now, once per plan per day
     told = tell_carers_of_alerts()  # the carers of those at the home of a new alert, once per alert
+    # missed check-ins (and inactivity alerts of those with a plan): retries, then a visit on foot
+    followed = follow_missed()
     sent = send_pending()
     return {
         "opened": len(opened),
         "escalated": len(escalated),
         "asked": asked,
         "told": told,
+        "retried": followed["retried"],
+        "visits": followed["visits"],
         "sent": sent.total,
     }
 
