@@ -114,6 +114,7 @@ class AuditAction(enum.StrEnum):
     CARER_LINK = "carer.link"  # a family carer's record joined to the account they sign in with
     PROXY_GRANT = "proxy.grant"  # the resident (or guardian) let a carer act for them, within scopes
     PROXY_WITHDRAW = "proxy.withdraw"
+    CARE_VISIT_RECORD = "care_visit.record"  # what the one sent on a wellness visit found
 
     # --- sim -------------------------------------------------------------------------------------
     SIM_SEED = "sim.seed"  # `banyan seed` wrote a synthetic community

@@ -55,6 +55,7 @@ ACTION_LABELS: dict[AuditAction, Promise] = {
     AuditAction.CARER_LINK: _("Carer linked to an account"),
     AuditAction.PROXY_GRANT: _("Carer allowed to act for a resident"),
     AuditAction.PROXY_WITHDRAW: _("Carer's permission to act withdrawn"),
+    AuditAction.CARE_VISIT_RECORD: _("Wellness visit recorded"),
     AuditAction.CONSENT_GRANT: _("Consent given"),
     AuditAction.CONSENT_WITHDRAW: _("Consent withdrawn"),
     AuditAction.CORRECTION_REQUEST: _("Correction requested"),

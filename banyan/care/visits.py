@@ -26,6 +26,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from banyan.audit.actions import AuditAction
+from banyan.audit.services import Event, record
 from banyan.care.choices import (
     Channel,
     Escalation,
@@ -377,6 +379,13 @@ def record_visit(
             if follow_up.not_home >= not_home_tries():
                 _escalate_not_home(follow_up, incident)
                 _end(follow_up, FollowUpStatus.ESCALATED, now)
+        details = {"outcome": outcome, "incident": incident.pk, "status": follow_up.status}
+        if cleaned:
+            details["photo"] = True
+        record(
+            actor=actor,
+            events=[Event(AuditAction.CARE_VISIT_RECORD, "resident", resident.pk, details=details)],
+        )
     return visit
 
 

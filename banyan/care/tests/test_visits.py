@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from banyan.audit.models import AuditEntry
 from banyan.care import services, visits
 from banyan.care.choices import FollowUpStatus
 from banyan.care.models import CheckIn, FollowUp, Visit
@@ -142,6 +143,9 @@ def test_well_closes_the_loop(plan, sim):
     incident.refresh_from_db()
     assert incident.status == "resolved"
     assert FollowUp.objects.get(resident=plan.resident).status == FollowUpStatus.SEEN
+    entry = AuditEntry.objects.filter(action="care_visit.record").get()
+    assert entry.subject_id == str(plan.resident.pk)
+    assert entry.details == {"outcome": "well", "incident": incident.pk, "status": "seen"}
 
 
 def test_not_at_home_twice_escalates(plan, sim):
