@@ -3,7 +3,8 @@ serving a resident with a plan) is followed until the resident is seen.
 
 :func:`follow_missed` (run by ``banyan worker`` every round, on :mod:`banyan.core.clock` time, safe to
 run again) walks each missed check-in through the plan's next channels — SMS, then a voice call, then
-the carer — one every ``retry_minutes``, and, when nobody answered, opens a wellness-visit incident
+the carers with a consent in force (``banyan.notify.carers.tell_carers``, ``checkin.missed``) — one
+every ``retry_minutes``, and, when nobody answered, opens a wellness-visit incident
 (category ``wellness_check``) through response, which dispatches it on foot to the nearest grid worker or
 volunteer serving the community. A plan whose escalation is "send someone to visit" skips the retries;
 one whose escalation is "tell the carer" tries the carer only. An inactivity alert is a sign already: its
@@ -40,8 +41,10 @@ from banyan.care.models import CarePlan, CheckIn, FollowUp, Visit
 from banyan.care.services import NEED_HELP_CATEGORY, NOTE_MAX, due_at
 from banyan.core import clock
 from banyan.core.errors import InvalidInput, PermissionDenied
+from banyan.notify.carers import tell_carers
 from banyan.notify.services import Contact, notify
-from banyan.people.models import Actor, Carer, Resident, User
+from banyan.people.carers import consented_carers
+from banyan.people.models import Actor, Resident, User
 from banyan.response.flow import OPEN, Move, Status
 from banyan.response.models import Incident, Source
 from banyan.response.photos import clean_photo
@@ -196,10 +199,6 @@ def _step(follow_up: FollowUp, now: dt.datetime) -> str:
 
 CHECKIN_SUBJECT = gettext_lazy("Are you well today?")
 CHECKIN_BODY = gettext_lazy("We have not heard from you today. Reply 1 if you are fine, 2 if you need help.")
-CARER_SUBJECT = gettext_lazy("No check-in from %(name)s today")
-CARER_BODY = gettext_lazy(
-    "%(name)s has not checked in today and does not answer. Please check on them, and check in for them."
-)
 
 
 def _resident_recipient(resident: Resident):
@@ -210,9 +209,9 @@ def _resident_recipient(resident: Resident):
 
 
 def _carers(resident: Resident) -> list:
+    """The carers who may be told about ``resident`` (a consent in force): accounts, else phones."""
     recipients: list = []
-    carers = Carer.objects.filter(care_profile__resident=resident, care_profile__is_active=True)
-    for carer in carers.select_related("user").order_by("-is_primary", "id"):
+    for carer in consented_carers(resident):
         user = carer.user
         if user is not None and user.is_active:
             recipients.append(user)
@@ -227,19 +226,11 @@ def _send_retry(follow_up: FollowUp, channel: str) -> bool:
     resident = follow_up.resident
     reference = ("care_follow_up", follow_up.pk)
     if channel == Channel.CARER:
-        carers = _carers(resident)
-        if not carers:
-            return False
-        notify(
-            carers,
-            "care.missed_checkin",
-            CARER_SUBJECT,
-            CARER_BODY,
-            params={"name": resident.name},
-            reference=reference,
-            urgency="urgent",
+        due = follow_up.plan.checkin_time
+        told = tell_carers(
+            resident, "checkin.missed", params={"time": f"{due.hour}:{due.minute:02d}"}, reference=reference
         )
-        return True
+        return bool(told)
     recipient = _resident_recipient(resident)
     if recipient is None:
         return False

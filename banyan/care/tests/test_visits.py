@@ -16,6 +16,7 @@ from banyan.care.models import CheckIn, FollowUp, Visit
 from banyan.core import clock
 from banyan.core.errors import InvalidInput, PermissionDenied
 from banyan.notify.models import Delivery, Message
+from banyan.people.carers import consented_carers
 from banyan.people.models import Resident, User
 from banyan.response.models import Incident, Responder, Shift
 from banyan.response.services import candidates_for, open_incident
@@ -99,6 +100,8 @@ def test_a_missed_checkin_is_retried_on_the_next_channels_then_someone_goes(plan
     visits.follow_missed()
     follow_up.refresh_from_db()
     assert [r["channel"] for r in follow_up.retries] == ["sms", "voice", "carer"]
+    told = Message.objects.filter(kind="carer.checkin.missed").exists()
+    assert follow_up.retries[2]["sent"] is told is bool(consented_carers(plan.resident))
     assert follow_up.incident is None
     sim.advance(dt.timedelta(minutes=15))
     assert visits.follow_missed()["visits"] == 1
