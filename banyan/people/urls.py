@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from banyan.people import token_views, unit_views, views
+from banyan.people import carer_views, token_views, unit_views, views
 
 app_name = "people"
 
@@ -8,6 +8,10 @@ urlpatterns = [
     path("households/<int:pk>/", views.household_detail, name="household-detail"),
     path("residents/<int:pk>/", views.resident_detail, name="resident-detail"),
     path("residents/<int:pk>/reveal/", views.resident_reveal, name="resident-reveal"),
+    path("residents/<int:pk>/carers/", carer_views.carer_circle, name="carer-circle"),
+    path("carers/<int:pk>/link/", carer_views.carer_link, name="carer-link"),
+    path("carers/<int:pk>/consent/", carer_views.carer_grant, name="carer-grant"),
+    path("carer-consents/<int:pk>/withdraw/", carer_views.carer_withdraw, name="carer-withdraw"),
     path("me/", views.my_data, name="my-data"),
     path("me/reveal/", views.my_data_reveal, name="my-data-reveal"),
     path("me/export/", views.my_data_export, name="my-data-export"),

@@ -34,7 +34,7 @@ from banyan.core import clock
 from banyan.core.access import REVEALABLE_FIELDS, Action, can, revealable_fields
 from banyan.core.errors import Conflict, InvalidInput, NotFound
 from banyan.core.views import private, service_errors
-from banyan.people import ledgers, rights, stepup
+from banyan.people import carers, ledgers, rights, stepup
 from banyan.people.caching import no_store
 from banyan.people.choices import CareKind, CareLevel, CorrectionStatus, ResidentTag
 from banyan.people.forms import (
@@ -142,6 +142,7 @@ def _render_resident(request, resident: Resident, *, form=None, reveal_open=Fals
         # Whether care profiles exist is health data: a role that may not see care is told so, never
         # "none" (an 83-year-old living alone with two profiles is not someone without care).
         "care_shown": may_see_care(user),
+        "may_manage_carers": carers.may_manage(user),
         "reveal_form": form,
         "reveal_open": reveal_open,
         "revealed": revealed or {},

@@ -368,6 +368,31 @@ def care_visit_g01(world) -> int:
     return incident.pk
 
 
+def carer_g01(world) -> int:
+    """volunteer01's carer record for resident01."""
+    from banyan.people.models import Carer
+
+    return Carer.objects.filter(care_profile__resident=world.resident_g01).order_by("id").first().pk
+
+
+def carer_consent_g01(world) -> int:
+    """A consent in force of resident01's carer (made the first time it is asked for)."""
+    from banyan.core import clock
+    from banyan.people.models import CarerConsent
+
+    consent, _ = CarerConsent.objects.get_or_create(
+        carer_id=carer_g01(world),
+        withdrawn_at=None,
+        defaults={
+            "given_by": "self",
+            "scopes": ["report"],
+            "valid_from": clock.now(),
+            "recorded_at": clock.now(),
+        },
+    )
+    return consent.pk
+
+
 def communal_device(grid) -> int:
     """A device of the grid that is no home's (no unit, serving no one): every role of the grid sees it."""
     from banyan.sensing.models import Device
@@ -429,6 +454,14 @@ PAGES: dict[str, list[Variant]] = {
         v(NOT_FOUND_TO_ALL, lambda w: [UNKNOWN_ID], label="unknown"),
     ],
     # The reveal form: auditors reveal nothing (403 once the resident is found in their scope).
+    # the carer circle: staff who change people and see care, for residents in their scope.
+    "people:carer-circle": [
+        v("302 200 200 200 200 404 403 403 403 403", lambda w: [w.resident_g01.pk], label="resident01"),
+        v("302 404 404 404 404 404 403 403 403 403", lambda w: [UNKNOWN_ID], label="unknown"),
+    ],
+    "people:carer-link": [v(POST_ONLY, lambda w: [carer_g01(w)])],
+    "people:carer-grant": [v(POST_ONLY, lambda w: [carer_g01(w)])],
+    "people:carer-withdraw": [v(POST_ONLY, lambda w: [carer_consent_g01(w)])],
     "people:resident-reveal": [
         v("302 200 200 200 200 404 200 200 200 403", lambda w: [w.resident_g01.pk], label="resident01"),
         v("302 200 200 200 404 200 200 404 404 403", lambda w: [w.resident_g02.pk], label="G02"),
@@ -1668,6 +1701,31 @@ FORMS: list[Form] = [
                 "escalation": "next_channel",
             },
         },
+        "302 200 200 200 200 404 403 403 403 403",
+    ),
+    Form(
+        "carer-link",
+        "people:carer-link",
+        lambda w: [carer_g01(w)],
+        {"empty": empty, "garbage": lambda w: {"username": LONG + NUL}},
+        "302 200 200 200 200 404 403 403 403 403",
+    ),
+    Form(
+        "carer-grant",
+        "people:carer-grant",
+        lambda w: [carer_g01(w)],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"given_by": NUL, "scopes": [LONG, NUL], "valid_until": LONG},
+            "no-scope": lambda w: {"given_by": "self"},
+        },
+        "302 200 200 200 200 404 403 403 403 403",
+    ),
+    Form(
+        "carer-withdraw",
+        "people:carer-withdraw",
+        lambda w: [carer_consent_g01(w)],
+        {"empty": empty, "garbage": lambda w: {"consent": HUGE}},
         "302 200 200 200 200 404 403 403 403 403",
     ),
     Form(
