@@ -91,6 +91,18 @@ def _recipient(plan: CarePlan, channel: str, account: User | None, language: str
     return None
 
 
+PLAN_FIELDS = (
+    "id",
+    "resident_id",
+    "is_active",
+    "channels",
+    "checkin_time",
+    "grace_minutes",
+    "checker_user_id",
+    "checker_carer_id",
+)
+
+
 def send_daily_checkins(*, now: dt.datetime | None = None) -> int:
     """Send today's check-in message of every active plan that is due and not yet asked; returns how
     many were sent. Safe to run in several workers: a plan asked twice the same day rolls back."""
@@ -102,8 +114,8 @@ def send_daily_checkins(*, now: dt.datetime | None = None) -> int:
     for plan in (
         CarePlan.objects.filter(is_active=True)
         .exclude(pk__in=asked)
-        .select_related("resident", "checker_user", "checker_carer__user")
-        .defer("resident__id_number", "resident__registered_address")  # no need to decrypt those
+        .select_related("resident")
+        .only(*PLAN_FIELDS, "resident__name", "resident__phone")  # no more to decrypt than the phone
     ):
         due = _due(plan, day_start)
         if due <= now < due + dt.timedelta(minutes=plan.grace_minutes):
@@ -156,7 +168,7 @@ def send_daily_checkins(*, now: dt.datetime | None = None) -> int:
 
 def _request(plan: CarePlan, channel: str, due: dt.datetime, now: dt.datetime, message_id) -> CheckInRequest:
     return CheckInRequest(
-        plan=plan,
+        plan_id=plan.pk,
         resident_id=plan.resident_id,
         day=due.date(),
         channel=channel,

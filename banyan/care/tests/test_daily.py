@@ -287,3 +287,16 @@ def test_the_worker_sends_the_daily_checkins(now, gateway, cared):
     assert counts["asked"] == 1 and counts["sent"] >= 1
     assert [item["channel"] for item in gateway.received] == ["sms"]
     assert run_once()["asked"] == 0
+
+
+def test_a_plan_checked_by_a_carer_asks_the_carer(now, gateway, users, cared):
+    plan = _plan(cared, [Channel.CARER, Channel.SMS])
+    plan.checker_user = users["grid01"]
+    plan.save()
+    assert send_daily_checkins() == 1
+    request = CheckInRequest.objects.get()
+    assert request.channel == "carer"
+    message = Message.objects.get(pk=request.message_id)
+    assert message.recipient == users["grid01"] and cared.name in message.body
+    send_pending()
+    assert gateway.received == []  # no SMS: the carer was reached
