@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from banyan.core import vault
 from banyan.core.access import Action, can
 from banyan.core.choices import Role
-from banyan.people.models import Organisation
+from banyan.people.models import Organisation, Resident
 from banyan.places.models import Building, Facility, Region, ScopedQuerySet, Unit
 from banyan.response.flow import ENDED, Status
 from banyan.warning.choices import Grade
@@ -387,6 +387,11 @@ class Report(models.Model):
 
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="reports"
+    )
+    # A carer's report for the resident they look after (within a consent naming "report"): the
+    # reporter is the carer, this the one it is for. Both people are recorded.
+    for_resident = models.ForeignKey(
+        Resident, models.SET_NULL, null=True, blank=True, related_name="proxy_reports"
     )
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     contact_name = vault.EncryptedTextField(_("contact name"), blank=True)

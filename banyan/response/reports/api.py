@@ -14,6 +14,8 @@ from banyan.core import throttle
 from banyan.core.api import ErrorOut, ListOut, page, parse_json_object
 from banyan.core.errors import InvalidInput
 from banyan.core.throttle import RateLimit
+from banyan.people import carers
+from banyan.people.choices import ProxyScope
 from banyan.people.models import AuthenticatedHttpRequest
 from banyan.places.models import Building, Facility, Unit
 from banyan.response.models import DESCRIPTION_MAX, PHOTO_MAX_BYTES, RATING_COMMENT_MAX, Report, StatusChoices
@@ -34,6 +36,12 @@ class ReportIn(Schema):
     latitude: float | None = None
     longitude: float | None = None
     photo_base64: str | None = Field(None, description="JSON only; a form sends the file as `photo`")
+    for_resident: int | None = Field(
+        None,
+        ge=1,
+        le=2**63 - 1,
+        description="a carer reporting for the resident they look after (a consent naming report)",
+    )
 
 
 class ContactOut(Schema):
@@ -231,12 +239,16 @@ def submit_report(request: AuthenticatedHttpRequest):
     towards the hourly photo limit (429)."""
     data, photo = _parse_submission(request)
     throttle.check(request, "photos", count=int(photo is not None), field="photo")
+    for_resident = None
+    if data.for_resident is not None:
+        for_resident = carers.get_proxied_resident(request.user, data.for_resident, ProxyScope.REPORT)
     report = reports.submit_report(
         actor=request.user,
         category=data.category,
         description=data.description,
         home=data.home,
         photo=photo,
+        for_resident=for_resident,
         **_place(data, request.user),
     )
     return Status(201, report_out(report))

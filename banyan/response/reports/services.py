@@ -29,7 +29,9 @@ from banyan.core.access import Action, can
 from banyan.core.choices import Role
 from banyan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from banyan.notify.services import Contact, normalise_phone, notify
-from banyan.people.models import Actor, User
+from banyan.people import carers
+from banyan.people.choices import ProxyScope
+from banyan.people.models import Actor, Resident, User
 from banyan.places.choices import RegionKind
 from banyan.places.geo import haversine_m
 from banyan.places.models import Building, Facility, Region, Unit
@@ -145,8 +147,13 @@ def submit_report(
     media_url: str = "",
     contact: ContactDetails | None = None,
     open311_key: Open311Key | None = None,
+    for_resident: Resident | None = None,
 ) -> Report:
     """File a report and open its incident (routed by the matrix, dispatched) in one transaction.
+
+    ``for_resident``: a carer reports for the resident they look after, within a consent naming
+    ``report`` (:mod:`banyan.people.carers`); ``home`` is then that resident's home, and the report
+    records both people (the carer as reporter, the resident it is for).
 
     ``actor`` is the resident (or staff member) reporting; None for an Open311 request, which comes
     with ``open311_key`` and perhaps ``contact`` details. The place is ``home`` (the reporter's
@@ -158,6 +165,11 @@ def submit_report(
         raise PermissionDenied(_("Sign in to report a problem."))
     if actor is not None and not can(actor, Action.REPORT_INCIDENTS):
         raise PermissionDenied(_("You may not report problems."))
+    proxy = None
+    if for_resident is not None:
+        proxy = carers.proxy_carer(actor, for_resident, ProxyScope.REPORT) if actor is not None else None
+        if proxy is None:
+            raise NotFound(_("Resident not found."))
     category = _category(category)
     description = (description or "").strip()
     if len(description) > DESCRIPTION_MAX:
@@ -166,7 +178,7 @@ def submit_report(
             field="description",
         )
     if home:
-        unit = _home_unit(actor)
+        unit = for_resident.household.unit if for_resident is not None else _home_unit(actor)
     if (latitude is None) != (longitude is None):
         raise InvalidInput(_("Give both latitude and longitude."), field="latitude")
     if media_url:
@@ -194,6 +206,7 @@ def submit_report(
     now = clock.now()
     report = Report.objects.create(
         reporter=actor,
+        for_resident=for_resident,
         source=source,
         contact_name=contact.name,
         contact_phone=contact.phone,
@@ -238,6 +251,9 @@ def submit_report(
                     "source": source,
                     "incident": incident.pk,
                     "photo": bool(photo),
+                    **(
+                        {"for_resident": for_resident.pk, "carer": proxy.pk} if proxy and for_resident else {}
+                    ),
                 },
             )
         ],
