@@ -11,6 +11,7 @@ from banyan.audit.models import AuditEntry
 from banyan.core import clock
 from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
 from banyan.people import carers
+from banyan.people.choices import ProxyScope
 from banyan.people.models import CareProfile, Carer, Resident, User
 
 
@@ -119,4 +120,22 @@ def test_the_resident_withdraws_their_own_consent_and_no_one_else_may(users, eld
         carers.withdraw(actor=users["resident01"], consent=consent)
     assert carers.proxy_scope(users["resident01"], elder) == {"check_in"}
     carers.withdraw(actor=elder_account, consent=consent)
+    assert carers.proxy_scope(users["resident01"], elder) == frozenset()
+
+
+@pytest.mark.parametrize(
+    "username", ["admin", "street01", "director", "grid01", "property01", "volunteer01", "auditor"]
+)
+def test_no_role_acts_for_a_resident_without_being_their_carer(users, elder, carer, username):
+    """Role × scope: staff rights do not make anyone a proxy; only a carer's consent does."""
+    carers.link_account(actor=users["grid01"], carer=carer, username="resident01")
+    carers.grant(actor=users["grid01"], carer=carer, given_by="self", scopes=list(ProxyScope.values))
+    assert carers.proxy_scope(users[username], elder) == frozenset()
+    assert not carers.residents_cared_for(users[username]).exists()
+
+
+def test_a_volunteer_linked_as_carer_gets_the_consents_scopes(users, elder, carer):
+    carers.link_account(actor=users["grid01"], carer=carer, username="volunteer01")
+    carers.grant(actor=users["grid01"], carer=carer, given_by="self", scopes=["sign_up", "vote"])
+    assert carers.proxy_scope(users["volunteer01"], elder) == {"sign_up", "vote"}
     assert carers.proxy_scope(users["resident01"], elder) == frozenset()
