@@ -111,6 +111,10 @@ def follow_missed(now: dt.datetime | None = None) -> dict[str, int]:
                 continue
             locked.plan, locked.resident = follow_up.plan, follow_up.resident
             counts[_step(locked, now)] += 1
+    # A visit whose incident was resolved on its own page, without a visit recorded: seen all the same.
+    FollowUp.objects.filter(
+        status=FollowUpStatus.VISITING, incident__status__in=[Status.RESOLVED, Status.CLOSED]
+    ).update(status=FollowUpStatus.SEEN, ended_at=now, next_at=None)
     return counts
 
 

@@ -265,3 +265,17 @@ def test_the_visit_is_recorded_from_the_task_page(plan, sim, signed_in):
     assert done.status_code == 302
     visit = Visit.objects.get()
     assert (visit.outcome, visit.note, visit.by) == ("not_home", "敲门无人应", visitor)
+
+
+def test_a_visit_resolved_on_the_incident_page_is_seen(plan, sim):
+    from banyan.response.services import act
+
+    incident = _visit_of(plan, sim)
+    act(actor=incident.assignee, incident=incident, move="accept")
+    incident.refresh_from_db()
+    visits.follow_missed()
+    assert FollowUp.objects.get(resident=plan.resident).status == FollowUpStatus.VISITING
+    act(actor=incident.assignee, incident=incident, move="resolve", note="她在家，一切安好。")
+    visits.follow_missed()
+    follow_up = FollowUp.objects.get(resident=plan.resident)
+    assert follow_up.status == FollowUpStatus.SEEN and follow_up.ended_at == clock.now()
