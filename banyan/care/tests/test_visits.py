@@ -265,6 +265,11 @@ def test_the_visit_is_recorded_from_the_task_page(plan, sim, signed_in):
     assert done.status_code == 302
     visit = Visit.objects.get()
     assert (visit.outcome, visit.note, visit.by) == ("not_home", "敲门无人应", visitor)
+    client.post("/elder-mode/", {"next": "/"})
+    elder = client.get(f"/care/visits/{incident.pk}/").content.decode()
+    assert 'class="elder"' in elder and "button--big" in elder and "不在家" in elder  # the earlier visit
+    english = signed_in(visitor.username, "en").get(f"/care/visits/{incident.pk}/").content.decode()
+    assert "Record the visit" in english and "Not at home" in english
 
 
 def test_a_visit_resolved_on_the_incident_page_is_seen(plan, sim):
