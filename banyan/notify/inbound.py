@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from banyan.core.errors import InvalidInput
 from banyan.notify.choices import Channel
+from banyan.notify.services import normalise_phone
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +81,6 @@ def set_handler(handler: Handler | None) -> Handler:
 
 
 def _message(item: dict, prefix: str) -> InboundMessage:
-    from banyan.notify.services import normalise_phone
-
     if item.get("channel") not in INBOUND_CHANNELS:
         raise InvalidInput(_("The channel is sms or voice."), field=f"{prefix}channel")
     try:
