@@ -17,7 +17,7 @@ from banyan.care.choices import Channel
 from banyan.care.daily import send_daily_checkins
 from banyan.care.models import CarePlan, CheckIn, CheckInRequest
 from banyan.core import clock, vault
-from banyan.notify.fakegateway import FakeGateway, post_json_answer
+from banyan.notify.fakegateway import FakeGateway, main, post_json_answer
 from banyan.notify.models import Message, Preference
 from banyan.notify.services import send_pending
 from banyan.people.choices import CareKind
@@ -300,3 +300,15 @@ def test_a_plan_checked_by_a_carer_asks_the_carer(now, gateway, users, cared):
     assert message.recipient == users["grid01"] and cared.name in message.body
     send_pending()
     assert gateway.received == []  # no SMS: the carer was reached
+
+
+def test_the_shell_command_posts_a_reply_over_http(gateway, capsys):
+    """``python -m banyan.notify.fakegateway reply URL PHONE KEY --voice --token T`` (the demo's way);
+    here the URL is the fake gateway itself, which records the request and refuses it (no ``to``)."""
+    with pytest.raises(SystemExit) as refused:
+        main(["reply", gateway.url("inbound"), PHONE, "2", "--voice", "--token", TOKEN])
+    assert refused.value.code == 1
+    request = gateway.requests[-1]
+    assert request["body"] == {"channel": "voice", "from": PHONE, "text": "2", "id": ""}
+    assert request["headers"]["Authorization"] == f"Bearer {TOKEN}"
+    assert capsys.readouterr().out.startswith("400 ")
