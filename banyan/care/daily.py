@@ -22,15 +22,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
-from banyan.care.choices import Channel, Outcome
-from banyan.care.models import CarePlan, CheckIn, CheckInRequest
+from banyan.care.choices import Channel, FollowUpReason, FollowUpStatus, Outcome
+from banyan.care.models import CarePlan, CheckIn, CheckInRequest, FollowUp
 from banyan.core import clock, vault
 from banyan.notify.inbound import InboundAnswer, InboundMessage
 from banyan.notify.models import Preference
@@ -219,11 +219,24 @@ def handle_inbound(messages: list[InboundMessage]) -> list[InboundAnswer]:
     known = [pk for pks in by_index.values() for pk in pks]
     # Each resident's request asked first whose window is open; an unanswered one before one already
     # answered (two residents sharing a phone answer one after the other).
+    # A missed check-in being followed up (retried on the next channels, or someone on the way) keeps
+    # the day's request open: the retry's SMS or call is answered the same way.
+    followed = set(
+        FollowUp.objects.filter(
+            resident_id__in=known,
+            reason=FollowUpReason.MISSED,
+            status__in=[FollowUpStatus.RETRYING, FollowUpStatus.VISITING],
+            ended_at__isnull=True,
+        ).values_list("resident_id", "day")
+    )
     open_requests: dict[int, list[CheckInRequest]] = {}
-    for item in CheckInRequest.objects.filter(
-        resident_id__in=known, sent_at__lte=now, expires_at__gt=now
-    ).order_by(F("answered_at").asc(nulls_first=True), "sent_at", "id"):
-        open_requests.setdefault(item.resident_id, []).append(item)
+    for item in (
+        CheckInRequest.objects.filter(resident_id__in=known, sent_at__lte=now)
+        .filter(Q(expires_at__gt=now) | Q(day__in={day for _resident, day in followed}))
+        .order_by(F("answered_at").asc(nulls_first=True), "sent_at", "id")
+    ):
+        if item.expires_at > now or (item.resident_id, item.day) in followed:
+            open_requests.setdefault(item.resident_id, []).append(item)
     languages = _languages_of(known)
     answers: list[InboundAnswer] = []
     to_record: list[tuple[CheckInRequest, str, str]] = []

@@ -15,7 +15,7 @@ from django.test import Client
 from banyan.audit.models import AuditEntry
 from banyan.care.choices import Channel
 from banyan.care.daily import send_daily_checkins
-from banyan.care.models import CarePlan, CheckIn, CheckInRequest
+from banyan.care.models import CarePlan, CheckIn, CheckInRequest, FollowUp
 from banyan.core import clock, vault
 from banyan.notify.fakegateway import FakeGateway, main, post_json_answer
 from banyan.notify.models import Message, Preference
@@ -312,3 +312,23 @@ def test_the_shell_command_posts_a_reply_over_http(gateway, capsys):
     assert request["body"] == {"channel": "voice", "from": PHONE, "text": "2", "id": ""}
     assert request["headers"]["Authorization"] == f"Bearer {TOKEN}"
     assert capsys.readouterr().out.startswith("400 ")
+
+
+def test_a_reply_to_a_retry_after_the_window_is_taken_while_the_missed_checkin_is_followed(
+    asked, gateway, now, cared
+):
+    now.advance(dt.timedelta(minutes=90))  # 10:35: the window closed, the SMS was missed
+    follow_up = FollowUp.objects.create(
+        resident=cared,
+        plan=asked,
+        reason="missed",
+        day=dt.date(2026, 12, 7),
+        started_at=clock.now(),
+        status="retrying",
+    )
+    status, answer = gateway.press(PHONE, "1")  # the retry's call
+    assert status == 200 and answer["status"] == "recorded"
+    assert CheckIn.objects.get(resident=cared).channel == "voice"
+    follow_up.status, follow_up.ended_at = "answered", clock.now()
+    follow_up.save()
+    assert gateway.reply(PHONE, "1")[1]["status"] == "too_late"  # once it is over, late again
