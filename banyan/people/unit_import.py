@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO
@@ -44,9 +44,20 @@ from banyan.audit.services import Event, record
 from banyan.core.access import Action, can
 from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
 from banyan.core.schemas import hidden_character
+from banyan.people.ledgers import CONTROL_CHARACTERS, _cell_text, _csv_rows, _fold, _xlsx_rows
 
 # The ledgers' readers: the same encodings, workbook handling and cell text for every spreadsheet import.
-from banyan.people.ledgers import CONTROL_CHARACTERS, _cell_text, _csv_rows, _fold, _xlsx_rows
+from banyan.people.sheets import (
+    Column,
+    FileProblem,
+    Headings,
+    RowProblem,
+    SheetReport,
+    is_chinese,
+    listing,
+    read_source,
+    too_large,
+)
 from banyan.places.choices import RegionKind, UnitUse
 from banyan.places.models import Building, Region, Unit
 
@@ -71,13 +82,6 @@ ROOM = re.compile(r"^(\d{3,6})\s*室?$")
 ENTRANCE_WORDS = re.compile(r"^(?:第\s*)?(\d{1,2})\s*(?:单元|号)?$")
 FLOOR_WORDS = re.compile(r"^(?:第\s*)?(-?\d{1,3})\s*(?:层|楼|f)?$", re.IGNORECASE)
 AREA_UNITS = re.compile(r"\s*(?:m²|m2|㎡|平方米|平米|平方)\s*$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header_zh: str
-    aliases: tuple[str, ...] = ()
 
 
 COLUMNS = (
@@ -106,147 +110,34 @@ USE_ALIASES = {
 # --- the report ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RowProblem:
-    """A problem of the file (``row`` None, ``feature`` the file or a building) or of one row and column."""
-
-    row: int | None
-    column: str
-    problem: str
-    feature: str = ""
-
-    def as_dict(self) -> dict:
-        if self.row is None:
-            return {"feature": self.feature or _("file"), "row": None, "column": "", "problem": self.problem}
-        return {
-            "feature": _("row %(row)d") % {"row": self.row},
-            "row": self.row,
-            "column": self.column,
-            "problem": self.problem,
-        }
-
-
 @dataclass
-class UnitImportReport:
-    community: str
-    dry_run: bool
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
+class UnitImportReport(SheetReport):
+    COUNTED = "units"
     buildings: int = 0  # buildings the generator made flats in
-    problem_list: list[RowProblem] = field(default_factory=list)
-
-    @property
-    def problems(self) -> list[dict]:
-        return [p.as_dict() for p in self.problem_list]
-
-    @property
-    def refused(self) -> bool:
-        """Every problem blocks: the file is written whole or not at all."""
-        return bool(self.problem_list)
 
     @property
     def units(self) -> int:
         return self.created + self.updated
 
-    def as_dict(self) -> dict:
-        return {
-            "community": self.community,
-            "dry_run": self.dry_run,
-            "units": self.units,
-            "created": self.created,
-            "updated": self.updated,
-            "problems": self.problems,
-        }
-
 
 # --- reading the file -------------------------------------------------------------------------------
 
-
-def _is_chinese() -> bool:
-    return (translation.get_language() or "").startswith("zh")
-
-
-def _listing(items: Iterable[str]) -> str:
-    return ("、" if _is_chinese() else ", ").join(items)
-
-
-def column_name(key: str) -> str:
-    """A column as a spreadsheet heads it, in the reader's language: "楼栋" on Chinese pages, "building
-    (楼栋)" on English ones."""
-    column = COLUMN_BY_KEY[key]
-    return column.header_zh if _is_chinese() else f"{column.key} ({column.header_zh})"
-
-
-def _header_map() -> dict[str, str]:
-    return {_fold(name): c.key for c in COLUMNS for name in (c.key, c.header_zh, *c.aliases)}
-
-
-class FileProblem(Exception):
-    """The file cannot be read as a whole (format, size, header): reported as the file's one problem."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+HEADINGS = Headings(COLUMNS, frozenset(IGNORED_HEADERS))
+_is_chinese = is_chinese
+_listing = listing
+column_name = HEADINGS.name
 
 
 def _header_keys(cells: list[str]) -> list[str | None]:
-    mapping = _header_map()
-    keys: list[str | None] = []
-    unknown = []
-    for position, cell in enumerate(cells, start=1):
-        folded = _fold(cell)
-        if not folded or folded in IGNORED_HEADERS:
-            keys.append(None)
-        elif folded in mapping:
-            key = mapping[folded]
-            if key in keys:
-                raise FileProblem(
-                    _("Column %(column)d (“%(header)s”) repeats the column %(name)s.")
-                    % {"column": position, "header": cell[:40], "name": column_name(key)}
-                )
-            keys.append(key)
-        else:
-            keys.append(None)
-            unknown.append(cell)
-    accepted = _listing(column_name(c.key) for c in COLUMNS)
-    if unknown:
-        raise FileProblem(
-            _("Unknown column %(columns)s in row 1; the columns are: %(accepted)s.")
-            % {"columns": _listing(f"“{u[:40]}”" for u in unknown), "accepted": accepted}
-        )
-    missing = [column_name(key) for key in ("building", "number") if key not in keys]
-    if "area" not in keys and "floor_area" not in keys:
-        missing.append(f"{column_name('area')} / {column_name('floor_area')}")
-    if missing:
-        raise FileProblem(
-            _("Row 1 lacks the required column %(columns)s; the columns are: %(accepted)s.")
-            % {"columns": _listing(missing), "accepted": accepted}
-        )
-    return keys
+    return HEADINGS.keys(cells, (("building",), ("number",), ("area", "floor_area")))
 
 
 def _read(source: Path | bytes | IO[bytes], filename: str | None) -> tuple[bytes, str]:
-    if isinstance(source, Path):
-        if source.stat().st_size > MAX_BYTES:
-            raise _too_large()
-        return source.read_bytes(), filename or source.name
-    if isinstance(source, bytes | bytearray):
-        data = bytes(source)
-    else:
-        if hasattr(source, "seek"):
-            source.seek(0)
-        data = source.read(MAX_BYTES + 1)
-        filename = filename or getattr(source, "name", "") or ""
-    if len(data) > MAX_BYTES:
-        raise _too_large()
-    return data, filename or ""
+    return read_source(source, filename, MAX_BYTES)
 
 
 def _too_large() -> FileProblem:
-    return FileProblem(
-        _("The file is larger than %(mb)d MB; split it into several files.") % {"mb": MAX_BYTES // 2**20}
-    )
+    return too_large(MAX_BYTES)
 
 
 def parse_units(

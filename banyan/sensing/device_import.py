@@ -29,7 +29,7 @@ import datetime as dt
 import io
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,9 +45,20 @@ from banyan.core import clock
 from banyan.core.access import Action, can
 from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
 from banyan.core.schemas import hidden_character
+from banyan.people.ledgers import CONTROL_CHARACTERS, FORMULA_STARTS, _cell_text, _csv_rows, _fold, _xlsx_rows
 
 # The ledgers' readers: the same encodings, workbook handling and cell text for every spreadsheet import.
-from banyan.people.ledgers import CONTROL_CHARACTERS, FORMULA_STARTS, _cell_text, _csv_rows, _fold, _xlsx_rows
+from banyan.people.sheets import (
+    Column,
+    FileProblem,
+    Headings,
+    RowProblem,
+    SheetReport,
+    is_chinese,
+    listing,
+    read_source,
+    too_large,
+)
 from banyan.places.choices import RegionKind
 from banyan.places.models import Building, Facility, Region, Unit
 from banyan.places.words import facility_words, unit_words
@@ -66,13 +77,6 @@ DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ]00:00(?::00)?)?$"
 # "2单元2201", "2单元2201室": an entrance and a room, as residents say a unit.
 UNIT_WORDS = re.compile(r"^(\d+)\s*单元\s*(\d+)\s*室?$")
 EARLIEST_YEAR = 2000
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header_zh: str
-    aliases: tuple[str, ...] = ()
 
 
 COLUMNS = (
@@ -97,143 +101,33 @@ IGNORED_HEADERS = {"序号", "no", "no.", "#"} | {_fold(h) for pair in LIST_ONLY
 # --- the report ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RowProblem:
-    """A problem of the file (``row`` None) or of one row and column."""
-
-    row: int | None
-    column: str
-    problem: str
-
-    def as_dict(self) -> dict:
-        if self.row is None:
-            return {"feature": _("file"), "row": None, "column": "", "problem": self.problem}
-        return {
-            "feature": _("row %(row)d") % {"row": self.row},
-            "row": self.row,
-            "column": self.column,
-            "problem": self.problem,
-        }
-
-
 @dataclass
-class DeviceImportReport:
-    community: str
-    dry_run: bool
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    problem_list: list[RowProblem] = field(default_factory=list)
-
-    @property
-    def problems(self) -> list[dict]:
-        return [p.as_dict() for p in self.problem_list]
-
-    @property
-    def refused(self) -> bool:
-        """Every problem blocks: the file is written whole or not at all."""
-        return bool(self.problem_list)
+class DeviceImportReport(SheetReport):
+    COUNTED = "devices"
 
     @property
     def devices(self) -> int:
         return self.created + self.updated
 
-    def as_dict(self) -> dict:
-        return {
-            "community": self.community,
-            "dry_run": self.dry_run,
-            "devices": self.devices,
-            "created": self.created,
-            "updated": self.updated,
-            "problems": self.problems,
-        }
-
 
 # --- reading the file -------------------------------------------------------------------------------
 
-
-def _is_chinese() -> bool:
-    return (translation.get_language() or "").startswith("zh")
-
-
-def _listing(items: Iterable[str]) -> str:
-    return ("、" if _is_chinese() else ", ").join(items)
-
-
-def column_name(key: str) -> str:
-    """A column as a spreadsheet heads it, in the reader's language: "楼栋" on Chinese pages, "building
-    (楼栋)" on English ones."""
-    column = COLUMN_BY_KEY[key]
-    return column.header_zh if _is_chinese() else f"{column.key} ({column.header_zh})"
-
-
-def _header_map() -> dict[str, str]:
-    return {_fold(name): c.key for c in COLUMNS for name in (c.key, c.header_zh, *c.aliases)}
-
-
-class FileProblem(Exception):
-    """The file cannot be read as a whole (format, size, header): reported as the file's one problem."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+HEADINGS = Headings(COLUMNS, frozenset(IGNORED_HEADERS))
+_is_chinese = is_chinese
+_listing = listing
+column_name = HEADINGS.name
 
 
 def _header_keys(cells: list[str]) -> list[str | None]:
-    mapping = _header_map()
-    keys: list[str | None] = []
-    unknown = []
-    for position, cell in enumerate(cells, start=1):
-        folded = _fold(cell)
-        if not folded or folded in IGNORED_HEADERS:
-            keys.append(None)
-        elif folded in mapping:
-            key = mapping[folded]
-            if key in keys:
-                raise FileProblem(
-                    _("Column %(column)d (“%(header)s”) repeats the column %(name)s.")
-                    % {"column": position, "header": cell, "name": column_name(key)}
-                )
-            keys.append(key)
-        else:
-            keys.append(None)
-            unknown.append(cell)
-    accepted = _listing(column_name(c.key) for c in COLUMNS)
-    if unknown:
-        raise FileProblem(
-            _("Unknown column %(columns)s in row 1; the columns are: %(accepted)s.")
-            % {"columns": _listing(f"“{u[:40]}”" for u in unknown), "accepted": accepted}
-        )
-    missing = [column_name(key) for key in REQUIRED if key not in keys]
-    if missing:
-        raise FileProblem(
-            _("Row 1 lacks the required column %(columns)s; the columns are: %(accepted)s.")
-            % {"columns": _listing(missing), "accepted": accepted}
-        )
-    return keys
+    return HEADINGS.keys(cells, tuple((key,) for key in REQUIRED))
 
 
 def _read(source: Path | bytes | IO[bytes], filename: str | None) -> tuple[bytes, str]:
-    if isinstance(source, Path):
-        if source.stat().st_size > MAX_BYTES:
-            raise _too_large()
-        return source.read_bytes(), filename or source.name
-    if isinstance(source, bytes | bytearray):
-        data = bytes(source)
-    else:
-        if hasattr(source, "seek"):
-            source.seek(0)
-        data = source.read(MAX_BYTES + 1)
-        filename = filename or getattr(source, "name", "") or ""
-    if len(data) > MAX_BYTES:
-        raise _too_large()
-    return data, filename or ""
+    return read_source(source, filename, MAX_BYTES)
 
 
 def _too_large() -> FileProblem:
-    return FileProblem(
-        _("The file is larger than %(mb)d MB; split it into several files.") % {"mb": MAX_BYTES // 2**20}
-    )
+    return too_large(MAX_BYTES)
 
 
 def parse_devices(
