@@ -6,7 +6,7 @@ read within a size limit. The resident ledger (banyan/people/ledgers.py) keeps i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -14,7 +14,8 @@ from typing import IO
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from banyan.people.ledgers import _fold
+from banyan.core.errors import InvalidInput
+from banyan.people.ledgers import _cell_text, _csv_rows, _fold, _xlsx_rows
 
 
 @dataclass(frozen=True)
@@ -167,3 +168,50 @@ def read_source(source: Path | bytes | IO[bytes], filename: str | None, max_byte
     if len(data) > max_bytes:
         raise too_large(max_bytes)
     return data, filename or ""
+
+
+def parse_rows(
+    data: bytes,
+    filename: str,
+    *,
+    headings: Headings,
+    required: Sequence[tuple[str, ...]],
+    max_rows: int,
+    wrong_format: str,
+    clean: Callable[[str, str], str] = lambda key, cell: cell,
+) -> list[tuple[int, dict[str, str]]]:
+    """The data rows of a .csv or .xlsx file as (spreadsheet row number, cells by column key, each
+    through ``clean(key, cell)``); blank rows are skipped. :class:`FileProblem` for a file that cannot be
+    read as a whole (``wrong_format`` when it is neither)."""
+    suffix = Path(filename).suffix.lower()
+    all_keys = [c.key for c in headings.columns]
+    try:
+        if suffix == ".csv":
+            raw_rows: Iterable = _csv_rows(data)
+        elif suffix == ".xlsx":
+            raw_rows = _xlsx_rows(data)
+        else:
+            raise FileProblem(wrong_format)
+        rows: list[tuple[int, dict[str, str]]] = []
+        keys: list[str | None] | None = None
+        for number, raw in enumerate(raw_rows, start=1):
+            cells = [_cell_text(value) for value in raw]
+            if keys is None:
+                keys = headings.keys(cells, required)
+                continue
+            if not any(cells):
+                continue
+            if len(rows) >= max_rows:
+                raise FileProblem(
+                    _("The file has more than %(max)d rows; split it into several files.") % {"max": max_rows}
+                )
+            values = dict.fromkeys(all_keys, "")
+            for key, cell in zip(keys, cells, strict=False):
+                if key is not None:
+                    values[key] = clean(key, cell)
+            rows.append((number, values))
+    except InvalidInput as exc:  # the ledgers' readers: an unreadable workbook or CSV
+        raise FileProblem(exc.message) from None
+    if keys is None:
+        raise FileProblem(_("The file is empty; the first row must name the columns."))
+    return rows

@@ -44,7 +44,7 @@ from banyan.audit.services import Event, record
 from banyan.core.access import Action, can
 from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
 from banyan.core.schemas import hidden_character
-from banyan.people.ledgers import CONTROL_CHARACTERS, _cell_text, _csv_rows, _fold, _xlsx_rows
+from banyan.people.ledgers import CONTROL_CHARACTERS, _fold
 
 # The ledgers' readers: the same encodings, workbook handling and cell text for every spreadsheet import.
 from banyan.people.sheets import (
@@ -55,6 +55,7 @@ from banyan.people.sheets import (
     SheetReport,
     is_chinese,
     listing,
+    parse_rows,
     read_source,
     too_large,
 )
@@ -146,41 +147,19 @@ def parse_units(
     """The file's data rows as (spreadsheet row number, cells by column key); blank rows are skipped.
     Raises :class:`FileProblem` for a file that cannot be read as a whole."""
     data, filename = _read(source, filename)
-    suffix = Path(filename).suffix.lower()
-    try:
-        if suffix == ".csv":
-            raw_rows: Iterable = _csv_rows(data)
-        elif suffix == ".xlsx":
-            raw_rows = _xlsx_rows(data)
-        else:
-            raise FileProblem(
-                _("A flat list must be a .csv or .xlsx file (an old .xls workbook can be saved as .xlsx).")
-            )
-        rows: list[tuple[int, dict[str, str]]] = []
-        keys: list[str | None] | None = None
-        for number, raw in enumerate(raw_rows, start=1):
-            cells = [_cell_text(value) for value in raw]
-            if keys is None:
-                keys = _header_keys(cells)
-                continue
-            if not any(cells):
-                continue
-            if len(rows) >= MAX_ROWS:
-                raise FileProblem(
-                    _("The file has more than %(max)d rows; split it into several files.") % {"max": MAX_ROWS}
-                )
-            values = dict.fromkeys(COLUMN_KEYS, "")
-            for key, cell in zip(keys, cells, strict=False):
-                if key is not None:
-                    values[key] = (
-                        unicodedata.normalize("NFKC", cell).strip() if key in NUMERIC_KEYS else cell.strip()
-                    )
-            rows.append((number, values))
-    except InvalidInput as exc:  # the ledgers' readers: an unreadable workbook or CSV
-        raise FileProblem(exc.message) from None
-    if keys is None:
-        raise FileProblem(_("The file is empty; the first row must name the columns."))
-    return rows
+    return parse_rows(
+        data,
+        filename,
+        headings=HEADINGS,
+        required=(("building",), ("number",), ("area", "floor_area")),
+        max_rows=MAX_ROWS,
+        wrong_format=_(
+            "A flat list must be a .csv or .xlsx file (an old .xls workbook can be saved as .xlsx)."
+        ),
+        clean=lambda key, cell: (
+            unicodedata.normalize("NFKC", cell).strip() if key in NUMERIC_KEYS else cell.strip()
+        ),
+    )
 
 
 # --- the community's buildings ------------------------------------------------------------------------

@@ -28,7 +28,6 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -45,7 +44,7 @@ from banyan.core import clock
 from banyan.core.access import Action, can
 from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
 from banyan.core.schemas import hidden_character
-from banyan.people.ledgers import CONTROL_CHARACTERS, FORMULA_STARTS, _cell_text, _csv_rows, _fold, _xlsx_rows
+from banyan.people.ledgers import CONTROL_CHARACTERS, FORMULA_STARTS, _fold
 
 # The ledgers' readers: the same encodings, workbook handling and cell text for every spreadsheet import.
 from banyan.people.sheets import (
@@ -56,6 +55,7 @@ from banyan.people.sheets import (
     SheetReport,
     is_chinese,
     listing,
+    parse_rows,
     read_source,
     too_large,
 )
@@ -136,39 +136,16 @@ def parse_devices(
     """The file's data rows as (spreadsheet row number, cells by column key); blank rows are skipped.
     Raises :class:`FileProblem` for a file that cannot be read as a whole."""
     data, filename = _read(source, filename)
-    suffix = Path(filename).suffix.lower()
-    try:
-        if suffix == ".csv":
-            raw_rows: Iterable = _csv_rows(data)
-        elif suffix == ".xlsx":
-            raw_rows = _xlsx_rows(data)
-        else:
-            raise FileProblem(
-                _("A device list must be a .csv or .xlsx file (an old .xls workbook can be saved as .xlsx).")
-            )
-        rows: list[tuple[int, dict[str, str]]] = []
-        keys: list[str | None] | None = None
-        for number, raw in enumerate(raw_rows, start=1):
-            cells = [_cell_text(value) for value in raw]
-            if keys is None:
-                keys = _header_keys(cells)
-                continue
-            if not any(cells):
-                continue
-            if len(rows) >= MAX_ROWS:
-                raise FileProblem(
-                    _("The file has more than %(max)d rows; split it into several files.") % {"max": MAX_ROWS}
-                )
-            values = dict.fromkeys(COLUMN_KEYS, "")
-            for key, cell in zip(keys, cells, strict=False):
-                if key is not None:
-                    values[key] = cell
-            rows.append((number, values))
-    except InvalidInput as exc:  # the ledgers' readers: an unreadable workbook or CSV
-        raise FileProblem(exc.message) from None
-    if keys is None:
-        raise FileProblem(_("The file is empty; the first row must name the columns."))
-    return rows
+    return parse_rows(
+        data,
+        filename,
+        headings=HEADINGS,
+        required=tuple((key,) for key in REQUIRED),
+        max_rows=MAX_ROWS,
+        wrong_format=_(
+            "A device list must be a .csv or .xlsx file (an old .xls workbook can be saved as .xlsx)."
+        ),
+    )
 
 
 # --- the community's places ---------------------------------------------------------------------------
