@@ -85,6 +85,7 @@ TEMPLATES = [
                 "banyan.core.context_processors.shell",
                 "banyan.notify.context_processors.inbox",
                 "banyan.places.context_processors.basemap",
+                "banyan.care.context_processors.menu",
             ],
         },
     },

@@ -115,6 +115,7 @@ class AuditAction(enum.StrEnum):
     PROXY_GRANT = "proxy.grant"  # the resident (or guardian) let a carer act for them, within scopes
     PROXY_WITHDRAW = "proxy.withdraw"
     CARE_VISIT_RECORD = "care_visit.record"  # what the one sent on a wellness visit found
+    CARE_VISIT_REQUEST = "care_visit.request"  # a staff member sent someone from the care board
 
     # --- sim -------------------------------------------------------------------------------------
     SIM_SEED = "sim.seed"  # `banyan seed` wrote a synthetic community

@@ -56,6 +56,7 @@ ACTION_LABELS: dict[AuditAction, Promise] = {
     AuditAction.PROXY_GRANT: _("Carer allowed to act for a resident"),
     AuditAction.PROXY_WITHDRAW: _("Carer's permission to act withdrawn"),
     AuditAction.CARE_VISIT_RECORD: _("Wellness visit recorded"),
+    AuditAction.CARE_VISIT_REQUEST: _("Wellness visit sent from the care board"),
     AuditAction.CONSENT_GRANT: _("Consent given"),
     AuditAction.CONSENT_WITHDRAW: _("Consent withdrawn"),
     AuditAction.CORRECTION_REQUEST: _("Correction requested"),

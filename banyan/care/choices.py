@@ -43,10 +43,12 @@ class VisitOutcome(models.TextChoices):
 
 
 class FollowUpReason(models.TextChoices):
-    """Why someone is being followed up: a check-in missed past its grace, or an inactivity rule."""
+    """Why someone is being followed up: a check-in missed past its grace, an inactivity rule, or a staff
+    member who sent someone from the care board."""
 
     MISSED = "missed", _("Missed check-in")
     INACTIVITY = "inactivity", _("Inactivity alert")
+    REQUESTED = "requested", _("Sent by staff")
 
 
 class FollowUpStatus(models.TextChoices):

@@ -224,7 +224,7 @@ def handle_inbound(messages: list[InboundMessage]) -> list[InboundAnswer]:
     followed = set(
         FollowUp.objects.filter(
             resident_id__in=known,
-            reason=FollowUpReason.MISSED,
+            reason__in=[FollowUpReason.MISSED, FollowUpReason.REQUESTED],
             status__in=[FollowUpStatus.RETRYING, FollowUpStatus.VISITING],
             ended_at__isnull=True,
         ).values_list("resident_id", "day")

@@ -40,11 +40,12 @@ from banyan.care.choices import (
 from banyan.care.models import CarePlan, CheckIn, FollowUp, Visit
 from banyan.care.services import NEED_HELP_CATEGORY, NOTE_MAX, due_at
 from banyan.core import clock
+from banyan.core.access import Action, can
 from banyan.core.errors import InvalidInput, PermissionDenied
 from banyan.notify.carers import tell_carers
 from banyan.notify.services import Contact, notify
 from banyan.people.carers import consented_carers
-from banyan.people.models import Actor, Resident, User
+from banyan.people.models import Actor, Resident, User, may_see_care
 from banyan.response.flow import OPEN, Move, Status
 from banyan.response.models import Incident, Source
 from banyan.response.photos import clean_photo
@@ -65,6 +66,8 @@ DEFAULT_NEEDS_HELP_CATEGORY = "fall_medical"
 # The channels a retry may go out on, in the order a plan names them (the app tap is the resident's own).
 RETRY_CHANNELS = (Channel.SMS, Channel.VOICE, Channel.CARER)
 OPEN_STATUSES = (FollowUpStatus.RETRYING, FollowUpStatus.VISITING)
+# Follow-ups of a day's missed check-in: the worker's own, or someone sent from the care board first.
+FOLLOWED_DAILY = (FollowUpReason.MISSED, FollowUpReason.REQUESTED)
 
 
 def _options() -> dict:
@@ -123,7 +126,7 @@ def _start_missed(now: dt.datetime) -> int:
     local = timezone.localtime(now)
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     answered = CheckIn.objects.filter(at__gte=day_start).values("resident_id")
-    followed = FollowUp.objects.filter(day=local.date(), reason=FollowUpReason.MISSED).values("resident_id")
+    followed = FollowUp.objects.filter(day=local.date(), reason__in=FOLLOWED_DAILY).values("resident_id")
     started = 0
     for plan in (
         CarePlan.objects.filter(is_active=True)
@@ -249,15 +252,16 @@ def _send_retry(follow_up: FollowUp, channel: str) -> bool:
     return True
 
 
-def _open_visit(follow_up: FollowUp, now: dt.datetime) -> None:
+def _open_visit(follow_up: FollowUp, now: dt.datetime, *, actor: Actor | None = None) -> None:
     """The wellness visit: the alert's open incident, else a ``wellness_check`` incident for the
     resident's home, dispatched on foot by response."""
     resident = follow_up.resident
-    description = (
-        _("Inactivity of a resident with a care plan: visit them (探视).")
-        if follow_up.reason == FollowUpReason.INACTIVITY
-        else _("Missed check-in, no answer on any channel: visit them (探视).")
-    )
+    if follow_up.reason == FollowUpReason.INACTIVITY:
+        description = _("Inactivity of a resident with a care plan: visit them (探视).")
+    elif follow_up.reason == FollowUpReason.REQUESTED or actor is not None:
+        description = _("Today's check-in is missing; sent from the care board: visit them (探视).")
+    else:
+        description = _("Missed check-in, no answer on any channel: visit them (探视).")
     incident = None
     if follow_up.alert_id is not None:
         incident = (
@@ -268,7 +272,7 @@ def _open_visit(follow_up: FollowUp, now: dt.datetime) -> None:
     if incident is None:
         try:
             incident = open_incident(
-                actor=None,
+                actor=actor,
                 category=NEED_HELP_CATEGORY,
                 source=Source.ALERT if follow_up.alert_id else Source.STAFF,
                 description=description,
@@ -285,6 +289,68 @@ def _open_visit(follow_up: FollowUp, now: dt.datetime) -> None:
     follow_up.incident = incident
     follow_up.status, follow_up.next_at = FollowUpStatus.VISITING, None
     follow_up.save(update_fields=["incident", "status", "next_at"])
+
+
+def may_send_someone(actor: Actor) -> bool:
+    """Staff who make care plans (directors, street officers, grid workers) send someone from the board."""
+    return can(actor, Action.CHANGE_PEOPLE) and can(actor, Action.REPORT_INCIDENTS) and may_see_care(actor)
+
+
+def send_someone(*, actor: Actor, resident: Resident) -> FollowUp:
+    """ "Send someone" from the care board: a wellness visit for ``resident`` now, dispatched on foot like
+    the worker's — the open follow-up's (skipping its remaining retries), else a new one (reason
+    ``requested``). Refused when someone is already on the way, or the resident has no active plan."""
+    if not may_send_someone(actor):
+        raise PermissionDenied(_("Your role cannot send someone on a wellness visit."))
+    plan = (
+        CarePlan.objects.restrict(actor, Action.CHANGE_PEOPLE)
+        .filter(resident_id=resident.pk, is_active=True)
+        .select_related("resident__household__unit")
+        .first()
+    )
+    if plan is None:
+        raise InvalidInput(_("This resident has no active care plan."), field="resident")
+    now = clock.now()
+    with transaction.atomic():
+        follow_up = (
+            FollowUp.objects.select_for_update()
+            .filter(resident_id=plan.resident_id, status__in=OPEN_STATUSES, ended_at__isnull=True)
+            .order_by("-started_at", "-pk")
+            .first()
+        )
+        if follow_up is not None and follow_up.status == FollowUpStatus.VISITING:
+            raise InvalidInput(
+                _("Someone is already on the way (incident %(number)s).") % {"number": follow_up.incident_id},
+                field="resident",
+            )
+        if follow_up is None:
+            follow_up = FollowUp.objects.create(
+                resident_id=plan.resident_id,
+                plan=plan,
+                reason=FollowUpReason.REQUESTED,
+                day=timezone.localtime(now).date(),
+                started_at=now,
+                status=FollowUpStatus.RETRYING,
+                next_at=None,
+            )
+        follow_up.plan, follow_up.resident = plan, plan.resident
+        _open_visit(follow_up, now, actor=actor)
+        if follow_up.status != FollowUpStatus.VISITING:
+            raise InvalidInput(
+                _("No visit could be opened: the resident's home has no place on the map."), field="resident"
+            )
+        record(
+            actor=actor,
+            events=[
+                Event(
+                    AuditAction.CARE_VISIT_REQUEST,
+                    "resident",
+                    plan.resident_id,
+                    details={"incident": follow_up.incident_id, "follow_up": follow_up.pk},
+                )
+            ],
+        )
+    return follow_up
 
 
 # --- the visit ----------------------------------------------------------------------------------------

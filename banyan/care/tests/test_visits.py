@@ -7,12 +7,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from banyan.audit.models import AuditEntry
 from banyan.care import services, visits
 from banyan.care.choices import FollowUpStatus
 from banyan.care.models import CheckIn, FollowUp, Visit
+from banyan.care.tests.conftest import at
 from banyan.core import clock
 from banyan.core.errors import InvalidInput, PermissionDenied
 from banyan.notify.models import Delivery, Message
@@ -20,22 +20,6 @@ from banyan.people.carers import consented_carers
 from banyan.people.models import Resident, User
 from banyan.response.models import Incident, Responder, Shift
 from banyan.response.services import candidates_for, open_incident
-
-
-def _local_today(hour: int, minute: int) -> dt.datetime:
-    """The day after the seed's (the site's day) at hour:minute: inside the seeded responders' shifts."""
-    first_shift = Shift.objects.order_by("starts_at").values_list("starts_at", flat=True).first()
-    assert first_shift is not None
-    day = timezone.localtime(first_shift + dt.timedelta(days=2)).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
-    return day.replace(hour=hour, minute=minute)
-
-
-@pytest.fixture
-def sim(db):
-    with clock.use(clock.SimulatedClock(_local_today(8, 0))) as simulated:
-        yield simulated
 
 
 @pytest.fixture
@@ -59,13 +43,9 @@ def plan(users, sim):
     )
 
 
-def _at(sim, hour, minute):
-    sim.advance(_local_today(hour, minute) - clock.now())
-
-
 def _visit_of(plan, sim) -> Incident:
     """Walk the plan's missed check-in to its visit: three retries, 15 minutes apart, then the visit."""
-    _at(sim, 10, 1)
+    at(sim, 10, 1)
     for _step in range(3):
         visits.follow_missed()
         sim.advance(dt.timedelta(minutes=15))
@@ -77,13 +57,13 @@ def _visit_of(plan, sim) -> Incident:
 
 
 def test_nothing_is_missed_within_the_grace_period(plan, sim):
-    _at(sim, 9, 59)
+    at(sim, 9, 59)
     assert visits.follow_missed()["started"] == 0
     assert not FollowUp.objects.exists()
 
 
 def test_a_missed_checkin_is_retried_on_the_next_channels_then_someone_goes(plan, sim):
-    _at(sim, 10, 1)
+    at(sim, 10, 1)
     first = visits.follow_missed()
     assert (first["started"], first["retried"]) == (1, 1)
     again = visits.follow_missed()  # the same minute: nothing more
@@ -117,7 +97,7 @@ def test_a_missed_checkin_is_retried_on_the_next_channels_then_someone_goes(plan
 
 
 def test_an_answer_during_the_retries_ends_the_follow_up(plan, sim, users):
-    _at(sim, 10, 1)
+    at(sim, 10, 1)
     visits.follow_missed()
     sim.advance(dt.timedelta(minutes=5))
     services.record_checkin(actor=users["grid01"], resident=plan.resident, outcome="fine", channel="sms")
@@ -131,7 +111,7 @@ def test_an_answer_during_the_retries_ends_the_follow_up(plan, sim, users):
 
 def test_a_plan_that_sends_someone_skips_the_retries(plan, sim, users):
     services.update_plan(actor=users["director"], plan=plan, data={"escalation": "wellness_visit"})
-    _at(sim, 10, 1)
+    at(sim, 10, 1)
     counts = visits.follow_missed()
     assert (counts["started"], counts["retried"], counts["visits"]) == (1, 0, 1)
 
@@ -217,7 +197,7 @@ def test_an_inactivity_alert_of_a_resident_with_a_plan_sends_someone(plan, sim):
     from banyan.sensing.models import Device
     from banyan.warning.models import Alert, Rule
 
-    _at(sim, 8, 30)  # before the check-in is due: the alert alone sends someone
+    at(sim, 8, 30)  # before the check-in is due: the alert alone sends someone
     unit = plan.resident.household.unit
     rule = Rule.objects.filter(incident_category="wellness_check", kind="no_data").order_by("pk").first()
     device = Device.objects.create(

@@ -672,6 +672,14 @@ PAGES: dict[str, list[Variant]] = {
         v("302 404 404 404 404 404 403 404 403 403", lambda w: [UNKNOWN_ID], label="unknown"),
     ],
     "care:attention": [v("302 200 200 200 200 200 403 403 403 403")],
+    # the care board: those who make plans and may open incidents; "send someone" is POST only.
+    "care:board": [
+        v("302 200 200 200 200 200 403 403 403 403"),
+        v("302 200 200 200 200 200 403 403 403 403", query="grid=G01&state=overdue", label="grid G01"),
+        v("302 200 200 200 200 200 403 403 403 403", query=q(grid=LONG, state=LONG), label="long filters"),
+        v(NUL_REFUSED, query=q(grid=NUL), label="NUL in the grid"),
+    ],
+    "care:send": [v(POST_ONLY, lambda w: [w.resident_g01.pk])],
     "care:plan-edit": [
         v("302 200 200 200 200 404 403 403 403 403", lambda w: [care_plan_g01(w)], label="resident01's"),
         v("302 404 404 404 404 404 403 403 403 403", lambda w: [UNKNOWN_ID], label="unknown"),
@@ -1734,6 +1742,14 @@ FORMS: list[Form] = [
         lambda w: [w.resident_g01.pk],
         {"empty": empty, "garbage": lambda w: {"care_kind": LONG + NUL}},
         "302 302 302 302 302 404 403 403 403 403",
+    ),
+    # "Send someone" for a resident nobody can see: 404 for staff (a real one is in care/tests/test_board.py).
+    Form(
+        "care-send",
+        "care:send",
+        lambda w: [HUGE_ID],
+        {"empty": empty, "garbage": lambda w: {"next": LONG + NUL}},
+        "302 404 404 404 404 404 403 403 403 403",
     ),
     Form(
         "care-proxy-checkin",
