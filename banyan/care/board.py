@@ -49,6 +49,11 @@ class Row:
         return self.plan.resident
 
     @property
+    def building(self):
+        unit = self.plan.resident.household.unit
+        return unit.building if unit is not None else None
+
+    @property
     def grid(self) -> Region:
         return self.plan.resident.household.grid
 

@@ -63,8 +63,9 @@ def live_state(request: AuthenticatedHttpRequest, query: Query[CommunityQuery]):
 @router.get("/cockpit/figures", response={200: dict, **ERRORS})
 def figures(request: AuthenticatedHttpRequest, query: Query[CommunityQuery]):
     """Key figures: alerts and incidents by grade and clock, SLA compliance today and over 7 days,
-    devices, vulnerable residents and when each was last checked on (masked), reports and satisfaction,
-    alerts per hour over 24 h."""
+    devices, vulnerable residents and when each was last checked on (masked), today's check-ins of those
+    with a care plan (confirmed well, per grid, the missed ones), reports and satisfaction, alerts per
+    hour over 24 h."""
     return services.figures(request.user, _community(request, query), language=_language())
 
 

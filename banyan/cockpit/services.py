@@ -35,9 +35,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Avg, Count, Max
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from shapely.geometry import shape
 
+from banyan.care.board import care_board
+from banyan.care.models import CheckIn, Visit
+from banyan.care.visits import may_send_someone
 from banyan.core import clock, vault
 from banyan.core.access import Action, can
 from banyan.core.errors import NotFound, PermissionDenied
@@ -515,9 +519,17 @@ def last_checked(user, community: Region, *, now: dt.datetime, limit: int = 8) -
         .values_list("resident")
         .annotate(last=Max("last_seen_at"))
     )
+    # A check-in of any channel (the resident, a carer, staff) and a wellness visit are checks too.
+    checkins = dict(
+        CheckIn.objects.filter(resident_id__in=list(people)).values_list("resident").annotate(last=Max("at"))
+    )
+    visited = dict(
+        Visit.objects.filter(resident_id__in=list(people)).values_list("resident").annotate(last=Max("at"))
+    )
     rows = []
     for pk, entry in people.items():
-        seen = [t for t in (visits.get(entry["unit"]), devices.get(pk)) if t is not None]
+        times = (visits.get(entry["unit"]), devices.get(pk), checkins.get(pk), visited.get(pk))
+        seen = [t for t in times if t is not None]
         last = max(seen) if seen else None
         overdue = last is None or now - last > dt.timedelta(days=entry["interval"])
         rows.append(
@@ -539,6 +551,46 @@ def last_checked(user, community: Region, *, now: dt.datetime, limit: int = 8) -
         "never": sum(r["last_checked"] is None for r in rows),
         "by_kind": dict(Counter(kind for r in rows for kind in r["kinds"]).most_common()),
         "most_overdue": rows[:limit],
+    }
+
+
+def care_today(user, community: Region, *, now: dt.datetime, language: str = "", limit: int = 8) -> dict:
+    """Today's check-ins of the vulnerable residents (the care board, :mod:`banyan.care.board`): how many
+    are confirmed well, per grid, and those missed today (masked names) — nobody sent yet first — with the
+    care board's address where one click sends someone (for roles that may)."""
+    if not may_see_care(user):
+        return {"shown": False}
+    board = care_board(user, community=community, now=now)
+    return {
+        "shown": True,
+        "total": board.total,
+        "confirmed": board.confirmed,
+        "share": board.share,
+        **{state: board.count(state) for state in ("overdue", "visiting", "need_help", "waiting")},
+        "by_grid": [
+            {
+                "code": share.grid.code,
+                "name": _name(share.grid, language),
+                "total": share.total,
+                "confirmed": share.confirmed,
+                "share": share.share,
+                "missed": share.overdue,
+            }
+            for share in board.grids
+        ],
+        "missed": [
+            {
+                "resident": row.resident.pk,
+                "name": vault.mask_name(row.resident.name),
+                "building": row.building.name if row.building else None,
+                "building_id": row.building.pk if row.building else None,
+                "due": _iso(row.due),
+                "state": row.state,
+                "incident": row.follow_up.incident_id if row.follow_up is not None else None,
+            }
+            for row in board.overdue[:limit]
+        ],
+        "board_url": reverse("care:board") if may_send_someone(user) else None,
     }
 
 
@@ -596,6 +648,7 @@ def figures(user, community: Region, *, language: str = "") -> dict[str, Any]:
             "battery_low": devices.filter(battery_pct__lt=BATTERY_LOW_PCT).count(),
         },
         "vulnerable": last_checked(user, community, now=now),
+        "care_today": care_today(user, community, now=now, language=language),
         "reports": {
             "last_7_days": reports.count(),
             "open": reports.filter(incident__status__in=[s.value for s in flow.OPEN]).count(),

@@ -161,3 +161,36 @@ def assert_clean(axe: Axe, console_errors: list[str], tmp_path: Path) -> None:
     print(f"\naxe-core checked {len(axe.checked)} pages: {', '.join(axe.checked)}; screenshots in {tmp_path}")
     assert not axe.problems, "serious or critical accessibility violations:\n" + axe.report()
     assert console_errors == [], console_errors
+
+
+def seed_care_plans() -> list:
+    """Care plans for four residents in care in grid01, due an hour ago with a minute's grace (so their
+    check-in is overdue now), one confirmed well by grid01 by phone; committed."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from banyan.care import services
+    from banyan.care.models import CarePlan
+    from banyan.core import clock
+    from banyan.people.models import Resident, User
+
+    director, grid01, resident01 = (
+        User.objects.get(username=name) for name in ("director", "grid01", "resident01")
+    )
+    residents = list(
+        Resident.objects.restrict(grid01)
+        .filter(care_profiles__is_active=True, household__unit__isnull=False)
+        .exclude(pk=resident01.resident_id)
+        .distinct()
+        .order_by("id")[:4]
+    )
+    local = timezone.localtime(clock.now())
+    due = dt.time(max(local.hour - 1, 0), 0)
+    plans = []
+    for resident in residents:
+        plan = services.create_plan(actor=director, resident=resident)
+        CarePlan.objects.filter(pk=plan.pk).update(checkin_time=due, grace_minutes=1)
+        plans.append(plan)
+    services.record_checkin(actor=grid01, resident=residents[0], outcome="fine", channel="voice", note="电话")
+    return plans

@@ -15,44 +15,12 @@ from banyan.tests_browser.support import (
     click_in_header,
     desktop,
     no_horizontal_scroll,
+    seed_care_plans,
     sign_in,
     turn_on_elder_mode,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def seed_plans() -> list:
-    """Care plans for four residents in care in grid01, due an hour ago with a minute's grace (so their
-    check-in is overdue now), one confirmed well by grid01 by phone; committed."""
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from banyan.care import services
-    from banyan.care.models import CarePlan
-    from banyan.core import clock
-    from banyan.people.models import Resident, User
-
-    director, grid01, resident01 = (
-        User.objects.get(username=name) for name in ("director", "grid01", "resident01")
-    )
-    residents = list(
-        Resident.objects.restrict(grid01)
-        .filter(care_profiles__is_active=True, household__unit__isnull=False)
-        .exclude(pk=resident01.resident_id)
-        .distinct()
-        .order_by("id")[:4]
-    )
-    local = timezone.localtime(clock.now())
-    due = dt.time(max(local.hour - 1, 0), 0)
-    plans = []
-    for resident in residents:
-        plan = services.create_plan(actor=director, resident=resident)
-        CarePlan.objects.filter(pk=plan.pk).update(checkin_time=due, grace_minutes=1)
-        plans.append(plan)
-    services.record_checkin(actor=grid01, resident=residents[0], outcome="fine", channel="voice", note="电话")
-    return plans
 
 
 def chinese_phone(browser, console_errors: list[str]):
@@ -66,7 +34,7 @@ def chinese_phone(browser, console_errors: list[str]):
 
 def test_the_care_pages_in_chinese_on_desktop_and_phone(browser, community, tmp_path):
     base_url = community
-    plans = seed_plans()
+    plans = seed_care_plans()
     axe = Axe()
     console_errors: list[str] = []
     context, page = desktop(browser, console_errors)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from banyan.tests_browser.support import Axe, assert_clean, no_horizontal_scroll, sign_in
+from banyan.tests_browser.support import Axe, assert_clean, no_horizontal_scroll, seed_care_plans, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -220,11 +220,19 @@ def test_the_live_path_dispatch_reconnection_and_drill_down(
 
 def test_layouts_themes_phone_and_the_street_view(browser, community, tmp_path):
     base_url = community
+    plans = seed_care_plans()  # three of four missed today, one confirmed well
     axe, errors = Axe(), []
     context, page = open_cockpit(browser, base_url, width=1366, height=768, locale="zh-CN", errors=errors)
     page.wait_for_function(
         "() => document.querySelector('[data-kpi=incidents] .kpi-value').textContent !== '–'"
     )
+    assert page.locator("[data-kpi=care_today] .kpi-value").inner_text() == f"1 / {len(plans)}"
+    care = page.locator("[data-care-today-section]")
+    care.scroll_into_view_if_needed()
+    assert care.locator("[data-care-today-missed] tbody tr").count() == len(plans) - 1
+    assert "逾期未报" in care.locator("[data-care-today-missed]").inner_text()
+    link = care.locator("[data-care-today-link] a")
+    assert link.is_visible() and link.inner_text() == "派人上门"
     scroll_width, inner_width = no_horizontal_scroll(page)
     assert scroll_width <= inner_width, "the laptop layout does not scroll sideways"
     map_box = page.locator("#cockpit-map").bounding_box()

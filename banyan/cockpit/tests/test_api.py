@@ -295,3 +295,33 @@ def test_a_device_without_whom_it_serves(api, community, now):
     assert "resident" not in data and "readings" not in data
     assert api("director").get("cockpit/devices/999999").status_code == 404
     assert api("grid01").get(f"cockpit/devices/{device.pk}").status_code == 403
+
+
+def test_figures_show_todays_checkins_per_grid_and_the_missed_masked(api, community, now, users):
+    """NOW is 09:00 in Shanghai: a plan due at 07:00 with an hour's grace is missed; one confirmed well."""
+    from banyan.care import services as care
+    from banyan.care.models import CarePlan
+    from banyan.cockpit.services import last_checked
+    from banyan.people.models import Resident
+
+    residents = list(
+        Resident.objects.filter(household__grid__parent=community, care_profiles__is_active=True)
+        .distinct()
+        .order_by("id")[:3]
+    )
+    for resident in residents:
+        plan = care.create_plan(actor=users["director"], resident=resident)
+        CarePlan.objects.filter(pk=plan.pk).update(checkin_time=dt.time(7, 0), grace_minutes=60)
+    care.record_checkin(actor=users["director"], resident=residents[0], outcome="fine", channel="staff")
+    data = api("director").get("cockpit/figures").data["care_today"]
+    assert (data["shown"], data["total"], data["confirmed"], data["overdue"]) == (True, 3, 1, 2)
+    assert data["share"] == round(1 / 3, 4) and data["board_url"] == "/care/today/"
+    assert sum(grid["total"] for grid in data["by_grid"]) == 3
+    assert sum(grid["missed"] for grid in data["by_grid"]) == 2
+    assert {row["resident"] for row in data["missed"]} == {residents[1].pk, residents[2].pk}
+    assert all(row["name"].endswith("*") and row["state"] == "overdue" for row in data["missed"])
+    assert residents[1].name not in str(data), "names are masked"
+    assert api("auditor").get("cockpit/figures").data["care_today"] == {"shown": False}
+    vulnerable = last_checked(users["director"], community, now=clock.now(), limit=100_000)
+    checked = next(row for row in vulnerable["most_overdue"] if row["resident"] == residents[0].pk)
+    assert checked["last_checked"] is not None, "a check-in counts as a check"

@@ -1050,6 +1050,9 @@
       }
     });
     steps.push(function () {
+      renderCareToday(data.care_today);
+    });
+    steps.push(function () {
       var section = root.querySelector("[data-care-section]");
       if (data.vulnerable.shown) {
         section.hidden = false;
@@ -1073,6 +1076,51 @@
         window.setTimeout(next, 0);
       }
     })();
+  }
+
+  // Today's check-ins of those with a care plan: the share confirmed well, per grid, the missed ones
+  // (masked names) and, for roles that may, the care board where one click sends someone.
+  function renderCareToday(care) {
+    var section = root.querySelector("[data-care-today-section]");
+    setKpi("care_today", care && care.shown ? care.confirmed + " / " + care.total : null);
+    if (!care || !care.shown) {
+      return;
+    }
+    section.hidden = false;
+    section.querySelector("[data-care-today-summary]").textContent =
+      care.confirmed + " / " + care.total + (care.share === null ? "" : " (" + percent(care.share) + ")");
+    var grids = section.querySelector("[data-care-today-grids] tbody");
+    grids.replaceChildren.apply(
+      grids,
+      care.by_grid.map(function (grid) {
+        return el("tr", {}, [
+          el("th", { scope: "row" }, [
+            care.board_url
+              ? el("a", { href: care.board_url + "?grid=" + encodeURIComponent(grid.code), text: grid.name })
+              : grid.name,
+          ]),
+          el("td", { class: "number", text: grid.confirmed + " / " + grid.total + " (" + percent(grid.share) + ")" }),
+          el("td", { class: "number", text: String(grid.missed) }),
+        ]);
+      })
+    );
+    var missed = section.querySelector("[data-care-today-missed] tbody");
+    var rows = care.missed.map(function (row) {
+      return el("tr", { class: row.state === "overdue" ? "overdue" : "" }, [
+        el("td", { text: row.name }),
+        el("td", {}, row.building_id === null ? [] : [el("a", { href: "/places/buildings/" + row.building_id + "/", text: row.building })]),
+        el("td", {}, [
+          row.incident === null
+            ? el("span", { text: t("care-" + row.state) })
+            : el("a", { href: "/response/incidents/" + row.incident + "/", text: t("care-" + row.state) }),
+        ]),
+      ]);
+    });
+    if (!rows.length) {
+      rows = [el("tr", {}, [el("td", { colspan: "3", text: t("care-none-missed") })])];
+    }
+    missed.replaceChildren.apply(missed, rows);
+    section.querySelector("[data-care-today-link]").hidden = !care.board_url || !care.overdue;
   }
 
   function refreshFigures() {
