@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
 from banyan.care.choices import Channel, CheckerKind, Escalation, Outcome
-from banyan.care.models import CarePlan, CheckIn
+from banyan.care.models import CarePlan, CheckIn, CheckInRequest
 from banyan.care.plans import kind_for, template_for
 from banyan.core import clock
 from banyan.core.access import Action, can
@@ -122,6 +122,10 @@ def record_checkin(
             for_proxy=proxy,
             note=note,
         )
+        # Today's check-in messages still waiting are answered by it, whatever the channel it came on.
+        CheckInRequest.objects.filter(
+            resident=resident, day=timezone.localtime(checkin.at).date(), answered_at__isnull=True
+        ).update(answered_at=checkin.at, checkin=checkin)
         details: dict = {"outcome": outcome, "channel": channel}
         if proxy is not None:
             details["carer"] = proxy.pk

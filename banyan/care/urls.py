@@ -14,4 +14,5 @@ urlpatterns = [
     path("plans/<int:pk>/", views.plan_edit, name="plan-edit"),
     path("cared-for/<int:pk>/checkin", circle_views.proxy_checkin, name="proxy-checkin"),
     path("visits/<int:pk>/", visit_views.visit, name="visit"),
+    path("visits/photos/<int:pk>", visit_views.visit_photo, name="visit-photo"),
 ]

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from banyan.care import services
 from banyan.care.choices import Channel, Outcome
 from banyan.care.forms import PlanForm, StaffCheckInForm
-from banyan.care.models import CarePlan
+from banyan.care.models import CarePlan, Visit
 from banyan.core.access import Action
 from banyan.core.choices import Role
 from banyan.core.errors import InvalidInput
@@ -110,6 +110,12 @@ def resident_checkin(request: AuthenticatedHttpRequest, pk: int):
         "plan": plan,
         "may_change_plan": services.may_change_plans(user),
         "checkins": list(services.checkins_for(user, resident)[:RECENT]),
+        "visits": list(
+            Visit.objects.restrict(user)
+            .filter(resident=resident)
+            .defer("photo")
+            .select_related("by")[:RECENT]
+        ),
     }
     return private(render(request, "care/resident_checkin.html", context))
 

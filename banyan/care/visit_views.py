@@ -7,10 +7,11 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from banyan.care import visits
 from banyan.care.choices import VisitOutcome
@@ -19,6 +20,7 @@ from banyan.core.errors import InvalidInput
 from banyan.core.views import private, service_errors
 from banyan.people.models import AuthenticatedHttpRequest
 from banyan.response.forms import PHOTO_MAX_BYTES, ServiceErrorsMixin
+from banyan.response.photos import photo_response
 from banyan.response.services import get_incident_for
 
 PHOTO_TYPES = "image/jpeg,image/png,image/webp"
@@ -99,7 +101,16 @@ def visit(request: AuthenticatedHttpRequest, pk: int):
         "incident": incident,
         "resident": follow_up.resident,
         "form": form,
-        "earlier": list(follow_up.visits.select_related("by").order_by("-at")[:10]),
+        "earlier": list(follow_up.visits.defer("photo").select_related("by").order_by("-at")[:10]),
         "nav": "tasks",
     }
     return private(render(request, "care/visit.html", context))
+
+
+@login_required
+@require_GET
+@service_errors
+def visit_photo(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The photo taken on a wellness visit, for those who may see the resident's care (or took it)."""
+    found = visits.visit_with_photo(request.user, pk)
+    return photo_response(found.photo, found.photo_type, f"visit-{found.pk}")

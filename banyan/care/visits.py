@@ -41,7 +41,7 @@ from banyan.care.models import CarePlan, CheckIn, FollowUp, Visit
 from banyan.care.services import NEED_HELP_CATEGORY, NOTE_MAX, due_at
 from banyan.core import clock
 from banyan.core.access import Action, can
-from banyan.core.errors import InvalidInput, PermissionDenied
+from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
 from banyan.notify.carers import tell_carers
 from banyan.notify.services import Contact, notify
 from banyan.people.carers import consented_carers
@@ -360,6 +360,15 @@ def follow_up_of(incident: Incident) -> FollowUp | None:
     """The follow-up whose visit ``incident`` is (the newest), or None."""
     follow_ups = FollowUp.objects.filter(incident=incident).select_related("resident", "plan")
     return follow_ups.order_by("-pk").first()
+
+
+def visit_with_photo(user: Actor, pk) -> Visit:
+    """A visit with a photo that ``user`` may see (care in their scope, or their own visit); the same
+    404 for "missing", "no photo" and "not yours"."""
+    visit = Visit.objects.restrict(user).filter(pk=pk).exclude(photo=None).first()
+    if visit is None:
+        raise NotFound(_("Photo not found."))
+    return visit
 
 
 def may_record_visit(user, incident: Incident) -> bool:

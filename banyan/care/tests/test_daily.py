@@ -332,3 +332,11 @@ def test_a_reply_to_a_retry_after_the_window_is_taken_while_the_missed_checkin_i
     follow_up.status, follow_up.ended_at = "answered", clock.now()
     follow_up.save()
     assert gateway.reply(PHONE, "1")[1]["status"] == "too_late"  # once it is over, late again
+
+
+def test_a_staff_check_in_answers_the_days_sms(asked, users):
+    from banyan.care import services
+
+    services.record_checkin(actor=users["grid01"], resident=asked.resident, outcome="fine", channel="staff")
+    request = CheckInRequest.objects.get(plan=asked)
+    assert request.answered_at is not None and request.checkin == CheckIn.objects.get()

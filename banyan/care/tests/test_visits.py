@@ -264,3 +264,26 @@ def test_a_visit_resolved_on_the_incident_page_is_seen(plan, sim):
     visits.follow_missed()
     follow_up = FollowUp.objects.get(resident=plan.resident)
     assert follow_up.status == FollowUpStatus.SEEN and follow_up.ended_at == clock.now()
+
+
+def test_the_visit_photo_is_kept_clean_and_shown_to_those_who_may_see_care(plan, sim, signed_in, users):
+    import io
+
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 180, 20)).save(picture, "JPEG")
+    incident = _visit_of(plan, sim)
+    visitor = incident.assignee
+    visit = visits.record_visit(
+        actor=visitor, incident=incident, outcome="well", note="门口合影", photo=picture.getvalue()
+    )
+    url = f"/care/visits/photos/{visit.pk}"
+    page = signed_in("director").get(f"/care/residents/{plan.resident_id}/checkin").content.decode()
+    assert url in page and "门口合影" in page
+    shown = signed_in(visitor.username).get(url)
+    assert shown.status_code == 200 and shown["Content-Type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(shown.content)).size == (40, 30)
+    assert signed_in("grid02").get(url).status_code == 404, "another grid's care"
+    assert signed_in("auditor").get(url).status_code == 404, "a role that may not see care"
+    assert signed_in("director").get("/care/visits/photos/999999").status_code == 404

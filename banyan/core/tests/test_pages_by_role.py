@@ -684,6 +684,10 @@ PAGES: dict[str, list[Variant]] = {
         v("302 200 200 200 200 404 403 403 403 403", lambda w: [care_plan_g01(w)], label="resident01's"),
         v("302 404 404 404 404 404 403 403 403 403", lambda w: [UNKNOWN_ID], label="unknown"),
     ],
+    # a visit's photo: those who may see the resident's care (none has one in this world: 404).
+    "care:visit-photo": [
+        v("302 404 404 404 404 404 404 404 404 404", lambda w: [UNKNOWN_ID], label="unknown"),
+    ],
     # the one sent on a wellness visit records it (others who see the incident: 403).
     "care:visit": [
         v("302 403 403 403 200 404 403 404 404 403", lambda w: [care_visit_g01(w)], label="grid01's"),
