@@ -113,4 +113,4 @@ def visit(request: AuthenticatedHttpRequest, pk: int):
 def visit_photo(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The photo taken on a wellness visit, for those who may see the resident's care (or took it)."""
     found = visits.visit_with_photo(request.user, pk)
-    return photo_response(found.photo, found.photo_type, f"visit-{found.pk}")
+    return photo_response(found.photo or b"", found.photo_type, f"visit-{found.pk}")
