@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "banyan.notify",
     "banyan.response",
     "banyan.care",
+    "banyan.emergency",
     "banyan.cockpit",
     "banyan.sim",
     "banyan.processes",

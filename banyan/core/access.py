@@ -53,6 +53,8 @@ class Action(StrEnum):
     VIEW_COCKPIT = "cockpit.view"  # the live screen of a community, and of a street across communities
     VIEW_FEDERATION = "federation.view"  # figures across communities, as a city platform polls them
     SEND_READINGS = "readings.send"  # a gateway's batch of readings (POST /readings), in the region
+    VIEW_EMERGENCIES = "emergencies.view"  # the hazard register, plans, emergencies and their boards
+    MANAGE_EMERGENCIES = "emergencies.manage"  # edit plans, activate, change level, stand down
 
 
 _STAFF_EDITORS = {
@@ -69,6 +71,9 @@ _ALERT_HANDLERS = {Action.VIEW_ALERTS, Action.HANDLE_ALERTS}
 _RULE_CHANGERS = _ALERT_HANDLERS | {Action.CHANGE_RULES}
 _RESPONDERS = {Action.VIEW_INCIDENTS, Action.REPORT_INCIDENTS, Action.HANDLE_INCIDENTS}
 _INCIDENT_MANAGERS = _RESPONDERS | {Action.MANAGE_INCIDENTS, Action.CHANGE_MATRIX}
+# Emergencies: every staff role sees them (volunteers their own tasks); the community's and street's
+# managers run them.
+_EMERGENCY_MANAGERS = {Action.VIEW_EMERGENCIES, Action.MANAGE_EMERGENCIES}
 
 PERMISSIONS: dict[str, frozenset[Action]] = {
     Role.PLATFORM_ADMIN: frozenset(Action),
@@ -77,18 +82,24 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
         | {Action.CHANGE_PLACES, Action.SEND_READINGS, Action.VIEW_COCKPIT, Action.VIEW_FEDERATION}
         | _RULE_CHANGERS
         | _INCIDENT_MANAGERS
+        | _EMERGENCY_MANAGERS
     ),
     Role.COMMUNITY_DIRECTOR: frozenset(
         _STAFF_EDITORS
         | {Action.CHANGE_PLACES, Action.SEND_READINGS, Action.VIEW_COCKPIT}
         | _RULE_CHANGERS
         | _INCIDENT_MANAGERS
+        | _EMERGENCY_MANAGERS
     ),
-    Role.GRID_WORKER: frozenset(_STAFF_EDITORS | _ALERT_HANDLERS | _RESPONDERS),
+    Role.GRID_WORKER: frozenset(_STAFF_EDITORS | _ALERT_HANDLERS | _RESPONDERS | {Action.VIEW_EMERGENCIES}),
     Role.PROPERTY_STAFF: frozenset(
-        {Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.SEND_READINGS} | _ALERT_HANDLERS | _RESPONDERS
+        {Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.SEND_READINGS, Action.VIEW_EMERGENCIES}
+        | _ALERT_HANDLERS
+        | _RESPONDERS
     ),
-    Role.VOLUNTEER: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE} | _RESPONDERS),
+    Role.VOLUNTEER: frozenset(
+        {Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.VIEW_EMERGENCIES} | _RESPONDERS
+    ),
     Role.RESIDENT: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.REPORT_INCIDENTS}),
     Role.AUDITOR: frozenset(
         {
@@ -100,6 +111,7 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
             Action.VIEW_INCIDENTS,
             Action.VIEW_COCKPIT,
             Action.VIEW_FEDERATION,
+            Action.VIEW_EMERGENCIES,
         }
     ),
 }
