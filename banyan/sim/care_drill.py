@@ -622,6 +622,7 @@ class _Drill:
             .values_list("resident_id", "at")
         ):
             hospital.setdefault(resident_id, []).append(at)
+        asked = set(CheckInRequest.objects.values_list("plan_id", "day"))
         for day in range(days):
             day_start = self.start + dt.timedelta(days=day)
             for plan in plans:
@@ -633,6 +634,8 @@ class _Drill:
                     "resident": plan.resident_id,
                     "day": day,
                     "answered": answered[0] if answered else None,
+                    "kind": plan.care_kind,
+                    "asked": (plan.pk, day_start.date()) in asked,
                 }
                 if not answered:
                     signs = [(at, c) for at, c in mine if at > miss]
@@ -681,6 +684,18 @@ class _Drill:
             "missed_seen_max_s": max(seen) if seen else None,
             "missed_seen_by": dict(sorted(Counter(r["seen_by"] for r in missed if r["seen_by"]).items())),
             "not_seen": len(missed) - len(seen),
+            "missed_never_asked": sum(1 for r in missed if not r["asked"]),
+            "missed_by_care_kind": {
+                kind: {
+                    "missed": sum(1 for r in missed if r["kind"] == kind),
+                    "seen_within_60min": sum(
+                        1
+                        for r in missed
+                        if r["kind"] == kind and r["seen_s"] is not None and r["seen_s"] <= 3600
+                    ),
+                }
+                for kind in sorted({r["kind"] for r in missed})
+            },
             "checkins_by_channel": dict(sorted(Counter(drilled.values_list("channel", flat=True)).items())),
             "need_help": drilled.filter(outcome=Outcome.NEED_HELP).count(),
             "visits_recorded": visits.count(),
