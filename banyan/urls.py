@@ -18,6 +18,7 @@ urlpatterns = [
     path("open311/v2/", include("banyan.response.open311.urls")),
     path("reports/", include("banyan.response.reports.urls")),
     path("care/", include("banyan.care.urls")),
+    path("emergency/", include("banyan.emergency.urls")),
     path("cockpit/", include("banyan.cockpit.urls")),
     path("readiness/", include("banyan.cockpit.readiness_urls")),
     path("audit/", include("banyan.audit.urls")),

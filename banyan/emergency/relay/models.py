@@ -1,0 +1,1 @@
+"""Models of relay (see the package)."""

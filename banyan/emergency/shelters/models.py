@@ -1,0 +1,1 @@
+"""Models of shelters (see the package)."""
