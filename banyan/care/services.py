@@ -241,6 +241,24 @@ def create_plan(*, actor: Actor, resident: Resident, care_kind: str | None = Non
     return plan
 
 
+def create_missing_plans(*, actor: Actor) -> int:
+    """Make the plan of every resident in ``actor``'s scope with an active care profile and no plan,
+    each from the template of their care kind (as one click per resident would); returns how many."""
+    if not may_change_plans(actor):
+        raise PermissionDenied(_("Your role cannot make care plans."))
+    residents = (
+        Resident.objects.restrict(actor, Action.CHANGE_PEOPLE)
+        .filter(care_profiles__is_active=True, care_plan__isnull=True)
+        .distinct()
+        .order_by("id")
+    )
+    made = 0
+    for resident in residents:
+        create_plan(actor=actor, resident=resident)
+        made += 1
+    return made
+
+
 PLAN_FIELDS = ("checkin_time", "visit_interval_days", "channels", "grace_minutes", "escalation", "is_active")
 
 

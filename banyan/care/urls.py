@@ -9,6 +9,7 @@ urlpatterns = [
     path("residents/<int:pk>/checkin", views.resident_checkin, name="resident-checkin"),
     path("residents/<int:pk>/plan", views.plan_create, name="plan-create"),
     path("plans/", views.attention, name="attention"),
+    path("plans/all", views.plan_create_all, name="plan-create-all"),
     path("today/", board_views.board, name="board"),
     path("residents/<int:pk>/send", board_views.send, name="send"),
     path("plans/<int:pk>/", views.plan_edit, name="plan-edit"),

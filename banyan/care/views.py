@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from banyan.care import services
@@ -155,6 +156,34 @@ def plan_create(request: AuthenticatedHttpRequest, pk: int):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Care plan made from its template."))
+    return redirect(reverse("care:attention"))
+
+
+@login_required
+@require_POST
+@service_errors
+def plan_create_all(request: AuthenticatedHttpRequest):
+    """Make every missing plan in the caller's scope from its template, in one click. The form says how
+    many it showed (``count``): when that is no longer how many are missing, nothing is made and the
+    list is shown again."""
+    user = request.user
+    _planners_only(user)
+    missing, _overdue = services.plans_needing_attention(user, with_last=False)
+    if request.POST.get("count", "") != str(len(missing)):
+        messages.error(
+            request, _("The list of residents without a plan has changed: check it and try again.")
+        )
+        return redirect(reverse("care:attention"))
+    made = services.create_missing_plans(actor=user)
+    messages.success(
+        request,
+        ngettext(
+            "%(count)d care plan made from its template.",
+            "%(count)d care plans made from their templates.",
+            made,
+        )
+        % {"count": made},
+    )
     return redirect(reverse("care:attention"))
 
 

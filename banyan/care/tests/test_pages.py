@@ -113,3 +113,19 @@ def test_a_plan_is_changed_on_its_page(signed_in, users):
     assert refused.status_code == 200 and "field--invalid" in refused.content.decode()
     assert signed_in("grid02").get(url).status_code == 404
     assert signed_in("volunteer01").get(url).status_code == 403
+
+
+def test_the_director_makes_every_missing_plan_in_one_click(signed_in, users):
+    director = users["director"]
+    missing = Resident.objects.restrict(director).filter(care_profiles__is_active=True).distinct().count()
+    assert missing > 1
+    client = signed_in("director", "zh-hans")
+    assert f"按模板一键制定全部 {missing} 份计划" in client.get(reverse("care:attention")).content.decode()
+    stale = client.post(reverse("care:plan-create-all"), {"count": str(missing + 1)})
+    assert stale.status_code == 302 and not CarePlan.objects.exists(), "the list changed: nothing made"
+    response = client.post(reverse("care:plan-create-all"), {"count": str(missing)})
+    assert response.status_code == 302
+    assert CarePlan.objects.count() == missing
+    assert f"已按模板制定 {missing} 份关怀计划" in client.get(reverse("care:attention")).content.decode()
+    assert signed_in("volunteer01").post(reverse("care:plan-create-all"), {"count": "0"}).status_code == 403
+    assert not CarePlan.objects.exclude(resident__in=Resident.objects.restrict(director)).exists()

@@ -664,6 +664,7 @@ PAGES: dict[str, list[Variant]] = {
     # check-in for a resident in their scope; those who make plans see plans missing or overdue.
     "care:checkin": [v(POST_ONLY)],
     "care:plan-create": [v(POST_ONLY, lambda w: [w.resident_g01.pk])],
+    "care:plan-create-all": [v(POST_ONLY)],
     # a family carer checks in for the one they look after within a consent (none in this world: 404).
     "care:proxy-checkin": [v(POST_ONLY, lambda w: [w.resident_g01.pk])],
     "care:resident-checkin": [
@@ -1746,6 +1747,14 @@ FORMS: list[Form] = [
         lambda w: [w.resident_g01.pk],
         {"empty": empty, "garbage": lambda w: {"care_kind": LONG + NUL}},
         "302 302 302 302 302 404 403 403 403 403",
+    ),
+    # "Make all plans" says how many it showed: an empty or wrong count makes nothing.
+    Form(
+        "care-plan-create-all",
+        "care:plan-create-all",
+        lambda w: [],
+        {"empty": empty, "garbage": lambda w: {"count": LONG + NUL}, "wrong": lambda w: {"count": "-1"}},
+        "302 302 302 302 302 302 403 403 403 403",
     ),
     # "Send someone" for a resident nobody can see: 404 for staff (a real one is in care/tests/test_board.py).
     Form(

@@ -23,8 +23,11 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from banyan.care.services import create_missing_plans
+from banyan.core.choices import Role
 from banyan.core.deploy import DEMO_VARIABLE
 from banyan.core.mqtt import parse_broker_url
+from banyan.people.models import User
 from banyan.processes.broker import MOSQUITTO, start_mosquitto, stop
 from banyan.sensing.mqtt_accounts import device_accounts, service_accounts
 
@@ -59,6 +62,14 @@ class Command(BaseCommand):
             communities=communities,
             if_empty=True,
         )
+        # Everyone in care has a plan from their care kind's template, as a director makes them in one
+        # click at go-live: the daily check-ins and the care board have something to show.
+        made = sum(
+            create_missing_plans(actor=director)
+            for director in User.objects.filter(role=Role.COMMUNITY_DIRECTOR, is_active=True).order_by("pk")
+        )
+        if made:
+            self.stdout.write(f"{made} care plans made from their templates")
         children: list[tuple[str, subprocess.Popen]] = []
         try:
             url = self._broker(children)
