@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -9,8 +10,8 @@ from django.core.management import call_command
 from django.db import transaction
 
 from banyan.care.models import CarePlan, CheckIn
-from banyan.people.choices import ConsentScope
-from banyan.people.models import Consent
+from banyan.people.choices import CareKind, ConsentScope
+from banyan.people.models import CareProfile, Consent
 from banyan.sensing.kinds import get_kind
 from banyan.sensing.models import Device, Reading
 from banyan.sim import care_drill
@@ -28,13 +29,17 @@ CONTRACT = {
 }
 
 
-def _drill(days: int = 1) -> dict:
-    return care_drill.run(seed=7, start=care_drill.first_midnight(), days=days)
+def _drill(seed: int = 7, days: int = 1) -> dict:
+    return care_drill.run(seed=seed, start=care_drill.first_midnight(), days=days)
 
 
 @pytest.mark.slow
-def test_a_drilled_day_sees_every_missed_check_in_and_drops_withdrawn_readings(db):
-    result = _drill()
+def test_a_drilled_day_sees_every_missed_check_in_and_drops_withdrawn_readings(users):
+    # The seed's one resident with an account lives alone from today: they tap "I'm fine" in the app.
+    resident = users["resident01"].resident
+    CareProfile.objects.create(resident=resident, kind=CareKind.ELDERLY_ALONE, since=dt.date(2026, 1, 1))
+
+    result = _drill(seed=1)  # a seed in which resident01 answers (any seed has a few who never do)
 
     assert CONTRACT <= result.keys()
     json.dumps(result)  # plain JSON: no dates, no objects
@@ -55,7 +60,8 @@ def test_a_drilled_day_sees_every_missed_check_in_and_drops_withdrawn_readings(d
     assert result["goals"]["answers_on_at_least_3_channels"] == (len(result["answered_by_channel"]) >= 3)
     # Check-ins arrive on several channels: replies by SMS and voice, carers, the visits' staff.
     channels = set(CheckIn.objects.values_list("channel", flat=True))
-    assert {"sms", "voice", "staff"} <= channels
+    assert {"app", "sms", "voice", "staff"} <= channels
+    assert CheckIn.objects.filter(resident=resident, channel="app", by=users["resident01"]).exists()
     assert set(result["checkins_by_channel"]) <= channels
     # Consent at ingest: the withdrawn residents' monitoring devices kept nothing after the withdrawal.
     assert result["readings_dropped_without_consent"] > 0
