@@ -14,8 +14,12 @@ tap, the others an SMS or a call; carers with an account (grid workers, the volu
 carer.
 
 **The worker** runs on a tick every ``TICK_S`` of simulated time: ``care.daily.send_daily_checkins``,
-``care.visits.follow_missed`` and ``response.services.escalate_due`` (as ``banyan worker`` does).
-Messages are taken as delivered when queued (the gateway is not simulated).
+``care.visits.follow_missed`` and ``response.services.escalate_due`` (as ``banyan worker`` does); a
+round that provably does nothing (see :meth:`_Drill.idle`: at night, nothing open) is skipped, which
+changes no figure. Messages are taken as delivered when queued (the gateway is not simulated). The
+director, every 10 min, sends someone (``response.services.act``, move assign, to the candidate with
+the fewest open incidents) to an incident that has waited 10 min with nobody assigned — dispatch
+finds nobody when every on-foot responder is at capacity, has declined or kept silent.
 
 **People** (assumptions, each drawn from the seeded RNG):
 
@@ -48,7 +52,9 @@ Messages are taken as delivered when queued (the gateway is not simulated).
 residents with monitoring devices is withdrawn (``people.services.withdraw_consent``, what ``POST
 /residents/{id}/consents/{consent_id}/withdraw`` calls); their devices' readings and those of
 ``OTHER_FED_DEVICES`` other residents' devices (the scenario simulator's values) go through
-``sensing.services.ingest_messages`` with a ``sensing.consent.ConsentGate`` every ``READINGS_EVERY_S``.
+``sensing.services.ingest_messages`` with a ``sensing.consent.ConsentGate`` every ``READINGS_EVERY_S``
+(the rule engine is not run). ``stored_after_withdrawal`` counts what the withdrawn residents'
+monitoring devices stored after the withdrawal (an SOS button is not monitoring: it is kept).
 
 **Figures** (for the drilled days; the run goes on after the last one until every missed check-in of
 them is seen, or 24 h after the last miss):
@@ -60,6 +66,8 @@ them is seen, or 24 h after the last miss):
   retry answered, a carer, a visit that found them well or needing help — those record check-ins), or a
   visit that found them in hospital. Time to seen is measured **from the miss moment (check-in time +
   grace)**; ``missed_seen_within_60min_share`` and ``..._24h_share`` are over all missed.
+* ``missed_never_asked``: missed check-ins of plans no channel reached that day (no account, no
+  phone, no carer with an account named as checker): nobody was asked, the follow-up found them.
 * ``wellness_visits``: wellness-visit incidents opened for the drilled days' missed check-ins;
   ``readings_dropped_without_consent``: ``sensing.consent.readings_dropped()``.
 """
