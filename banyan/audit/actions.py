@@ -117,6 +117,16 @@ class AuditAction(enum.StrEnum):
     CARE_VISIT_RECORD = "care_visit.record"  # what the one sent on a wellness visit found
     CARE_VISIT_REQUEST = "care_visit.request"  # a staff member sent someone from the care board
 
+    # --- emergency: activation, the board, tasks -------------------------------------------------
+    EMERGENCY_PROPOSE = "emergency.propose"  # a government warning or a local alert proposed one
+    EMERGENCY_ACTIVATE = "emergency.activate"  # opened from a plan, or a proposed one confirmed
+    EMERGENCY_DISMISS = "emergency.dismiss"  # a proposed one turned down
+    EMERGENCY_LEVEL = "emergency.level"  # its level changed
+    EMERGENCY_AREA = "emergency.area"  # its affected grids or buildings changed
+    EMERGENCY_STAND_DOWN = "emergency.stand_down"  # ended, with the retention of its data
+    EMERGENCY_TASK_ASSIGN = "emergency_task.assign"
+    EMERGENCY_TASK_DONE = "emergency_task.done"
+
     # --- sim -------------------------------------------------------------------------------------
     SIM_SEED = "sim.seed"  # `banyan seed` wrote a synthetic community
 

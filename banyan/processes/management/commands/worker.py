@@ -19,6 +19,7 @@ from banyan.care.visits import follow_missed
 from banyan.core import events
 from banyan.core.bus_mqtt import start_from_settings
 from banyan.core.events import EventName
+from banyan.emergency.triggers import sweep as propose_emergencies
 from banyan.notify.services import send_pending
 from banyan.response.services import escalate_due, open_incidents_for_alerts
 
@@ -41,6 +42,7 @@ def run_once() -> dict[str, int]:
         "retried": followed["retried"],
         "visits": followed["visits"],
         "sent": sent.total,
+        "proposed": propose_emergencies(),  # plans triggered by government warnings and local alerts
     }
 
 
