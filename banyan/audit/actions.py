@@ -127,6 +127,15 @@ class AuditAction(enum.StrEnum):
     EMERGENCY_TASK_ASSIGN = "emergency_task.assign"
     EMERGENCY_TASK_DONE = "emergency_task.done"
 
+    # --- emergency: shelters and supplies ----------------------------------------------------------
+    SHELTER_CREATE = "shelter.create"  # a facility made a shelter, with its capacity
+    SHELTER_OPEN = "shelter.open"  # opened for an emergency
+    SHELTER_CLOSE = "shelter.close"
+    SHELTER_CHECK_IN = "shelter.check_in"  # a resident checked in (subject: the resident; by name or ID)
+    SHELTER_CHECK_OUT = "shelter.check_out"
+    STOCK_CREATE = "stock.create"  # a stock of a supply at a place
+    STOCK_MOVE = "stock.move"  # received, reserved, distributed (to a household), returned, counted
+
     # --- sim -------------------------------------------------------------------------------------
     SIM_SEED = "sim.seed"  # `banyan seed` wrote a synthetic community
 

@@ -65,6 +65,13 @@ ACTION_LABELS: dict[AuditAction, Promise] = {
     AuditAction.EMERGENCY_STAND_DOWN: _("Emergency stood down"),
     AuditAction.EMERGENCY_TASK_ASSIGN: _("Emergency task assigned"),
     AuditAction.EMERGENCY_TASK_DONE: _("Emergency task done"),
+    AuditAction.SHELTER_CREATE: _("Shelter set up"),
+    AuditAction.SHELTER_OPEN: _("Shelter opened"),
+    AuditAction.SHELTER_CLOSE: _("Shelter closed"),
+    AuditAction.SHELTER_CHECK_IN: _("Resident checked in to a shelter"),
+    AuditAction.SHELTER_CHECK_OUT: _("Resident checked out of a shelter"),
+    AuditAction.STOCK_CREATE: _("Supply stock added"),
+    AuditAction.STOCK_MOVE: _("Supply stock changed"),
     AuditAction.CONSENT_GRANT: _("Consent given"),
     AuditAction.CONSENT_WITHDRAW: _("Consent withdrawn"),
     AuditAction.CORRECTION_REQUEST: _("Correction requested"),
@@ -129,6 +136,8 @@ SUBJECT_LABELS: dict[str, Promise] = {
     "incident": _("Incident"),
     "report": _("Resident's report"),
     "open311_key": _("Partner app key"),
+    "shelter": _("Shelter"),
+    "stock": _("Supply stock"),
 }
 
 # Subject ids that are words, not numbers.
@@ -245,6 +254,8 @@ DETAIL_LABELS: dict[str, Promise] = {
     "far_reason": _("Reason given"),
     "position": _("Position"),
     "outcome": _("Outcome"),
+    "shelter": _("Shelter number"),
+    "capacity": _("Capacity"),
 }
 
 # Recorded values that are words, by detail key: (key, value) → label.

@@ -330,12 +330,30 @@ LEDGER_IMPORTERS = "302 200 200 200 200 200 403 403 403 403"
 OWN_DATA = "302 404 404 404 404 404 404 404 200 404"  # only resident01 has a registry entry
 EVERYONE_REDIRECTED = "302 302 302 302 302 302 302 302 302 302"
 CORRECTION_HANDLERS = "302 200 200 200 200 200 403 403 403 403"
+EMERGENCY_VIEWERS = "302 200 200 200 200 200 200 200 403 200"  # every staff role and volunteers
 ACCOUNT_VIEWERS = "302 200 200 200 403 403 403 403 403 403"
 ACCOUNT_CHANGERS = "302 200 403 403 403 403 403 403 403 403"
 COCKPIT_VIEWERS = "302 200 200 200 403 403 403 403 403 200"
 AUDIT_READERS = "302 200 403 403 403 403 403 403 403 200"
 # A NUL character in the query string is refused before anything else (core.middleware).
 NUL_REFUSED = "400 400 400 400 400 400 400 400 400 400"
+
+
+def shelter_centre(world) -> int:
+    """The community centre's shelter, closed (shelters and supplies installed when first asked for)."""
+    from banyan.emergency.shelters.models import Shelter
+    from banyan.emergency.shelters.services import install_shelters
+
+    install_shelters(world.community)
+    return Shelter.objects.get(community=world.community, facility__kind="community_centre").pk
+
+
+def stock_water(world) -> int:
+    """The community centre's stock of drinking water."""
+    from banyan.emergency.shelters.models import Stock
+
+    shelter_centre(world)
+    return Stock.objects.get(community=world.community, place__kind="community_centre", kind="water").pk
 
 
 def care_plan_g01(world) -> int:
@@ -681,6 +699,26 @@ PAGES: dict[str, list[Variant]] = {
         v(NUL_REFUSED, query=q(grid=NUL), label="NUL in the grid"),
     ],
     "care:send": [v(POST_ONLY, lambda w: [w.resident_g01.pk])],
+    # shelters and supplies: for those who see emergencies (the community's, so every staff role of it);
+    # checking in and out, opening and closing, and moving stock are POST only.
+    "emergency:shelter-list": [v(EMERGENCY_VIEWERS)],
+    "emergency:shelter-detail": [
+        v(EMERGENCY_VIEWERS, lambda w: [shelter_centre(w)], label="the community centre"),
+        v(EMERGENCY_VIEWERS, lambda w: [shelter_centre(w)], query=q(q=LONG), label="a long search"),
+        v(NUL_REFUSED, lambda w: [shelter_centre(w)], query=q(q=NUL), label="NUL in the search"),
+        v("302 404 404 404 404 404 404 404 403 404", lambda w: [UNKNOWN_ID], label="unknown"),
+    ],
+    "emergency:shelter-check-in": [v(POST_ONLY, lambda w: [shelter_centre(w)])],
+    "emergency:shelter-open": [v(POST_ONLY, lambda w: [shelter_centre(w)])],
+    "emergency:shelter-close": [v(POST_ONLY, lambda w: [shelter_centre(w)])],
+    "emergency:shelter-check-out": [v(POST_ONLY, lambda w: [UNKNOWN_ID])],
+    "emergency:supplies": [v(EMERGENCY_VIEWERS)],
+    "emergency:stock-detail": [
+        v(EMERGENCY_VIEWERS, lambda w: [stock_water(w)], label="water"),
+        v(EMERGENCY_VIEWERS, lambda w: [stock_water(w)], query=q(unit=LONG), label="a long search"),
+        v("302 404 404 404 404 404 404 404 403 404", lambda w: [UNKNOWN_ID], label="unknown"),
+    ],
+    "emergency:stock-move": [v(POST_ONLY, lambda w: [stock_water(w)])],
     "care:plan-edit": [
         v("302 200 200 200 200 404 403 403 403 403", lambda w: [care_plan_g01(w)], label="resident01's"),
         v("302 404 404 404 404 404 403 403 403 403", lambda w: [UNKNOWN_ID], label="unknown"),
@@ -1785,6 +1823,59 @@ FORMS: list[Form] = [
             },
         },
         "302 403 403 403 200 404 403 404 404 403",
+    ),
+    # shelters: a closed shelter refuses every check-in (302 with the reason), a bad emergency is refused
+    # by the managers who may open one; checking out a stay nobody sees is 404; a stock move refuses what
+    # is not a move, a negative quantity and an unknown household.
+    Form(
+        "shelter-check-in",
+        "emergency:shelter-check-in",
+        lambda w: [shelter_centre(w)],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"resident": HUGE, "id_number": LONG + NUL},
+            "unknown-id-number": lambda w: {"id_number": make_id_number()},
+            "resident": lambda w: {"resident": w.resident_g01.pk},
+        },
+        "302 302 302 302 302 302 302 302 403 403",
+        overrides={"resident": "302 302 302 302 302 404 302 302 403 403"},
+    ),
+    Form(
+        "shelter-open",
+        "emergency:shelter-open",
+        lambda w: [shelter_centre(w)],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"emergency": LONG + NUL},
+            "unknown": lambda w: {"emergency": UNKNOWN_ID},
+        },
+        "302 302 302 302 403 403 403 403 403 403",
+    ),
+    Form(
+        "shelter-close",
+        "emergency:shelter-close",
+        lambda w: [shelter_centre(w)],
+        {"empty": empty, "garbage": lambda w: {"junk": LONG + NUL}},
+        "302 302 302 302 403 403 403 403 403 403",
+    ),
+    Form(
+        "shelter-check-out",
+        "emergency:shelter-check-out",
+        lambda w: [UNKNOWN_ID],
+        {"empty": empty, "garbage": lambda w: {"junk": LONG + NUL}},
+        "302 404 404 404 404 404 404 404 403 403",
+    ),
+    Form(
+        "stock-move",
+        "emergency:stock-move",
+        lambda w: [stock_water(w)],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"kind": LONG + NUL, "quantity": HUGE, "note": NUL},
+            "negative": lambda w: {"kind": "distributed", "quantity": "-1", "household": w.household_g01.pk},
+            "unknown-household": lambda w: {"kind": "distributed", "quantity": "1", "household": UNKNOWN_ID},
+        },
+        "302 302 302 302 302 302 302 302 403 403",
     ),
 ]
 # Forms without fields, tested on their own: acknowledging an alert (below), asking one's grid worker
