@@ -117,6 +117,12 @@ class AuditAction(enum.StrEnum):
     CARE_VISIT_RECORD = "care_visit.record"  # what the one sent on a wellness visit found
     CARE_VISIT_REQUEST = "care_visit.request"  # a staff member sent someone from the care board
 
+    # --- emergency: warnings and notices to residents ---------------------------------------------
+    RELAY_WARNING = "relay.warning"  # an official warning relayed to a community's residents, as received
+    RELAY_NOTICE = "relay.notice"  # a community notice sent for an emergency
+    RELAY_DOOR_KNOCK = "relay.door_knock"  # door-knocking tasks for those a notice did not reach
+    RELAY_SUBSCRIPTION = "relay.subscription"  # a resident's warning subscription changed
+
     # --- emergency: activation, the board, tasks -------------------------------------------------
     EMERGENCY_PROPOSE = "emergency.propose"  # a government warning or a local alert proposed one
     EMERGENCY_ACTIVATE = "emergency.activate"  # opened from a plan, or a proposed one confirmed

@@ -411,6 +411,38 @@ def carer_consent_g01(world) -> int:
     return consent.pk
 
 
+def relay_emergency(world) -> int:
+    """An active emergency over G01 with a community notice sent (made the first time it is asked for):
+    residents without any channel are on its not-reached list at once."""
+    from banyan.core import clock
+    from banyan.emergency.models import Emergency
+    from banyan.emergency.relay.services import send_notice
+
+    emergency = Emergency.objects.filter(title="台风预警转发演示").first()
+    if emergency is None:
+        emergency = Emergency.objects.create(
+            community=world.community,
+            hazard="typhoon",
+            level=2,
+            status="active",
+            title="台风预警转发演示",
+            trigger="manual",
+            activated_at=clock.now(),
+            created_at=clock.now(),
+        )
+        emergency.area_grids.set([world.grid_g01])
+        send_notice(
+            actor=world.users["director"], emergency=emergency, text_zh="请关好门窗。", audience="area"
+        )
+    return emergency.pk
+
+
+def relay_page(world) -> list:
+    """The relay page takes no arguments; it shows the emergency made here, with its notice form."""
+    relay_emergency(world)
+    return []
+
+
 def communal_device(grid) -> int:
     """A device of the grid that is no home's (no unit, serving no one): every role of the grid sees it."""
     from banyan.sensing.models import Device
@@ -732,6 +764,13 @@ PAGES: dict[str, list[Variant]] = {
         v("302 403 403 403 200 404 403 404 404 403", lambda w: [care_visit_g01(w)], label="grid01's"),
         v("302 404 404 404 404 404 404 404 404 404", lambda w: [UNKNOWN_ID], label="unknown"),
     ],
+    # warnings to residents: the relay page for those who manage emergencies (with a notice form per
+    # active emergency); a resident's subscriptions; what each person was sent, as received.
+    "emergency:relay": [v("302 200 200 200 403 403 403 403 403 403", lambda w: relay_page(w))],
+    "emergency:relay-notice": [v(POST_ONLY, lambda w: [relay_emergency(w)])],
+    "emergency:relay-knock": [v(POST_ONLY, lambda w: [relay_emergency(w)])],
+    "emergency:relay-subscriptions": [v("302 403 403 403 403 403 403 403 200 403")],
+    "emergency:relay-received": [v(EVERYONE_SIGNED_IN)],
     # cockpit: a community's screen for directors, street officers, admins and auditors; the street
     # view for the same (a director sees her own community there: banyan/cockpit/tests/test_street.py).
     "cockpit:cockpit": [
@@ -1876,6 +1915,98 @@ FORMS: list[Form] = [
             "unknown-household": lambda w: {"kind": "distributed", "quantity": "1", "household": UNKNOWN_ID},
         },
         "302 302 302 302 302 302 302 302 403 403",
+    ),
+    # warnings to residents: a notice needs its Chinese text and an audience; door-knocking needs the
+    # count of those the page listed; a subscription needs its place (grades besides red only).
+    Form(
+        "relay-notice",
+        "emergency:relay-notice",
+        lambda w: [relay_emergency(w)],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"text_zh": LONG + NUL, "text_en": NUL, "audience": LONG},
+            "nul": lambda w: {"text_zh": NUL, "audience": "area"},
+        },
+        "302 200 200 200 403 403 403 403 403 403",
+    ),
+    Form(
+        "relay-knock",
+        "emergency:relay-knock",
+        lambda w: [relay_emergency(w)],
+        {"empty": empty, "garbage": lambda w: {"count": LONG + NUL}, "stale": lambda w: {"count": "-1"}},
+        "302 200 200 200 403 403 403 403 403 403",
+    ),
+    Form(
+        "relay-subscriptions",
+        "emergency:relay-subscriptions",
+        lambda w: [],
+        {"empty": empty, "garbage": lambda w: {"place": LONG + NUL, "grades": ["red", HUGE]}},
+        "302 403 403 403 403 403 403 403 200 403",
+    ),
+    # emergencies: managers activate a plan and run the board (a bad body is shown at its field); the
+    # others in scope may not (403); one-click steps on an emergency or task nobody has: 404.
+    Form(
+        "emergency-activate",
+        "emergency:emergencies",
+        lambda w: [],
+        {
+            "empty": empty,
+            "garbage": lambda w: {
+                "community": HUGE,
+                "hazard": LONG + NUL,
+                "level": "9",
+                "area_grids": [HUGE, "x"],
+                "area_buildings": [LONG],
+                "title": LONG + NUL,
+            },
+            "outside": lambda w: {
+                "community": str(w.community.pk),
+                "hazard": "typhoon",
+                "level": "2",
+                "area_buildings": [str(UNKNOWN_ID)],
+            },
+        },
+        "302 200 200 200 403 403 403 403 403 403",
+    ),  # fmt: skip
+    # (an empty area form is a real change: the whole community; only its garbage is refused)
+    *[
+        Form(
+            f"emergency-{name}",
+            f"emergency:{name}",
+            lambda w: [emergency_board_g01(w)],
+            payloads,
+            "302 200 200 200 403 403 403 403 403 403",
+        )
+        for name, payloads in (
+            ("level", {"empty": empty, "garbage": lambda w: {"level": LONG, "note": LONG + NUL}}),
+            (
+                "area",
+                {"garbage": lambda w: {"area_grids": [HUGE, "x"], "area_buildings": [LONG], "note": NUL}},
+            ),
+            (
+                "stand-down",
+                {"empty": empty, "garbage": lambda w: {"retention_days": "0", "note": LONG + NUL}},
+            ),
+        )
+    ],
+    *[
+        Form(
+            f"emergency-{name}",
+            f"emergency:{name}",
+            lambda w: [HUGE_ID],
+            {"empty": empty, "garbage": lambda w: {"assignee": LONG + NUL, "note": NUL}},
+            "302 404 404 404 404 404 404 404 403 404",
+        )
+        for name in ("confirm", "dismiss", "task-done", "task-assign")
+    ],
+    # giving a real task to nobody: refused (400) for managers, 403 for those who see it, 404 for a
+    # volunteer (only their own tasks)
+    Form(
+        "emergency-task-assign-real",
+        "emergency:task-assign",
+        lambda w: [emergency_task_g01(w)],
+        {"empty": empty, "garbage": lambda w: {"assignee": LONG + NUL}},
+        "302 400 400 400 403 403 403 404 403 403",
     ),
 ]
 # Forms without fields, tested on their own: acknowledging an alert (below), asking one's grid worker
