@@ -117,6 +117,13 @@ class AuditAction(enum.StrEnum):
     CARE_VISIT_RECORD = "care_visit.record"  # what the one sent on a wellness visit found
     CARE_VISIT_REQUEST = "care_visit.request"  # a staff member sent someone from the care board
 
+    # --- emergency: the hazard register and plans ---------------------------------------------------
+    HAZARD_INSTALL = "hazard.install"  # a community's register made (the hazards it lacked, with defaults)
+    HAZARD_UPDATE = "hazard.update"  # a hazard's likelihood, impact or notes changed
+    HAZARD_REVIEW = "hazard.review"  # a hazard reviewed (its exposure recomputed)
+    PLAN_INSTALL = "plan.install"  # a community's plans made from the shipped templates
+    PLAN_VERSION = "plan.version"  # a new version of a plan saved (the old one stays)
+
     # --- emergency: warnings and notices to residents ---------------------------------------------
     RELAY_WARNING = "relay.warning"  # an official warning relayed to a community's residents, as received
     RELAY_NOTICE = "relay.notice"  # a community notice sent for an emergency

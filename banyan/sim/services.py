@@ -60,6 +60,8 @@ class SeedReport:
     matrix_cells: int = 0
     responders: int = 0
     shifts: int = 0
+    hazards: int = 0  # the hazard register (banyan.emergency.hazards.install_register)
+    emergency_plans: int = 0  # the plans from the shipped templates (banyan.emergency.plans.install_plans)
     accounts: tuple[SeedAccount, ...] = ()
     name_zh: str = ""
     name_en: str = ""

@@ -339,6 +339,20 @@ AUDIT_READERS = "302 200 403 403 403 403 403 403 403 200"
 NUL_REFUSED = "400 400 400 400 400 400 400 400 400 400"
 
 
+def hazard_flood(world) -> int:
+    """The demo community's flooding hazard (the seed makes the register)."""
+    from banyan.emergency.models import Hazard
+
+    return Hazard.objects.get(community=world.community, kind="flood").pk
+
+
+def plan_typhoon_ii(world) -> int:
+    """The demo community's level II typhoon plan in force (the seed makes the plans)."""
+    from banyan.emergency.models import Plan
+
+    return Plan.objects.get(community=world.community, hazard="typhoon", level=2, is_current=True).pk
+
+
 def shelter_centre(world) -> int:
     """The community centre's shelter, closed (shelters and supplies installed when first asked for)."""
     from banyan.emergency.shelters.models import Shelter
@@ -731,6 +745,23 @@ PAGES: dict[str, list[Variant]] = {
         v(NUL_REFUSED, query=q(grid=NUL), label="NUL in the grid"),
     ],
     "care:send": [v(POST_ONLY, lambda w: [w.resident_g01.pk])],
+    # the hazard register and the plans: read by those who see emergencies, changed by those who manage
+    # them (banyan/emergency/tests/test_hazards.py, test_plans.py)
+    "emergency:hazard-list": [v(EMERGENCY_VIEWERS)],
+    "emergency:hazard-detail": [
+        v(EMERGENCY_VIEWERS, lambda w: [hazard_flood(w)], label="the demo community's"),
+        v("302 404 404 404 404 404 404 404 403 404", lambda w: [HUGE_ID], label="beyond 64 bits"),
+    ],
+    "emergency:hazard-review": [v(POST_ONLY, lambda w: [hazard_flood(w)])],
+    "emergency:plan-list": [v(EMERGENCY_VIEWERS)],
+    "emergency:plan-detail": [
+        v(EMERGENCY_VIEWERS, lambda w: [plan_typhoon_ii(w)], label="the demo community's"),
+        v("302 404 404 404 404 404 404 404 403 404", lambda w: [UNKNOWN_ID], label="unknown"),
+    ],
+    "emergency:plan-edit": [
+        v(MATRIX_EDITORS, lambda w: [plan_typhoon_ii(w)], label="the demo community's"),
+        v("302 404 404 404 404 404 404 404 403 404", lambda w: [HUGE_ID], label="beyond 64 bits"),
+    ],
     # shelters and supplies: for those who see emergencies (the community's, so every staff role of it);
     # checking in and out, opening and closing, and moving stock are POST only.
     "emergency:shelter-list": [v(EMERGENCY_VIEWERS)],
@@ -1862,6 +1893,73 @@ FORMS: list[Form] = [
             },
         },
         "302 403 403 403 200 404 403 404 404 403",
+    ),
+    # the hazard register: a bad score or note is shown at its field to managers; marking reviewed needs
+    # the page's stamp of the hazard (else 409); viewers may not (403).
+    Form(
+        "hazard-edit",
+        "emergency:hazard-detail",
+        lambda w: [hazard_flood(w)],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"likelihood": HUGE, "impact": NUL, "notes": LONG},
+            "out-of-range": lambda w: {"likelihood": "0", "impact": "6", "notes": "x"},
+        },
+        "302 200 200 200 403 403 403 403 403 403",
+    ),
+    Form(
+        "hazard-review",
+        "emergency:hazard-review",
+        lambda w: [hazard_flood(w)],
+        {"empty": empty, "garbage": lambda w: {"seen": LONG + NUL}},
+        "302 409 409 409 403 403 403 403 403 403",
+    ),
+    # the plan editor: sections and rows refused at their fields (a missing row count is said above them)
+    Form(
+        "plan-edit",
+        "emergency:plan-edit",
+        lambda w: [plan_typhoon_ii(w)],
+        {
+            "empty": empty,
+            "garbage": lambda w: {
+                "title_zh": LONG,
+                "lead_organisation_kind": NUL,
+                "lead_role": "resident",
+                "cap_min_severity": LONG,
+                "alert_rules": ["volcano", NUL],
+                "facilities": ["castle"],
+                "roll_call": "on",
+                "roll_call_wait": HUGE,
+                "change_note": NUL,
+                "tasks-TOTAL_FORMS": HUGE,
+                "tasks-INITIAL_FORMS": "-1",
+            },
+            "bad-rows": lambda w: {
+                "title_zh": "台风",
+                "lead_organisation_kind": "community_committee",
+                "lead_role": "community_director",
+                "cap_min_severity": "Severe",
+                "change_note": "x",
+                "tasks-TOTAL_FORMS": "1",
+                "tasks-INITIAL_FORMS": "0",
+                "tasks-0-key": "Bad Key",
+                "tasks-0-title_zh": LONG,
+                "tasks-0-owner_kind": "army",
+                "tasks-0-owner_role": "resident",
+                "tasks-0-due_minutes": "-1",
+                "notices-TOTAL_FORMS": "1",
+                "notices-INITIAL_FORMS": "0",
+                "notices-0-key": "n",
+                "notices-0-audience": "martians",
+                "notices-0-text_zh": NUL,
+                "notices-0-channels": ["fax"],
+                "supplies-TOTAL_FORMS": "1",
+                "supplies-INITIAL_FORMS": "0",
+                "supplies-0-kind": "gold",
+                "supplies-0-quantity": HUGE,
+            },
+        },
+        "302 200 200 200 403 403 403 403 403 403",
     ),
     # shelters: a closed shelter refuses every check-in (302 with the reason), a bad emergency is refused
     # by the managers who may open one; checking out a stay nobody sees is 404; a stock move refuses what

@@ -15,6 +15,8 @@ from django.contrib.auth.hashers import make_password
 from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
 from banyan.core import clock, vault
+from banyan.emergency.hazards import install_register
+from banyan.emergency.plans import install_plans
 from banyan.people.models import (
     CareProfile,
     Carer,
@@ -318,6 +320,10 @@ def write_plan(
 
     write_rules(plan_rules(plan), community=community, now=now)
     response = write_response(community=community, now=now, prefix=plan.prefix)
+    # The hazard register and the plans from the shipped templates (issue 15), as `banyan emergency
+    # install` makes them: the demo and the tests have them from the start.
+    hazards = install_register(community, actor="sim")
+    emergency_plans = install_plans(community, actor="sim")
 
     counts = {
         "regions": len(plan.regions),
@@ -337,6 +343,8 @@ def write_plan(
         "users": len(users),
         "devices": devices,
         **response,
+        "hazards": hazards,
+        "emergency_plans": emergency_plans,
     }
     record(
         actor="sim",
