@@ -767,8 +767,6 @@ PAGES: dict[str, list[Variant]] = {
     "emergency:shelter-list": [v(EMERGENCY_VIEWERS)],
     "emergency:shelter-detail": [
         v(EMERGENCY_VIEWERS, lambda w: [shelter_centre(w)], label="the community centre"),
-        v(EMERGENCY_VIEWERS, lambda w: [shelter_centre(w)], query=q(q=LONG), label="a long search"),
-        v(NUL_REFUSED, lambda w: [shelter_centre(w)], query=q(q=NUL), label="NUL in the search"),
         v("302 404 404 404 404 404 404 404 403 404", lambda w: [UNKNOWN_ID], label="unknown"),
     ],
     "emergency:shelter-check-in": [v(POST_ONLY, lambda w: [shelter_centre(w)])],
@@ -1964,6 +1962,13 @@ FORMS: list[Form] = [
     # shelters: a closed shelter refuses every check-in (302 with the reason), a bad emergency is refused
     # by the managers who may open one; checking out a stay nobody sees is 404; a stock move refuses what
     # is not a move, a negative quantity and an unknown household.
+    Form(
+        "shelter-search",
+        "emergency:shelter-detail",
+        lambda w: [shelter_centre(w)],
+        {"empty": empty, "garbage": lambda w: {"q": LONG + NUL}, "nul": lambda w: {"q": NUL}},
+        "302 200 200 200 200 200 200 200 403 403",
+    ),
     Form(
         "shelter-check-in",
         "emergency:shelter-check-in",

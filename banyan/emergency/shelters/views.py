@@ -10,13 +10,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from banyan.core.access import Action
 from banyan.core.errors import InvalidInput
 from banyan.core.views import private, service_errors
 from banyan.emergency.shelters import services
 from banyan.emergency.shelters.choices import SupplyUnit
+from banyan.emergency.shelters.forms import ResidentSearchForm
 from banyan.emergency.shelters.models import Move, Shelter, Stock
 from banyan.people.models import AuthenticatedHttpRequest, Household
 from banyan.people.services import get_resident_for
@@ -77,14 +78,18 @@ def shelter_list(request: AuthenticatedHttpRequest):
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 @service_errors
 def shelter_detail(request: AuthenticatedHttpRequest, pk: int):
-    """A shelter's desk: who is in (names masked outside the caller's scope), find a resident to check in."""
+    """A shelter's desk: who is in (names masked outside the caller's scope); a POST searches residents by
+    name to check in (by POST, so that the name stays out of the address)."""
     user = request.user
     _viewers_only(user)
+    if request.method == "POST":
+        _operators_only(user)
     shelter = services.get_shelter_for(user, pk)
-    query, found = _search(request, "q", services.find_residents)
+    search = ResidentSearchForm(request.POST if request.method == "POST" else None)
+    found = services.find_residents(user, search.cleaned_data["q"]) if search.is_valid() else []
     others = []
     if shelter.is_open and shelter.free == 0:
         others = [
@@ -99,9 +104,9 @@ def shelter_detail(request: AuthenticatedHttpRequest, pk: int):
     context = {
         "shelter": shelter,
         "stays": services.current_stays(user, shelter),
-        "query": query[:64],
+        "search": search,
         "found": found,
-        "searched": bool(query),
+        "searched": search.is_bound and search.is_valid(),
         "others": others,
         "may_operate": services.may_operate(user),
         "may_manage": services.may_manage(user),

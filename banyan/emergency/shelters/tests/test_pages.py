@@ -30,7 +30,8 @@ def test_check_in_by_search_then_out(open_centre, signed_in, users):
     client = signed_in("grid01")
     url = reverse("emergency:shelter-detail", args=[open_centre.pk])
     resident = Resident.objects.restrict(users["grid01"]).order_by("id").first()
-    page = client.get(url, {"q": resident.name})
+    page = client.post(url, {"q": resident.name})
+    assert page.status_code == 200
     assert resident in page.context["found"]
     assert f'data-check-in="{resident.pk}"' in page.content.decode()
     answer = client.post(
@@ -44,7 +45,9 @@ def test_check_in_by_search_then_out(open_centre, signed_in, users):
     other = signed_in("grid02").get(url)
     assert resident.name not in other.content.decode()
     assert f"<td data-name>{resident.name[0]}*" in other.content.decode()
-    assert signed_in("grid02").get(url, {"q": resident.name}).context["found"] == []
+    assert signed_in("grid02").post(url, {"q": resident.name}).context["found"] == []
+    assert signed_in("auditor").post(url, {"q": resident.name}).status_code == 403
+    assert "Ensure this value has at most 64" in client.post(url, {"q": "x" * 65}).content.decode()
     client.post(reverse("emergency:shelter-check-out", args=[stay.pk]))
     stay.refresh_from_db()
     assert stay.checked_out_at is not None
