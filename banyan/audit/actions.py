@@ -140,6 +140,12 @@ class AuditAction(enum.StrEnum):
     EMERGENCY_TASK_ASSIGN = "emergency_task.assign"
     EMERGENCY_TASK_DONE = "emergency_task.done"
 
+    # --- emergency: roll call ----------------------------------------------------------------------
+    ROLL_CALL_START = "roll_call.start"  # every household of the area asked "are you safe?"
+    ROLL_CALL_ANSWER = "roll_call.answer"  # a household's "safe" or "need help" (tap, SMS, key, staff)
+    ROLL_CALL_VISIT = "roll_call.visit"  # no answer after the wait: a door-knocking visit sent on foot
+    ROLL_CALL_ACCOUNTED = "roll_call.accounted"  # the visit's incident resolved: the household accounted for
+
     # --- emergency: shelters and supplies ----------------------------------------------------------
     SHELTER_CREATE = "shelter.create"  # a facility made a shelter, with its capacity
     SHELTER_OPEN = "shelter.open"  # opened for an emergency

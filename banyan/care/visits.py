@@ -192,14 +192,17 @@ def _step(follow_up: FollowUp, now: dt.datetime) -> str:
         follow_up.save(update_fields=["status", "ended_at", "next_at"])
         return "answered"
     channels = retry_channels(follow_up.plan)
-    tried = len(follow_up.retries)
-    if tried < len(channels):
-        channel = channels[tried]
+    # The next channel that reaches someone; one that reaches nobody (no phone, no carer) is recorded
+    # and passed at once: there is nobody to wait for.
+    while len(follow_up.retries) < len(channels):
+        channel = channels[len(follow_up.retries)]
         sent = _send_retry(follow_up, channel)
         follow_up.retries = [*follow_up.retries, {"channel": channel, "at": now.isoformat(), "sent": sent}]
-        follow_up.next_at = now + dt.timedelta(minutes=retry_minutes())
-        follow_up.save(update_fields=["retries", "next_at"])
-        return "retried"
+        if sent:
+            follow_up.next_at = now + dt.timedelta(minutes=retry_minutes())
+            follow_up.save(update_fields=["retries", "next_at"])
+            return "retried"
+    follow_up.save(update_fields=["retries"])
     _open_visit(follow_up, now)
     return "visits"
 
@@ -449,6 +452,8 @@ def record_visit(
             if follow_up.not_home >= not_home_tries():
                 _escalate_not_home(follow_up, incident)
                 _end(follow_up, FollowUpStatus.ESCALATED, now)
+            elif follow_up.not_home == 1:
+                _ask_carers_where(follow_up, incident)
         details = {"outcome": outcome, "incident": incident.pk, "status": follow_up.status}
         if cleaned:
             details["photo"] = True
@@ -477,6 +482,29 @@ NOT_HOME_BODY = gettext_lazy(
     "A wellness visit found nobody at home %(tries)s times (incident %(number)s). "
     "Please find out where they are."
 )
+
+
+WHERE_SUBJECT = gettext_lazy("%(name)s is not at home")
+WHERE_BODY = gettext_lazy(
+    "We visited %(name)s because they did not check in today, and nobody answered the door. If you know "
+    "where they are, or have spoken to them, please check in for them; we will try again."
+)
+
+
+def _ask_carers_where(follow_up: FollowUp, incident: Incident) -> None:
+    """At the first visit finding nobody at home, the consenting carers are asked at once: they often
+    know where their relative is (and can check in for them) before the next try."""
+    carers = _carers(follow_up.resident)
+    if carers:
+        notify(
+            carers,
+            "care.not_home_first",
+            WHERE_SUBJECT,
+            WHERE_BODY,
+            params={"name": follow_up.resident.name},
+            reference=("incident", incident.pk),
+            urgency="urgent",
+        )
 
 
 def _escalate_not_home(follow_up: FollowUp, incident: Incident) -> None:

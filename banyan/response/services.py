@@ -14,7 +14,7 @@ from typing import Any, cast
 import networkx as nx
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -605,39 +605,7 @@ def dispatch(incident: Incident, *, exclude: Iterable[int] = ()) -> DispatchDeci
     """Rank the accountable body's responders by walking time to the incident and assign the first
     eligible one (on duty, under capacity, with the category's skill); store the decision and why."""
     now = clock.now()
-    responders = candidates_for(incident)
-    load = dict(
-        Incident.objects.open()
-        .filter(assignee__in=[r.user_id for r in responders])
-        .values_list("assignee")
-        .annotate(n=Count("id"))
-    )
-    on_duty = set(
-        Responder.objects.filter(
-            pk__in=[r.pk for r in responders], shifts__starts_at__lte=now, shifts__ends_at__gt=now
-        ).values_list("pk", flat=True)
-    )
-    nodes, target, distances = _walking_from(incident)
-    candidates = [
-        flow.Candidate(
-            key=r.user_id,
-            node=_nearest_node(nodes, r.latitude, r.longitude),
-            on_duty=r.pk in on_duty,
-            load=load.get(r.user_id, 0),
-            capacity=r.capacity,
-            skills=frozenset(r.skills or []),
-        )
-        for r in responders
-    ]
-    ranking = flow.rank(
-        candidates,
-        target=target,
-        distances_m=distances,
-        walking_speed_mps=walking_speed_mps(),
-        skill=incident.category.skill or None,
-        excluded=exclude,
-        climb_s=incident_climb_s(incident),
-    )
+    ranking = _rank(incident, exclude=exclude, now=now)
     chosen = next((r for r in ranking if r.eligible), None)
     # A code, translated where it is shown (DISPATCH_REASONS): the decision is a record, not a message.
     reason = ("nearest" if chosen.walk_s is not None else "position_unknown") if chosen else "none_available"
@@ -662,6 +630,43 @@ def dispatch(incident: Incident, *, exclude: Iterable[int] = ()) -> DispatchDeci
         else:
             _event(incident, "dispatch_failed", reason=reason)
     return decision
+
+
+def _rank(incident: Incident, *, exclude: Iterable[int], now: dt.datetime) -> list[flow.Ranked]:
+    """The accountable body's responders ranked for ``incident`` (nearest eligible first)."""
+    responders = candidates_for(incident)
+    load = dict(
+        Incident.objects.open()
+        .filter(assignee__in=[r.user_id for r in responders])
+        .values_list("assignee")
+        .annotate(n=Count("id"))
+    )
+    on_duty = set(
+        Responder.objects.filter(
+            pk__in=[r.pk for r in responders], shifts__starts_at__lte=now, shifts__ends_at__gt=now
+        ).values_list("pk", flat=True)
+    )
+    nodes, target, distances = _walking_from(incident)
+    candidates = [
+        flow.Candidate(
+            key=r.user_id,
+            node=_nearest_node(nodes, r.latitude, r.longitude),
+            on_duty=r.pk in on_duty,
+            load=load.get(r.user_id, 0),
+            capacity=r.capacity,
+            skills=frozenset(r.skills or []),
+        )
+        for r in responders
+    ]
+    return flow.rank(
+        candidates,
+        target=target,
+        distances_m=distances,
+        walking_speed_mps=walking_speed_mps(),
+        skill=incident.category.skill or None,
+        excluded=exclude,
+        climb_s=incident_climb_s(incident),
+    )
 
 
 # --- transitions ---------------------------------------------------------------------------------
@@ -1139,13 +1144,50 @@ def escalate_due(now: dt.datetime | None = None) -> list[Incident]:
                 incident.status, incident.assignee_id = Status.NEW.value, None
                 incident.save(update_fields=["status", "assignee"])
                 _event(incident, "timed_out", before=Status.ASSIGNED.value, timed_out=silent)
-                declined = IncidentEvent.objects.filter(incident=incident, kind__in=["decline", "timed_out"])
-                excluded = {e.actor_id for e in declined if e.actor_id} | {
-                    e.details.get("timed_out") for e in declined if e.details.get("timed_out")
-                }
-                dispatch(incident, exclude=excluded)
+                dispatch(incident, exclude=_turned_down(incident))
             escalated.append(incident)
     return escalated
+
+
+def _turned_down(incident: Incident) -> set[int]:
+    """Those who declined ``incident`` or let it time out: dispatch does not ask them again."""
+    declined = IncidentEvent.objects.filter(incident=incident, kind__in=["decline", "timed_out"])
+    return {e.actor_id for e in declined if e.actor_id} | {
+        e.details.get("timed_out") for e in declined if e.details.get("timed_out")
+    }
+
+
+REDISPATCH_AFTER = dt.timedelta(minutes=1)
+
+
+def redispatch_waiting(now: dt.datetime | None = None) -> int:
+    """Open incidents that dispatch could give to nobody (every responder busy, off duty or having
+    turned it down) are offered again once a minute, so that the first responder to become free gets
+    the nearest; returns how many were assigned. Run by the worker each round."""
+    now = now or clock.now()
+    latest = DispatchDecision.objects.filter(incident=OuterRef("pk")).order_by("-at", "-pk")
+    waiting = (
+        Incident.objects.open()
+        .filter(status=Status.NEW.value, assignee__isnull=True)
+        .annotate(
+            last_reason=Subquery(latest.values("reason")[:1]), last_at=Subquery(latest.values("at")[:1])
+        )
+        .filter(last_reason="none_available", last_at__lte=now - REDISPATCH_AFTER)
+        .order_by("created_at", "pk")
+    )
+    assigned = 0
+    for pk in list(waiting.values_list("pk", flat=True)[:200]):
+        with transaction.atomic():
+            incident = Incident.objects.select_for_update().filter(pk=pk).first()
+            if incident is None or incident.status != Status.NEW.value or incident.assignee_id is not None:
+                continue
+            turned_down = _turned_down(incident)
+            # Nobody free yet: nothing is recorded (no decision, no timeline line every minute).
+            if not any(r.eligible for r in _rank(incident, exclude=turned_down, now=now)):
+                continue
+            if dispatch(incident, exclude=turned_down).chosen_id is not None:
+                assigned += 1
+    return assigned
 
 
 # --- alerts that open incidents -------------------------------------------------------------------

@@ -13,7 +13,7 @@ from banyan.care import services, visits
 from banyan.care.choices import FollowUpStatus
 from banyan.care.models import CheckIn, FollowUp, Visit
 from banyan.care.tests.conftest import at
-from banyan.core import clock
+from banyan.core import clock, vault
 from banyan.core.errors import InvalidInput, PermissionDenied
 from banyan.notify.models import Delivery, Message
 from banyan.people.carers import consented_carers
@@ -31,6 +31,9 @@ def plan(users, sim):
         .first()
     )
     assert resident is not None
+    resident.phone = "13912345678"  # SMS and voice retries reach them
+    resident.phone_index = vault.blind_index("phone", "13912345678")
+    resident.save(update_fields=["phone", "phone_index"])
     made = services.create_plan(actor=users["director"], resident=resident)
     return services.update_plan(
         actor=users["director"],
@@ -44,13 +47,12 @@ def plan(users, sim):
 
 
 def _visit_of(plan, sim) -> Incident:
-    """Walk the plan's missed check-in to its visit: three retries, 15 minutes apart, then the visit."""
+    """Walk the plan's missed check-in to its visit: the retries, 15 minutes apart, then the visit."""
     at(sim, 10, 1)
-    for _step in range(3):
-        visits.follow_missed()
+    for _step in range(4):
+        if visits.follow_missed()["visits"]:
+            break
         sim.advance(dt.timedelta(minutes=15))
-    counts = visits.follow_missed()
-    assert counts["visits"] == 1
     follow_up = FollowUp.objects.get(resident=plan.resident)
     assert follow_up.status == FollowUpStatus.VISITING
     return follow_up.incident
@@ -70,21 +72,23 @@ def test_a_missed_checkin_is_retried_on_the_next_channels_then_someone_goes(plan
     assert again == {"started": 0, "answered": 0, "retried": 0, "visits": 0}
     follow_up = FollowUp.objects.get(resident=plan.resident)
     assert [r["channel"] for r in follow_up.retries] == ["sms"]
-    assert follow_up.retries[0]["sent"] is bool(plan.resident.phone)
-    if plan.resident.phone:
-        message = Message.objects.filter(kind="care.checkin_retry").get()
-        assert set(Delivery.objects.filter(message=message).values_list("channel", flat=True)) == {"sms"}
+    assert follow_up.retries[0]["sent"] is True
+    message = Message.objects.filter(kind="care.checkin_retry").get()
+    assert set(Delivery.objects.filter(message=message).values_list("channel", flat=True)) == {"sms"}
     sim.advance(dt.timedelta(minutes=15))
     visits.follow_missed()
     sim.advance(dt.timedelta(minutes=15))
-    visits.follow_missed()
+    counts = visits.follow_missed()
     follow_up.refresh_from_db()
     assert [r["channel"] for r in follow_up.retries] == ["sms", "voice", "carer"]
     told = Message.objects.filter(kind="carer.checkin.missed").exists()
     assert follow_up.retries[2]["sent"] is told is bool(consented_carers(plan.resident))
-    assert follow_up.incident is None
-    sim.advance(dt.timedelta(minutes=15))
-    assert visits.follow_missed()["visits"] == 1
+    if told:  # someone to wait for: the visit comes after another 15 minutes
+        assert follow_up.incident is None and counts["visits"] == 0
+        sim.advance(dt.timedelta(minutes=15))
+        assert visits.follow_missed()["visits"] == 1
+    else:  # nobody to tell: the visit goes out in the same round
+        assert counts["visits"] == 1
     follow_up.refresh_from_db()
     incident = follow_up.incident
     assert follow_up.status == FollowUpStatus.VISITING
@@ -94,6 +98,21 @@ def test_a_missed_checkin_is_retried_on_the_next_channels_then_someone_goes(plan
     sim.advance(dt.timedelta(hours=1))
     assert visits.follow_missed()["visits"] == 0
     assert Incident.objects.filter(category__code="wellness_check", unit=incident.unit).count() == 1
+
+
+def test_a_channel_that_reaches_nobody_is_passed_at_once(plan, sim):
+    resident = plan.resident
+    resident.phone, resident.phone_index = "", ""
+    resident.save(update_fields=["phone", "phone_index"])
+    at(sim, 10, 1)
+    counts = visits.follow_missed()
+    follow_up = FollowUp.objects.get(resident=resident)
+    sent = [r["sent"] for r in follow_up.retries]
+    assert sent[:2] == [False, False], "no phone: SMS and voice reach nobody"
+    if bool(consented_carers(resident)):
+        assert counts["retried"] == 1 and follow_up.status == FollowUpStatus.RETRYING
+    else:
+        assert counts["visits"] == 1 and follow_up.status == FollowUpStatus.VISITING, "nobody to wait for"
 
 
 def test_an_answer_during_the_retries_ends_the_follow_up(plan, sim, users):
@@ -138,6 +157,8 @@ def test_not_at_home_twice_escalates(plan, sim):
     follow_up = FollowUp.objects.get(resident=plan.resident)
     assert (follow_up.not_home, follow_up.status) == (1, FollowUpStatus.VISITING)
     assert not Message.objects.filter(kind="care.not_home").exists()
+    asked = Message.objects.filter(kind="care.not_home_first").exists()
+    assert asked is bool(consented_carers(plan.resident)), "the carers are asked where they are at once"
     sim.advance(dt.timedelta(hours=1))
     visits.record_visit(actor=visitor, incident=incident, outcome="not_home", note="Neighbours away too.")
     follow_up.refresh_from_db()

@@ -354,3 +354,22 @@ def test_arriving_on_scene_with_a_position_moves_the_responder(site, users):
     )
     near.refresh_from_db()
     assert (near.latitude, near.longitude) == (30.2601, 120.1702)
+
+
+def test_an_incident_nobody_was_free_for_goes_to_the_first_who_is(site, users, now):
+    for responder in site["responders"]:
+        responder.capacity = 0
+        responder.save(update_fields=["capacity"])
+    incident = flood(site, users["director"])
+    assert incident.assignee_id is None
+    assert DispatchDecision.objects.get(incident=incident).reason == "none_available"
+    now.advance(dt.timedelta(minutes=2))
+    assert services.redispatch_waiting() == 0, "still nobody free"
+    assert DispatchDecision.objects.filter(incident=incident).count() == 1, "nothing recorded meanwhile"
+    far = site["responders"][2]
+    far.capacity = 3
+    far.save(update_fields=["capacity"])
+    assert services.redispatch_waiting() == 1
+    incident.refresh_from_db()
+    assert (incident.status, incident.assignee_id) == ("assigned", far.user_id)
+    assert services.redispatch_waiting() == 0, "once"

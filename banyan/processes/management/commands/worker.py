@@ -22,7 +22,7 @@ from banyan.core.events import EventName
 from banyan.emergency.relay.services import sweep as relay_sweep
 from banyan.emergency.triggers import sweep as propose_emergencies
 from banyan.notify.services import send_pending
-from banyan.response.services import escalate_due, open_incidents_for_alerts
+from banyan.response.services import escalate_due, open_incidents_for_alerts, redispatch_waiting
 
 log = logging.getLogger("banyan.worker")
 
@@ -30,6 +30,7 @@ log = logging.getLogger("banyan.worker")
 def run_once() -> dict[str, int]:
     opened = open_incidents_for_alerts()
     escalated = escalate_due()
+    redispatched = redispatch_waiting()  # incidents nobody was free for go to the first who is
     asked = send_daily_checkins()  # the daily check-in messages due by now, once per plan per day
     told = tell_carers_of_alerts()  # the carers of those at the home of a new alert, once per alert
     # missed check-ins (and inactivity alerts of those with a plan): retries, then a visit on foot
@@ -39,6 +40,7 @@ def run_once() -> dict[str, int]:
     return {
         "opened": len(opened),
         "escalated": len(escalated),
+        "redispatched": redispatched,
         "asked": asked,
         "told": told,
         "retried": followed["retried"],
