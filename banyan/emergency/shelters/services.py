@@ -23,7 +23,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Greatest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -762,6 +763,25 @@ def summary(emergency: Emergency) -> dict:
         "households_supplied": moves.filter(kind=MoveKind.DISTRIBUTED).values("household").distinct().count(),
         "low_stocks": Stock.objects.filter(community_id=emergency.community_id).low().count(),
     }
+
+
+# --- privacy: what an emergency gathered -----------------------------------------------------------
+
+
+@transaction.atomic
+def purge_emergency(emergency: Emergency) -> dict[str, int]:
+    """Remove what shelters and supplies gathered about people for ``emergency`` once its retention has run
+    out: its stays are deleted (a stay still open is closed first, freeing its place) and its supply
+    moves forget the household they went to. Stock quantities and the moves themselves stay (the stock's
+    ledger). The caller (the emergency's purge) audits it; returns how many of each."""
+    stays = Stay.objects.filter(emergency=emergency)
+    for shelter_id, still_in in (
+        stays.filter(checked_out_at__isnull=True).values_list("shelter").annotate(n=Count("id")).order_by()
+    ):
+        Shelter.objects.filter(pk=shelter_id).update(occupied=Greatest(F("occupied") - still_in, 0))
+    deleted, _by_model = stays.delete()
+    forgotten = Move.objects.filter(emergency=emergency, household__isnull=False).update(household=None)
+    return {"stays": deleted, "moves": forgotten}
 
 
 # --- the demo: shelters and supplies of a seeded community ------------------------------------------

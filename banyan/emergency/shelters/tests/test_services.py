@@ -231,6 +231,28 @@ def test_low_stock_tells_the_director_once_per_crossing(water, users, django_cap
     } | {water.pk}
 
 
+def test_purge_removes_stays_and_households_of_moves(open_centre, water, emergency, users):
+    director = users["director"]
+    first, second = residents_of(director, 2)
+    done = services.check_in(actor=director, shelter=open_centre, resident=first)
+    services.check_out(actor=director, stay=done)
+    services.check_in(actor=director, shelter=open_centre, resident=second)
+    services.move_stock(
+        actor=director,
+        stock=water,
+        kind=MoveKind.DISTRIBUTED,
+        quantity=2,
+        emergency=emergency,
+        household=first.household,
+    )
+    assert services.purge_emergency(emergency) == {"stays": 2, "moves": 1}
+    open_centre.refresh_from_db()
+    water.refresh_from_db()
+    assert open_centre.occupied == 0 and not Stay.objects.filter(emergency=emergency).exists()
+    assert not Move.objects.filter(emergency=emergency, household__isnull=False).exists()
+    assert water.quantity == 118, "the stock's quantities stay as they are"
+
+
 def test_households_found_by_unit(users):
     household = (
         Household.objects.restrict(users["grid01"]).select_related("unit__building").order_by("code")[0]
