@@ -1,10 +1,17 @@
 """Messages that come in from the SMS and voice gateways: a reply to an SMS, a key pressed during a call.
 
 The gateway posts them to ``POST /api/v1/notify/inbound`` (authenticated like receipts, with the gateway
-token). Notify knows nothing of what a reply means: an app above it (care: "1" fine / "2" need help to
-the daily check-in) installs a handler with :func:`set_handler`. The handler answers with an
-:class:`InboundAnswer`: what happened (``status``) and the text the gateway sends back (SMS) or speaks
-(voice), in the sender's language. With no handler installed every message is answered "not expected".
+token). Notify knows nothing of what a reply means: the apps above it say, as a chain of handlers.
+
+* :func:`add_handler` adds a *claiming* handler (the emergency roll call: "1" safe / "2" need help from a
+  phone with a roll-call question waiting). It is given the messages not yet claimed and answers each
+  with an :class:`InboundAnswer`, or ``None`` for one it does not claim, which goes on down the chain.
+  Claiming handlers are asked in the order they were added, before the default one.
+* :func:`set_handler` installs the *default* handler (care: "1" fine / "2" need help to the daily
+  check-in), which answers every message left. With none, each is answered "not expected".
+
+An answer says what happened (``status``) and the text the gateway sends back (SMS) or speaks (voice),
+in the sender's language.
 
 The sender's phone never appears in a log line: the line names the channel, the status and the
 gateway's id of the message.
@@ -61,6 +68,8 @@ class InboundAnswer:
 
 # Takes the messages of one post in order and answers each, in the same order.
 Handler = Callable[[list[InboundMessage]], list[InboundAnswer]]
+# The same, answering None for a message it leaves to the next handler of the chain.
+ClaimingHandler = Callable[[list[InboundMessage]], list[InboundAnswer | None]]
 BATCH_MAX = 500
 
 
@@ -71,13 +80,46 @@ def _not_expected(messages: list[InboundMessage]) -> list[InboundAnswer]:
 
 
 _handler: Handler = _not_expected
+_claiming: list[ClaimingHandler] = []
 
 
 def set_handler(handler: Handler | None) -> Handler:
-    """Use ``handler`` for inbound messages (``None``: none, all are 'not expected'); returns the old one."""
+    """Use ``handler`` as the default for inbound messages no claiming handler took (``None``: none, all
+    are 'not expected'); returns the old one."""
     global _handler
     previous, _handler = _handler, handler or _not_expected
     return previous
+
+
+def add_handler(handler: ClaimingHandler) -> Callable[[], None]:
+    """Ask ``handler`` first (after those added before it) about each inbound message; it answers the
+    ones it claims and ``None`` for the others. Added once however often; returns a function that
+    removes it."""
+    if handler not in _claiming:
+        _claiming.append(handler)
+
+    def remove() -> None:
+        if handler in _claiming:
+            _claiming.remove(handler)
+
+    return remove
+
+
+def _answer_all(messages: list[InboundMessage]) -> list[InboundAnswer]:
+    """Each message's answer from the first handler of the chain that claims it, else the default's."""
+    answers: list[InboundAnswer | None] = [None] * len(messages)
+    for handler in list(_claiming):
+        left = [i for i, answer in enumerate(answers) if answer is None]
+        if not left:
+            break
+        claimed = handler([messages[i] for i in left])
+        for i, answer in zip(left, claimed, strict=True):
+            answers[i] = answer
+    left = [i for i, answer in enumerate(answers) if answer is None]
+    if left:
+        for i, answer in zip(left, _handler([messages[i] for i in left]), strict=True):
+            answers[i] = answer
+    return [answer for answer in answers if answer is not None]
 
 
 def _message(item: dict, prefix: str) -> InboundMessage:
@@ -101,7 +143,7 @@ def receive_many(items: list[dict]) -> list[InboundAnswer]:
         raise InvalidInput(_("At most %(max)d messages in one post.") % {"max": BATCH_MAX}, field="messages")
     several = len(items) > 1
     messages = [_message(item, f"messages[{i}]." if several else "") for i, item in enumerate(items)]
-    answers = _handler(messages) if messages else []
+    answers = _answer_all(messages) if messages else []
     for message, answer in zip(messages, answers, strict=True):
         log = logger.info if answer.acted_on else logger.warning
         log(

@@ -457,6 +457,38 @@ def relay_page(world) -> list:
     return []
 
 
+def rollcall_emergency(world) -> int:
+    """An active emergency over G01 with its roll call under way (made the first time it is asked for)."""
+    from banyan.core import clock
+    from banyan.emergency.models import Emergency
+    from banyan.emergency.rollcall.services import start_roll_call
+
+    emergency = Emergency.objects.filter(title="台风平安点名").first()
+    if emergency is None:
+        emergency = Emergency.objects.create(
+            community=world.community,
+            hazard="typhoon",
+            level=2,
+            status="active",
+            title="台风平安点名",
+            trigger="manual",
+            activated_at=clock.now(),
+            created_at=clock.now(),
+        )
+        emergency.area_grids.set([world.grid_g01])
+        start_roll_call(actor=None, emergency=emergency)
+    return emergency.pk
+
+
+def rollcall_entry_g01(world) -> int:
+    """resident01's household's question in that roll call."""
+    from banyan.emergency.rollcall.models import Entry
+
+    emergency = rollcall_emergency(world)
+    entry = Entry.objects.get(roll_call__emergency_id=emergency, household=world.household_g01)
+    return entry.pk
+
+
 def communal_device(grid) -> int:
     """A device of the grid that is no home's (no unit, serving no one): every role of the grid sees it."""
     from banyan.sensing.models import Device
@@ -800,6 +832,17 @@ PAGES: dict[str, list[Variant]] = {
     "emergency:relay-knock": [v(POST_ONLY, lambda w: [relay_emergency(w)])],
     "emergency:relay-subscriptions": [v("302 403 403 403 403 403 403 403 200 403")],
     "emergency:relay-received": [v(EVERYONE_SIGNED_IN)],
+    # emergency roll call: its page for those who see emergencies; the question for the resident asked.
+    "emergency:rollcall": [
+        v("302 200 200 200 200 200 200 200 404 200", lambda w: [rollcall_emergency(w)], label="under way"),
+        v("302 404 404 404 404 404 404 404 404 404", lambda w: [UNKNOWN_ID], label="unknown"),
+    ],
+    "emergency:rollcall-start": [v(POST_ONLY, lambda w: [rollcall_emergency(w)])],
+    "emergency:rollcall-answer": [
+        v("302 404 404 404 404 404 404 404 200 404", lambda w: [rollcall_entry_g01(w)], label="resident01's"),
+        v("302 404 404 404 404 404 404 404 404 404", lambda w: [HUGE_ID], label="beyond 64 bits"),
+    ],
+    "emergency:rollcall-safe": [v(POST_ONLY, lambda w: [rollcall_entry_g01(w)])],
     # cockpit: a community's screen for directors, street officers, admins and auditors; the street
     # view for the same (a director sees her own community there: banyan/cockpit/tests/test_street.py).
     "cockpit:cockpit": [
@@ -2110,6 +2153,29 @@ FORMS: list[Form] = [
         lambda w: [emergency_task_g01(w)],
         {"empty": empty, "garbage": lambda w: {"assignee": LONG + NUL}},
         "302 400 400 400 403 403 403 404 403 403",
+    ),
+    # roll call: a second start while one is under way is refused (302 with the reason); the answer is
+    # "safe" or "need_help" and nothing else; "safe after a call" needs its button's value.
+    Form(
+        "rollcall-start",
+        "emergency:rollcall-start",
+        lambda w: [rollcall_emergency(w)],
+        {"empty": empty, "garbage": lambda w: {"next": LONG + NUL}},
+        "302 302 302 302 403 403 403 403 404 403",
+    ),
+    Form(
+        "rollcall-answer",
+        "emergency:rollcall-answer",
+        lambda w: [rollcall_entry_g01(w)],
+        {"empty": empty, "garbage": lambda w: {"status": LONG + NUL}, "fine": lambda w: {"status": "fine"}},
+        "302 404 404 404 404 404 404 404 200 404",
+    ),
+    Form(
+        "rollcall-safe",
+        "emergency:rollcall-safe",
+        lambda w: [rollcall_entry_g01(w)],
+        {"empty": empty, "garbage": lambda w: {"status": LONG + NUL, "note": LONG + NUL, "next": EVIL}},
+        "302 302 302 302 302 404 403 403 403 403",
     ),
 ]
 # Forms without fields, tested on their own: acknowledging an alert (below), asking one's grid worker

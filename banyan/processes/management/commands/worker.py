@@ -20,6 +20,7 @@ from banyan.core import events
 from banyan.core.bus_mqtt import start_from_settings
 from banyan.core.events import EventName
 from banyan.emergency.relay.services import sweep as relay_sweep
+from banyan.emergency.rollcall.services import follow_up_roll_calls
 from banyan.emergency.triggers import sweep as propose_emergencies
 from banyan.notify.services import send_pending
 from banyan.response.services import escalate_due, open_incidents_for_alerts, redispatch_waiting
@@ -35,6 +36,7 @@ def run_once() -> dict[str, int]:
     told = tell_carers_of_alerts()  # the carers of those at the home of a new alert, once per alert
     # missed check-ins (and inactivity alerts of those with a plan): retries, then a visit on foot
     followed = follow_missed()
+    roll_call = follow_up_roll_calls()  # roll calls: door-knocking visits for those who did not answer
     relayed = relay_sweep()  # official warnings relayed to residents; doors knocked for notices missed
     sent = send_pending()
     return {
@@ -45,6 +47,7 @@ def run_once() -> dict[str, int]:
         "told": told,
         "retried": followed["retried"],
         "visits": followed["visits"],
+        "door_knocks": roll_call["visits"],
         "relayed": relayed,
         "sent": sent.total,
         "proposed": propose_emergencies(),  # plans triggered by government warnings and local alerts
