@@ -30,7 +30,7 @@ class SubscriptionForm(forms.Form):
         label=_("Warnings that cover"),
         choices=SubscriptionPlace.choices,
         widget=forms.RadioSelect,
-        initial=SubscriptionPlace.COMMUNITY,
+        initial=SubscriptionPlace.BUILDING,
     )
     grades = forms.MultipleChoiceField(
         label=_("Grades besides red"),

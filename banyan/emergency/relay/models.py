@@ -8,7 +8,7 @@ emergency, who was told on which channel and whether it reached them, and reside
   and the door-knocking task made when nothing reached them. A resident is told of a warning once.
 * :class:`Subscription` — which warnings a resident wants below the red grade, and for which place
   (their building, their grid or their whole community). Without one, a resident is subscribed to every
-  grade for their community; red warnings reach everyone in the area whatever they chose.
+  grade for their building; red warnings reach everyone in the area whatever they chose.
 """
 
 from __future__ import annotations
@@ -112,12 +112,14 @@ class Recipient(models.Model):
 
 
 class Subscription(models.Model):
-    """Which warnings below red a resident wants, for which place of theirs. Red-grade warnings reach
-    everyone in the area regardless; a resident without a subscription gets every grade."""
+    """Which warnings a resident wants: the grades below red, and the place of theirs a warning must
+    cover (their building, their grid, their whole community). Red-grade warnings reach everyone in the
+    buildings they cover regardless; a resident without a subscription gets every grade for their
+    building."""
 
     resident = models.OneToOneField(Resident, models.CASCADE, related_name="warning_subscription")
     place = models.CharField(
-        _("for"), max_length=16, choices=SubscriptionPlace.choices, default=SubscriptionPlace.COMMUNITY
+        _("for"), max_length=16, choices=SubscriptionPlace.choices, default=SubscriptionPlace.BUILDING
     )
     # Grades wanted besides red (blue, yellow, orange); empty: red warnings only.
     grades = models.JSONField(_("grades"), default=list, blank=True)

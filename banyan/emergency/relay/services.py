@@ -7,8 +7,9 @@ the buildings inside the area are told, once per resident and warning, the CAP h
 and the description and instruction as the body, verbatim from the CAP ``info`` in their language
 (zh-CN or en; else the other one), followed by the sender's name ("来源：杭州市气象台").
 A red-grade warning (CAP severity Extreme, grade red, or 红色 in the headline) reaches everyone in the
-covered area; a lower one only residents whose :class:`~banyan.emergency.relay.models.Subscription`
-wants its grade for a place the warning covers (no subscription: every grade, the whole community).
+covered buildings whatever they chose; a lower one the residents whose
+:class:`~banyan.emergency.relay.models.Subscription` wants its grade for a place of theirs the warning
+covers — their building, grid or whole community (no subscription: every grade, for their building).
 
 **Community notices.** :func:`send_notice` tells the residents of an emergency's affected area (or
 those in care there, or the whole community) a notice written by its managers, on every channel they
@@ -29,8 +30,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -192,9 +194,10 @@ class Person:
 
 
 def channels_for(person: Person, *, every_channel: bool) -> list[str]:
-    """The ways to reach ``person``: in the app with an account; SMS with a phone (for a warning only
-    without an account, ``every_channel`` for a notice); a voice call for the care kinds that need it;
-    the carers of those who cannot receive or cannot take it in alone."""
+    """The ways to reach ``person``: in the app with an account; SMS with a phone (``every_channel``, for
+    a notice or a red warning; else only without an account); a voice call for the care kinds that need
+    it; the carers of those who cannot receive or cannot take it in alone (dropped by the caller when
+    they have no consenting carer to tell)."""
     phone = bool(person.resident.phone)
     chosen: list[str] = []
     if person.account is not None:
@@ -251,22 +254,39 @@ def _tell(
     words,  # language -> (subject, body)
     reference: tuple[str, int],
     every_channel: bool,
-    make_recipient,
+    about: dict,
 ) -> Told:
-    """Write a recipient row and the notifications for each person, in the order given (vulnerable
-    first), grouped into one notify call per language and set of channels."""
+    """Write a recipient row (``about``: its relay and warning, or its notice) and the notifications for
+    each person, in the order given (vulnerable first), one notify call per language and channels."""
     preferences = {
         p.user_id: p for p in Preference.objects.filter(user__in=[x.account.pk for x in people if x.account])
     }
     now = clock.now()
     recipients: list[Recipient] = []
     groups: dict[tuple[str, tuple[str, ...]], list[tuple[int, object]]] = defaultdict(list)
-    carers: dict[str, list[tuple[int, object]]] = defaultdict(list)
+    told_carers: list[tuple[int, object]] = []
     for position, person in enumerate(people, start=1):
         channels = channels_for(person, every_channel=every_channel)
-        recipient = make_recipient(person, position, channels, now)
-        recipients.append(recipient)
-        index = len(recipients) - 1
+        index = len(recipients)
+        if RelayChannel.CARER in channels:
+            reachable = [
+                (index, carer.user if carer.user is not None else Contact(phone=carer.phone))
+                for carer in consented_carers(person.resident)
+                if (carer.user is not None and carer.user.is_active) or (carer.user is None and carer.phone)
+            ]
+            if not reachable:  # no carer to tell: not a channel after all
+                channels.remove(RelayChannel.CARER)
+            told_carers += reachable
+        recipients.append(
+            Recipient(
+                **about,
+                resident=person.resident,
+                is_vulnerable=person.is_vulnerable,
+                position=position,
+                channels=channels,
+                created_at=now,
+            )
+        )
         language = _language_of(person.account, preferences)
         sent = tuple(c for c in channels if c != RelayChannel.CARER)
         if person.account is not None:
@@ -275,12 +295,16 @@ def _tell(
             groups[(settings.LANGUAGE_CODE, sent)].append(
                 (index, Contact(phone=person.resident.phone, language=settings.LANGUAGE_CODE))
             )
-        if RelayChannel.CARER in channels:
-            for carer in consented_carers(person.resident):
-                if carer.user is not None and carer.user.is_active:
-                    carers[_language_of(carer.user, preferences)].append((index, carer.user))
-                elif carer.phone:
-                    carers[settings.LANGUAGE_CODE].append((index, Contact(phone=carer.phone)))
+    carer_preferences = {
+        p.user_id: p
+        for p in Preference.objects.filter(
+            user__in=[member.pk for _index, member in told_carers if isinstance(member, User)]
+        )
+    }
+    carers: dict[str, list[tuple[int, object]]] = defaultdict(list)
+    for index, member in told_carers:
+        account = member if isinstance(member, User) else None
+        carers[_language_of(account, carer_preferences)].append((index, member))
     Recipient.objects.bulk_create(recipients, batch_size=500)
     links: list = []
     written = 0
@@ -339,67 +363,74 @@ def _subscriptions(residents: Iterable[Resident]) -> dict[int, Subscription]:
     return {s.resident_id: s for s in Subscription.objects.filter(resident__in=[r.pk for r in residents])}
 
 
-def wants(warning: OfficialWarning, subscription: Subscription | None, covered_grid: bool) -> bool:
-    """Does a resident's subscription take this (non-red) warning? None: every grade, the community."""
-    if subscription is None:
-        return True
-    if warning.grade and warning.grade not in subscription.grades:
-        return False
-    if not warning.grade and not subscription.grades:
-        return False
-    return subscription.place != SubscriptionPlace.GRID or covered_grid
+def wants(
+    warning: OfficialWarning,
+    subscription: Subscription | None,
+    *,
+    red: bool,
+    building_covered: bool,
+    grid_covered: Callable[[], bool],
+) -> bool:
+    """Is a resident told of this warning? A red one: everyone whose building it covers. Any grade:
+    those whose subscription takes it (its grade, unless red) for a place of theirs it covers — their
+    building, grid or whole community. No subscription: every grade, for their building."""
+    place = subscription.place if subscription is not None else SubscriptionPlace.BUILDING
+    grades = subscription.grades if subscription is not None else list(GRADES_BELOW_RED)
+    if place == SubscriptionPlace.BUILDING:
+        inside = building_covered
+    elif place == SubscriptionPlace.GRID:
+        inside = building_covered or grid_covered()
+    else:
+        inside = True  # the warning reaches the community
+    if red:
+        return building_covered or inside
+    return inside and (warning.grade in grades if warning.grade else bool(grades))
 
 
 @transaction.atomic(durable=True)
 def relay_warning(warning: OfficialWarning, community: Region) -> RelayedWarning | None:
-    """Relay ``warning`` to ``community``'s residents in the area it covers, once (None when it was
-    relayed already). Red reaches everyone covered; a lower grade the residents subscribed to it."""
+    """Relay ``warning`` to ``community``'s residents, once (None when it was relayed already): a red one
+    to everyone in the buildings it covers; any grade to those subscribed to it for a place it covers."""
     now = clock.now()
     red = is_red(warning)
-    buildings = [
-        b
-        for b in Building.objects.filter(grid__path__startswith=community.path).select_related("grid")
-        if covers_building(warning, b)
-    ]
+    buildings = list(Building.objects.filter(grid__path__startswith=community.path).select_related("grid"))
+    covered = {b.pk for b in buildings if covers_building(warning, b)}
     try:
         with transaction.atomic():
             relay = RelayedWarning.objects.create(
-                warning=warning, community=community, relayed_at=now, buildings=len(buildings), is_red=red
+                warning=warning, community=community, relayed_at=now, buildings=len(covered), is_red=red
             )
     except IntegrityError:
         return None
-    people = _people(
+    candidates = _people(
         Resident.objects.filter(household__unit__building__in=[b.pk for b in buildings]).exclude(
             relay_recipients__warning=warning
         )
     )
-    if not red:
-        subscriptions = _subscriptions(p.resident for p in people)
-        grids: dict[int, bool] = {}
-        chosen = []
-        for person in people:
-            household = person.resident.household
-            if household.grid_id not in grids:
-                grids[household.grid_id] = covers_region(warning, household.grid)
-            if wants(warning, subscriptions.get(person.resident.pk), grids[household.grid_id]):
-                chosen.append(person)
-        people = chosen
+    subscriptions = _subscriptions(p.resident for p in candidates)
+    grids: dict[int, bool] = {}
+
+    def covers_grid(grid: Region) -> bool:
+        if grid.pk not in grids:
+            grids[grid.pk] = covers_region(warning, grid)
+        return grids[grid.pk]
+
+    people = [
+        person
+        for person in candidates
+        if wants(
+            warning,
+            subscriptions.get(person.resident.pk),
+            red=red,
+            building_covered=person.resident.household.unit.building_id in covered,
+            grid_covered=partial(covers_grid, person.resident.household.grid),
+        )
+    ]
     texts = warning_texts(warning)
     fallback = warning.sender_name or warning.sender
 
     def words(language: str) -> tuple[str, str]:
         return compose(text_for(texts, language), language, fallback)
-
-    def make_recipient(person: Person, position: int, channels: list[str], at: dt.datetime) -> Recipient:
-        return Recipient(
-            relay=relay,
-            warning=warning,
-            resident=person.resident,
-            is_vulnerable=person.is_vulnerable,
-            position=position,
-            channels=channels,
-            created_at=at,
-        )
 
     told = _tell(
         people,
@@ -407,7 +438,7 @@ def relay_warning(warning: OfficialWarning, community: Region) -> RelayedWarning
         words=words,
         reference=("official_warning", warning.pk),
         every_channel=red,
-        make_recipient=make_recipient,
+        about={"relay": relay, "warning": warning},
     )
     details = {
         "warning": warning.pk,
@@ -526,23 +557,13 @@ def send_notice(
             title = _("Community notice: %(title)s") % {"title": emergency.title}
         return title[:200], (text_zh if chinese or not text_en else text_en)
 
-    def make_recipient(person: Person, position: int, channels: list[str], at: dt.datetime) -> Recipient:
-        return Recipient(
-            notice=notice,
-            resident=person.resident,
-            is_vulnerable=person.is_vulnerable,
-            position=position,
-            channels=channels,
-            created_at=at,
-        )
-
     told = _tell(
         _people(audience_residents(emergency, audience)),
         kind="relay.notice",
         words=words,
         reference=("emergency", emergency.pk),
         every_channel=True,
-        make_recipient=make_recipient,
+        about={"notice": notice},
     )
     details = {
         "notice": notice.pk,

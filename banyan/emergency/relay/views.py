@@ -181,7 +181,7 @@ def subscriptions(request: AuthenticatedHttpRequest) -> HttpResponse:
     initial = (
         {"place": current.place, "grades": current.grades}
         if current is not None
-        else {"place": SubscriptionPlace.COMMUNITY, "grades": list(services.GRADES_BELOW_RED)}
+        else {"place": SubscriptionPlace.BUILDING, "grades": list(services.GRADES_BELOW_RED)}
     )
     form = SubscriptionForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -255,9 +255,9 @@ def test_those_not_reached_become_door_knocking_tasks_dispatched_on_foot(users, 
     notice = services.send_notice(
         actor=users["director"], emergency=emergency, text_zh="请撤离", audience="area"
     )
-    assert services.not_reached(emergency) == [n for n in services.not_reached(emergency) if n.no_channel], (
-        "within the wait only those without any channel are listed"
-    )
+    # within the wait only those without any channel are listed
+    without = {r.resident_id for r in notice.recipients.all() if not r.channels}
+    assert {n.resident.pk for n in services.not_reached(emergency)} == without
     sim.advance(dt.timedelta(minutes=services.NOT_REACHED_AFTER_MIN + 1))
     everyone = set(notice.recipients.values_list("resident_id", flat=True))
     assert {n.resident.pk for n in services.not_reached(emergency)} == everyone
@@ -302,3 +302,52 @@ def test_a_relayed_warning_is_on_the_timeline_of_the_open_emergencies(users, eme
     services.relay_new_warnings()
     entry = TimelineEntry.objects.get(emergency=emergency, kind="warning_relayed")
     assert entry.details["warning"] == warning.pk and entry.details["recipients"] > 0
+
+
+def test_a_resident_nobody_can_reach_is_not_reached_at_once(users, emergency, grid_g01):
+    lost = Resident.objects.filter(household__grid=grid_g01, account__isnull=True).order_by("id").first()
+    Resident.objects.filter(pk=lost.pk).update(phone="", phone_index="")
+    Carer.objects.filter(care_profile__resident=lost).delete()
+    notice = services.send_notice(
+        actor=users["director"], emergency=emergency, text_zh="请撤离", audience="area"
+    )
+    row = notice.recipients.get(resident=lost)
+    assert row.channels == [] and not row.messages.exists()
+    [entry] = [n for n in services.not_reached(emergency) if n.resident.pk == lost.pk]
+    assert entry.no_channel
+    assert services.counts(notice.recipients.all()).no_channel >= 1
+
+
+def test_a_wider_subscription_takes_warnings_over_another_part_of_the_community(users, sim, grid_g01):
+    resident = users["resident01"].resident
+    # a corner of resident01's grid, away from its one building
+    lon, lat = grid_g01.boundary["coordinates"][0][0]
+    corner = rectangle(lon, lat, 10, 10)
+    orange = import_warning("HZ-CORNER-1", polygon=corner, severity="Severe", headline_zh="暴雨橙色预警")
+    services.relay_new_warnings()
+    assert not Recipient.objects.filter(warning=orange, resident=resident).exists()  # default: my building
+    services.set_subscription(actor=users["resident01"], place="grid", grades=["orange"])
+    again = import_warning("HZ-CORNER-2", polygon=corner, severity="Severe", headline_zh="暴雨橙色预警")
+    services.relay_new_warnings()
+    assert Recipient.objects.filter(warning=again, resident=resident).exists()
+    # another grid's building: only a subscription for the whole community takes it, at its grade
+    other = (
+        Building.objects.exclude(grid=grid_g01).filter(grid__parent=grid_g01.parent).order_by("code").first()
+    )
+    there = rectangle(other.longitude, other.latitude, 10, 10)
+    services.set_subscription(actor=users["resident01"], place="community", grades=["yellow"])
+    third = import_warning("HZ-THERE-1", polygon=there, severity="Severe", headline_zh="暴雨橙色预警")
+    services.relay_new_warnings()
+    assert not Recipient.objects.filter(warning=third, resident=resident).exists()  # not that grade
+    services.set_subscription(actor=users["resident01"], place="community", grades=["orange"])
+    fourth = import_warning("HZ-THERE-2", polygon=there, severity="Severe", headline_zh="暴雨橙色预警")
+    services.relay_new_warnings()
+    told = set(Recipient.objects.filter(warning=fourth).values_list("resident_id", flat=True))
+    in_building = set(Resident.objects.filter(household__unit__building=other).values_list("pk", flat=True))
+    assert told == in_building | {resident.pk}
+    # a red warning there does not reach a resident of another building by default
+    red = import_warning("HZ-THERE-RED", polygon=there)
+    services.relay_new_warnings()
+    assert (
+        not Recipient.objects.filter(warning=red).exclude(resident__in=in_building | {resident.pk}).exists()
+    )
