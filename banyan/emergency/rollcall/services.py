@@ -231,20 +231,27 @@ class _Ask:
     carer_of: str = ""  # the name the carer's message names
 
 
-def _plan_asks(households: list[int]) -> list[_Ask]:
-    """How each household is asked (see the module's docstring), vulnerable households first."""
-    residents = list(Resident.objects.filter(household_id__in=households).order_by("household_id", "pk"))
+def _plan_asks(area: QuerySet[Household]) -> list[_Ask]:
+    """How each household of ``area`` is asked (see the module's docstring), vulnerable households first.
+    Residents are read with no more personal fields than the phone (nothing else is decrypted)."""
+    households = list(area.values_list("pk", flat=True))
+    area_ids = area.values("pk")
+    residents = list(
+        Resident.objects.filter(household_id__in=area_ids)
+        .only("pk", "household_id", "name", "phone", "phone_index")
+        .order_by("household_id", "pk")
+    )
     by_household: dict[int, list[Resident]] = {}
     for resident in residents:
         by_household.setdefault(resident.household_id, []).append(resident)
     kinds: dict[int, set[str]] = {}
     for resident_id, kind in CareProfile.objects.filter(
-        is_active=True, resident__household_id__in=households
+        is_active=True, resident__household_id__in=area_ids
     ).values_list("resident_id", "kind"):
         kinds.setdefault(resident_id, set()).add(kind)
     accounts: dict[int, User] = {}
     for user in User.objects.filter(
-        resident__household_id__in=households, is_active=True, role=Role.RESIDENT
+        resident__household_id__in=area_ids, is_active=True, role=Role.RESIDENT
     ).order_by("pk"):
         if user.resident_id is not None:
             accounts.setdefault(user.resident_id, user)
@@ -361,8 +368,7 @@ def start_roll_call(
             roll_call = RollCall.objects.create(
                 emergency=emergency, started_at=now, started_by=actor, wait_minutes=wait
             )
-            households = list(households_of(emergency).values_list("pk", flat=True))
-            asks = _plan_asks(households)
+            asks = _plan_asks(households_of(emergency))
             message_ids = _send(asks, emergency, roll_call)
             Entry.objects.bulk_create(
                 [

@@ -81,3 +81,16 @@ def test_grid_worker_marks_a_household_safe_after_a_call(signed_in, users, emerg
     assert (entry.status, entry.answered_by) == ("safe", users["grid01"])
     assert signed_in("grid02").post(f"/emergency/rollcall/{entry.pk}/safe").status_code == 404
     assert signed_in("auditor").post(f"/emergency/rollcall/{entry.pk}/safe").status_code == 403
+
+
+def test_the_emergency_board_shows_the_roll_call(signed_in, users, emergency):
+    director = signed_in("director")
+    board = director.get(f"/emergency/{emergency.pk}/").content.decode()
+    assert "data-rollcall-start" in board  # a manager may start it from the board
+    assert (
+        "data-rollcall-start" not in signed_in("grid01").get(f"/emergency/{emergency.pk}/").content.decode()
+    )
+    director.post(f"/emergency/{emergency.pk}/rollcall/start", {"next": f"/emergency/{emergency.pk}/"})
+    board = director.get(f"/emergency/{emergency.pk}/").content.decode()
+    assert "data-rollcall-counts" in board and "data-rollcall-unaccounted" in board
+    assert "data-rollcall-start" not in board
