@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from banyan.core.choices import Role
 from banyan.core.errors import Conflict, InvalidInput, PermissionDenied
 from banyan.core.views import private, service_errors
 from banyan.emergency.rollcall import services
@@ -104,4 +105,6 @@ def home_rollcall(request: HttpRequest) -> dict | None:
     entries = services.waiting_entries_of(user)
     if not entries:
         return None
-    return {"template": "rollcall/_home_question.html", "top": True, "entries": entries}
+    # Above a resident's large buttons; on a carer's (volunteer's) home page, among the other blocks.
+    top = user.role == Role.RESIDENT
+    return {"template": "rollcall/_home_question.html", "top": top, "entries": entries}

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from banyan.core import clock
 from banyan.emergency.rollcall import services
 from banyan.emergency.rollcall.models import Entry, RollCall
 from banyan.notify.models import Message
+from banyan.people.models import Carer, Consent
 
 
 def test_a_director_starts_the_roll_call_from_its_page(signed_in, users, emergency):
@@ -94,3 +96,31 @@ def test_the_emergency_board_shows_the_roll_call(signed_in, users, emergency):
     board = director.get(f"/emergency/{emergency.pk}/").content.decode()
     assert "data-rollcall-counts" in board and "data-rollcall-unaccounted" in board
     assert "data-rollcall-start" not in board
+
+
+def test_a_carer_is_asked_when_the_household_has_no_account_nor_phone(signed_in, users, emergency):
+    volunteer = users["volunteer01"]
+    carer = (
+        Carer.objects.filter(
+            user=volunteer, care_profile__is_active=True, care_profile__resident__household__grid__code="G01"
+        )
+        .exclude(care_profile__resident__household_id=users["resident01"].resident.household_id)
+        .select_related("care_profile__resident")
+        .first()
+    )
+    resident = carer.care_profile.resident
+    household = resident.household
+    household.members.update(phone="", phone_index="")
+    Carer.objects.filter(care_profile__resident__household=household).exclude(pk=carer.pk).delete()
+    Consent.objects.create(
+        resident=resident, scope="share_with_carers", given_by="self", granted_at=clock.now()
+    )
+    services.start_roll_call(actor=users["director"], emergency=emergency)
+    entry = Entry.objects.get(household=household)
+    assert (entry.channel, entry.asked_user, entry.resident) == ("carer", volunteer, resident)
+    client = signed_in("volunteer01", "zh-hans")
+    home = client.get("/").content.decode()
+    assert f'action="/emergency/rollcall/{entry.pk}/answer"' in home
+    client.post(f"/emergency/rollcall/{entry.pk}/answer", {"status": "safe"})
+    entry.refresh_from_db()
+    assert (entry.status, entry.answered_by) == ("safe", volunteer)
