@@ -18,6 +18,9 @@ from banyan.response.catalogue import CATEGORIES
 from banyan.response.forms import ServiceErrorsMixin
 
 SCORES = [(n, str(n)) for n in range(1, 6)]
+# A row's lists start blank, so that the blank row at the end of each list stays unchanged (and is left
+# out) unless someone fills it in.
+BLANK = [("", "—")]
 
 
 class CleanTextMixin:
@@ -42,7 +45,7 @@ class HazardForm(ServiceErrorsMixin, CleanTextMixin, forms.Form):
 
 
 def _role_choices():
-    return [(str(role), Role(role).label) for role in plans.OWNER_ROLES]
+    return [*BLANK, *((str(role), Role(role).label) for role in plans.OWNER_ROLES)]
 
 
 def _alert_choices():
@@ -113,7 +116,7 @@ class TaskRowForm(CleanTextMixin, forms.Form):
     key = forms.CharField(label=_("Key"), max_length=64, help_text=_("Stable across versions: a-z, 0-9, _"))
     title_zh = forms.CharField(label=_("Task (Chinese)"), max_length=plans.TITLE_MAX)
     title_en = forms.CharField(label=_("Task (English)"), max_length=plans.TITLE_MAX, required=False)
-    owner_kind = forms.ChoiceField(label=_("Owner body"), choices=OrganisationKind.choices)
+    owner_kind = forms.ChoiceField(label=_("Owner body"), choices=[*BLANK, *OrganisationKind.choices])
     owner_role = forms.ChoiceField(label=_("Owner role"), choices=())
     due_minutes = forms.IntegerField(
         label=_("Due (minutes after activation)"), min_value=0, max_value=plans.DUE_MAX
@@ -126,7 +129,7 @@ class TaskRowForm(CleanTextMixin, forms.Form):
 
 class NoticeRowForm(CleanTextMixin, forms.Form):
     key = forms.CharField(label=_("Key"), max_length=64)
-    audience = forms.ChoiceField(label=_("To"), choices=list(plans.AUDIENCES.items()))
+    audience = forms.ChoiceField(label=_("To"), choices=[*BLANK, *plans.AUDIENCES.items()])
     text_zh = forms.CharField(
         label=_("Text (Chinese)"), max_length=plans.NOTICE_MAX, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -142,7 +145,7 @@ class NoticeRowForm(CleanTextMixin, forms.Form):
 
 
 class SupplyRowForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Supply"), choices=list(plans.SUPPLY_KINDS.items()))
+    kind = forms.ChoiceField(label=_("Supply"), choices=[*BLANK, *plans.SUPPLY_KINDS.items()])
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=plans.QUANTITY_MAX)
 
 

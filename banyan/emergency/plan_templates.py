@@ -273,7 +273,7 @@ TEMPLATES: dict[str, HazardTemplate] = {
             EVACUATE,
         ),
         {FacilityKind.COMMUNITY_CENTRE: 3, FacilityKind.SHELTER: 2},
-        {"sandbags": 200, "pumps": 2, "water": 100, "food": 50, "flashlights": 20, "life_jackets": 10},
+        {"sandbags": 200, "pumps": 2, "water": 100, "food": 50, "torches": 20, "raincoats": 30},
     ),
     HazardKind.FLOOD: HazardTemplate(
         "防汛防内涝应急预案",
@@ -352,7 +352,7 @@ TEMPLATES: dict[str, HazardTemplate] = {
             EVACUATE,
         ),
         {FacilityKind.COMMUNITY_CENTRE: 3, FacilityKind.SHELTER: 2},
-        {"sandbags": 300, "flood_barriers": 10, "pumps": 3, "life_jackets": 10, "water": 100, "food": 50},
+        {"sandbags": 300, "pumps": 3, "raincoats": 30, "water": 100, "food": 50},
     ),
     HazardKind.FIRE: HazardTemplate(
         "消防安全应急预案",
@@ -414,7 +414,7 @@ TEMPLATES: dict[str, HazardTemplate] = {
             ),
         ),
         {FacilityKind.PLAZA: 4, FacilityKind.SHELTER: 2},
-        {"extinguishers": 10, "first_aid": 5, "water": 50, "blankets": 30},
+        {"first_aid": 5, "water": 50, "blankets": 30},
     ),
     HazardKind.GAS_LEAK: HazardTemplate(
         "燃气泄漏应急预案",
@@ -475,7 +475,7 @@ TEMPLATES: dict[str, HazardTemplate] = {
             ),
         ),
         {FacilityKind.PLAZA: 4},
-        {"first_aid": 5, "extinguishers": 5},
+        {"first_aid": 5},
     ),
     HazardKind.HEAT_WAVE: HazardTemplate(
         "防暑降温应急预案",
@@ -535,7 +535,7 @@ TEMPLATES: dict[str, HazardTemplate] = {
             ),
         ),
         {FacilityKind.COMMUNITY_CENTRE: 4, FacilityKind.ELDERLY_DAY_CARE: 3},
-        {"water": 100, "cooling": 50},
+        {"water": 100, "medicine": 20},
     ),
     HazardKind.COLD_WAVE: HazardTemplate(
         "防寒潮应急预案",
@@ -669,7 +669,7 @@ TEMPLATES: dict[str, HazardTemplate] = {
             ),
         ),
         {FacilityKind.CLINIC: 4, FacilityKind.HEALTH_HUT: 3},
-        {"masks": 500, "disinfectant": 50, "medicine": 30, "food": 50},
+        {"masks": 500, "medicine": 30, "food": 50},
     ),
     HazardKind.CROWD: HazardTemplate(
         "人员密集场所突发事件应急预案",
@@ -786,7 +786,7 @@ TEMPLATES: dict[str, HazardTemplate] = {
             _vulnerable(CALL_BACK_ZH, CALL_BACK_EN),
         ),
         {FacilityKind.COMMUNITY_CENTRE: 3},
-        {"water": 200, "generators": 1, "flashlights": 30},
+        {"water": 200, "generators": 1, "torches": 30},
     ),
     HazardKind.EARTHQUAKE: HazardTemplate(
         "地震应急预案",
@@ -847,7 +847,7 @@ TEMPLATES: dict[str, HazardTemplate] = {
             ),
         ),
         {FacilityKind.PLAZA: 4, FacilityKind.SPORTS_FIELD: 3, FacilityKind.SHELTER: 3},
-        {"tents": 20, "water": 200, "food": 100, "first_aid": 10, "blankets": 50},
+        {"camp_beds": 50, "water": 200, "food": 100, "first_aid": 10, "blankets": 50},
     ),
     HazardKind.COLLAPSE: HazardTemplate(
         "房屋倒塌应急预案",

@@ -36,6 +36,7 @@ from banyan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenie
 from banyan.emergency.choices import HazardKind, Level
 from banyan.emergency.models import Plan
 from banyan.emergency.plan_templates import build_body, plan_titles
+from banyan.emergency.shelters.choices import SupplyKind
 from banyan.people.choices import OrganisationKind
 from banyan.people.models import Actor
 from banyan.places.choices import FacilityKind
@@ -61,25 +62,8 @@ NOTICE_CHANNELS = {
     "voice": gettext_lazy("Voice call"),
     "carer": gettext_lazy("Their carer or proxy"),
 }
-SUPPLY_KINDS = {
-    "water": gettext_lazy("Drinking water (bottles)"),
-    "food": gettext_lazy("Food (rations)"),
-    "medicine": gettext_lazy("Medicine kits"),
-    "first_aid": gettext_lazy("First-aid kits"),
-    "sandbags": gettext_lazy("Sandbags"),
-    "flood_barriers": gettext_lazy("Flood barriers"),
-    "pumps": gettext_lazy("Water pumps"),
-    "generators": gettext_lazy("Generators"),
-    "flashlights": gettext_lazy("Torches"),
-    "life_jackets": gettext_lazy("Life jackets"),
-    "blankets": gettext_lazy("Blankets"),
-    "tents": gettext_lazy("Tents"),
-    "beds": gettext_lazy("Folding beds"),
-    "masks": gettext_lazy("Masks"),
-    "disinfectant": gettext_lazy("Disinfectant (litres)"),
-    "extinguishers": gettext_lazy("Fire extinguishers"),
-    "cooling": gettext_lazy("Cooling supplies (packs)"),
-}
+# What a plan stages is what the shelters' stock counts (one list: a plan's supplies become reservations).
+SUPPLY_KINDS = dict(SupplyKind.choices)
 # The kinds of facility a plan may open for an emergency (shelters, halls, open ground, care and health).
 OPENABLE_FACILITIES = (
     FacilityKind.SHELTER,

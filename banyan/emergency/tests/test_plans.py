@@ -6,6 +6,7 @@ with its sections and rows."""
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 from django.utils import translation
@@ -109,7 +110,7 @@ def _bad(change) -> InvalidInput:
         (lambda b: b["supplies"][0].update(quantity=0), "supplies[0].quantity"),
         (
             lambda b: b["supplies"].append({"kind": b["supplies"][0]["kind"], "quantity": 1}),
-            "supplies[6].kind",
+            "supplies[5].kind",
         ),
         (lambda b: b.update(roll_call={"wait_minutes": 0}), "roll_call.wait_minutes"),
         (lambda b: b.update(extra=1), "body"),
@@ -244,6 +245,11 @@ def _form_data(client, plan) -> dict:
         for i, row in enumerate(formset.initial or []):
             for name, value in row.items():
                 data[f"{prefix}-{i}-{name}"] = value
+        # The blank row at the end, as a browser sends it: every text and list empty.
+        blank = formset.forms[-1]
+        for name in blank.fields:
+            if name not in ("DELETE", "channels"):
+                data[f"{prefix}-{len(formset.initial or [])}-{name}"] = ""
     return data
 
 
@@ -251,6 +257,13 @@ def test_a_director_saves_a_new_version_in_the_editor(signed_in, typhoon):
     client = signed_in("director")
     page = client.get(f"/emergency/plans/{typhoon.pk}/edit")
     assert page.content.count(b'data-row="task"') == len(typhoon.body["tasks"]) + 1  # and a blank row
+    # The blank row's lists show no choice (a browser sends what is selected: nothing, so it is left out).
+    blank = len(typhoon.body["tasks"])
+    for name in ("owner_kind", "owner_role"):
+        select = re.search(
+            rf'<select name="tasks-{blank}-{name}"[^>]*>\s*<option value="" selected>', page.content.decode()
+        )
+        assert select, name
     data = _form_data(client, typhoon)
     data["tasks-0-due_minutes"] = "7"
     data["change_note"] = "十分钟内召集"
