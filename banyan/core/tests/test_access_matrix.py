@@ -518,3 +518,58 @@ def test_access_by_relationship(username, users, api, outside):
         assert answer.status_code == 400 and answer.data["field"] == "device_codes", username
     else:
         assert answer.status_code == 403, username
+
+
+EMERGENCY_VIEWERS = {"admin", "street01", "director", "grid01", "property01", "volunteer01", "auditor"}
+EMERGENCY_MANAGERS = {"admin", "street01", "director"}
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_emergencies_by_role_and_scope(username, users, api, outside):
+    """GET/POST /emergencies and /emergencies/{id}/stand-down: viewers read their communities' emergencies,
+    managers activate and stand down; an emergency of a community outside the scope is 404 (and listed
+    nowhere)."""
+    from banyan.emergency import services
+    from banyan.emergency.models import Emergency, Plan
+
+    community = _seeded_grids()[0].parent
+    far = outside["other_street"]["community"]
+    body = {"tasks": [{"key": "duty", "title_zh": "值班", "owner_kind": "community_committee",
+                       "owner_role": "grid_worker", "due_minutes": 15}]}  # fmt: skip
+    for where in (community, far):
+        Plan.objects.filter(community=where, hazard="fire", level=3).delete()
+        Plan.objects.create(
+            community=where, hazard="fire", level=3, title_zh="火灾", body=body, created_at=clock.now()
+        )
+    inside = services.activate(actor=users["admin"], community=community, hazard="fire", level=3)
+    outside_one = services.activate(actor=users["admin"], community=far, hazard="fire", level=3)
+    client = api(username)
+
+    listed = client.get("emergencies?limit=500")
+    detail = client.get(f"emergencies/{inside.pk}")
+    if username in EMERGENCY_VIEWERS:
+        ids = {item["id"] for item in listed.data["items"]}
+        assert listed.status_code == 200 and inside.pk in ids, username
+        assert (outside_one.pk in ids) == (username in ("admin", "auditor")), username
+        assert detail.status_code == 200 and detail.data["id"] == inside.pk, username
+        expected_far = 200 if username in ("admin", "auditor") else 404
+        assert client.get(f"emergencies/{outside_one.pk}").status_code == expected_far, username
+    else:
+        assert (listed.status_code, detail.status_code) == (403, 403), username
+
+    opened = client.post("emergencies", {"community": community.code, "hazard": "fire", "level": 3})
+    assert opened.status_code == (201 if username in EMERGENCY_MANAGERS else 403), (username, opened.data)
+    if username in EMERGENCY_MANAGERS and username != "admin":
+        far_open = client.post("emergencies", {"community": far.code, "hazard": "fire", "level": 3})
+        assert far_open.status_code == 404, username
+        assert client.post(f"emergencies/{outside_one.pk}/stand-down", {}).status_code == 404, username
+    down = client.post(f"emergencies/{inside.pk}/stand-down", {"retention_days": 10})
+    if username in EMERGENCY_MANAGERS:
+        assert down.status_code == 200 and down.data["status"] == "stood_down", username
+    else:
+        assert down.status_code == 403, username
+    inside.refresh_from_db()
+    outside_one.refresh_from_db()
+    assert inside.status == ("stood_down" if username in EMERGENCY_MANAGERS else "active")
+    assert outside_one.status == "active"
+    assert Emergency.objects.filter(community=far).count() == 1

@@ -339,6 +339,39 @@ AUDIT_READERS = "302 200 403 403 403 403 403 403 403 200"
 NUL_REFUSED = "400 400 400 400 400 400 400 400 400 400"
 
 
+def emergency_board_g01(world) -> int:
+    """An active typhoon emergency of the demo community over G01, opened by the director from the level II
+    plan (a plan made here if the seed has none); made the first time it is asked for."""
+    from banyan.core import clock
+    from banyan.emergency import services
+    from banyan.emergency.models import Emergency, Plan
+
+    emergency = Emergency.objects.filter(title="防台风应急响应（页面测试）").first()
+    if emergency is None:
+        plan = services.current_plan(world.community, "typhoon", 2) or Plan.objects.create(
+            community=world.community,
+            hazard="typhoon",
+            level=2,
+            title_zh="防台风应急预案",
+            body={"tasks": [{"key": "duty", "title_zh": "启动值班", "owner_kind": "community_committee",
+                             "owner_role": "grid_worker", "due_minutes": 15}]},
+            created_at=clock.now(),
+        )  # fmt: skip
+        emergency = services.activate(
+            actor=world.users["director"], plan=plan, community=world.community, area_grids=[world.grid_g01],
+            title="防台风应急响应（页面测试）",
+        )  # fmt: skip
+    return emergency.pk
+
+
+def emergency_task_g01(world) -> int:
+    """An open task of that emergency."""
+    from banyan.emergency.models import Task
+
+    tasks = Task.objects.filter(emergency_id=emergency_board_g01(world), status="open")
+    return tasks.order_by("id").first().pk
+
+
 def hazard_flood(world) -> int:
     """The demo community's flooding hazard (the seed makes the register)."""
     from banyan.emergency.models import Hazard
@@ -843,6 +876,19 @@ PAGES: dict[str, list[Variant]] = {
         v("302 404 404 404 404 404 404 404 404 404", lambda w: [HUGE_ID], label="beyond 64 bits"),
     ],
     "emergency:rollcall-safe": [v(POST_ONLY, lambda w: [rollcall_entry_g01(w)])],
+    # emergencies: the list and a board for every role that sees emergencies (volunteers too: their own
+    # tasks); its forms are POST only (banyan/emergency/tests/test_board.py)
+    "emergency:emergencies": [v("302 200 200 200 200 200 200 200 403 200")],
+    "emergency:board": [
+        v("302 200 200 200 200 200 200 200 403 200", lambda w: [emergency_board_g01(w)], label="G01's"),
+        v("302 404 404 404 404 404 404 404 403 404", lambda w: [UNKNOWN_ID], label="unknown"),
+    ],
+    **{
+        f"emergency:{name}": [v(POST_ONLY, lambda w: [emergency_board_g01(w)])]
+        for name in ("confirm", "dismiss", "level", "area", "stand-down")
+    },
+    "emergency:task-done": [v(POST_ONLY, lambda w: [emergency_task_g01(w)])],
+    "emergency:task-assign": [v(POST_ONLY, lambda w: [emergency_task_g01(w)])],
     # cockpit: a community's screen for directors, street officers, admins and auditors; the street
     # view for the same (a director sees her own community there: banyan/cockpit/tests/test_street.py).
     "cockpit:cockpit": [
@@ -2176,6 +2222,71 @@ FORMS: list[Form] = [
         lambda w: [rollcall_entry_g01(w)],
         {"empty": empty, "garbage": lambda w: {"status": LONG + NUL, "note": LONG + NUL, "next": EVIL}},
         "302 302 302 302 302 404 403 403 403 403",
+    ),
+    # emergencies: managers activate a plan and run the board (a bad body is shown at its field); the
+    # others in scope may not (403); one-click steps on an emergency or task nobody has: 404.
+    Form(
+        "emergency-activate",
+        "emergency:emergencies",
+        lambda w: [],
+        {
+            "empty": empty,
+            "garbage": lambda w: {
+                "community": HUGE,
+                "hazard": LONG + NUL,
+                "level": "9",
+                "area_grids": [HUGE, "x"],
+                "area_buildings": [LONG],
+                "title": LONG + NUL,
+            },
+            "outside": lambda w: {
+                "community": str(w.community.pk),
+                "hazard": "typhoon",
+                "level": "2",
+                "area_buildings": [str(UNKNOWN_ID)],
+            },
+        },
+        "302 200 200 200 403 403 403 403 403 403",
+    ),  # fmt: skip
+    # (an empty area form is a real change: the whole community; only its garbage is refused)
+    *[
+        Form(
+            f"emergency-{name}",
+            f"emergency:{name}",
+            lambda w: [emergency_board_g01(w)],
+            payloads,
+            "302 200 200 200 403 403 403 403 403 403",
+        )
+        for name, payloads in (
+            ("level", {"empty": empty, "garbage": lambda w: {"level": LONG, "note": LONG + NUL}}),
+            (
+                "area",
+                {"garbage": lambda w: {"area_grids": [HUGE, "x"], "area_buildings": [LONG], "note": NUL}},
+            ),
+            (
+                "stand-down",
+                {"empty": empty, "garbage": lambda w: {"retention_days": "0", "note": LONG + NUL}},
+            ),
+        )
+    ],
+    *[
+        Form(
+            f"emergency-{name}",
+            f"emergency:{name}",
+            lambda w: [HUGE_ID],
+            {"empty": empty, "garbage": lambda w: {"assignee": LONG + NUL, "note": NUL}},
+            "302 404 404 404 404 404 404 404 403 404",
+        )
+        for name in ("confirm", "dismiss", "task-done", "task-assign")
+    ],
+    # giving a real task to nobody: refused (400) for managers, 403 for those who see it, 404 for a
+    # volunteer (only their own tasks)
+    Form(
+        "emergency-task-assign-real",
+        "emergency:task-assign",
+        lambda w: [emergency_task_g01(w)],
+        {"empty": empty, "garbage": lambda w: {"assignee": LONG + NUL}},
+        "302 400 400 400 403 403 403 404 403 403",
     ),
 ]
 # Forms without fields, tested on their own: acknowledging an alert (below), asking one's grid worker
