@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from banyan.audit.models import AuditEntry
 from banyan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -89,7 +90,7 @@ def test_bad_input_names_the_field_and_writes_nothing(users, plan, outside):
     with pytest.raises(InvalidInput) as caught:
         _activate(director, area_buildings=[outside["sibling"]["building"].pk])
     assert caught.value.field == "area_buildings"
-    with pytest.raises(InvalidInput) as caught:
+    with translation.override("en"), pytest.raises(InvalidInput) as caught:
         services.activate(actor=director, community=community(), hazard="typhoon", level=1)
     assert caught.value.field == "level" and "no current plan" in caught.value.message
     with pytest.raises(InvalidInput) as caught:
