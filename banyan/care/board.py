@@ -126,7 +126,7 @@ def care_board(
         return Board()
     now = now or clock.now()
     start = day_start(now)
-    plans = CarePlan.objects.restrict(user).filter(is_active=True)
+    plans = CarePlan.objects.restrict(user).filter(is_active=True, daily_checkin=True)
     if community is not None:
         plans = plans.filter(resident__household__grid__parent=community)
     if grid is not None:

@@ -112,7 +112,9 @@ def send_daily_checkins(*, now: dt.datetime | None = None) -> int:
     asked = CheckInRequest.objects.filter(day=day).values("plan_id")
     plans = []
     for plan in (
-        CarePlan.objects.filter(is_active=True, checkin_time__lte=timezone.localtime(now).time())
+        CarePlan.objects.filter(
+            is_active=True, daily_checkin=True, checkin_time__lte=timezone.localtime(now).time()
+        )
         .exclude(pk__in=asked)
         .select_related("resident")
         .only(*PLAN_FIELDS, "resident__name", "resident__phone")  # no more to decrypt than the phone

@@ -36,6 +36,7 @@ class StaffCheckInForm(ServiceErrorsMixin, forms.Form):
 class PlanForm(ServiceErrorsMixin, forms.Form):
     """A care plan's timing, channels and escalation (the channels are tried in the order shown)."""
 
+    daily_checkin = forms.BooleanField(label=_("Ask every day"), required=False)
     checkin_time = forms.TimeField(
         label=_("Daily check-in at"), widget=forms.TimeInput(attrs={"type": "time"})
     )

@@ -55,6 +55,9 @@ class CarePlan(models.Model):
     checker_carer = models.ForeignKey(
         Carer, models.SET_NULL, null=True, blank=True, related_name="care_plans", verbose_name=_("carer")
     )
+    # Whether the resident is asked every day (a child, or a pregnant resident, is looked after by visits
+    # and their family: no daily check-in, nothing to miss).
+    daily_checkin = models.BooleanField(_("daily check-in"), default=True)
     checkin_time = models.TimeField(_("daily check-in at"), default=dt.time(9, 0))
     visit_interval_days = models.PositiveSmallIntegerField(_("visit every (days)"), default=7)
     channels = models.JSONField(_("channels in order"), default=_default_channels)

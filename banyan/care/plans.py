@@ -17,6 +17,7 @@ class Template:
     channels: tuple[str, ...]
     grace_minutes: int
     escalation: str
+    daily: bool = True  # a daily check-in, or visits only
 
 
 TEMPLATES: dict[str, Template] = {
@@ -56,12 +57,52 @@ TEMPLATES: dict[str, Template] = {
         120,
         Escalation.NEXT_CHANNEL,
     ),
+    # A child under 14 (留守儿童 and the like): their family answers for them; the grid worker visits weekly.
+    # No daily check-in.
+    CareKind.MINOR_UNDER_14: Template(
+        CheckerKind.GRID_WORKER,
+        dt.time(9, 0),
+        7,
+        (Channel.CARER,),
+        60,
+        Escalation.WELLNESS_VISIT,
+        daily=False,
+    ),
+    # Pregnancy: a visit every two weeks, no daily check-in.
+    CareKind.PREGNANT: Template(
+        CheckerKind.GRID_WORKER,
+        dt.time(10, 0),
+        14,
+        (Channel.APP, Channel.SMS),
+        120,
+        Escalation.NEXT_CHANNEL,
+        daily=False,
+    ),
+    # Low income: a monthly visit, no daily check-in.
+    CareKind.LOW_INCOME: Template(
+        CheckerKind.GRID_WORKER,
+        dt.time(10, 0),
+        30,
+        (Channel.APP, Channel.SMS),
+        120,
+        Escalation.NEXT_CHANNEL,
+        daily=False,
+    ),
 }
-# Other care kinds (empty nest, low income …) start from the plan for elderly people living alone.
+# Other care kinds (an elderly empty-nest couple) start from the plan for elderly people living alone.
 DEFAULT_KIND = CareKind.ELDERLY_ALONE
 
-# Which template comes first when a resident has several care profiles.
-PRECEDENCE = [CareKind.DEMENTIA, CareKind.DISABILITY, CareKind.ELDERLY_ALONE, CareKind.CHRONIC_ILLNESS]
+# Which template comes first when a resident has several care profiles: those asked every day first.
+PRECEDENCE = [
+    CareKind.DEMENTIA,
+    CareKind.DISABILITY,
+    CareKind.ELDERLY_ALONE,
+    CareKind.EMPTY_NEST,
+    CareKind.CHRONIC_ILLNESS,
+    CareKind.MINOR_UNDER_14,
+    CareKind.PREGNANT,
+    CareKind.LOW_INCOME,
+]
 
 
 def template_for(kind: str) -> Template:

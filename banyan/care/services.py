@@ -225,6 +225,7 @@ def create_plan(*, actor: Actor, resident: Resident, care_kind: str | None = Non
         checker_kind=template.checker_kind,
         checker_user=checker_user,
         checker_carer=carer if template.checker_kind == CheckerKind.FAMILY else None,
+        daily_checkin=template.daily,
         checkin_time=template.checkin_time,
         visit_interval_days=template.visit_interval_days,
         channels=list(template.channels),
@@ -259,7 +260,15 @@ def create_missing_plans(*, actor: Actor) -> int:
     return made
 
 
-PLAN_FIELDS = ("checkin_time", "visit_interval_days", "channels", "grace_minutes", "escalation", "is_active")
+PLAN_FIELDS = (
+    "daily_checkin",
+    "checkin_time",
+    "visit_interval_days",
+    "channels",
+    "grace_minutes",
+    "escalation",
+    "is_active",
+)
 
 
 @transaction.atomic
@@ -348,7 +357,9 @@ def plans_needing_attention(
     now = clock.now()
     start = _day_start(now)
     overdue = []
-    plans = CarePlan.objects.restrict(user).filter(is_active=True).select_related("resident")
+    plans = (
+        CarePlan.objects.restrict(user).filter(is_active=True, daily_checkin=True).select_related("resident")
+    )
     today = CheckIn.objects.filter(resident__care_plan__in=plans, at__gte=start)
     answered = set(today.values_list("resident_id", flat=True))
     for plan in plans.order_by("resident__household__grid__code", "resident_id"):

@@ -129,7 +129,7 @@ def _start_missed(now: dt.datetime) -> int:
     followed = FollowUp.objects.filter(day=local.date(), reason__in=FOLLOWED_DAILY).values("resident_id")
     started = 0
     for plan in (
-        CarePlan.objects.filter(is_active=True)
+        CarePlan.objects.filter(is_active=True, daily_checkin=True)
         .exclude(resident_id__in=answered)
         .exclude(resident_id__in=followed)
         .order_by("pk")
@@ -212,9 +212,7 @@ CHECKIN_BODY = gettext_lazy("We have not heard from you today. Reply 1 if you ar
 
 
 def _resident_recipient(resident: Resident):
-    account = User.objects.filter(resident=resident, is_active=True).first()
-    if account is not None:
-        return account
+    """An SMS or a call goes to the resident's phone in the vault (an account has none of its own)."""
     return Contact(phone=resident.phone) if resident.phone else None
 
 

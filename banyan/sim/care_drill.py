@@ -90,12 +90,15 @@ from banyan.care.daily import send_daily_checkins
 from banyan.care.models import CarePlan, CheckIn, CheckInRequest, FollowUp, Visit
 from banyan.care.visits import follow_missed, follow_up_of, not_home_tries, record_visit, retry_minutes
 from banyan.core import clock
+from banyan.core.choices import Role
 from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
 from banyan.notify import inbound
+from banyan.notify.models import Message
+from banyan.people import carers
 from banyan.people import services as people
 from banyan.people.carers import consented_carers
-from banyan.people.choices import CareKind, ConsentGivenBy, ConsentScope
-from banyan.people.models import CareProfile, Consent, Resident, User
+from banyan.people.choices import CareKind, CarerKind, ConsentGivenBy, ConsentScope, ProxyScope
+from banyan.people.models import CareProfile, Carer, Consent, Resident, User
 from banyan.response import services as response
 from banyan.response.flow import Status
 from banyan.response.models import DispatchDecision, Incident, Responder
@@ -133,6 +136,12 @@ OTHER_FED_DEVICES = 12
 DIRECTOR_AFTER = dt.timedelta(minutes=10)  # an unassigned incident the director sees and sends someone to
 DIRECTOR_EVERY_S = 600
 GUARDIAN_KINDS = {CareKind.DEMENTIA, CareKind.MINOR_UNDER_14}
+# Who uses the app (smartphone use among older urban Chinese: most under 80, a few over; none with
+# dementia), and which family carers signed up to the app and to act for their relative.
+APP_SHARE_UNDER_80 = 0.55
+APP_SHARE_80_PLUS = 0.2
+CARER_ACCOUNT_SHARE = 0.6
+CARER_KNOWS_WHERE = 0.7  # a carer asked at the first "not at home" who knows where their relative is
 
 
 def _reply_delay(rng: random.Random) -> float:
@@ -207,7 +216,53 @@ class _Drill:
         for user in User.objects.filter(resident__in=residents, is_active=True).order_by("pk"):
             if user.resident_id is not None:
                 self.accounts.setdefault(user.resident_id, user)
+        self.sign_up(residents, kinds)
         self.request_seen = CheckInRequest.objects.aggregate(top=Max("id"))["top"] or 0
+
+    def sign_up(self, residents: list[Resident], kinds: dict[int, set[str]]) -> None:
+        """Residents in care who use a smartphone have the app (an account of their own); family carers
+        who signed up are linked to their account and allowed to check in and report for their relative
+        (``people.carers.link_account`` and ``grant``, as the carer circle's pages do)."""
+        today = clock.today()
+        for resident in residents:
+            if resident.pk in self.accounts or CareKind.DEMENTIA in kinds.get(resident.pk, set()):
+                continue
+            age = resident.age_on(today)
+            share = APP_SHARE_UNDER_80 if age < 80 else APP_SHARE_80_PLUS
+            if age >= 14 and self.rng.random() < share:
+                self.accounts[resident.pk] = User.objects.create(
+                    username=f"drill-resident-{resident.pk}",
+                    role=Role.RESIDENT,
+                    region_id=resident.household.grid_id,
+                    resident=resident,
+                )
+                self.counts["app_accounts_made"] += 1
+        family = (
+            Carer.objects.filter(
+                care_profile__is_active=True, care_profile__resident__in=residents, user__isnull=True
+            )
+            .filter(kind=CarerKind.FAMILY)
+            .select_related("care_profile__resident__household")
+            .order_by("pk")
+        )
+        for carer in family:
+            if self.rng.random() >= CARER_ACCOUNT_SHARE:
+                continue
+            resident = carer.care_profile.resident
+            account = User.objects.create(
+                username=f"drill-carer-{carer.pk}",
+                role=Role.RESIDENT,
+                region_id=resident.household.grid_id,
+            )
+            carers.link_account(actor=self.director, carer=carer, username=account.username)
+            guardian = bool(kinds.get(resident.pk, set()) & GUARDIAN_KINDS) or resident.age_on(today) < 14
+            carers.grant(
+                actor=self.director,
+                carer=carer,
+                given_by=ConsentGivenBy.GUARDIAN if guardian else ConsentGivenBy.SELF,
+                scopes=[ProxyScope.CHECK_IN, ProxyScope.REPORT],
+            )
+            self.counts["carer_accounts_made"] += 1
 
     def plan_consent(self) -> None:
         """Who withdraws care-monitoring consent on day 1, and which devices' readings are fed."""
@@ -450,6 +505,25 @@ class _Drill:
             self.at(self.now_s + self.rng.uniform(60, 300), "resolve", incident=incident_pk, user=user_pk)
         elif outcome == VisitOutcome.NOT_HOME:
             follow_up.refresh_from_db()
+            if (
+                attempt == 1
+                and Message.objects.filter(
+                    kind="care.not_home_first", subject_type="incident", subject_id=str(incident_pk)
+                ).exists()
+            ):
+                # The carers were asked where their relative is: one who knows checks in for them.
+                resident = follow_up.resident
+                with_account = [
+                    c.user for c in consented_carers(resident) if c.user is not None and c.user.is_active
+                ]
+                if with_account and self.rng.random() < CARER_KNOWS_WHERE:
+                    self.at(
+                        self.now_s + self.rng.uniform(300, 2400),
+                        "carer",
+                        resident=resident.pk,
+                        user=with_account[0].pk,
+                        since=self.now_s,
+                    )
             if follow_up.ended_at is None:
                 self.at(
                     self.now_s + self.rng.uniform(3600, 3 * 3600),
@@ -499,7 +573,7 @@ class _Drill:
             scenario = Scenario(fleet, seed=self.seed, start=self.start)
             gate = consent.ConsentGate()
             span = days * DAY_S
-            plans = list(CarePlan.objects.filter(is_active=True).order_by("pk"))
+            plans = list(CarePlan.objects.filter(is_active=True, daily_checkin=True).order_by("pk"))
             first_due = min(
                 (p.checkin_time.hour * 3600 + p.checkin_time.minute * 60 for p in plans), default=0
             )
@@ -598,7 +672,7 @@ class _Drill:
             return True
         day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
         return not (
-            CarePlan.objects.filter(is_active=True)
+            CarePlan.objects.filter(is_active=True, daily_checkin=True)
             .exclude(resident_id__in=CheckIn.objects.filter(at__gte=day_start).values("resident_id"))
             .exclude(
                 resident_id__in=FollowUp.objects.filter(
@@ -617,7 +691,7 @@ class _Drill:
         """The drilled days' due check-ins: the channel that answered within grace, else the seconds from
         the miss to the first sign of the person (None: not seen yet) and what it was."""
         out = []
-        plans = list(CarePlan.objects.filter(is_active=True).order_by("pk"))
+        plans = list(CarePlan.objects.filter(is_active=True, daily_checkin=True).order_by("pk"))
         checkins: dict[int, list[tuple[dt.datetime, str]]] = {}
         for resident_id, at, channel in CheckIn.objects.order_by("at", "pk").values_list(
             "resident_id", "at", "channel"
@@ -675,7 +749,7 @@ class _Drill:
             "not_home_tries": not_home_tries(),
             "residents": Resident.objects.count(),
             "vulnerable_total": Resident.objects.filter(care_profiles__is_active=True).distinct().count(),
-            "plans": CarePlan.objects.filter(is_active=True).count(),
+            "plans": CarePlan.objects.filter(is_active=True, daily_checkin=True).count(),
             "checkins_due": len(rows),
             "checkins_answered": sum(answered.values()),
             "answered_by_channel": dict(sorted(answered.items())),

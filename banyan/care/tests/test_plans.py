@@ -37,9 +37,37 @@ def cared(users):
 def test_every_named_care_kind_has_a_template():
     for kind in (CareKind.ELDERLY_ALONE, CareKind.DEMENTIA, CareKind.DISABILITY, CareKind.CHRONIC_ILLNESS):
         assert kind in TEMPLATES
-    assert template_for(CareKind.LOW_INCOME) == TEMPLATES[CareKind.ELDERLY_ALONE]
+    assert template_for(CareKind.EMPTY_NEST) == TEMPLATES[CareKind.ELDERLY_ALONE]
     assert kind_for([CareKind.CHRONIC_ILLNESS, CareKind.DEMENTIA]) == CareKind.DEMENTIA
+    assert kind_for([CareKind.LOW_INCOME, CareKind.ELDERLY_ALONE]) == CareKind.ELDERLY_ALONE
     assert kind_for([]) == CareKind.ELDERLY_ALONE
+    # Children, pregnancy and low income: visits, no daily check-in (nothing to miss every day).
+    for kind in (CareKind.MINOR_UNDER_14, CareKind.PREGNANT, CareKind.LOW_INCOME):
+        assert template_for(kind).daily is False
+    assert all(template_for(kind).daily for kind in (CareKind.ELDERLY_ALONE, CareKind.DEMENTIA))
+
+
+def test_a_plan_without_a_daily_check_in_is_never_asked_nor_missed(users, cared):
+    import datetime as dt
+
+    from banyan.care.board import care_board
+    from banyan.care.daily import send_daily_checkins
+    from banyan.care.models import FollowUp
+    from banyan.care.visits import follow_missed
+    from banyan.core import clock
+
+    plan = services.create_plan(actor=users["director"], resident=cared, care_kind=CareKind.MINOR_UNDER_14)
+    assert plan.daily_checkin is False and plan.visit_interval_days == 7
+    noon = clock.now().replace(hour=4, minute=0)  # 12:00 in Shanghai, past every check-in time
+    assert send_daily_checkins(now=noon) == 0
+    follow_missed(now=noon)
+    assert not FollowUp.objects.exists()
+    assert care_board(users["director"]).total == 0
+    services.update_plan(actor=users["director"], plan=plan, data={"daily_checkin": True})
+    plan.refresh_from_db()
+    assert plan.daily_checkin is True
+    follow_missed(now=noon + dt.timedelta(days=1))
+    assert FollowUp.objects.filter(resident=cared).exists(), "asked every day now: missed is followed"
 
 
 def test_a_plan_starts_from_its_template_and_is_audited(users, cared):

@@ -44,8 +44,9 @@ def test_a_drilled_day_sees_every_missed_check_in_and_drops_withdrawn_readings(u
     assert CONTRACT <= result.keys()
     json.dumps(result)  # plain JSON: no dates, no objects
     plans = CarePlan.objects.filter(is_active=True).count()
-    assert result["vulnerable_total"] == plans > 0
-    assert result["checkins_due"] == plans
+    daily = CarePlan.objects.filter(is_active=True, daily_checkin=True).count()
+    assert result["vulnerable_total"] == plans > daily > 0, "children and the like: visits, no daily check-in"
+    assert result["checkins_due"] == daily
     assert result["checkins_answered"] + result["missed"] == result["checkins_due"]
     assert sum(result["answered_by_channel"].values()) == result["checkins_answered"] > 0
     assert result["missed"] > 0 and result["wellness_visits"] > 0
