@@ -263,7 +263,8 @@ def _tell(
     }
     now = clock.now()
     recipients: list[Recipient] = []
-    groups: dict[tuple[str, tuple[str, ...]], list[tuple[int, object]]] = defaultdict(list)
+    # (in care, language, channels) → members: those in care are written (and so sent) first
+    groups: dict[tuple[bool, str, tuple[str, ...]], list[tuple[int, object]]] = defaultdict(list)
     told_carers: list[tuple[int, object]] = []
     for position, person in enumerate(people, start=1):
         channels = channels_for(person, every_channel=every_channel)
@@ -290,9 +291,9 @@ def _tell(
         language = _language_of(person.account, preferences)
         sent = tuple(c for c in channels if c != RelayChannel.CARER)
         if person.account is not None:
-            groups[(language, sent)].append((index, person.account))
+            groups[(person.is_vulnerable, language, sent)].append((index, person.account))
         elif sent:
-            groups[(settings.LANGUAGE_CODE, sent)].append(
+            groups[(person.is_vulnerable, settings.LANGUAGE_CODE, sent)].append(
                 (index, Contact(phone=person.resident.phone, language=settings.LANGUAGE_CODE))
             )
     carer_preferences = {
@@ -301,14 +302,17 @@ def _tell(
             user__in=[member.pk for _index, member in told_carers if isinstance(member, User)]
         )
     }
-    carers: dict[str, list[tuple[int, object]]] = defaultdict(list)
+    carers: dict[str, list[tuple[int, object]]] = defaultdict(list)  # language → (recipient index, carer)
     for index, member in told_carers:
         account = member if isinstance(member, User) else None
         carers[_language_of(account, carer_preferences)].append((index, member))
     Recipient.objects.bulk_create(recipients, batch_size=500)
     links: list = []
     written = 0
-    for (language, sent_on), members in groups.items():
+    for (vulnerable, language, sent_on), members in sorted(groups.items(), key=lambda item: not item[0][0]):
+        if not vulnerable and carers:  # the carers of those in care before everyone else
+            written += _tell_carers(carers, kind, words, reference, recipients, links)
+            carers = {}
         subject, body = words(language)
         messages = notify(
             [member for _index, member in members],
@@ -322,6 +326,14 @@ def _tell(
         for (index, _member), message in zip(members, messages, strict=True):
             links.append(Recipient.messages.through(recipient_id=recipients[index].pk, message_id=message.pk))
         written += len(messages)
+    written += _tell_carers(carers, kind, words, reference, recipients, links)
+    Recipient.messages.through.objects.bulk_create(links, batch_size=1000, ignore_conflicts=True)
+    return Told(recipients, written)
+
+
+def _tell_carers(carers: dict, kind: str, words, reference, recipients: list[Recipient], links: list) -> int:
+    """The carers' messages (the same words), each carer told once however many they look after."""
+    written = 0
     for language, members in carers.items():
         subject, body = words(language)
         # a carer caring for two residents is told once; each resident's row points at that message
@@ -336,8 +348,7 @@ def _tell(
             message = by_key[member.pk if isinstance(member, User) else member]
             links.append(Recipient.messages.through(recipient_id=recipients[index].pk, message_id=message.pk))
         written += len(messages)
-    Recipient.messages.through.objects.bulk_create(links, batch_size=1000, ignore_conflicts=True)
-    return Told(recipients, written)
+    return written
 
 
 def _timeline(emergencies: Iterable[Emergency], kind: str, actor, details: dict) -> None:

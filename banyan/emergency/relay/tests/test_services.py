@@ -56,9 +56,20 @@ def test_a_red_warning_reaches_everyone_in_its_area_as_received(users, sim, comm
     assert "sms" in sample.channels
     sms = sample.messages.get(recipient__isnull=True)
     assert sms.subject == HEADLINE_ZH and sms.deliveries.filter(channel="sms").exists()
-    # those in care first
+    # those in care first: in the order, and their messages (so their sending) before anyone else's
     flags = list(told.order_by("position").values_list("is_vulnerable", flat=True))
     assert flags == sorted(flags, reverse=True) and flags[0]
+    first_other = min(
+        Message.objects.filter(relay_recipients__in=told.filter(is_vulnerable=False)).values_list(
+            "pk", flat=True
+        )
+    )
+    assert all(
+        pk < first_other
+        for pk in Message.objects.filter(relay_recipients__in=told.filter(is_vulnerable=True)).values_list(
+            "pk", flat=True
+        )
+    )
     # audited, with counts only
     entry = AuditEntry.objects.get(action="relay.warning", subject_id=str(warning.pk))
     assert entry.details["recipients"] == told.count()

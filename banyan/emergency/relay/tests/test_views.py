@@ -104,3 +104,10 @@ def test_the_board_block_masks_names_for_roles_that_may_not_see_people(users, em
     masked = board("property01")
     assert missing.name not in masked and missing.name[0] + "*" in masked
     assert "data-not-reached" in masked
+
+
+def test_the_emergency_board_shows_the_notices_block(users, signed_in, emergency):
+    services.send_notice(actor=users["director"], emergency=emergency, text_zh="请撤离", audience="area")
+    for username in ("director", "grid01", "property01", "auditor"):
+        page = signed_in(username, "zh-hans").get(f"/emergency/{emergency.pk}/").content.decode()
+        assert "data-relay-summary" in page and "已发送 1 条通知" in page
