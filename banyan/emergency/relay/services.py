@@ -781,3 +781,16 @@ def relays_for(user: Actor, *, limit: int = 50) -> list[tuple[RelayedWarning, Co
 def messages_for_resident(user: Actor, *, limit: int = 20) -> QuerySet[Message]:
     """The relayed warnings and notices the signed-in person was told, newest first, as received."""
     return Message.objects.restrict(user).filter(kind__in=["relay.warning", "relay.notice"])[:limit]
+
+
+# --- privacy: what an emergency gathered -----------------------------------------------------------------
+
+
+@transaction.atomic
+def purge_emergency(emergency: Emergency) -> dict[str, int]:
+    """Forget who was told the emergency's notices once its retention has run out: their recipient rows
+    (resident, channels, messages, door-knocking task) are deleted; the notices' texts and audience stay.
+    The caller (the emergency's purge) audits it; returns how many."""
+    told = Recipient.objects.filter(notice__emergency=emergency)
+    _deleted, by_model = told.delete()
+    return {"notice_recipients": by_model.get(Recipient._meta.label, 0)}

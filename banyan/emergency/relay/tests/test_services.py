@@ -362,3 +362,16 @@ def test_a_wider_subscription_takes_warnings_over_another_part_of_the_community(
     assert (
         not Recipient.objects.filter(warning=red).exclude(resident__in=in_building | {resident.pk}).exists()
     )
+
+
+def test_the_purge_forgets_who_was_told_the_notices(users, emergency):
+    notice = services.send_notice(
+        actor=users["director"], emergency=emergency, text_zh="请撤离", audience="area"
+    )
+    told = notice.recipients.count()
+    assert told
+    counts = services.purge_emergency(emergency)
+    assert counts == {"notice_recipients": told}
+    assert not Recipient.objects.filter(notice__emergency=emergency).exists()
+    assert Notice.objects.filter(pk=notice.pk, text_zh="请撤离").exists()
+    assert not Recipient.messages.through.objects.filter(recipient__notice=notice).exists()
