@@ -5,6 +5,7 @@ the warning app's own import), a local alert of a rule a plan names; the worker'
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pytest
 from shapely.geometry import shape
@@ -40,11 +41,12 @@ def _import(
     event_en="Typhoon",
     severity="Severe",
     polygons=(),
+    circles=(),
     geocodes=(),
     expires=None,
     status="Actual",
 ) -> OfficialWarning:
-    area = CapArea("杭州市", polygons=tuple(polygons), geocodes=tuple(geocodes))
+    area = CapArea("杭州市", polygons=tuple(polygons), circles=tuple(circles), geocodes=tuple(geocodes))
     common = {"urgency": "Expected", "severity": severity, "certainty": "Likely", "areas": (area,)}
     infos = (
         CapInfo("zh-CN", ("Met",), event_zh, headline=headline_zh, expires=expires, **common),
@@ -82,6 +84,21 @@ def test_a_cap_warning_over_the_community_proposes_its_plan_at_its_level(plan, s
 
 def test_a_geocode_of_the_district_covers_its_communities(plan, sim):
     _import(geocodes=[("行政区划代码", community().code[:6])])
+    assert triggers.sweep() == 1
+
+
+def _circle_near(region, km_east: float, radius_km: float) -> str:
+    """A CAP circle centred ``km_east`` east of the region's outline's east edge."""
+    minx, miny, maxx, maxy = shape(region.boundary).bounds
+    latitude = (miny + maxy) / 2
+    longitude = maxx + km_east / (111.32 * math.cos(math.radians(latitude)))
+    return f"{latitude:.6f},{longitude:.6f} {radius_km}"
+
+
+def test_a_circle_reaching_the_community_covers_it(plan, sim):
+    _import(identifier="FAR", circles=[_circle_near(community(), 5, 2)])
+    assert triggers.sweep() == 0  # 5 km east of its edge, 2 km wide: short of it
+    _import(identifier="NEAR", circles=[_circle_near(community(), 5, 6)])
     assert triggers.sweep() == 1
 
 
