@@ -474,16 +474,33 @@ def relay_warning(warning: OfficialWarning, community: Region) -> RelayedWarning
     return relay
 
 
+# (warning, community) pairs found apart in this process: the worker's round (every second) does not
+# weigh the same shapes again. A warning's area never changes (an update is a new warning).
+_APART: set[tuple[str, str, dt.datetime, int]] = set()
+_APART_MAX = 100_000
+
+
 def relay_new_warnings(now: dt.datetime | None = None) -> int:
     """Relay each warning in force to each community it covers that has not had it yet; the count."""
     now = now or clock.now()
     communities = list(Region.objects.filter(kind="community").order_by("path"))
+    done = set(
+        RelayedWarning.objects.filter(warning__in=warnings_to_relay(now)).values_list(
+            "warning_id", "community_id"
+        )
+    )
+    if len(_APART) > _APART_MAX:
+        _APART.clear()
     count = 0
-    for warning in warnings_to_relay(now):
-        done = set(RelayedWarning.objects.filter(warning=warning).values_list("community_id", flat=True))
+    for warning in warnings_to_relay(now).defer("raw"):
         for community in communities:
-            if community.pk not in done and covers_region(warning, community):
-                count += relay_warning(warning, community) is not None
+            apart = (warning.sender, warning.identifier, warning.sent, community.pk)  # the warning's own key
+            if (warning.pk, community.pk) in done or apart in _APART:
+                continue
+            if not covers_region(warning, community):
+                _APART.add(apart)
+                continue
+            count += relay_warning(warning, community) is not None
     return count
 
 
