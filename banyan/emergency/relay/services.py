@@ -509,11 +509,17 @@ def sweep(now: dt.datetime | None = None) -> int:
     now = now or clock.now()
     relayed = relay_new_warnings(now)
     knocked = 0
-    for emergency in Emergency.objects.filter(
-        status=EmergencyStatus.ACTIVE, notices__isnull=False
-    ).distinct():
-        if not_reached(emergency, now=now):
-            knocked += len(knock_on_doors(actor=None, emergency=emergency, now=now))
+    # emergencies with someone told long enough ago, not reached and not yet given a door to knock on
+    waiting = with_reached(
+        Recipient.objects.filter(
+            notice__emergency__status=EmergencyStatus.ACTIVE,
+            knock_task__isnull=True,
+            created_at__lte=now - dt.timedelta(minutes=NOT_REACHED_AFTER_MIN),
+        )
+    ).filter(reached=False)
+    ids = set(waiting.values_list("notice__emergency_id", flat=True))
+    for emergency in Emergency.objects.filter(pk__in=ids).select_related("community"):
+        knocked += len(knock_on_doors(actor=None, emergency=emergency, now=now))
     return relayed + knocked
 
 
