@@ -35,6 +35,7 @@ def shell(request):
         "can_handle_incidents": can(user, Action.HANDLE_INCIDENTS),
         "can_view_incidents": can(user, Action.VIEW_INCIDENTS),
         "can_view_cockpit": can(user, Action.VIEW_COCKPIT),
+        "can_view_emergencies": can(user, Action.VIEW_EMERGENCIES),
         "can_view_audit": can(user, Action.VIEW_AUDIT),
         "can_change_places": can(user, Action.CHANGE_PLACES),
         # The administration pages check their own rights; these only choose the menu's links.
