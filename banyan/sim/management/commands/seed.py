@@ -34,6 +34,8 @@ SUMMARY = (
     ("matrix_cells", "matrix cells"),
     ("responders", "responders"),
     ("shifts", "shifts"),
+    ("hazards", "hazards"),
+    ("emergency_plans", "emergency plans"),
 )
 
 
