@@ -1,18 +1,17 @@
 """Relay tests run on simulated time (a day the seeded responders are on duty) against the seeded
 community; official warnings are imported from CAP 1.2 messages written here (zh-CN and en infos), and
-emergencies are made directly (the activation service is another part's)."""
+emergencies are made directly, as the roll call's tests make them (the activation service is another
+part's)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from banyan.core import clock
-from banyan.emergency.models import Emergency
+from banyan.emergency.rollcall.tests.conftest import local_day, make_emergency
 from banyan.places.models import Region
-from banyan.response.models import Shift
 from banyan.warning.cap import format_cap_datetime, polygon_from_geojson
 from banyan.warning.services import import_official_warning
 
@@ -22,15 +21,6 @@ DESCRIPTION_ZH = "受台风“梅花”影响，预计未来12小时内本市将
 DESCRIPTION_EN = "Typhoon Muifa will bring winds of force 12 or more within 12 hours."
 INSTRUCTION_ZH = "关好门窗，停止户外活动。"
 INSTRUCTION_EN = "Close doors and windows; stay indoors."
-
-
-def local_day(hour: int, minute: int = 0) -> dt.datetime:
-    first_shift = Shift.objects.order_by("starts_at").values_list("starts_at", flat=True).first()
-    assert first_shift is not None
-    day = timezone.localtime(first_shift + dt.timedelta(days=2)).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
-    return day.replace(hour=hour, minute=minute)
 
 
 @pytest.fixture
@@ -105,23 +95,6 @@ def import_warning(identifier: str, **kwargs):
     warning, created = import_official_warning(actor=None, data=cap_message(identifier, **kwargs))
     assert created
     return warning
-
-
-def make_emergency(grids=(), *, status: str = "active", title: str = "台风“梅花”") -> Emergency:
-    community = Region.objects.filter(kind="community").order_by("pk").first()
-    now = clock.now()
-    emergency = Emergency.objects.create(
-        community=community,
-        hazard="typhoon",
-        level=2,
-        status=status,
-        title=title,
-        trigger="manual",
-        activated_at=now if status == "active" else None,
-        created_at=now,
-    )
-    emergency.area_grids.set(list(grids))
-    return emergency
 
 
 @pytest.fixture
