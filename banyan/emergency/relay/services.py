@@ -79,6 +79,8 @@ KNOCK_DUE_MIN = 30  # a door-knocking task is due this long after it is made
 KNOCK_CATEGORY = "wellness_check"  # the incident that sends someone on foot
 TEXT_MAX = 1000
 REACHED_STATUSES = (DeliveryStatus.DELIVERED, DeliveryStatus.ACKNOWLEDGED)
+# The kinds of the notifications written here (a carer's: the resident's kind with ".carer").
+RELAY_KINDS = ("relay.warning", "relay.notice", "relay.warning.carer", "relay.notice.carer")
 
 
 # --- what the CAP says, per language -----------------------------------------------------------------
@@ -802,8 +804,9 @@ def relays_for(user: Actor, *, limit: int = 50) -> list[tuple[RelayedWarning, Co
 
 
 def messages_for_resident(user: Actor, *, limit: int = 20) -> QuerySet[Message]:
-    """The relayed warnings and notices the signed-in person was told, newest first, as received."""
-    return Message.objects.restrict(user).filter(kind__in=["relay.warning", "relay.notice"])[:limit]
+    """The relayed warnings and notices the signed-in person was told (for themselves, or as the carer of
+    someone), newest first, as received."""
+    return Message.objects.restrict(user).filter(kind__in=RELAY_KINDS)[:limit]
 
 
 # --- privacy: what an emergency gathered -----------------------------------------------------------------

@@ -202,6 +202,7 @@ def test_channels_voice_for_care_kinds_and_carers_for_those_who_cannot_receive(
     [message] = row.messages.all()
     assert message.kind == "relay.warning.carer" and message.subject == HEADLINE_ZH
     assert message.recipient_phone == carer.phone
+    assert message.kind in services.RELAY_KINDS
 
 
 # --- notices ----------------------------------------------------------------------------------------
