@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from banyan.emergency.hazards import install_register
 from banyan.emergency.plans import install_plans
+from banyan.emergency.shelters.services import install_shelters
 from banyan.places.choices import RegionKind
 from banyan.places.models import Region
 
@@ -19,7 +20,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="verb", required=True)
         install = sub.add_parser(
-            "install", help="make a community's hazard register and its plans from the shipped templates"
+            "install",
+            help="make a community's hazard register, plans (shipped templates), shelters and supplies",
         )
         install.add_argument("--community", required=True, help="the community's code (every community: all)")
 
@@ -33,4 +35,8 @@ class Command(BaseCommand):
         for region in communities:
             hazards = install_register(region, actor="cli")
             plans = install_plans(region, actor="cli")
-            self.stdout.write(f"{region.code}: {hazards} hazards and {plans} plans made")
+            made = install_shelters(region)
+            self.stdout.write(
+                f"{region.code}: {hazards} hazards, {plans} plans, {made['shelters']} shelters and "
+                f"{made['stocks']} supply stocks made"
+            )

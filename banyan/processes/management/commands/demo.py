@@ -70,6 +70,8 @@ class Command(BaseCommand):
         )
         if made:
             self.stdout.write(f"{made} care plans made from their templates")
+        # The emergency register, plans, shelters and supplies of every community (idempotent).
+        call_command("emergency", "install", "--community", "all")
         children: list[tuple[str, subprocess.Popen]] = []
         try:
             url = self._broker(children)
