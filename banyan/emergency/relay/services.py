@@ -493,8 +493,12 @@ def relay_new_warnings(now: dt.datetime | None = None) -> int:
     )
     if len(_APART) > _APART_MAX:
         _APART.clear()
+        _REFERENCES.clear()
+    cancelled = {key for cancel in recent_cancels(now) for key in cancel_references(cancel)}
     count = 0
     for warning in warnings_to_relay(now).defer("raw"):
+        if _key(warning) in cancelled:  # lifted before it reached this community: never relayed
+            continue
         for community in communities:
             apart = (warning.sender, warning.identifier, warning.sent, community.pk)  # the warning's own key
             if (warning.pk, community.pk) in done or apart in _APART:
@@ -506,10 +510,131 @@ def relay_new_warnings(now: dt.datetime | None = None) -> int:
     return count
 
 
+# --- cancellations -----------------------------------------------------------------------------------------
+
+
+WarningKey = tuple[str, str, dt.datetime]  # CAP's own key of a message: sender, identifier, sent
+_REFERENCES: dict[WarningKey, tuple[WarningKey, ...]] = {}  # a Cancel's references, read once per process
+
+
+def _key(warning: OfficialWarning) -> WarningKey:
+    return (warning.sender, warning.identifier, warning.sent)
+
+
+def cancel_references(cancel: OfficialWarning) -> tuple[WarningKey, ...]:
+    """The messages a CAP ``Cancel`` names in its references (read from the kept message)."""
+    key = _key(cancel)
+    if key not in _REFERENCES:
+        try:
+            cap = parse_cap(cancel.raw.encode("utf-8"))
+        except (CapError, ValueError, UnicodeError):
+            _REFERENCES[key] = ()
+        else:
+            _REFERENCES[key] = tuple((r.sender, r.identifier, r.sent) for r in cap.references)
+    return _REFERENCES[key]
+
+
+def recent_cancels(now: dt.datetime) -> QuerySet[OfficialWarning]:
+    """Actual ``Cancel`` messages imported in the last day."""
+    return OfficialWarning.objects.filter(
+        status__in=RELAYED_STATUSES, msg_type="Cancel", imported_at__gte=now - dt.timedelta(days=1)
+    ).order_by("sent", "id")
+
+
+def cancelled_warnings(cancel: OfficialWarning) -> list[OfficialWarning]:
+    """The warnings a CAP ``Cancel`` message names, as stored."""
+    found: list[OfficialWarning] = []
+    for sender, identifier, sent in cancel_references(cancel):
+        warning = OfficialWarning.objects.filter(sender=sender, identifier=identifier, sent=sent).first()
+        if warning is not None:
+            found.append(warning)
+    return found
+
+
+def cancel_words(cancel: OfficialWarning, cancelled: list[OfficialWarning]):
+    """A cancellation's words in a language: its own CAP info as received if it has one; else "lifted"
+    and the cancelled warning's headline, as received, with the source named."""
+    texts = warning_texts(cancel) if cancel.headline_zh or cancel.headline_en or cancel.description else {}
+    fallback = cancel.sender_name or cancel.sender
+
+    def words(language: str) -> tuple[str, str]:
+        if texts:
+            return compose(text_for(texts, language), language, fallback)
+        headline = text_for(warning_texts(cancelled[0]), language).headline if cancelled else ""
+        with translation.override(language):
+            subject = _("Warning lifted: %(headline)s") % {"headline": headline}
+            source = _("Source: %(sender)s") % {"sender": fallback}
+        return subject[:200], source
+
+    return words
+
+
+@transaction.atomic(durable=True)
+def relay_cancel(cancel: OfficialWarning, community: Region) -> RelayedWarning | None:
+    """Tell the residents of ``community`` who were told of the warnings a ``Cancel`` names that they
+    are lifted, once; None when there is nobody to tell or it was done already."""
+    cancelled = cancelled_warnings(cancel)
+    told = Recipient.objects.filter(warning__in=cancelled, relay__community=community)
+    residents = Resident.objects.filter(pk__in=told.values("resident_id")).exclude(
+        relay_recipients__warning=cancel
+    )
+    if not residents.exists():
+        return None
+    try:
+        with transaction.atomic():
+            relay = RelayedWarning.objects.create(
+                warning=cancel, community=community, relayed_at=clock.now(), buildings=0, is_red=False
+            )
+    except IntegrityError:
+        return None
+    result = _tell(
+        _people(residents),
+        kind="relay.warning",
+        words=cancel_words(cancel, cancelled),
+        reference=("official_warning", cancel.pk),
+        every_channel=False,
+        about={"relay": relay, "warning": cancel},
+    )
+    details = {
+        "warning": cancel.pk,
+        "community": community.pk,
+        "recipients": len(result.recipients),
+        "cancel": True,
+    }
+    record(
+        actor=None, events=[Event(AuditAction.RELAY_WARNING, "official_warning", cancel.pk, details=details)]
+    )
+    _timeline(
+        Emergency.objects.filter(community=community).open(), TimelineKind.WARNING_RELAYED, None, details
+    )
+    return relay
+
+
+def relay_cancels(now: dt.datetime) -> int:
+    """Relay each recent actual ``Cancel`` (imported in the last day) to the communities told of what it
+    cancels."""
+    count = 0
+    for cancel in recent_cancels(now):
+        key = (cancel.sender, cancel.identifier, cancel.sent, 0)
+        if key in _APART:
+            continue
+        done = set(RelayedWarning.objects.filter(warning=cancel).values_list("community_id", flat=True))
+        communities = (
+            RelayedWarning.objects.filter(warning__in=cancelled_warnings(cancel))
+            .exclude(community__in=done)
+            .values_list("community", flat=True)
+            .distinct()
+        )
+        for community in Region.objects.filter(pk__in=list(communities)):
+            count += relay_cancel(cancel, community) is not None
+        _APART.add(key)  # weighed once per process: what it cancels was relayed before it came
+    return count
+
+
 def sweep(now: dt.datetime | None = None) -> int:
     """The worker's round: new warnings relayed, then the doors knocked on for those notices missed."""
     now = now or clock.now()
-    relayed = relay_new_warnings(now)
+    relayed = relay_new_warnings(now) + relay_cancels(now)
     knocked = 0
     # emergencies with someone told long enough ago, not reached and not yet given a door to knock on
     waiting = with_reached(

@@ -66,28 +66,37 @@ def cap_message(
     headline_zh: str = HEADLINE_ZH,
     english: bool = True,
     expires_in: dt.timedelta = dt.timedelta(hours=12),
+    cancels=None,
+    infos: bool = True,
 ) -> bytes:
-    """A CAP 1.2 warning of 杭州市气象台 with a zh-CN info (and an en one), over ``region``'s outline."""
+    """A CAP 1.2 warning of 杭州市气象台 with a zh-CN info (and an en one), over ``region``'s outline; with
+    ``cancels``, the ``Cancel`` of that warning (``infos=False``: without info blocks)."""
     outline = polygon or (region.boundary if region is not None else None)
     area = f"<polygon>{polygon_from_geojson(outline)}</polygon>" if outline else ""
     now = clock.now()
     expires = format_cap_datetime(now + expires_in)
-    infos = _info(
+    blocks = _info(
         "zh-CN", severity, headline_zh, DESCRIPTION_ZH, INSTRUCTION_ZH, "杭州市气象台", area, expires
     )
-    if english:
+    if not infos:
+        blocks = ""
+    elif english:
         sender_en = "Hangzhou Meteorological Observatory"
-        infos += _info(
+        blocks += _info(
             "en-US", severity, HEADLINE_EN, DESCRIPTION_EN, INSTRUCTION_EN, sender_en, area, expires
         )
+    references = ""
+    if cancels is not None:
+        cancelled = f"{cancels.sender},{cancels.identifier},{format_cap_datetime(cancels.sent)}"
+        references = f"\n  <references>{cancelled}</references>"
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
   <identifier>{identifier}</identifier>
   <sender>hz-weather@example.gov.cn</sender>
   <sent>{format_cap_datetime(now - dt.timedelta(minutes=5))}</sent>
   <status>Actual</status>
-  <msgType>Alert</msgType>
-  <scope>Public</scope>{infos}
+  <msgType>{"Cancel" if cancels is not None else "Alert"}</msgType>
+  <scope>Public</scope>{references}{blocks}
 </alert>""".encode()
 
 

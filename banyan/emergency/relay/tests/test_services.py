@@ -376,3 +376,32 @@ def test_the_purge_forgets_who_was_told_the_notices(users, emergency):
     assert not Recipient.objects.filter(notice__emergency=emergency).exists()
     assert Notice.objects.filter(pk=notice.pk, text_zh="请撤离").exists()
     assert not Recipient.messages.through.objects.filter(recipient__notice=notice).exists()
+
+
+def test_a_cancel_tells_those_told_of_the_warning_that_it_is_lifted_once(users, sim, community):
+    warning = import_warning("HZ-TO-CANCEL", region=community)
+    services.sweep()
+    told = set(Recipient.objects.filter(warning=warning).values_list("resident_id", flat=True))
+    cancel = import_warning(
+        "HZ-CANCEL-1", region=community, cancels=warning, headline_zh="解除台风红色预警信号", english=False
+    )
+    services.sweep()
+    assert set(Recipient.objects.filter(warning=cancel).values_list("resident_id", flat=True)) == told
+    message = Message.objects.filter(recipient=users["resident01"], subject_id=str(cancel.pk)).get()
+    assert message.subject == "解除台风红色预警信号" and message.body.endswith("来源：杭州市气象台")
+    before = Message.objects.count()
+    services.sweep()
+    assert Message.objects.count() == before
+
+
+def test_a_cancel_without_words_says_lifted_and_a_cancelled_warning_is_never_relayed(users, sim, community):
+    warning = import_warning("HZ-TO-CANCEL-2", region=community)
+    services.sweep()
+    cancel = import_warning("HZ-CANCEL-2", cancels=warning, infos=False)
+    services.sweep()
+    message = Message.objects.filter(recipient=users["resident01"], subject_id=str(cancel.pk)).get()
+    assert message.subject == f"预警解除：{HEADLINE_ZH}"
+    late = import_warning("HZ-LIFTED-EARLY", region=community)
+    import_warning("HZ-CANCEL-3", cancels=late, infos=False)
+    services.sweep()
+    assert not Recipient.objects.filter(warning=late).exists()
