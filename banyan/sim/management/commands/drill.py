@@ -2,7 +2,10 @@
 
 * ``banyan drill response --seed S [--json FILE]``: a simulated day of incidents (``sim/drill.py``);
 * ``banyan drill care --seed S [--days D] [--residents N] --json FILE``: days of everyday care — daily
-  check-ins, retries, wellness visits, consent at ingest (``sim/care_drill.py``).
+  check-ins, retries, wellness visits, consent at ingest (``sim/care_drill.py``);
+* ``banyan drill HAZARD --seed S [--residents N] --json FILE`` (typhoon, flood, fire, heatwave,
+  epidemic): one emergency from the government's CAP warning to the stand-down
+  (``sim/emergency_drill.py``).
 
 The outer command seeds a fresh SQLite database in a temporary folder and runs the drill in a
 ``banyan`` process pointed at it, so the drill never touches the real database.
@@ -20,7 +23,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from banyan.core import clock
-from banyan.sim import care_drill
+from banyan.sim import care_drill, emergency_drill
 from banyan.sim.drill import run
 
 
@@ -47,6 +50,12 @@ class Command(BaseCommand):
             "default: the product's",
         )
         care.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+        for hazard in emergency_drill.HAZARDS:
+            emergency = sub.add_parser(hazard, help=f"a {hazard} emergency: warning, roll call, shelters")
+            emergency.add_argument("--seed", type=int, default=7)
+            emergency.add_argument("--residents", type=int, default=3000)
+            emergency.add_argument("--json", dest="json_file", default=None, help="write the figures here")
+            emergency.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args, drill, seed, residents, json_file, inner, **options):
         if drill == "care":
@@ -55,6 +64,10 @@ class Command(BaseCommand):
             if options["retry_minutes"] is not None and options["retry_minutes"] < 1:
                 raise CommandError("--retry-minutes is at least 1")
         if inner:
+            if drill in emergency_drill.HAZARDS:
+                result = emergency_drill.run(hazard=drill, seed=seed, start=emergency_drill.first_morning())
+                Path(json_file).write_text(json.dumps(result, indent=2) + "\n")
+                return
             if drill == "care":
                 self._care_inner(
                     seed=seed, days=options["days"], retry=options["retry_minutes"], out=json_file
@@ -98,6 +111,10 @@ class Command(BaseCommand):
             result = json.loads(out.read_text())
         if json_file:
             Path(json_file).write_text(json.dumps(result, indent=2) + "\n")
+        if drill in emergency_drill.HAZARDS:
+            for line in emergency_drill.summary(result):
+                self.stdout.write(line)
+            return
         if drill == "care":
             for line in care_drill.summary(result):
                 self.stdout.write(line)
