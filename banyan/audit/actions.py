@@ -139,6 +139,9 @@ class AuditAction(enum.StrEnum):
     EMERGENCY_STAND_DOWN = "emergency.stand_down"  # ended, with the retention of its data
     EMERGENCY_TASK_ASSIGN = "emergency_task.assign"
     EMERGENCY_TASK_DONE = "emergency_task.done"
+    EMERGENCY_LESSON = "emergency.lesson"  # a lesson of the after-action review added or done
+    EMERGENCY_RECOVERY_TASK = "emergency_task.recovery"  # a recovery task added after stand-down
+    EMERGENCY_PURGE = "emergency.purge"  # what it gathered about people purged (counts)
 
     # --- emergency: roll call ----------------------------------------------------------------------
     ROLL_CALL_START = "roll_call.start"  # every household of the area asked "are you safe?"

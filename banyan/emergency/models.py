@@ -223,3 +223,31 @@ class TimelineEntry(models.Model):
     class Meta:
         ordering = ["at", "id"]
         verbose_name = _("timeline entry")
+
+
+class LessonQuerySet(CommunityScopedQuerySet):
+    community_path = "emergency__community__path"
+
+
+class Lesson(models.Model):
+    """A lesson of an emergency's after-action review: what to change, who owns it (a body and/or a
+    person), by when, and whether it is done. No personal data of residents."""
+
+    emergency = models.ForeignKey(Emergency, models.CASCADE, related_name="lessons")
+    text = models.CharField(_("lesson"), max_length=500)
+    owner = models.ForeignKey(
+        Organisation, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("owner")
+    )
+    owner_user = models.ForeignKey(
+        User, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("person in charge")
+    )
+    due = models.DateField(_("due"), null=True, blank=True)
+    done = models.BooleanField(_("done"), default=False)
+    created_at = models.DateTimeField(_("made"))
+    created_by = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
+
+    objects = LessonQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["done", "due", "id"]
+        verbose_name = _("lesson")

@@ -889,6 +889,21 @@ PAGES: dict[str, list[Variant]] = {
     },
     "emergency:task-done": [v(POST_ONLY, lambda w: [emergency_task_g01(w)])],
     "emergency:task-assign": [v(POST_ONLY, lambda w: [emergency_task_g01(w)])],
+    # the after-action review and its exports: every role that sees emergencies; its forms are POST only
+    # (banyan/emergency/tests/test_review_pages.py)
+    **{
+        f"emergency:{name}": [
+            v(EMERGENCY_VIEWERS, lambda w: [emergency_board_g01(w)], label="G01's"),
+            v("302 404 404 404 404 404 404 404 403 404", lambda w: [UNKNOWN_ID], label="unknown"),
+        ]
+        for name in ("review", "review-xlsx", "review-pdf")
+    },
+    **{
+        f"emergency:{name}": [v(POST_ONLY, lambda w: [emergency_board_g01(w)])]
+        for name in ("review-lesson", "review-plan", "review-recovery")
+    },
+    "emergency:review-lesson-done": [v(POST_ONLY, lambda w: [emergency_board_g01(w), UNKNOWN_ID])],
+    "emergency:review-recovery-done": [v(POST_ONLY, lambda w: [emergency_board_g01(w), UNKNOWN_ID])],
     # cockpit: a community's screen for directors, street officers, admins and auditors; the street
     # view for the same (a director sees her own community there: banyan/cockpit/tests/test_street.py).
     "cockpit:cockpit": [
@@ -2190,6 +2205,44 @@ FORMS: list[Form] = [
             "302 404 404 404 404 404 404 404 403 404",
         )
         for name in ("confirm", "dismiss", "task-done", "task-assign")
+    ],
+    # the after-action review: managers add lessons (a bad body is shown at its field), propose the plan
+    # change (refused without lessons: 400), add recovery tasks (409 while the emergency runs); the others
+    # may not (403); a lesson or recovery task nobody has: 404.
+    Form(
+        "emergency-review-lesson",
+        "emergency:review-lesson",
+        lambda w: [emergency_board_g01(w)],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"text": LONG + NUL, "owner": HUGE, "owner_user": "x", "due": LONG},
+            "no-owner": lambda w: {"text": "沙袋不够"},
+        },
+        "302 200 200 200 403 403 403 403 403 403",
+    ),
+    Form(
+        "emergency-review-plan",
+        "emergency:review-plan",
+        lambda w: [emergency_board_g01(w)],
+        {"empty": empty},
+        "302 400 400 400 403 403 403 403 403 403",
+    ),
+    Form(
+        "emergency-review-recovery",
+        "emergency:review-recovery",
+        lambda w: [emergency_board_g01(w)],
+        {"garbage": lambda w: {"template": LONG + NUL}, "own": lambda w: {"title_zh": "清理垃圾"}},
+        "302 409 409 409 403 403 403 403 403 403",
+    ),
+    *[
+        Form(
+            f"emergency-{name}",
+            f"emergency:{name}",
+            lambda w: [emergency_board_g01(w), HUGE_ID],
+            {"empty": empty},
+            "302 404 404 404 403 403 403 403 403 403",
+        )
+        for name in ("review-lesson-done", "review-recovery-done")
     ],
     # giving a real task to nobody: refused (400) for managers, 403 for those who see it, 404 for a
     # volunteer (only their own tasks)

@@ -699,6 +699,19 @@ def follow_up_roll_calls(now: dt.datetime | None = None, *, limit: int = 500) ->
     return counts
 
 
+# --- purge -------------------------------------------------------------------------------------------
+
+
+def purge_emergency(emergency: Emergency) -> dict[str, int]:
+    """Forget whom the emergency's roll calls asked once its retention has run out: every entry's
+    household, resident, account asked, phone's blind index, answer, note, message and links are
+    deleted with the entry. The roll calls themselves stay (when, how long the wait); the after-action
+    review keeps its counts from before. The caller (the emergency's purge) audits it; returns how many."""
+    entries = Entry.objects.filter(roll_call__emergency=emergency)
+    _deleted, by_model = entries.delete()
+    return {"roll_call_entries": by_model.get(Entry._meta.label, 0)}
+
+
 # --- figures ------------------------------------------------------------------------------------------
 
 
