@@ -24,10 +24,12 @@ so the same seed on the same seeded database gives the same JSON (no wall-clock 
    ``emergency.relay.services.sweep``; ``response.services.redispatch_waiting`` only in rounds where a
    responder is on duty and under capacity — without one it provably assigns nobody, and it ranks every
    waiting incident to find that out: :meth:`_Drill.someone_free`) sends door-knocking visits on
-   foot; responders accept (86 %, after 5-25 s: the visits are urgent), decline (8 %) or keep silent (the
-   escalation asks the next); the one who accepts walks (the dispatch decision's ``walk_s`` plus 20-60 s to
-   get going), knocks 2-6 min and resolves; the next round marks the household accounted for. "Need help"
-   answers open an incident worked 10-30 min.
+   foot; responders accept (86 %, after 5-25 s: the visits are urgent), decline (8 %) or see it 15-45 min
+   late (the escalation may ask the next before); the one who accepts walks (the dispatch decision's
+   ``walk_s`` plus 20-60 s to get going), knocks 2-6 min and resolves — one visit at a time: a responder
+   holding several (dispatch gives up to their capacity) does them in turn; the next round marks the
+   household accounted for.
+   "Need help" answers open an incident worked 10-30 min.
 4. *Shelters fill*: the shelters are opened for the emergency; households of the exposed flats (the
    hazard's ``shelter_from``: ground floors, buildings without lifts, the burning building) go there with
    probability ``shelter_share``, 20-180 min after activation, each member checked in by the director at
@@ -91,7 +93,7 @@ from banyan.warning.services import import_official_warning
 
 HAZARDS = ("typhoon", "flood", "fire", "heatwave", "epidemic")
 TICK_S = 60
-ACCEPT, DECLINE = 0.86, 0.08  # the rest of assignments are left unanswered (escalation asks the next)
+ACCEPT, DECLINE = 0.86, 0.08  # the rest are seen 15-45 min late (escalation may ask the next before)
 ANSWER = {AskChannel.APP: 0.9, AskChannel.SMS: 0.85, AskChannel.VOICE: 0.8, AskChannel.CARER: 0.85}
 REPLY_SIGMA = 0.8
 NEED_HELP_SHARE = 0.02
@@ -314,6 +316,7 @@ class _Drill:
         self.emergency: Emergency | None = None
         self.roll_call: RollCall | None = None
         self.asked: set[tuple[int, int]] = set()
+        self.busy_until: dict[int, float] = {}  # responder → when their visits in hand are done
         self.entries_seen = 0
         self.counts: Counter = Counter()
         self.building: Building | None = None
@@ -446,6 +449,10 @@ class _Drill:
                 self.at(self.now_s + self.rng.uniform(5, 25), "accept", incident=pk, user=user_pk, walk=walk)
             elif roll < ACCEPT + DECLINE:
                 self.at(self.now_s + self.rng.uniform(10, 60), "decline", incident=pk, user=user_pk)
+            else:  # the phone in a pocket: seen late (if the escalation has not given it to another by then)
+                self.at(
+                    self.now_s + self.rng.uniform(900, 2700), "accept", incident=pk, user=user_pk, walk=None
+                )
 
     def act(self, incident_pk: int, user_pk: int, move: str, **kw) -> bool:
         incident = Incident.objects.filter(pk=incident_pk).first()
@@ -458,7 +465,17 @@ class _Drill:
             return False
         return True
 
-    def arrive(self, incident_pk: int, user_pk: int) -> None:
+    def go(self, incident_pk: int, user_pk: int, walk: float | None) -> None:
+        """One person does one visit at a time: an accepted visit starts when the responder's current one
+        ends (a responder may hold ``capacity`` incidents, and works them in turn)."""
+        start = max(self.now_s, self.busy_until.get(user_pk, 0.0))
+        travel = (walk if walk is not None else self.rng.uniform(120, 600)) + self.rng.uniform(20, 60)
+        knock = Incident.objects.filter(pk=incident_pk).exclude(grade=rollcall.NEED_HELP_GRADE).exists()
+        work = self.rng.uniform(120, 360) if knock else self.rng.uniform(600, 1800)
+        self.busy_until[user_pk] = start + travel + work
+        self.at(start + travel, "arrive", incident=incident_pk, user=user_pk, work=work)
+
+    def arrive(self, incident_pk: int, user_pk: int, work: float) -> None:
         if not self.act(incident_pk, user_pk, "on_scene"):
             return
         incident = Incident.objects.select_related("unit__building").get(pk=incident_pk)
@@ -467,8 +484,6 @@ class _Drill:
         if responder is not None and building is not None:
             responder.latitude, responder.longitude = building.latitude, building.longitude
             responder.save(update_fields=["latitude", "longitude"])
-        knock = incident.grade != rollcall.NEED_HELP_GRADE
-        work = self.rng.uniform(120, 360) if knock else self.rng.uniform(600, 1800)
         self.at(self.now_s + work, "resolve", incident=incident_pk, user=user_pk)
 
     # -- checklist and shelters ------------------------------------------------------------------------
@@ -611,13 +626,11 @@ class _Drill:
                     self.answer(data["entry"], data["outcome"])
                 elif kind == "accept":
                     if self.act(data["incident"], data["user"], "accept"):
-                        walk = data["walk"] if data["walk"] is not None else self.rng.uniform(120, 600)
-                        travel = walk + self.rng.uniform(20, 60)
-                        self.at(self.now_s + travel, "arrive", incident=data["incident"], user=data["user"])
+                        self.go(data["incident"], data["user"], data["walk"])
                 elif kind == "decline":
                     self.act(data["incident"], data["user"], "decline", note="busy")
                 elif kind == "arrive":
-                    self.arrive(data["incident"], data["user"])
+                    self.arrive(data["incident"], data["user"], data["work"])
                 elif kind == "resolve":
                     self.act(data["incident"], data["user"], "resolve", note="seen, safe")
                 elif kind == "task":
