@@ -248,7 +248,7 @@ def lesson_rows(emergency: Emergency) -> list[dict]:
             "id": lesson.pk,
             "text": lesson.text,
             "owner": str(lesson.owner) if lesson.owner else "",
-            "owner_user": lesson.owner_user.get_username() if lesson.owner_user else "",
+            "owner_user": lesson.owner_user.display_name if lesson.owner_user else "",
             "due": _iso(lesson.due),
             "done": lesson.done,
         }
