@@ -1165,6 +1165,9 @@ def redispatch_waiting(now: dt.datetime | None = None) -> int:
     turned it down) are offered again once a minute, so that the first responder to become free gets
     the nearest; returns how many were assigned. Run by the worker each round."""
     now = now or clock.now()
+    free = _free_places(now)
+    if free == 0:  # nobody on duty has room: nothing to try this round (the common case under load)
+        return 0
     latest = DispatchDecision.objects.filter(incident=OuterRef("pk")).order_by("-at", "-pk")
     waiting = (
         Incident.objects.open()
@@ -1187,7 +1190,27 @@ def redispatch_waiting(now: dt.datetime | None = None) -> int:
                 continue
             if dispatch(incident, exclude=turned_down).chosen_id is not None:
                 assigned += 1
+        if assigned >= free:  # every free place taken: the rest wait for the next round
+            break
     return assigned
+
+
+def _free_places(now: dt.datetime) -> int:
+    """How many more incidents the responders on duty now can take (capacity less their open ones)."""
+    on_duty = list(
+        Responder.objects.filter(shifts__starts_at__lte=now, shifts__ends_at__gt=now)
+        .distinct()
+        .values_list("user_id", "capacity")
+    )
+    if not on_duty:
+        return 0
+    load = dict(
+        Incident.objects.open()
+        .filter(assignee__in=[user for user, _capacity in on_duty])
+        .values_list("assignee")
+        .annotate(n=Count("id"))
+    )
+    return sum(max(capacity - load.get(user, 0), 0) for user, capacity in on_duty)
 
 
 # --- alerts that open incidents -------------------------------------------------------------------
