@@ -36,13 +36,13 @@ from banyan.emergency import services
 from banyan.emergency.choices import Trigger
 from banyan.emergency.models import Emergency, Plan
 from banyan.places.models import Region
-from banyan.warning.choices import ACTIVE_STATUSES
+from banyan.warning.choices import ACTIVE_STATUSES, GRADES_WORST_FIRST
 from banyan.warning.models import Alert, OfficialWarning
 
 # How far back a sweep looks: warnings imported and alerts raised within this window.
 WINDOW = dt.timedelta(days=2)
 SEVERITY_LEVEL = {"extreme": 1, "severe": 2, "moderate": 3, "minor": 4}
-GRADE_LEVEL = {"red": 1, "orange": 2, "yellow": 3, "blue": 4}
+GRADE_LEVEL = {grade: level for level, grade in enumerate(GRADES_WORST_FIRST, start=1)}  # red → I (1)
 # The warning colour in a headline: Chinese (红色预警, 橙色 …) or English words.
 COLOUR_ZH = (("红", 1), ("橙", 2), ("黄", 3), ("蓝", 4))
 COLOUR_EN = re.compile(r"\b(red|orange|yellow|blue)\b", re.IGNORECASE)

@@ -190,7 +190,7 @@ def seed_care_plans() -> list:
     plans = []
     for resident in residents:
         plan = services.create_plan(actor=director, resident=resident)
-        CarePlan.objects.filter(pk=plan.pk).update(checkin_time=due, grace_minutes=1)
+        CarePlan.objects.filter(pk=plan.pk).update(checkin_time=due, grace_minutes=1, daily_checkin=True)
         plans.append(plan)
     services.record_checkin(actor=grid01, resident=residents[0], outcome="fine", channel="voice", note="电话")
     return plans

@@ -66,7 +66,7 @@ def test_warnings_to_residents_in_chinese_on_desktop_and_phone(browser, communit
     page.set_viewport_size({"width": 1366, "height": 768})
     sign_in(page, base_url, "director")
     page.goto(address)
-    assert page.locator("h1").inner_text() == "向居民发布预警"
+    assert page.locator("h1").inner_text() == "向居民转发预警"
     assert HEADLINE_ZH in page.locator("[data-relays]").inner_text()
     assert int(page.locator("[data-relays] [data-told]").first.inner_text()) > 0
     assert no_horizontal_scroll(page)[0] <= 1366

@@ -10,7 +10,7 @@ someone to those who do not answer, and count until each is accounted for.
 * Answers: the resident's tap on ``/emergency/rollcall/<entry>/answer`` (or on their home page), an SMS
   reply or a key press ("1" safe, "2" need help) through ``POST /api/v1/notify/inbound`` — the roll call
   claims a message from a phone with a question waiting, before care's daily check-in — or staff after a
-  phone call (:func:`mark_safe`). "Need help" opens a ``wellness_check`` incident (orange) for the
+  phone call (:func:`record_safe`). "Need help" opens a ``wellness_check`` incident (orange) for the
   household's flat at once, dispatched on foot by response.
 * :func:`follow_up_roll_calls` (the worker, every round): a household still waiting after the roll call's
   wait gets a door-knocking visit — a ``wellness_check`` incident dispatched on foot to the nearest grid
@@ -479,7 +479,7 @@ def answer(*, actor: Actor, entry: Entry, status: str) -> Entry:
     return locked
 
 
-def mark_safe(*, actor: Actor, entry: Entry, note: str = "") -> Entry:
+def record_safe(*, actor: Actor, entry: Entry, note: str = "") -> Entry:
     """Staff record a household safe after reaching it by phone (or in person), with an optional note."""
     if not may_mark(actor):
         raise PermissionDenied(_("Your role cannot record roll-call answers."))

@@ -8,5 +8,5 @@ urlpatterns = [
     path("<int:pk>/rollcall/", views.roll_call, name="rollcall"),
     path("<int:pk>/rollcall/start", views.start, name="rollcall-start"),
     path("rollcall/<int:pk>/answer", views.answer, name="rollcall-answer"),
-    path("rollcall/<int:pk>/safe", views.mark_safe, name="rollcall-safe"),
+    path("rollcall/<int:pk>/safe", views.record_safe, name="rollcall-safe"),
 ]

@@ -58,7 +58,7 @@ def start(request: AuthenticatedHttpRequest, pk: int):
 @login_required
 @require_POST
 @service_errors
-def mark_safe(request: AuthenticatedHttpRequest, pk: int):
+def record_safe(request: AuthenticatedHttpRequest, pk: int):
     """Staff record a household safe after reaching it by phone."""
     if not services.may_mark(request.user):
         raise PermissionDenied(_("Your role cannot record roll-call answers."))
@@ -66,7 +66,7 @@ def mark_safe(request: AuthenticatedHttpRequest, pk: int):
     try:
         if request.POST.get("status") != EntryStatus.SAFE:
             raise InvalidInput(_("Press “Safe” once you have reached the household."), field="status")
-        services.mark_safe(actor=request.user, entry=entry, note=request.POST.get("note", ""))
+        services.record_safe(actor=request.user, entry=entry, note=request.POST.get("note", ""))
     except InvalidInput as exc:
         messages.error(request, exc.message)
     else:

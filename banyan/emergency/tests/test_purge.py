@@ -81,7 +81,7 @@ def run_an_emergency(users, emergency, sim) -> None:
     director = users["director"]
     roll_call = rollcall.start_roll_call(actor=director, emergency=emergency, wait_minutes=5)
     entry = Entry.objects.filter(roll_call=roll_call, vulnerable=True).first()
-    rollcall.mark_safe(actor=users["grid01"], entry=entry, note="电话联系上了")
+    rollcall.record_safe(actor=users["grid01"], entry=entry, note="电话联系上了")
     relay.send_notice(actor=director, emergency=emergency, text_zh="请远离地下车库", audience="area")
     sim.advance(dt.timedelta(minutes=6))
     assert rollcall.follow_up_roll_calls()["visits"] > 0

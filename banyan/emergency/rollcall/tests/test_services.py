@@ -190,17 +190,17 @@ def test_staff_mark_safe_and_the_board_masks_names(users, emergency):
     entry = Entry.objects.filter(roll_call=roll_call, vulnerable=True).select_related("resident").first()
     for username in ("volunteer01", "auditor", "property01"):
         with pytest.raises(PermissionDenied):
-            services.mark_safe(actor=users[username], entry=entry)
+            services.record_safe(actor=users[username], entry=entry)
     with pytest.raises(NotFound):  # grid02 does not see G01's households
-        services.mark_safe(actor=users["grid02"], entry=entry)
+        services.record_safe(actor=users["grid02"], entry=entry)
     with pytest.raises(InvalidInput) as error:
-        services.mark_safe(actor=users["grid01"], entry=entry, note="x\x00")
+        services.record_safe(actor=users["grid01"], entry=entry, note="x\x00")
     assert error.value.field == "note"
-    services.mark_safe(actor=users["grid01"], entry=entry, note="电话联系上了")
+    services.record_safe(actor=users["grid01"], entry=entry, note="电话联系上了")
     entry.refresh_from_db()
     assert (entry.status, entry.answered_via, entry.answered_by) == ("safe", "staff", users["grid01"])
     with pytest.raises(InvalidInput):
-        services.mark_safe(actor=users["grid01"], entry=entry)
+        services.record_safe(actor=users["grid01"], entry=entry)
     other = Entry.objects.filter(roll_call=roll_call, status="waiting").select_related("resident").first()
     director = services.board(users["director"], emergency)
     row = next(r for r in director.unaccounted if r.entry.pk == other.pk)
