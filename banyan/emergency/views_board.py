@@ -251,8 +251,11 @@ def _render_board(
     part = {"emergency": emergency, "may_manage": manage}
     sections = []
     for key, title in BOARD_SECTIONS:
-        body = render_to_string(f"emergency/_board_{key}.html", part, request)  # safe HTML, as rendered
-        sections.append({"key": key, "title": title, "body": body, "is_empty": not body.strip()})
+        template = f"emergency/_board_{key}.html"
+        # Rendered here only to learn whether the part has anything to show; the page includes the
+        # template itself (autoescaped), so no rendered string is put into the page.
+        is_empty = not render_to_string(template, part, request).strip()
+        sections.append({"key": key, "title": title, "template": template, "is_empty": is_empty})
     context = {
         "emergency": emergency,
         "sections": sections,
