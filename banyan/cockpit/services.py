@@ -5,7 +5,8 @@
 - :func:`walking_paths` — the walking graph's segments (kind, and whether they lie on an island no one
   can walk to), loaded only when the map's paths layer is turned on.
 - :func:`live_state` — what changes: active alerts, open incidents with their clocks, responders'
-  last positions, each building's state; :func:`alert_item`, :func:`incident_item` and
+  last positions, each building's state, and the active emergency the screen leads with
+  (:mod:`banyan.cockpit.emergency_mode`); :func:`alert_item`, :func:`incident_item` and
   :func:`responder_item` are the same items one at a time, for the live stream.
 - :func:`figures` — the key figures (alerts and incidents by grade and clock, SLA compliance,
   devices, vulnerable residents and when each was last checked on, reports and satisfaction, the
@@ -42,6 +43,7 @@ from shapely.geometry import shape
 from banyan.care.board import care_board
 from banyan.care.models import CheckIn, Visit
 from banyan.care.visits import may_send_someone
+from banyan.cockpit.emergency_mode import emergency_state
 from banyan.core import clock, vault
 from banyan.core.access import Action, can
 from banyan.core.errors import NotFound, PermissionDenied
@@ -455,6 +457,8 @@ def live_state(user, community: Region, *, language: str = "") -> dict[str, Any]
         "incidents": [incident_item(i, now=now, language=language) for i in incidents],
         "responders": responder_items(community, now=now),
         "buildings": building_states(user, community),
+        # None, or the active emergency the screen leads with (banyan/cockpit/emergency_mode.py).
+        "emergency": emergency_state(user, community, language=language),
     }
 
 

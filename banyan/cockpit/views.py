@@ -7,7 +7,9 @@ officer's street, every one for admins and auditors, a director's own community)
 one's community, or every community in scope with how ready each is) — banyan/cockpit/readiness.py;
 ``/cockpit/stream`` — Server-Sent Events: first ``state`` (what ``GET /api/v1/cockpit/state``
 answers), then one event per change (``alert``, ``incident``, ``responder``) as the bus carries it —
-from this process, or from ingest and the worker over MQTT (``BANYAN_BUS=mqtt``). A browser that
+from this process, or from ingest and the worker over MQTT (``BANYAN_BUS=mqtt``) — and ``emergency``
+(the state's ``emergency`` key: None or the active emergency, banyan/cockpit/emergency_mode.py) each
+time it has changed, read again every ``EMERGENCY_POLL_S``. A browser that
 reconnects (by itself, after ``retry``) gets a fresh ``state`` first, so it catches up on whatever it
 missed; a comment line every ``HEARTBEAT_S`` keeps proxies from closing an idle stream.
 
@@ -32,6 +34,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from banyan.cockpit import readiness, services
+from banyan.cockpit.emergency_mode import emergency_state
 from banyan.core import clock, events
 from banyan.core.access import Action, can
 from banyan.core.errors import NotFound, PermissionDenied
@@ -45,6 +48,7 @@ from banyan.response.models import Incident
 from banyan.warning.choices import GRADES_WORST_FIRST, URGENT_GRADES
 
 HEARTBEAT_S = 15.0
+EMERGENCY_POLL_S = 10.0  # how often the stream looks whether the emergency mode has changed
 BURST_MAX = 200  # events read together in one round (at 50 events/s, one round every few ms)
 PATTERNS = (EventPattern.ALERTS, EventPattern.INCIDENTS, EventPattern.RESPONDERS)
 
@@ -229,18 +233,33 @@ async def _events(user, community, language: str) -> AsyncIterator[str]:
         yield "retry: 2000\n: connected\n\n"
         state = await _sync(services.live_state)(user, community, language=language)
         yield _sse("state", state)
+        # The emergency mode: no bus event tells of a task done, a roll-call answer or a check-in, so
+        # the stream reads it again every EMERGENCY_POLL_S and sends it when it has changed.
+        shown = state["emergency"]
+        written = polled = loop.time()
         while True:
+            wait = min(HEARTBEAT_S - (loop.time() - written), EMERGENCY_POLL_S - (loop.time() - polled))
             try:
-                first = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_S)
+                first = await asyncio.wait_for(queue.get(), timeout=max(wait, 0.0))
             except TimeoutError:
+                first = None
+            if first is not None:
+                changes = [first]
+                while not queue.empty() and len(changes) < BURST_MAX:
+                    changes.append(queue.get_nowait())
+                unique = list(dict.fromkeys(changes))
+                for text in await _sync(_items)(user, community, unique, language):
+                    written = loop.time()
+                    yield text
+            if loop.time() - polled >= EMERGENCY_POLL_S:
+                polled = loop.time()
+                emergency = await _sync(emergency_state)(user, community, language=language)
+                if emergency != shown:
+                    shown, written = emergency, loop.time()
+                    yield _sse("emergency", emergency)
+            if loop.time() - written >= HEARTBEAT_S:
+                written = loop.time()
                 yield ": heartbeat\n\n"
-                continue
-            changes = [first]
-            while not queue.empty() and len(changes) < BURST_MAX:
-                changes.append(queue.get_nowait())
-            unique = list(dict.fromkeys(changes))
-            for text in await _sync(_items)(user, community, unique, language):
-                yield text
     finally:
         for undo in unsubscribe:
             undo()

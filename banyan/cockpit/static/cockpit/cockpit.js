@@ -5,7 +5,9 @@
  * changes; EventSource reconnects by itself and the server sends a fresh "state", so nothing missed
  * stays missing), keeps the alert and incident lists (the map's text equivalent), colours buildings
  * by state, flashes a new red or orange alert, sounds an optional chime and opens its side panel
- * (place, care needs as counts, nearest responders, one-click dispatch). Figures (ECharts) come from
+ * (place, care needs as counts, nearest responders, one-click dispatch). While an emergency of the
+ * community is active (the state's "emergency", then the stream's "emergency" events), its banner and
+ * panels lead the screen (renderEmergency). Figures (ECharts) come from
  * GET /api/v1/cockpit/figures every 30 s and shortly after changes; crowd density per zone from
  * GET /api/v1/cockpit/crowd with a 24-hour slider.
  *
@@ -579,6 +581,92 @@
     }
   }
 
+  // --- the emergency mode (the state's "emergency": null, or the active emergency it leads with) ---
+
+  var emergencySection = root.querySelector("[data-emergency-mode]");
+
+  function pick(data, path) {
+    return path.split(".").reduce(function (value, key) {
+      return value === null || value === undefined ? value : value[key];
+    }, data);
+  }
+
+  function fillList(selector, items, empty) {
+    var list = emergencySection.querySelector(selector);
+    if (!items.length && empty) {
+      items = [el("li", { class: "empty", text: empty })];
+    }
+    list.replaceChildren.apply(list, items);
+  }
+
+  function renderEmergency(data) {
+    data = data || null;
+    metrics.emergency = data ? data.id : null;
+    root.setAttribute("data-emergency", data ? String(data.id) : "none");
+    if (!emergencySection) {
+      return;
+    }
+    emergencySection.hidden = !data;
+    if (!data) {
+      return;
+    }
+    Array.prototype.forEach.call(emergencySection.querySelectorAll("[data-em]"), function (node) {
+      var value = pick(data, node.getAttribute("data-em"));
+      node.textContent = value === null || value === undefined ? "–" : String(value);
+    });
+    emergencySection.querySelector("[data-emergency-banner]").className = "emergency-banner emergency-banner--" + data.grade;
+    emergencySection.querySelector("[data-emergency-minutes]").textContent =
+      data.minutes_since_activation === null ? "" : t("emergency-minutes").replace("{n}", String(data.minutes_since_activation));
+    emergencySection.querySelector("[data-emergency-board]").setAttribute("href", data.url);
+    var rollCall = data.roll_call;
+    emergencySection.querySelector("[data-emergency-no-rollcall]").hidden = Boolean(rollCall);
+    emergencySection.querySelector("[data-emergency-rollcall]").hidden = !rollCall;
+    if (rollCall) {
+      emergencySection.querySelector("[data-emergency-rollcall-link]").setAttribute("href", rollCall.url);
+    }
+    fillList(
+      "[data-emergency-shelters]",
+      data.shelters.items.map(function (shelter) {
+        return el("li", { "data-shelter": String(shelter.id), text: shelter.name + " · " + shelter.occupied + " / " + shelter.capacity });
+      }),
+      t("emergency-no-shelter")
+    );
+    var low = data.low_stocks.items.map(function (stock) {
+      return el("li", { text: stock.kind_label + " · " + stock.place + " · " + stock.quantity + " " + stock.unit_label });
+    });
+    if (data.low_stocks.count > data.low_stocks.items.length) {
+      low.push(el("li", { text: t("emergency-more-low") + " " + (data.low_stocks.count - data.low_stocks.items.length) }));
+    }
+    fillList("[data-emergency-low-stocks]", low, t("emergency-no-low-stock"));
+    var incidents = emergencySection.querySelector("[data-emergency-incidents]");
+    incidents.replaceChildren.apply(
+      incidents,
+      data.incidents.by_status.map(function (row) {
+        return el("div", { "data-incident-status": row.status }, [el("dt", { text: row.label }), el("dd", { text: String(row.count) })]);
+      })
+    );
+    fillList(
+      "[data-emergency-timeline]",
+      data.timeline.map(function (entry) {
+        return el("li", { "data-timeline": entry.kind }, [
+          el("span", { class: "secondary", text: timeText(entry.at) }),
+          " " + entry.label + (entry.detail ? " · " + entry.detail : ""),
+        ]);
+      })
+    );
+    emergencySection.querySelector("[data-emergency-others-section]").hidden = !data.others.length;
+    fillList(
+      "[data-emergency-others]",
+      data.others.map(function (other) {
+        return el("li", { "data-other-emergency": String(other.id) }, [
+          el("span", { class: "grade-dot grade-dot--" + other.grade, text: other.level_name }),
+          " ",
+          el("a", { href: other.url, text: other.title + " · " + other.hazard_label }),
+        ]);
+      })
+    );
+  }
+
   // --- live events -------------------------------------------------------------------------------
 
   function applyState(data) {
@@ -601,6 +689,7 @@
       placeResponder(responder);
     });
     metrics.states += 1;
+    renderEmergency(data.emergency);
     redraw();
     if (metrics.readyAt === null) {
       metrics.readyAt = performance.now();
@@ -667,6 +756,7 @@
     handle("alert", onAlert);
     handle("incident", onIncident);
     handle("responder", onResponder);
+    handle("emergency", renderEmergency);
     source.addEventListener("open", function () {
       setStatus("live");
     });
