@@ -614,6 +614,10 @@
       var value = pick(data, node.getAttribute("data-em"));
       node.textContent = value === null || value === undefined ? "–" : String(value);
     });
+    // Late tasks and households that need help stand out only when there are some.
+    Array.prototype.forEach.call(emergencySection.querySelectorAll(".emergency-late"), function (node) {
+      node.classList.toggle("emergency-late--some", Number(node.querySelector("dd").textContent) > 0);
+    });
     emergencySection.querySelector("[data-emergency-banner]").className = "emergency-banner emergency-banner--" + data.grade;
     emergencySection.querySelector("[data-emergency-minutes]").textContent =
       data.minutes_since_activation === null ? "" : t("emergency-minutes").replace("{n}", String(data.minutes_since_activation));
