@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "banyan.emergency.rollcall",
     "banyan.emergency.shelters",
     "banyan.emergency.relay",
+    "banyan.emergency.epidemic",
     "banyan.cockpit",
     "banyan.sim",
     "banyan.processes",

@@ -158,6 +158,12 @@ class AuditAction(enum.StrEnum):
     STOCK_CREATE = "stock.create"  # a stock of a supply at a place
     STOCK_MOVE = "stock.move"  # received, reserved, distributed (to a household), returned, counted
 
+    # --- emergency: epidemic mode ------------------------------------------------------------------
+    EPIDEMIC_STATUS = "epidemic.status"  # a household's status set (isolating, needs deliveries, cleared)
+    EPIDEMIC_DELIVERY = "epidemic.delivery"  # a delivery asked for: its on-foot incident and task
+    EPIDEMIC_DELIVERY_DONE = "epidemic.delivery_done"  # its incident ended: delivered or cancelled
+    EPIDEMIC_CHECKIN = "epidemic.checkin"  # a daily check-in answered (OK, need help) or missed
+
     # --- sim -------------------------------------------------------------------------------------
     SIM_SEED = "sim.seed"  # `banyan seed` wrote a synthetic community
 

@@ -25,6 +25,7 @@ from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
 from banyan.core import clock
 from banyan.emergency.choices import EmergencyStatus, TaskKind, TimelineKind
+from banyan.emergency.epidemic import services as epidemic
 from banyan.emergency.models import Emergency, TimelineEntry
 from banyan.emergency.relay import services as relay
 from banyan.emergency.review import PURGE_NOTE, detection, roll_call_figures
@@ -59,6 +60,7 @@ def purge_emergency(emergency: Emergency, *, actor=SYSTEM, now: dt.datetime | No
     counts.update(rollcall.purge_emergency(emergency))
     counts.update(shelters.purge_emergency(emergency))
     counts.update(relay.purge_emergency(emergency))
+    counts.update(epidemic.purge_emergency(emergency))
     # The messages written for it: "are you safe?" (a carer's names the one they look after) and its
     # notices, with their deliveries — whom they went to, on which phone's index.
     roll_calls = [str(pk) for pk in emergency.roll_calls.values_list("pk", flat=True)]

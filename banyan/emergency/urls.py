@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("banyan.emergency.rollcall.urls")),
     path("", include("banyan.emergency.shelters.urls")),
     path("", include("banyan.emergency.relay.urls")),
+    path("", include("banyan.emergency.epidemic.urls")),
 ]

@@ -43,6 +43,7 @@ BOARD_SECTIONS = (
     ("rollcall", gettext_lazy("Roll call")),
     ("shelters", gettext_lazy("Shelters and supplies")),
     ("relay", gettext_lazy("Warnings and notices to residents")),
+    ("epidemic", gettext_lazy("Epidemic: isolation and deliveries")),
 )
 
 

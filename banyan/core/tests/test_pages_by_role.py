@@ -522,6 +522,53 @@ def rollcall_entry_g01(world) -> int:
     return entry.pk
 
 
+def epidemic_emergency(world) -> int:
+    """An active epidemic emergency over G01 with resident01's household isolating and resident01's
+    check-in of today waiting (made the first time it is asked for)."""
+    from banyan.core import clock
+    from banyan.emergency.epidemic.models import CheckIn
+    from banyan.emergency.epidemic.services import set_status
+    from banyan.emergency.models import Emergency
+
+    emergency = Emergency.objects.filter(title="疫情居家隔离演示").first()
+    if emergency is None:
+        emergency = Emergency.objects.create(
+            community=world.community,
+            hazard="epidemic",
+            level=3,
+            status="active",
+            title="疫情居家隔离演示",
+            trigger="manual",
+            activated_at=clock.now(),
+            created_at=clock.now(),
+        )
+        emergency.area_grids.set([world.grid_g01])
+        set_status(
+            actor=world.users["director"],
+            emergency=emergency,
+            household=world.household_g01,
+            status="isolating",
+            since=clock.today(),
+        )
+        CheckIn.objects.create(
+            emergency=emergency,
+            household=world.household_g01,
+            resident=world.resident_g01,
+            day=clock.today(),
+            channel="in_app",
+            asked_user=world.users["resident01"],
+            asked_at=clock.now(),
+        )
+    return emergency.pk
+
+
+def epidemic_checkin_g01(world) -> int:
+    """resident01's check-in of today in that emergency."""
+    from banyan.emergency.epidemic.models import CheckIn
+
+    return CheckIn.objects.get(emergency_id=epidemic_emergency(world), resident=world.resident_g01).pk
+
+
 def communal_device(grid) -> int:
     """A device of the grid that is no home's (no unit, serving no one): every role of the grid sees it."""
     from banyan.sensing.models import Device
@@ -876,6 +923,23 @@ PAGES: dict[str, list[Variant]] = {
         v("302 404 404 404 404 404 404 404 404 404", lambda w: [HUGE_ID], label="beyond 64 bits"),
     ],
     "emergency:rollcall-safe": [v(POST_ONLY, lambda w: [rollcall_entry_g01(w)])],
+    # epidemic mode: its page for those who look after households (not property staff, volunteers,
+    # auditors); the day's check-in question for the resident asked.
+    "emergency:epidemic": [
+        v("302 200 200 200 200 200 403 403 403 403", lambda w: [epidemic_emergency(w)], label="isolating"),
+        v("302 200 200 200 200 200 403 403 403 403", lambda w: [epidemic_emergency(w)], query=q(unit=LONG)),
+        v("302 404 404 404 404 404 403 403 403 403", lambda w: [UNKNOWN_ID], label="unknown"),
+    ],
+    "emergency:epidemic-status": [v(POST_ONLY, lambda w: [epidemic_emergency(w)])],
+    "emergency:epidemic-delivery": [v(POST_ONLY, lambda w: [epidemic_emergency(w)])],
+    "emergency:epidemic-answer": [
+        v(
+            "302 404 404 404 404 404 404 404 200 404",
+            lambda w: [epidemic_checkin_g01(w)],
+            label="resident01's",
+        ),
+        v("302 404 404 404 404 404 404 404 404 404", lambda w: [HUGE_ID], label="beyond 64 bits"),
+    ],
     # emergencies: the list and a board for every role that sees emergencies (volunteers too: their own
     # tasks); its forms are POST only (banyan/emergency/tests/test_board.py)
     "emergency:emergencies": [v("302 200 200 200 200 200 200 200 403 200")],
@@ -2149,6 +2213,49 @@ FORMS: list[Form] = [
         lambda w: [],
         {"empty": empty, "garbage": lambda w: {"place": LONG + NUL, "grades": ["red", HUGE]}},
         "302 403 403 403 403 403 403 403 200 403",
+    ),
+    # epidemic mode: a status or a delivery with bad fields, or for a household outside the area, is
+    # refused (302 with the message naming the field) for those who look after households; the check-in's
+    # answer is "ok" or "need_help" and nothing else.
+    Form(
+        "epidemic-status",
+        "emergency:epidemic-status",
+        lambda w: [epidemic_emergency(w)],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"household": HUGE, "status": LONG + NUL, "since": NUL, "until": LONG},
+            "bad-dates": lambda w: {
+                "household": w.household_g01.pk,
+                "status": "cleared",
+                "since": "2026-02-01",
+                "until": "2026-01-01",
+            },
+            "outside": lambda w: {
+                "household": w.household_g02.pk,
+                "status": "isolating",
+                "since": "2026-01-01",
+            },
+        },
+        "302 302 302 302 302 302 403 403 403 403",
+    ),
+    Form(
+        "epidemic-delivery",
+        "emergency:epidemic-delivery",
+        lambda w: [epidemic_emergency(w)],
+        {
+            "empty": empty,
+            "garbage": lambda w: {"household": LONG, "kind": LONG + NUL, "what": LONG + NUL},
+            "bad-kind": lambda w: {"household": w.household_g01.pk, "kind": "pizza"},
+            "outside": lambda w: {"household": w.household_g02.pk, "kind": "groceries"},
+        },
+        "302 302 302 302 302 302 403 403 403 403",
+    ),
+    Form(
+        "epidemic-answer",
+        "emergency:epidemic-answer",
+        lambda w: [epidemic_checkin_g01(w)],
+        {"empty": empty, "garbage": lambda w: {"status": LONG + NUL}, "fine": lambda w: {"status": "fine"}},
+        "302 404 404 404 404 404 404 404 200 404",
     ),
     # emergencies: managers activate a plan and run the board (a bad body is shown at its field); the
     # others in scope may not (403); one-click steps on an emergency or task nobody has: 404.

@@ -19,6 +19,7 @@ from banyan.care.visits import follow_missed
 from banyan.core import events
 from banyan.core.bus_mqtt import start_from_settings
 from banyan.core.events import EventName
+from banyan.emergency.epidemic.services import sweep as epidemic_sweep
 from banyan.emergency.purge import purge_due
 from banyan.emergency.relay.services import sweep as relay_sweep
 from banyan.emergency.rollcall.services import follow_up_roll_calls
@@ -50,6 +51,7 @@ def run_once() -> dict[str, int]:
         "visits": followed["visits"],
         "door_knocks": roll_call["visits"],
         "relayed": relayed,
+        "epidemic": sum(epidemic_sweep().values()),  # isolation check-ins asked and missed, deliveries done
         "sent": sent.total,
         "proposed": propose_emergencies(),  # plans triggered by government warnings and local alerts
         "purged": purge_due(),  # emergencies whose retention ran out forget what they gathered about people
