@@ -340,7 +340,7 @@ def _follow_deliveries(now: dt.datetime, limit: int) -> int:
     ):
         with transaction.atomic():
             delivery = (
-                Delivery.objects.select_for_update()
+                Delivery.objects.select_for_update(of=("self",))
                 .filter(pk=pk, status=DeliveryStatus.OPEN)
                 .select_related("incident")
                 .first()
