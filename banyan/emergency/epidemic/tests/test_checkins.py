@@ -14,6 +14,8 @@ from banyan.core import clock
 from banyan.emergency.epidemic import services
 from banyan.emergency.epidemic.models import CheckIn
 from banyan.emergency.epidemic.tests.conftest import isolate
+from banyan.emergency.rollcall import services as rollcall
+from banyan.emergency.rollcall.models import Entry
 from banyan.notify.models import Message
 from banyan.people.models import CareProfile, Resident
 
@@ -148,3 +150,31 @@ def test_a_key_press_answers_the_check_in(users, epidemic, settings):
     status, body = post({"channel": "voice", "from": resident.phone, "text": "2"})
     checkin.refresh_from_db()
     assert checkin.status == "ok"
+
+
+def test_the_roll_call_claims_a_reply_before_the_check_in(users, epidemic, settings):
+    """A phone with a roll-call question and a check-in waiting: the first key answers the roll call,
+    the next one the check-in."""
+    settings.BANYAN_NOTIFY = {**settings.BANYAN_NOTIFY, "GATEWAY_TOKEN": TOKEN}
+    resident = (
+        Resident.objects.filter(
+            household__grid__code="G01", care_profiles__is_active=True, account__isnull=True
+        )
+        .exclude(phone_index="")
+        .order_by("pk")
+        .first()
+    )
+    resident.household.members.exclude(pk=resident.pk).update(phone="", phone_index="")
+    isolate(users, epidemic, resident.household)
+    services.sweep()
+    checkin = CheckIn.objects.get(emergency=epidemic, resident=resident)
+    roll_call = rollcall.start_roll_call(actor=users["director"], emergency=epidemic)
+    entry = Entry.objects.get(roll_call=roll_call, household=resident.household)
+    assert entry.phone_index == checkin.phone_index
+    assert post({"channel": "sms", "from": resident.phone, "text": "1"})[1]["status"] == "recorded"
+    entry.refresh_from_db()
+    checkin.refresh_from_db()
+    assert (entry.status, checkin.status) == ("safe", "waiting")
+    assert post({"channel": "sms", "from": resident.phone, "text": "2"})[1]["status"] == "recorded"
+    checkin.refresh_from_db()
+    assert checkin.status == "need_help" and checkin.incident is not None
