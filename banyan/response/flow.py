@@ -156,13 +156,18 @@ def rank(
     skill: str | None = None,
     excluded: Iterable[int] = (),
     climb_s: float = 0.0,
+    per_load_s: float = 0.0,
 ) -> list[Ranked]:
     """Candidates ordered for dispatch: the eligible by walking time to ``target`` (distances from the
     target's node over the walking graph, ``distances_m``, plus ``climb_s`` from the entrance up to the
-    floor), then those with no known position, then the skipped with their reasons."""
+    floor), then those with no known position, then the skipped with their reasons. With ``per_load_s``
+    (visits on foot, done one after another) each incident a candidate already holds counts that many
+    seconds more: whoever can be at the door first, not merely the nearest."""
     excluded = set(excluded)
     ranked: list[Ranked] = []
+    queued: dict[int, float] = {}
     for c in candidates:
+        queued[c.key] = c.load * per_load_s
         if c.key in excluded:
             ranked.append(Ranked(c.key, None, False, "declined or timed out"))
         elif not c.on_duty:
@@ -179,6 +184,6 @@ def rank(
             )
 
     def order(r: Ranked) -> tuple:
-        return (not r.eligible, math.inf if r.walk_s is None else r.walk_s, r.key)
+        return (not r.eligible, math.inf if r.walk_s is None else r.walk_s + queued[r.key], r.key)
 
     return sorted(ranked, key=order)

@@ -19,6 +19,7 @@ from banyan.people.models import Household, Resident, User
 from banyan.response.models import Incident
 
 DEFAULT_WAIT_MINUTES = 15
+DEFAULT_VULNERABLE_WAIT_MINUTES = 5
 
 
 class RollCallQuerySet(CommunityScopedQuerySet):
@@ -38,6 +39,10 @@ class RollCall(models.Model):
     wait_minutes = models.PositiveSmallIntegerField(
         _("wait before a visit (minutes)"), default=DEFAULT_WAIT_MINUTES
     )
+    # A household with someone in care is visited sooner (at most the others' wait).
+    vulnerable_wait_minutes = models.PositiveSmallIntegerField(
+        _("wait before a visit to a vulnerable household (minutes)"), default=DEFAULT_VULNERABLE_WAIT_MINUTES
+    )
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
     objects = RollCallQuerySet.as_manager()
@@ -56,6 +61,13 @@ class RollCall(models.Model):
                 condition=models.Q(wait_minutes__gte=1, wait_minutes__lte=720),
                 name="roll_call_wait_1_to_720",
                 violation_error_message=_("The wait is 1 to 720 minutes."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    vulnerable_wait_minutes__gte=1, vulnerable_wait_minutes__lte=models.F("wait_minutes")
+                ),
+                name="roll_call_vulnerable_wait_within_wait",
+                violation_error_message=_("A vulnerable household's wait is 1 minute to the others' wait."),
             ),
         ]
 

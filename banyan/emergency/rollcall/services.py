@@ -13,9 +13,11 @@ someone to those who do not answer, and count until each is accounted for.
   phone call (:func:`record_safe`). "Need help" opens a ``wellness_check`` incident (orange) for the
   household's flat at once, dispatched on foot by response.
 * :func:`follow_up_roll_calls` (the worker, every round): a household still waiting after the roll call's
-  wait gets a door-knocking visit — a ``wellness_check`` incident dispatched on foot to the nearest grid
-  worker or volunteer, and a ``door_knock`` task of the emergency linked to it; when that incident is
-  resolved the household is accounted for and the task done.
+  wait (the plan's ``roll_call.wait_minutes``; a vulnerable household's shorter
+  ``vulnerable_wait_minutes``, 5 by default) gets a door-knocking visit — a ``wellness_check`` incident
+  dispatched on foot to the nearest grid worker or volunteer (the plan's call-up puts the building
+  leaders on duty: :mod:`banyan.emergency.call_up`), and a ``door_knock`` task of the emergency linked
+  to it; when that incident is resolved the household is accounted for and the task done.
 
 Accounted for: safe, needs help (the community knows and help is on its way), or seen by a visit.
 :func:`accounted_curve` gives the share of vulnerable households accounted for over time, for the
@@ -53,7 +55,12 @@ from banyan.emergency.rollcall.choices import (
     AskChannel,
     EntryStatus,
 )
-from banyan.emergency.rollcall.models import DEFAULT_WAIT_MINUTES, Entry, RollCall
+from banyan.emergency.rollcall.models import (
+    DEFAULT_VULNERABLE_WAIT_MINUTES,
+    DEFAULT_WAIT_MINUTES,
+    Entry,
+    RollCall,
+)
 from banyan.notify.inbound import InboundAnswer, InboundMessage
 from banyan.notify.models import Message, Preference
 from banyan.notify.services import Contact, acknowledge, notify
@@ -342,15 +349,39 @@ def _send(asks: list[_Ask], emergency: Emergency, roll_call: RollCall) -> list[i
     return ids
 
 
+def _waits(
+    emergency: Emergency, wait_minutes: int | None, vulnerable_wait_minutes: int | None
+) -> tuple[int, int]:
+    """The roll call's waits: as given, else as the emergency's plan says, else the defaults (15 and 5
+    minutes); a vulnerable household never waits longer than the others."""
+    planned = (emergency.plan.body.get("roll_call") if emergency.plan_id and emergency.plan else None) or {}
+    wait = wait_minutes if wait_minutes is not None else planned.get("wait_minutes", DEFAULT_WAIT_MINUTES)
+    if isinstance(wait, bool) or not isinstance(wait, int) or not 1 <= wait <= WAIT_MAX:
+        raise InvalidInput(_("The wait is a whole number of minutes from 1 to 720."), field="wait_minutes")
+    vulnerable = vulnerable_wait_minutes
+    if vulnerable is None:
+        vulnerable = min(planned.get("vulnerable_wait_minutes", DEFAULT_VULNERABLE_WAIT_MINUTES), wait)
+    if isinstance(vulnerable, bool) or not isinstance(vulnerable, int) or not 1 <= vulnerable <= wait:
+        raise InvalidInput(
+            _("A vulnerable household's wait is a whole number of minutes from 1 to %(wait)d (the others').")
+            % {"wait": wait},
+            field="vulnerable_wait_minutes",
+        )
+    return wait, vulnerable
+
+
 def start_roll_call(
-    *, actor: Actor | None, emergency: Emergency, wait_minutes: int | None = None
+    *,
+    actor: Actor | None,
+    emergency: Emergency,
+    wait_minutes: int | None = None,
+    vulnerable_wait_minutes: int | None = None,
 ) -> RollCall:
     """Ask every household of ``emergency``'s area "are you safe?" (see the module's docstring). ``actor``
-    is a manager of the emergency, or None for the system (a drill). Refused for an emergency that is not
-    active, or with a roll call already under way."""
-    wait = DEFAULT_WAIT_MINUTES if wait_minutes is None else wait_minutes
-    if not isinstance(wait, int) or not 1 <= wait <= WAIT_MAX:
-        raise InvalidInput(_("The wait is a whole number of minutes from 1 to 720."), field="wait_minutes")
+    is a manager of the emergency, or None for the system (a drill). The waits before a door-knock are
+    the plan's unless given (:func:`_waits`). Refused for an emergency that is not active, or with a roll
+    call already under way."""
+    wait, vulnerable_wait = _waits(emergency, wait_minutes, vulnerable_wait_minutes)
     if actor is not None:
         if not may_start(actor):
             raise PermissionDenied(_("Your role cannot start a roll call."))
@@ -366,7 +397,11 @@ def start_roll_call(
             if open_roll_call(emergency) is not None:
                 raise Conflict(_("This emergency already has a roll call under way."))
             roll_call = RollCall.objects.create(
-                emergency=emergency, started_at=now, started_by=actor, wait_minutes=wait
+                emergency=emergency,
+                started_at=now,
+                started_by=actor,
+                wait_minutes=wait,
+                vulnerable_wait_minutes=vulnerable_wait,
             )
             asks = _plan_asks(households_of(emergency))
             message_ids = _send(asks, emergency, roll_call)
@@ -391,6 +426,7 @@ def start_roll_call(
                 "households": len(asks),
                 "vulnerable": sum(1 for ask in asks if ask.vulnerable),
                 "wait_minutes": wait,
+                "vulnerable_wait_minutes": vulnerable_wait,
                 "roll_call": roll_call.pk,
             }
             TimelineEntry.objects.create(
@@ -636,8 +672,9 @@ def _send_visit(entry: Entry, now: dt.datetime) -> bool:
 def follow_up_roll_calls(now: dt.datetime | None = None, *, limit: int = 500) -> dict[str, int]:
     """One round of the worker: roll calls of emergencies no longer active are closed; households still
     waiting past the wait (at once for those nobody could ask) get a door-knocking visit, vulnerable
-    ones first; households whose visit's incident was resolved are accounted for and their task done.
-    Safe to run again and in several workers (each entry is locked and re-checked)."""
+    ones first (and the others of a roll call only while none of its vulnerable households' visits
+    waits for someone free); households whose visit's incident was resolved are accounted for and
+    their task done. Safe to run again and in several workers (each entry is locked and re-checked)."""
     now = now or clock.now()
     counts = {"closed": 0, "visits": 0, "accounted": 0}
     counts["closed"] = (
@@ -652,11 +689,26 @@ def follow_up_roll_calls(now: dt.datetime | None = None, *, limit: int = 500) ->
         .select_related("roll_call")
         .order_by("-vulnerable", "asked_at", "pk")[: limit * 4]
     ):
-        waited = dt.timedelta(minutes=entry.roll_call.wait_minutes)
+        roll_call = entry.roll_call
+        waited = dt.timedelta(
+            minutes=roll_call.vulnerable_wait_minutes if entry.vulnerable else roll_call.wait_minutes
+        )
         if entry.channel == AskChannel.NONE or entry.asked_at + waited <= now:
             due.append(entry.pk)
         if len(due) >= limit:
             break
+    # Vulnerable first on the ground too: while a vulnerable household's visit waits for someone free,
+    # the other households of that roll call are not given visits that would take the next free person.
+    blocked = set(
+        _open_entries()
+        .filter(
+            status=EntryStatus.VISITING,
+            vulnerable=True,
+            incident__status=Status.NEW.value,
+            incident__assignee__isnull=True,
+        )
+        .values_list("roll_call_id", flat=True)
+    )
     for pk in due:
         with transaction.atomic():
             waiting = (
@@ -665,8 +717,12 @@ def follow_up_roll_calls(now: dt.datetime | None = None, *, limit: int = 500) ->
                 .select_related("roll_call", "household__unit__building")
                 .first()
             )
-            if waiting is not None and _send_visit(waiting, now):
+            if waiting is None or (not waiting.vulnerable and waiting.roll_call_id in blocked):
+                continue
+            if _send_visit(waiting, now):
                 counts["visits"] += 1
+                if waiting.vulnerable and waiting.incident and waiting.incident.assignee_id is None:
+                    blocked.add(waiting.roll_call_id)
     seen = list(
         _open_entries()
         .filter(status=EntryStatus.VISITING, incident__status__in=[s.value for s in RESOLVED])

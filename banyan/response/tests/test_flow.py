@@ -93,3 +93,15 @@ def test_rank_by_walking_time_and_say_why_others_are_skipped():
         (7, False, "declined or timed out"),
     ]
     assert ranking[0].walk_s == pytest.approx(100.0)
+
+
+def test_visits_on_foot_count_the_ones_already_in_hand():
+    """A neighbour 100 s further with nothing in hand is at the door before the nearest, who has two
+    visits to do first; without ``per_load_s`` the nearest is asked, as for any other incident."""
+    distances = {"near": 60.0, "further": 180.0}
+    people = [candidate(1, "near", load=2, capacity=3), candidate(2, "further")]
+    plain = flow.rank(people, target="t", distances_m=distances, walking_speed_mps=1.2)
+    assert [r.key for r in plain] == [1, 2]
+    on_foot = flow.rank(people, target="t", distances_m=distances, walking_speed_mps=1.2, per_load_s=300.0)
+    assert [r.key for r in on_foot] == [2, 1]
+    assert [r.walk_s for r in on_foot] == [pytest.approx(150.0), pytest.approx(50.0)]  # the walk as it is

@@ -10,7 +10,7 @@ import pytest
 from banyan.audit.models import AuditEntry
 from banyan.core import clock
 from banyan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from banyan.emergency.models import Task, TimelineEntry
+from banyan.emergency.models import Plan, Task, TimelineEntry
 from banyan.emergency.rollcall import services
 from banyan.emergency.rollcall.models import Entry, RollCall
 from banyan.emergency.rollcall.tests.conftest import make_emergency
@@ -139,7 +139,9 @@ def test_sms_replies_are_claimed_before_the_daily_check_in(users, emergency, gri
 
 
 def test_no_answer_after_the_wait_sends_someone_on_foot_until_accounted(users, emergency, sim):
-    roll_call = services.start_roll_call(actor=users["director"], emergency=emergency, wait_minutes=15)
+    roll_call = services.start_roll_call(
+        actor=users["director"], emergency=emergency, wait_minutes=15, vulnerable_wait_minutes=15
+    )
     entry = Entry.objects.filter(roll_call=roll_call, vulnerable=True, channel__in=["sms", "voice"]).first()
     nobody = Entry.objects.filter(roll_call=roll_call, channel="none").count()
     assert services.follow_up_roll_calls()["visits"] == nobody  # those nobody could ask: at once
@@ -166,6 +168,34 @@ def test_no_answer_after_the_wait_sends_someone_on_foot_until_accounted(users, e
     assert (entry.status, entry.answered_via, entry.accounted_at) == ("accounted", "visit", clock.now())
     assert (task.status, task.done_at) == ("done", clock.now())
     assert AuditEntry.objects.filter(action="roll_call.accounted").count() == 1
+
+
+def test_a_vulnerable_household_is_visited_after_its_shorter_wait(users, emergency, sim):
+    roll_call = services.start_roll_call(actor=users["director"], emergency=emergency, wait_minutes=15)
+    assert (roll_call.wait_minutes, roll_call.vulnerable_wait_minutes) == (15, 5)  # the default: 5 minutes
+    asked = Entry.objects.filter(roll_call=roll_call).exclude(channel="none")
+    services.follow_up_roll_calls()  # those nobody could ask: at once
+    sim.advance(dt.timedelta(minutes=4))
+    assert services.follow_up_roll_calls()["visits"] == 0
+    sim.advance(dt.timedelta(minutes=1))
+    assert services.follow_up_roll_calls()["visits"] == asked.filter(vulnerable=True).count() > 0
+    assert not asked.filter(vulnerable=False, status="visiting").exists()
+    sim.advance(dt.timedelta(minutes=10))
+    assert services.follow_up_roll_calls()["visits"] == asked.filter(vulnerable=False).count() > 0
+
+
+def test_the_waits_come_from_the_plan_and_are_checked(users, emergency):
+    plan = Plan.objects.filter(community=emergency.community, hazard="typhoon", level=2).first()
+    assert plan is not None, "the seed installs the community's plans"
+    plan.body = {**plan.body, "roll_call": {"wait_minutes": 20, "vulnerable_wait_minutes": 7}}
+    plan.save(update_fields=["body"])
+    emergency.plan = plan
+    emergency.save(update_fields=["plan"])
+    with pytest.raises(InvalidInput) as error:
+        services.start_roll_call(actor=users["director"], emergency=emergency, vulnerable_wait_minutes=21)
+    assert error.value.field == "vulnerable_wait_minutes" and "20" in error.value.message
+    roll_call = services.start_roll_call(actor=users["director"], emergency=emergency)
+    assert (roll_call.wait_minutes, roll_call.vulnerable_wait_minutes) == (20, 7)
 
 
 def test_counts_and_the_accounted_curve(users, emergency, sim):
