@@ -137,6 +137,7 @@ class AuditAction(enum.StrEnum):
     EMERGENCY_LEVEL = "emergency.level"  # its level changed
     EMERGENCY_AREA = "emergency.area"  # its affected grids or buildings changed
     EMERGENCY_STAND_DOWN = "emergency.stand_down"  # ended, with the retention of its data
+    EMERGENCY_CALL_UP = "emergency.call_up"  # the community's volunteers put on duty by the plan
     EMERGENCY_TASK_ASSIGN = "emergency_task.assign"
     EMERGENCY_TASK_DONE = "emergency_task.done"
     EMERGENCY_LESSON = "emergency.lesson"  # a lesson of the after-action review added or done

@@ -74,5 +74,6 @@ class TimelineKind(models.TextChoices):
     WARNING_RELAYED = "warning_relayed", _("Warning relayed")
     ROLL_CALL_STARTED = "roll_call_started", _("Roll call started")
     SHELTER_OPENED = "shelter_opened", _("Shelter opened")
+    CALLED_UP = "called_up", _("Volunteers called up")
     STOOD_DOWN = "stood_down", _("Stood down")
     NOTE = "note", _("Note")

@@ -91,6 +91,22 @@ class PlanSectionsForm(ServiceErrorsMixin, CleanTextMixin, forms.Form):
         min_value=1,
         max_value=plans.WAIT_MAX,
     )
+    roll_call_vulnerable_wait = forms.IntegerField(
+        label=_("Send someone sooner to a household with someone in care: after (minutes)"),
+        required=False,
+        min_value=1,
+        max_value=plans.WAIT_MAX,
+        help_text=_("At most the wait above; 5 minutes if left empty."),
+    )
+    call_up = forms.BooleanField(
+        label=_("Call up the community's volunteers when the plan is activated"), required=False
+    )
+    call_up_hours = forms.IntegerField(
+        label=_("They are on duty for (hours)"),
+        required=False,
+        min_value=1,
+        max_value=plans.CALL_UP_MAX_HOURS,
+    )
     change_note = forms.CharField(
         label=_("What this version changes"),
         max_length=plans.NOTE_MAX,
@@ -106,6 +122,14 @@ class PlanSectionsForm(ServiceErrorsMixin, CleanTextMixin, forms.Form):
         cleaned = super().clean()
         if cleaned.get("roll_call") and not cleaned.get("roll_call_wait"):
             self.add_error("roll_call_wait", _("Say how long to wait for an answer."))
+        wait, sooner = cleaned.get("roll_call_wait"), cleaned.get("roll_call_vulnerable_wait")
+        if cleaned.get("roll_call") and wait and sooner and sooner > wait:
+            self.add_error(
+                "roll_call_vulnerable_wait",
+                _("At most the wait for the other households (%(wait)d minutes).") % {"wait": wait},
+            )
+        if cleaned.get("call_up") and not cleaned.get("call_up_hours"):
+            self.add_error("call_up_hours", _("Say for how many hours they are called up."))
         return cleaned
 
     def cap_event_list(self) -> list[str]:

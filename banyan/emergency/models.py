@@ -251,3 +251,14 @@ class Lesson(models.Model):
     class Meta:
         ordering = ["done", "due", "id"]
         verbose_name = _("lesson")
+
+
+class CallUp(models.Model):
+    """A volunteer put on duty for an emergency by its plan's call-up (``call_up.hours``): the shift made
+    for it, cut short at the stand-down. Dispatch sees the shift like any other."""
+
+    emergency = models.ForeignKey(Emergency, models.CASCADE, related_name="call_ups")
+    shift = models.OneToOneField("response.Shift", models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("volunteer called up")

@@ -30,6 +30,9 @@ DIRECTOR, GRID, STAFF, VOLUNTEER = (
 DUE_FACTOR = {1: 0.5, 2: 0.75, 3: 1.0, 4: 1.0}
 SUPPLY_FACTOR = {1: 4, 2: 3, 3: 2, 4: 1}
 ROLL_CALL_WAIT = {1: 10, 2: 15, 3: 20, 4: 30}
+VULNERABLE_WAIT = {1: 5, 2: 5, 3: 5, 4: 10}
+# From level III up the community's volunteers (楼栋长, party members on call) are put on duty on activation.
+CALL_UP_HOURS = {1: 48, 2: 24, 3: 12}
 # The least severe level a CAP warning must reach to propose the plan of that level.
 MIN_SEVERITY = {1: "Extreme", 2: "Severe", 3: "Moderate", 4: "Minor"}
 LEVEL_ZH = {1: "Ⅰ级（红色）", 2: "Ⅱ级（橙色）", 3: "Ⅲ级（黄色）", 4: "Ⅳ级（蓝色）"}
@@ -955,5 +958,9 @@ def build_body(hazard: str, level: int) -> dict:
             {"kind": kind, "quantity": base * SUPPLY_FACTOR[level]}
             for kind, base in template.supplies.items()
         ],
-        "roll_call": {"wait_minutes": ROLL_CALL_WAIT[level]},
+        "roll_call": {
+            "wait_minutes": ROLL_CALL_WAIT[level],
+            "vulnerable_wait_minutes": VULNERABLE_WAIT[level],
+        },
+        "call_up": {"hours": CALL_UP_HOURS[level]} if level in CALL_UP_HOURS else None,
     }

@@ -12,7 +12,8 @@ A plan's body::
      "notices": [{"key", "audience": "area"|"vulnerable"|"all", "text_zh", "text_en", "channels": [...]}],
      "facilities": ["shelter", ...],                      # FacilityKind values to open
      "supplies": [{"kind": "sandbags", "quantity": 200}],
-     "roll_call": {"wait_minutes": 15} | null}
+     "roll_call": {"wait_minutes": 15, "vulnerable_wait_minutes": 5} | null,
+     "call_up": {"hours": 24} | null}                     # the community's volunteers put on duty
 
 :func:`validate_body` refuses anything else with an :class:`InvalidInput` naming the path of the bad
 value, e.g. ``tasks[2].due_minutes``, and what would be accepted.
@@ -98,7 +99,10 @@ QUANTITY_MAX = 1_000_000
 LIST_MAX = 60
 NOTE_MAX = 500
 
-TOP_KEYS = ("triggers", "lead", "tasks", "notices", "facilities", "supplies", "roll_call")
+TOP_KEYS = ("triggers", "lead", "tasks", "notices", "facilities", "supplies", "roll_call", "call_up")
+# A vulnerable household is visited sooner than others: five minutes unless the plan says otherwise.
+VULNERABLE_WAIT = 5
+CALL_UP_MAX_HOURS = 168
 
 
 # --- the check ---------------------------------------------------------------------------------------
@@ -275,10 +279,18 @@ def _supplies(value: Any) -> list[dict]:
 def _roll_call(value: Any) -> dict | None:
     if value is None:
         return None
-    value = _object(value, "roll_call", ("wait_minutes",))
-    return {
-        "wait_minutes": _whole(value.get("wait_minutes"), "roll_call.wait_minutes", least=1, most=WAIT_MAX)
-    }
+    value = _object(value, "roll_call", ("wait_minutes", "vulnerable_wait_minutes"))
+    wait = _whole(value.get("wait_minutes"), "roll_call.wait_minutes", least=1, most=WAIT_MAX)
+    vulnerable = value.get("vulnerable_wait_minutes", min(VULNERABLE_WAIT, wait))
+    vulnerable = _whole(vulnerable, "roll_call.vulnerable_wait_minutes", least=1, most=wait)
+    return {"wait_minutes": wait, "vulnerable_wait_minutes": vulnerable}
+
+
+def _call_up(value: Any) -> dict | None:
+    if value is None:
+        return None
+    value = _object(value, "call_up", ("hours",))
+    return {"hours": _whole(value.get("hours"), "call_up.hours", least=1, most=CALL_UP_MAX_HOURS)}
 
 
 def validate_body(body: Any) -> dict:
@@ -296,6 +308,7 @@ def validate_body(body: Any) -> dict:
         "facilities": _facilities(body.get("facilities", [])),
         "supplies": _supplies(body.get("supplies", [])),
         "roll_call": _roll_call(body.get("roll_call")),
+        "call_up": _call_up(body.get("call_up")),
     }
 
 

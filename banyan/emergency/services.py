@@ -27,6 +27,7 @@ from banyan.audit.services import Event, record
 from banyan.core import clock
 from banyan.core.access import PERMISSIONS, Action, can
 from banyan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from banyan.emergency.call_up import call_up, release
 from banyan.emergency.choices import (
     EmergencyStatus,
     HazardKind,
@@ -525,6 +526,11 @@ def activate(
         "confirmed": confirmed,
     }
     _log(emergency, TimelineKind.ACTIVATED, actor, AuditAction.EMERGENCY_ACTIVATE, details=details, at=now)
+    called = call_up(emergency, plan, now)
+    if called:
+        hours = plan.body["call_up"]["hours"]
+        details = {"volunteers": called, "hours": hours}
+        _log(emergency, TimelineKind.CALLED_UP, actor, AuditAction.EMERGENCY_CALL_UP, details=details, at=now)
     if not Emergency.objects.restrict(actor, Action.MANAGE_EMERGENCIES).filter(pk=emergency.pk).exists():
         raise NotFound(_("Emergency not found."))  # rolls back: the community is not the caller's
     return emergency
@@ -622,6 +628,9 @@ def stand_down(*, actor: Actor, emergency: Emergency, retention_days=30, note: s
     emergency.save(update_fields=["status", "stood_down_at", "retention_days"])
     cancelled = emergency.tasks.filter(status=TaskStatus.OPEN).update(status=TaskStatus.CANCELLED)
     details: dict[str, Any] = {"retention_days": days, "tasks_cancelled": cancelled}
+    released = release(emergency, now)
+    if released:
+        details["volunteers_released"] = released
     if note:
         details["note"] = note
     _log(emergency, TimelineKind.STOOD_DOWN, actor, AuditAction.EMERGENCY_STAND_DOWN, details=details, at=now)

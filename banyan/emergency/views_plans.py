@@ -48,6 +48,8 @@ SECTION_FIELDS = {
     "triggers.cap.min_severity": "cap_min_severity",
     "triggers.alert_rules": "alert_rules",
     "roll_call.wait_minutes": "roll_call_wait",
+    "roll_call.vulnerable_wait_minutes": "roll_call_vulnerable_wait",
+    "call_up.hours": "call_up_hours",
 }
 CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -280,6 +282,8 @@ def _plan_display(plan: Plan) -> dict[str, Any]:
             for supply in body.get("supplies", [])
         ],
         "roll_call_wait": roll_call["wait_minutes"] if roll_call else None,
+        "roll_call_vulnerable_wait": roll_call.get("vulnerable_wait_minutes") if roll_call else None,
+        "call_up_hours": (body.get("call_up") or {}).get("hours"),
     }
 
 
@@ -322,7 +326,19 @@ def _initial(plan: Plan) -> dict[str, Any]:
         "facilities": body.get("facilities", []),
         "roll_call": roll_call is not None,
         "roll_call_wait": roll_call["wait_minutes"] if roll_call else None,
+        "roll_call_vulnerable_wait": roll_call.get("vulnerable_wait_minutes") if roll_call else None,
+        "call_up": body.get("call_up") is not None,
+        "call_up_hours": (body.get("call_up") or {}).get("hours"),
     }
+
+
+def _roll_call_body(cleaned: dict[str, Any]) -> dict[str, int] | None:
+    if not cleaned["roll_call"]:
+        return None
+    body = {"wait_minutes": cleaned["roll_call_wait"]}
+    if cleaned.get("roll_call_vulnerable_wait"):
+        body["vulnerable_wait_minutes"] = cleaned["roll_call_vulnerable_wait"]
+    return body
 
 
 def _rows(formset) -> tuple[list[dict], list]:
@@ -400,7 +416,8 @@ def plan_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 "notices": notice_rows,
                 "facilities": cleaned["facilities"],
                 "supplies": supply_rows,
-                "roll_call": {"wait_minutes": cleaned["roll_call_wait"]} if cleaned["roll_call"] else None,
+                "roll_call": _roll_call_body(cleaned),
+                "call_up": {"hours": cleaned["call_up_hours"]} if cleaned["call_up"] else None,
             }
             try:
                 made = plans.new_version(
