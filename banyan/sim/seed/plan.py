@@ -9,8 +9,11 @@ tuple of plans, one per community; only the first holds the city, district and s
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+
+# A building leader's title in the community's volunteer body: called up in emergencies, no standing shift.
+LEADER_TITLE = "楼栋长"
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,9 @@ class AccountPlan:
     resident_key: int | None = None
     is_staff: bool = False
     is_superuser: bool = False
+    # Their title in their body, when not their role's usual one (out of the repr: the plan's digests
+    # recorded before it existed stay as they were).
+    title: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)

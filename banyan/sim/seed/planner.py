@@ -54,6 +54,7 @@ from banyan.sim.seed.places import (
     upper_regions,
 )
 from banyan.sim.seed.plan import (
+    LEADER_TITLE,
     AccountPlan,
     BuildingPlan,
     CommunityPlan,
@@ -493,8 +494,8 @@ def _accounts(
         for key, (person, household, _f) in enumerate(members)
         if household.grid_code == first_grid and person.age >= 18
     ]
-    key = rng.choice(candidates)
-    person = members[key][0]
+    resident_key = rng.choice(candidates)
+    person = members[resident_key][0]
     accounts.append(
         AccountPlan(
             username("resident", n, 1),
@@ -503,9 +504,29 @@ def _accounts(
             person.surname,
             person.given_name,
             person.phone,
-            resident_key=key,
+            resident_key=resident_key,
         )
     )
+    # Each building's leader (楼栋长) volunteers: an account (``leader01`` …) the emergency plans call up
+    # to knock on their neighbours' doors.
+    leaders = [
+        key
+        for key, (person, _household, _family) in enumerate(members)
+        if ResidentTag.BUILDING_LEADER in person.tags and person.phone and key != resident_key
+    ]
+    accounts += [
+        AccountPlan(
+            username("leader", n, i),
+            Role.VOLUNTEER,
+            members[key][1].grid_code,
+            members[key][0].surname,
+            members[key][0].given_name,
+            members[key][0].phone,
+            resident_key=key,
+            title=LEADER_TITLE,
+        )
+        for i, key in enumerate(leaders, 1)
+    ]
     return accounts
 
 
@@ -521,7 +542,7 @@ def _organisations(accounts: list[AccountPlan], where: Site) -> list[Organisatio
         elif account.role == Role.PROPERTY_STAFF:
             titles["ORG-PROPERTY"].append(MemberPlan(account.username, "物业管家"))
         elif account.role == Role.VOLUNTEER:
-            titles["ORG-SOCIAL"].append(MemberPlan(account.username, "志愿者"))
+            titles["ORG-SOCIAL"].append(MemberPlan(account.username, account.title or "志愿者"))
     return [
         OrganisationPlan(
             code, kind, name_zh, name_en, (region,), tuple(titles[code.removeprefix(where.prefix)])

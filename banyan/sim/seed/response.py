@@ -1,6 +1,8 @@
 """The response side of the synthetic community: a responsibility matrix for every category at the
 community level, responders for the staff accounts (standing at walking-graph nodes) and a week of
-shifts around the clock, so that the demo and the drills dispatch from the first alert.
+shifts around the clock, so that the demo and the drills dispatch from the first alert. The building
+leaders (楼栋长, volunteers) are responders at home with no standing shift: an emergency plan's call-up
+puts them on duty.
 
 ``MATRIX`` and ``ESCALATION`` name community 1's bodies; a street's further communities have the same
 bodies under their own code prefix (``C2-ORG-PROPERTY``), and all escalate to the one street office."""
@@ -13,6 +15,7 @@ import hashlib
 from banyan.people.models import Membership, Organisation
 from banyan.places.models import PathNode
 from banyan.response.models import Category, Responder, Responsibility, Shift
+from banyan.sim.seed.plan import LEADER_TITLE
 
 # category -> (accountable organisation, its role)
 MATRIX = {
@@ -65,14 +68,25 @@ def write_response(*, community, now: dt.datetime, prefix: str = "") -> dict[str
     Responsibility.objects.bulk_create(cells)
     nodes = list(PathNode.objects.filter(community=community).order_by("code"))
     responders = []
+    leaders: set[int] = set()
     for membership in (
         Membership.objects.filter(organisation__in=bodies.values(), user__role__in=RESPONDER_ROLES)
-        .select_related("user", "organisation")
+        .select_related("user", "organisation", "user__resident__household__unit__building")
         .order_by("user__username")
     ):
         user = membership.user
-        # A stable spot for each person: the same seed puts them at the same node.
-        node = nodes[int(hashlib.sha256(user.username.encode()).hexdigest(), 16) % len(nodes)]
+        resident = getattr(user, "resident", None)
+        if membership.title == LEADER_TITLE and resident is not None:
+            # A building leader is at home: the node nearest their building.
+            building = resident.household.unit.building
+            node = min(
+                nodes,
+                key=lambda n: (n.latitude - building.latitude) ** 2 + (n.longitude - building.longitude) ** 2,
+            )
+            leaders.add(user.pk)
+        else:
+            # A stable spot for each person: the same seed puts them at the same node.
+            node = nodes[int(hashlib.sha256(user.username.encode()).hexdigest(), 16) % len(nodes)]
         responders.append(
             Responder(
                 user=user,
@@ -88,7 +102,7 @@ def write_response(*, community, now: dt.datetime, prefix: str = "") -> dict[str
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     shifts = [
         Shift(responder=r, starts_at=day + dt.timedelta(days=d), ends_at=day + dt.timedelta(days=d + 1))
-        for r in Responder.objects.filter(organisation__in=bodies.values())
+        for r in Responder.objects.filter(organisation__in=bodies.values()).exclude(user__in=leaders)
         for d in range(-1, 7)
     ]
     Shift.objects.bulk_create(shifts)

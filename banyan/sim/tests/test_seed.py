@@ -308,7 +308,18 @@ def test_accounts(big):
     grid_codes = [g.code for g in big.grids]
     expected = {"admin", "street01", "director", "property01", "volunteer01", "auditor", "resident01"}
     expected |= {f"grid{i:02d}" for i in range(1, len(grid_codes) + 1)}
-    assert set(accounts) == expected
+    leaders = {name for name in accounts if name.startswith("leader")}
+    assert set(accounts) == expected | leaders
+    # a building leader per building where someone of 45-75 lives (with a phone; resident01 is not one)
+    homes = {h.code: h.building_code for h in big.households}
+    buildings = []
+    for name in leaders:
+        leader = accounts[name]
+        assert leader.role == Role.VOLUNTEER and leader.title == "楼栋长"
+        resident = big.residents[leader.resident_key]
+        assert "building_leader" in resident.tags
+        buildings.append(homes[resident.household_code])
+    assert len(buildings) == len(set(buildings)) > len(big.buildings) * 0.8
     assert accounts["grid01"].region_code == grid_codes[0] and accounts["grid02"].region_code == grid_codes[1]
     assert accounts["admin"].is_superuser and accounts["admin"].region_code is None
     assert accounts["street01"].region_code == "330102001"

@@ -27,6 +27,7 @@ from banyan.places.geo import validate_polygon
 from banyan.sim.seed import plan_community
 from banyan.sim.seed.devices import plan_devices
 from banyan.sim.seed.places import MAXIMUM_COMMUNITIES
+from banyan.sim.seed.plan import LEADER_TITLE
 from banyan.sim.seed.planner import plan_street
 from banyan.sim.seed.rules import plan_rules
 from banyan.sim.services import database_is_empty, load_fleet, seed_community, seed_street
@@ -67,6 +68,10 @@ BEFORE_COUNTS = {
 }  # fmt: skip
 
 
+# Each building leader is an account, a member of the volunteers' body and a responder.
+LEADER_ROWS = ("people.User", "people.Membership", "response.Responder")
+
+
 def digest(value) -> str:
     return hashlib.sha256(repr(value).encode()).hexdigest()
 
@@ -79,9 +84,27 @@ def street():
 # --- community 1 is the seed as it was -----------------------------------------------------------
 
 
+def without_leaders(plan):
+    """``plan`` without the building leaders' accounts (added for the emergency call-up, issue 15):
+    everything else is as the old seed made it."""
+    leaders = {a.username for a in plan.accounts if a.title == LEADER_TITLE}
+    return replace(
+        plan,
+        accounts=tuple(a for a in plan.accounts if a.username not in leaders),
+        organisations=tuple(
+            replace(o, members=tuple(m for m in o.members if m.username not in leaders))
+            for o in plan.organisations
+        ),
+    )
+
+
 def test_a_street_of_one_is_the_single_community_seed_as_it_was():
     (plan,) = plan_street(communities=1, residents=RESIDENTS, seed=7, today=TODAY)
-    assert digest(tuple(getattr(plan, name) for name in BEFORE_FIELDS)) == BEFORE_PLAN_60_SEED_7
+    leaders = [a for a in plan.accounts if a.title == LEADER_TITLE]
+    assert [a.username for a in leaders] == [f"leader{n:02d}" for n in range(1, len(plan.buildings) + 1)]
+    assert all(a.role == Role.VOLUNTEER and a.resident_key is not None for a in leaders)
+    old = without_leaders(plan)
+    assert digest(tuple(getattr(old, name) for name in BEFORE_FIELDS)) == BEFORE_PLAN_60_SEED_7
     assert digest(plan_devices(plan)) == BEFORE_DEVICES_60_SEED_7
     assert digest(plan_rules(plan)) == BEFORE_RULES_60_SEED_7
     assert plan == plan_community(residents=RESIDENTS, seed=7, today=TODAY)
@@ -96,7 +119,10 @@ def test_the_session_database_is_what_the_single_community_seed_wrote_before():
     from banyan.sensing.models import Device
 
     assert list(Region.objects.order_by("pk").values_list("code", flat=True)) == BEFORE_REGIONS
-    assert list(User.objects.order_by("pk").values_list("username", flat=True)) == BEFORE_USERNAMES
+    usernames = list(User.objects.order_by("pk").values_list("username", flat=True))
+    leaders = [name for name in usernames if name.startswith("leader")]
+    assert [name for name in usernames if name not in leaders] == BEFORE_USERNAMES
+    assert leaders == [f"leader{n:02d}" for n in range(1, 7)]  # one per building, with no standing shift
     assert digest(list(Device.objects.order_by("pk").values_list("code", flat=True))) == BEFORE_DEVICE_CODES
     households = Household.objects.order_by("pk").values_list(
         "code", "grid__code", "unit__building__code", "unit__number"
@@ -104,7 +130,8 @@ def test_the_session_database_is_what_the_single_community_seed_wrote_before():
     assert digest([tuple(row) for row in households]) == BEFORE_HOUSEHOLDS
     residents = Resident.objects.order_by("pk").values_list("household__code", "name", "sex", "relation")
     assert digest([tuple(row) for row in residents]) == BEFORE_RESIDENTS
-    assert {label: apps.get_model(label).objects.count() for label in BEFORE_COUNTS} == BEFORE_COUNTS
+    with_leaders = {**BEFORE_COUNTS, **{label: BEFORE_COUNTS[label] + 6 for label in LEADER_ROWS}}
+    assert {label: apps.get_model(label).objects.count() for label in BEFORE_COUNTS} == with_leaders
 
 
 # --- the plan of a street ------------------------------------------------------------------------
@@ -166,7 +193,9 @@ def test_only_community_one_brings_the_street_its_office_and_the_street_wide_acc
     ]  # fmt: skip
     accounts = {a.username: a for a in street[1].accounts}
     grids = {f"grid2_{n:02d}" for n in range(1, 7)}
-    assert set(accounts) == {"director2", "property2_01", "volunteer2_01", "resident2_01", *grids}
+    leaders = {name for name in accounts if name.startswith("leader2_")}
+    assert leaders and all(accounts[name].title == LEADER_TITLE for name in leaders)
+    assert set(accounts) == {"director2", "property2_01", "volunteer2_01", "resident2_01", *grids, *leaders}
     assert (
         accounts["director2"].role == Role.COMMUNITY_DIRECTOR
         and accounts["director2"].region_code == CODES[1]
