@@ -50,8 +50,17 @@ counts as loss) and ``t1`` the stand-down. ``Q`` is a step function rising at ea
 ``accounted_at``, so the integral is exact: Σ over steps of (100 − Q) × the step's length in hours.
 Services running are not modelled (no outages), so Q is the roll call's alone.
 
-Not simulated: sensor readings (no water-level ingest), the notify gateway (messages are taken as
-delivered when queued), notices from the plan (the relay of the official warning is run by the worker).
+6. *Sensors* (:mod:`banyan.sim.emergency_sensors`): in a typhoon or flood the area's water-level sensors
+   report every 5 minutes as the rain fills basements, ramps and sumps, in a fire the burning building's
+   smoke detectors alarm — through the ingest writer and the community's rules, so alerts are raised and
+   the worker's round opens their incidents (``response.services.open_incidents_for_alerts``), which
+   responders work like the rest; a resolved flooding incident sets up a pump there.
+
+The plan's call-up (:mod:`banyan.emergency.call_up`) puts the building leaders on duty at the activation,
+so door-knocks go to the nearest of them or of the grid workers.
+
+Not simulated: the notify gateway (messages are taken as delivered when queued), notices from the plan
+(the relay of the official warning is run by the worker), the everyday reports of the other devices.
 """
 
 from __future__ import annotations
@@ -88,11 +97,14 @@ from banyan.response import services as response
 from banyan.response.flow import Status
 from banyan.response.models import DispatchDecision, Incident, Responder
 from banyan.sim.drill import _Job, _percentile
+from banyan.sim.emergency_sensors import INTERVAL_S, Sensors
 from banyan.warning.cap import CapAlert, CapArea, CapInfo, build_cap, polygon_from_geojson
+from banyan.warning.choices import ACTIVE_STATUSES
 from banyan.warning.services import import_official_warning
 
 HAZARDS = ("typhoon", "flood", "fire", "heatwave", "epidemic")
 TICK_S = 60
+SENSOR_INTERVAL_S = INTERVAL_S
 ACCEPT, DECLINE = 0.86, 0.08  # the rest are seen 15-45 min late (escalation may ask the next before)
 ANSWER = {AskChannel.APP: 0.9, AskChannel.SMS: 0.85, AskChannel.VOICE: 0.8, AskChannel.CARER: 0.85}
 REPLY_SIGMA = 0.8
@@ -324,6 +336,8 @@ class _Drill:
         self.activated_s = 0.0
         self.stood_down_s: float | None = None
         self.shelter_summary: dict = {}
+        # A random stream of its own: the sensors do not shift the people's draws.
+        self.sensors = Sensors(self.spec.hazard, self.community, random.Random(f"{name}:{seed}:sensors"))
 
     def at(self, seconds: float, kind: str, **data) -> None:
         heapq.heappush(self.jobs, _Job(seconds, next(self.counter), kind, data))
@@ -374,6 +388,15 @@ class _Drill:
         self.plan_answers()
         self.plan_tasks()
         self.plan_shelters()
+        self.sensors.arm(
+            activated_s=self.activated_s,
+            rain_h=self.spec.duration_s / 3600 / 2,
+            grids=list(self.emergency.area_grids.all()),
+            buildings=list(self.emergency.area_buildings or []),
+            fire=self.building if self.spec.hazard == "fire" else None,
+        )
+        if self.sensors.active:
+            self.at(self.now_s, "sensors")
         self.at(self.now_s + self.spec.duration_s, "stand_down")
 
     # -- the households --------------------------------------------------------------------------------
@@ -470,7 +493,7 @@ class _Drill:
         ends (a responder may hold ``capacity`` incidents, and works them in turn)."""
         start = max(self.now_s, self.busy_until.get(user_pk, 0.0))
         travel = (walk if walk is not None else self.rng.uniform(120, 600)) + self.rng.uniform(20, 60)
-        knock = Incident.objects.filter(pk=incident_pk).exclude(grade=rollcall.NEED_HELP_GRADE).exists()
+        knock = Task.objects.filter(incident_id=incident_pk, kind=TaskKind.DOOR_KNOCK).exists()
         work = self.rng.uniform(120, 360) if knock else self.rng.uniform(600, 1800)
         self.busy_until[user_pk] = start + travel + work
         self.at(start + travel, "arrive", incident=incident_pk, user=user_pk, work=work)
@@ -485,6 +508,12 @@ class _Drill:
             responder.latitude, responder.longitude = building.latitude, building.longitude
             responder.save(update_fields=["latitude", "longitude"])
         self.at(self.now_s + work, "resolve", incident=incident_pk, user=user_pk)
+
+    def resolved(self, incident_pk: int) -> None:
+        """A flooding incident resolved: the pump is set up where it was (the sensors' water falls)."""
+        incident = Incident.objects.filter(pk=incident_pk, category__code="flooding").first()
+        if incident is not None:
+            self.sensors.pumped((incident.building_id, incident.facility_id), self.now_s)
 
     # -- checklist and shelters ------------------------------------------------------------------------
 
@@ -568,6 +597,7 @@ class _Drill:
                 roll_call=self.roll_call, status__in=[EntryStatus.WAITING, EntryStatus.VISITING]
             ).exists()
             or Incident.objects.open().exists()
+            or self.sensors.alerts().filter(status__in=ACTIVE_STATUSES, incidents__isnull=True).exists()
         )
 
     def someone_free(self) -> bool:
@@ -611,6 +641,7 @@ class _Drill:
                         self.proposals()
                         continue
                     response.escalate_due()
+                    self.counts["sensor_incidents"] += len(response.open_incidents_for_alerts())
                     if self.someone_free():
                         self.counts["redispatch_rounds"] += 1
                         response.redispatch_waiting()
@@ -632,7 +663,12 @@ class _Drill:
                 elif kind == "arrive":
                     self.arrive(data["incident"], data["user"], data["work"])
                 elif kind == "resolve":
-                    self.act(data["incident"], data["user"], "resolve", note="seen, safe")
+                    if self.act(data["incident"], data["user"], "resolve", note="seen, safe"):
+                        self.resolved(data["incident"])
+                elif kind == "sensors":
+                    if self.stood_down_s is None:
+                        self.counts["sensor_alerts_written"] += self.sensors.report(self.now_s, clock.now())
+                        self.at(self.now_s + SENSOR_INTERVAL_S, "sensors")
                 elif kind == "task":
                     self.task(data["task"])
                 elif kind == "shelter":
@@ -724,6 +760,7 @@ class _Drill:
             "need_help": Entry.objects.filter(roll_call=roll_call, status=EntryStatus.NEED_HELP).count(),
             "shelters": {k: v for k, v in self.shelter_summary.items() if k != "shelter_peak_at"},
             "stand_down_h": round((self.stood_down_s - self.activated_s) / 3600, 2),
+            **self.sensor_figures(),
             "steps": dict(sorted(self.counts.items())),
         }
         result["goals"] = {
@@ -731,6 +768,22 @@ class _Drill:
             "all_vulnerable_accounted_within_60min": all_min is not None and all_min <= 60,
         }
         return result
+
+    def sensor_figures(self) -> dict:
+        """What the area's own sensors did: readings, the alerts they raised (the first one's minutes
+        after the activation) and the incidents opened for those alerts."""
+        alerts = list(self.sensors.alerts().order_by("raised_at").values_list("pk", "raised_at"))
+        activated = self.start + dt.timedelta(seconds=self.activated_s)
+        incidents = Incident.objects.filter(alert_id__in=[pk for pk, _at in alerts])
+        return {
+            "sensor_readings": self.sensors.readings,
+            "sensor_alerts": len(alerts),
+            "first_sensor_alert_min": round((alerts[0][1] - activated).total_seconds() / 60, 1)
+            if alerts
+            else None,
+            "sensor_incidents": incidents.count(),
+            "sensor_incidents_resolved": incidents.exclude(resolved_at=None).count(),
+        }
 
     def knock_minutes(self) -> list[float]:
         return [

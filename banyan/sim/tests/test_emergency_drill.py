@@ -12,6 +12,7 @@ from banyan.emergency.choices import EmergencyStatus, Trigger
 from banyan.emergency.models import Emergency
 from banyan.emergency.rollcall.models import Entry
 from banyan.places.models import Region
+from banyan.response.models import Incident
 from banyan.sim import emergency_drill
 from banyan.warning.cap import validate_cap
 from banyan.warning.models import OfficialWarning
@@ -59,6 +60,9 @@ def test_a_typhoon_goes_from_the_government_warning_to_the_stand_down(db):
     met_60 = result["all_accounted_min"] is not None and result["all_accounted_min"] <= 60
     assert result["goals"]["all_vulnerable_accounted_within_60min"] == met_60
     assert result["shelter_peak"] > 0
+    # the basements' and garages' water-level sensors report through the ingest writer and the rules
+    assert result["sensor_readings"] > 0
+    assert result["sensor_incidents"] == Incident.objects.filter(alert__device__kind="water_level").count()
     # Loss: nobody is accounted for from the warning to the activation, so at least that much is lost.
     assert result["resilience_loss"] >= 100 * result["activation_s"] / 3600
     assert result["resilience_loss"] < 100 * (result["stand_down_h"] + result["activation_s"] / 3600)
@@ -77,6 +81,12 @@ def test_a_fire_asks_only_the_burning_building(db):
         )
     )
     assert buildings == {int(emergency.area_buildings[0])}
+    # the burning building's smoke detectors alarm: red fire_smoke alerts there, their incidents worked
+    smoke = Incident.objects.filter(alert__device__kind="smoke")
+    assert result["sensor_alerts"] >= 1 and result["sensor_incidents"] == smoke.count() >= 1
+    assert {i.alert.device.building_id for i in smoke} == {int(emergency.area_buildings[0])}
+    assert all(i.category.code == "fire_smoke" and i.grade == "red" for i in smoke)
+    assert result["first_sensor_alert_min"] is not None and result["first_sensor_alert_min"] < 10
 
 
 def test_the_warning_is_valid_cap_for_every_hazard(db):
