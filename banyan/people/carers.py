@@ -10,9 +10,10 @@ act. Every act by a proxy records both people.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from banyan.audit.actions import AuditAction
@@ -22,7 +23,7 @@ from banyan.core.access import Action, can
 from banyan.core.choices import Role
 from banyan.core.errors import InvalidInput, NotFound, PermissionDenied
 from banyan.people.choices import ConsentGivenBy, ConsentScope, ProxyScope
-from banyan.people.models import Actor, Carer, CarerConsent, Resident, User, may_see_care
+from banyan.people.models import Actor, Carer, CarerConsent, Consent, Resident, User, may_see_care
 
 # Roles a family carer may sign in with: a resident's account (the usual case) or a volunteer's.
 CARER_ACCOUNT_ROLES = (Role.RESIDENT, Role.VOLUNTEER)
@@ -89,10 +90,24 @@ def consented_carers(resident: Resident) -> list[Carer]:
     """The carers of ``resident``'s active care profiles who may be told what happens to them: those
     with a carer consent in force, or all of them while the resident's consent to share with named
     carers stands."""
-    carers = Carer.objects.filter(care_profile__resident=resident, care_profile__is_active=True)
-    if not resident.consents.filter(scope=ConsentScope.SHARE_WITH_CARERS, withdrawn_at__isnull=True).exists():
-        carers = carers.filter(pk__in=_active_consents().values("carer_id"))
-    return list(carers.select_related("user").order_by("-is_primary", "id"))
+    return consented_carers_of([resident]).get(resident.pk, [])
+
+
+def consented_carers_of(residents: Iterable[Resident]) -> dict[int, list[Carer]]:
+    """:func:`consented_carers` of several residents in one query, by resident id (those with none are
+    left out): a warning relayed to a community asks it for everyone in care at once."""
+    ids = [resident.pk for resident in residents]
+    sharing = Consent.objects.filter(
+        resident__in=ids, scope=ConsentScope.SHARE_WITH_CARERS, withdrawn_at__isnull=True
+    ).values("resident_id")
+    carers = Carer.objects.filter(care_profile__resident__in=ids, care_profile__is_active=True).filter(
+        Q(care_profile__resident__in=sharing) | Q(pk__in=_active_consents().values("carer_id"))
+    )
+    found: dict[int, list[Carer]] = {}
+    rows = carers.select_related("user").annotate(cared_for=F("care_profile__resident_id"))
+    for carer in rows.order_by("-is_primary", "id"):
+        found.setdefault(carer.cared_for, []).append(carer)
+    return found
 
 
 # --- managing the circle (staff who may change people and see care) ---------------------------------

@@ -54,7 +54,7 @@ from banyan.emergency.relay.models import Notice, Recipient, RelayedWarning, Sub
 from banyan.notify.choices import DeliveryStatus, Urgency
 from banyan.notify.models import Delivery, Message, Preference
 from banyan.notify.services import Contact, notify
-from banyan.people.carers import consented_carers
+from banyan.people.carers import consented_carers_of
 from banyan.people.choices import CareKind
 from banyan.people.models import Actor, CareProfile, Resident, User
 from banyan.places.models import Building, Region
@@ -268,13 +268,18 @@ def _tell(
     # (in care, language, channels) → members: those in care are written (and so sent) first
     groups: dict[tuple[bool, str, tuple[str, ...]], list[tuple[int, object]]] = defaultdict(list)
     told_carers: list[tuple[int, object]] = []
-    for position, person in enumerate(people, start=1):
-        channels = channels_for(person, every_channel=every_channel)
+    chosen = [channels_for(person, every_channel=every_channel) for person in people]
+    carers_of = consented_carers_of(
+        person.resident
+        for person, channels in zip(people, chosen, strict=True)
+        if RelayChannel.CARER in channels
+    )
+    for position, (person, channels) in enumerate(zip(people, chosen, strict=True), start=1):
         index = len(recipients)
         if RelayChannel.CARER in channels:
             reachable = [
                 (index, carer.user if carer.user is not None else Contact(phone=carer.phone))
-                for carer in consented_carers(person.resident)
+                for carer in carers_of.get(person.resident.pk, [])
                 if (carer.user is not None and carer.user.is_active) or (carer.user is None and carer.phone)
             ]
             if not reachable:  # no carer to tell: not a channel after all
