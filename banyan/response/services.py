@@ -32,7 +32,7 @@ from banyan.people.models import Actor, Organisation, User
 from banyan.places.choices import RegionKind
 from banyan.places.geo import haversine_m
 from banyan.places.models import Building, Facility, Region, Unit
-from banyan.places.services import climb_seconds, walking_graph
+from banyan.places.services import climb_seconds, distances_from, nearest_node, node_of, walking_graph
 from banyan.places.words import unit_words
 from banyan.response import flow
 from banyan.response.flow import ASSIGNEE_MOVES, Move, Status
@@ -389,36 +389,28 @@ def _unknown_category(code: str):
 # --- dispatch --------------------------------------------------------------------------------
 
 
-def _nearest_node(nodes: list[dict], latitude: float | None, longitude: float | None) -> int | None:
-    if latitude is None or longitude is None or not nodes:
-        return None
-    return min(nodes, key=lambda n: haversine_m(longitude, latitude, n["longitude"], n["latitude"]))["id"]
-
-
-def _target_node(nodes: list[dict], place: dict) -> int | None:
+def _target_node(graph: nx.Graph, place: dict) -> int | None:
     """The walking-graph node of a place (``facility_id``, ``building_id``, else the nearest node to
     ``latitude``/``longitude``)."""
     for field in ("facility_id", "building_id"):
         value = place.get(field)
         if value is not None:
-            found = next((n["id"] for n in nodes if n[field] == value), None)
+            found = node_of(graph, field, value)
             if found is not None:
                 return found
-    return _nearest_node(nodes, place.get("latitude"), place.get("longitude"))
+    return nearest_node(graph, place.get("latitude"), place.get("longitude"))
 
 
-def walking_from(community: Region, place: dict) -> tuple[list[dict], int | None, dict]:
-    """The community's walking-graph nodes, the place's node, and metres from it to every node."""
+def walking_from(community: Region, place: dict) -> tuple[nx.Graph, int | None, dict]:
+    """The community's walking graph, the place's node, and metres from it to every node (not to be
+    changed: :func:`banyan.places.services.distances_from` keeps them for the next incident there)."""
     graph = walking_graph(community)
-    nodes = [data for _node, data in graph.nodes(data=True)]
-    target = _target_node(nodes, place)
-    distances = (
-        nx.single_source_dijkstra_path_length(graph, target, weight="length_m") if target is not None else {}
-    )
-    return nodes, target, distances
+    target = _target_node(graph, place)
+    distances = distances_from(graph, target) if target is not None else {}
+    return graph, target, distances
 
 
-def _walking_from(incident: Incident) -> tuple[list[dict], int | None, dict]:
+def _walking_from(incident: Incident) -> tuple[nx.Graph, int | None, dict]:
     return walking_from(
         incident.community,
         {
@@ -461,8 +453,7 @@ def walks_for(responder: Responder | None, incidents: Iterable[Incident]) -> dic
         by_community.setdefault(incident.community_id, []).append(incident)
     for group in by_community.values():
         graph = walking_graph(group[0].community)
-        nodes = [data for _node, data in graph.nodes(data=True)]
-        source = _nearest_node(nodes, responder.latitude, responder.longitude)
+        source = nearest_node(graph, responder.latitude, responder.longitude)
         if source is None:
             continue
         metres, paths = nx.single_source_dijkstra(graph, source, weight="length_m")
@@ -476,7 +467,7 @@ def walks_for(responder: Responder | None, incidents: Iterable[Incident]) -> dic
                 "latitude": point[0] if point else None,
                 "longitude": point[1] if point else None,
             }
-            target = _target_node(nodes, place)
+            target = _target_node(graph, place)
             if target is None or target not in metres:
                 continue
             route = [
@@ -564,11 +555,11 @@ def nearest_responders(community: Region, place: dict, *, limit: int = 5) -> lis
         .values_list("assignee")
         .annotate(n=Count("id"))
     )
-    nodes, _target, distances = walking_from(community, place)
+    graph, _target, distances = walking_from(community, place)
     speed = walking_speed_mps()
     ranked = []
     for responder in responders:
-        node = _nearest_node(nodes, responder.latitude, responder.longitude)
+        node = nearest_node(graph, responder.latitude, responder.longitude)
         metres = distances.get(node) if node is not None else None
         walk_s = None if metres is None else metres / speed
         ranked.append({"responder": responder, "walk_s": walk_s, "load": load.get(responder.user_id, 0)})
@@ -579,6 +570,9 @@ def nearest_responders(community: Region, place: dict, *, limit: int = 5) -> lis
 # Categories answered on foot by whoever serves the place, whatever body they stand on: a wellness visit
 # (探视) goes to the nearest grid worker or volunteer serving the community.
 ON_FOOT_ROLES = {"wellness_check": ("grid_worker", "volunteer")}
+# A visit on foot takes about this long at the door: dispatch counts it for each visit a person already
+# holds (they go one after another), so a free neighbour one building further is asked first.
+ON_FOOT_VISIT_S = 300.0
 
 
 def candidates_for(incident: Incident):
@@ -588,7 +582,7 @@ def candidates_for(incident: Incident):
     on_foot = ON_FOOT_ROLES.get(incident.category.code)
     if on_foot:
         return list(responders_serving(incident.community).filter(user__role__in=on_foot).order_by("pk"))
-    responders = responders_serving(incident.community).filter(organisation=incident.accountable)
+    responders = responders_serving(incident.community).filter(organisation_id=incident.accountable_id)
     if incident.accountable_role:
         responders = responders.filter(user__role=incident.accountable_role)
     return list(responders.order_by("pk"))
@@ -632,25 +626,32 @@ def dispatch(incident: Incident, *, exclude: Iterable[int] = ()) -> DispatchDeci
     return decision
 
 
-def _rank(incident: Incident, *, exclude: Iterable[int], now: dt.datetime) -> list[flow.Ranked]:
-    """The accountable body's responders ranked for ``incident`` (nearest eligible first)."""
-    responders = candidates_for(incident)
-    load = dict(
+def _load_of(users: Iterable[int]) -> dict[int, int]:
+    """Open incidents assigned to each of ``users`` (by user id; those holding none are left out)."""
+    return dict(
         Incident.objects.open()
-        .filter(assignee__in=[r.user_id for r in responders])
+        .filter(assignee__in=list(users))
         .values_list("assignee")
         .annotate(n=Count("id"))
     )
-    on_duty = set(
-        Responder.objects.filter(
-            pk__in=[r.pk for r in responders], shifts__starts_at__lte=now, shifts__ends_at__gt=now
-        ).values_list("pk", flat=True)
-    )
-    nodes, target, distances = _walking_from(incident)
-    candidates = [
+
+
+def _on_duty(now: dt.datetime, responders: Sequence[Responder] | None = None) -> set[int]:
+    """Ids of the responders (of ``responders``, else all) on a shift at ``now``."""
+    on_shift = Responder.objects.filter(shifts__starts_at__lte=now, shifts__ends_at__gt=now)
+    if responders is not None:
+        on_shift = on_shift.filter(pk__in=[r.pk for r in responders])
+    return set(on_shift.values_list("pk", flat=True))
+
+
+def _candidates(
+    responders: Sequence[Responder], *, on_duty: set[int], load: dict[int, int], node=lambda r: None
+) -> list[flow.Candidate]:
+    """Responders as dispatch weighs them; ``node`` gives each one's walking-graph node."""
+    return [
         flow.Candidate(
             key=r.user_id,
-            node=_nearest_node(nodes, r.latitude, r.longitude),
+            node=node(r),
             on_duty=r.pk in on_duty,
             load=load.get(r.user_id, 0),
             capacity=r.capacity,
@@ -658,14 +659,27 @@ def _rank(incident: Incident, *, exclude: Iterable[int], now: dt.datetime) -> li
         )
         for r in responders
     ]
+
+
+def _rank(incident: Incident, *, exclude: Iterable[int], now: dt.datetime) -> list[flow.Ranked]:
+    """The accountable body's responders ranked for ``incident`` (nearest eligible first)."""
+    responders = candidates_for(incident)
+    load = _load_of(r.user_id for r in responders)
+    graph, target, distances = _walking_from(incident)
     return flow.rank(
-        candidates,
+        _candidates(
+            responders,
+            on_duty=_on_duty(now, responders),
+            load=load,
+            node=lambda r: nearest_node(graph, r.latitude, r.longitude),
+        ),
         target=target,
         distances_m=distances,
         walking_speed_mps=walking_speed_mps(),
         skill=incident.category.skill or None,
         excluded=exclude,
         climb_s=incident_climb_s(incident),
+        per_load_s=ON_FOOT_VISIT_S if incident.category.code in ON_FOOT_ROLES else 0.0,
     )
 
 
@@ -1098,63 +1112,110 @@ def escalation_target(incident: Incident, level: int) -> dict | None:
     return None
 
 
+# Escalations written in one transaction (one commit, one move of the audit anchor): a round after a
+# busy spell escalates hundreds at once.
+ESCALATIONS_PER_COMMIT = 50
+
+
 def escalate_due(now: dt.datetime | None = None) -> list[Incident]:
     """Open incidents whose next clock is missed climb one step of their escalation chain; an assigned
-    incident nobody accepted in time goes to the next responder."""
+    incident nobody accepted in time goes to the next responder. Up to ``ESCALATIONS_PER_COMMIT`` are
+    written in one transaction, their rows locked in id order."""
     now = now or clock.now()
     escalated: list[Incident] = []
-    due = Incident.objects.open().filter(
-        Q(accepted_at__isnull=True, acknowledge_due__lt=now, escalation_level__lt=1)
-        | Q(on_scene_at__isnull=True, arrive_due__lt=now, escalation_level__lt=2)
-        | Q(resolved_at__isnull=True, resolve_due__lt=now, escalation_level__lt=3)
+    due = list(
+        Incident.objects.open()
+        .filter(
+            Q(accepted_at__isnull=True, acknowledge_due__lt=now, escalation_level__lt=1)
+            | Q(on_scene_at__isnull=True, arrive_due__lt=now, escalation_level__lt=2)
+            | Q(resolved_at__isnull=True, resolve_due__lt=now, escalation_level__lt=3)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
-    for pk in due.values_list("pk", flat=True):
+    shared: dict[tuple, Any] = {}
+    for start in range(0, len(due), ESCALATIONS_PER_COMMIT):
         with transaction.atomic():
-            incident = Incident.objects.select_for_update().filter(pk=pk).first()
-            if incident is None or incident.status not in {s.value for s in flow.OPEN}:
-                continue
-            missed = [c for c in incident_clocks(incident) if c.state(now) == "missed"]
-            if not missed:
-                continue
-            level = LEVEL_OF_CLOCK[missed[-1].name]
-            if level <= incident.escalation_level:
-                continue
-            silent = incident.assignee_id if incident.status == Status.ASSIGNED.value else None
-            incident.escalation_level = level
-            incident.updated_at = now
-            incident.version += 1
-            incident.save(update_fields=["escalation_level", "updated_at", "version"])
-            target = escalation_target(incident, level)
-            _event(incident, "escalated", note=missed[-1].name, level=level, to=target)
-            record(
-                actor=SYSTEM_ACTOR,
-                events=[
-                    Event(
-                        AuditAction.INCIDENT_ESCALATE,
-                        "incident",
-                        incident.pk,
-                        details={"level": level, "to": target},
-                    )
-                ],
-            )
-            _publish(EventName.INCIDENT_ESCALATED, incident)
-            _tell_escalation(incident, level, missed[-1].name, target)
-            if silent is not None:
-                # Silence counts as a decline: the next responder is asked.
-                incident.status, incident.assignee_id = Status.NEW.value, None
-                incident.save(update_fields=["status", "assignee"])
-                _event(incident, "timed_out", before=Status.ASSIGNED.value, timed_out=silent)
-                dispatch(incident, exclude=_turned_down(incident))
-            escalated.append(incident)
+            for pk in due[start : start + ESCALATIONS_PER_COMMIT]:
+                incident = _escalate(pk, now, shared)
+                if incident is not None:
+                    escalated.append(incident)
     return escalated
+
+
+# What incidents share, read once per round of escalations: their category, places (without a region's
+# outline), accountable body and matrix cell.
+_SHARED = (
+    ("category", Category.objects),
+    ("community", Region.objects.defer("boundary")),
+    ("grid", Region.objects.defer("boundary")),
+    ("accountable", Organisation.objects),
+    ("responsibility", Responsibility.objects),
+)
+
+
+def _escalate(pk: int, now: dt.datetime, shared: dict[tuple, Any]) -> Incident | None:
+    """One incident of :func:`escalate_due`, locked and checked again; None if it has nothing missed."""
+    incident = Incident.objects.select_for_update().filter(pk=pk).first()
+    if incident is None or incident.status not in {s.value for s in flow.OPEN}:
+        return None
+    missed = [c for c in incident_clocks(incident) if c.state(now) == "missed"]
+    if not missed:
+        return None
+    level = LEVEL_OF_CLOCK[missed[-1].name]
+    if level <= incident.escalation_level:
+        return None
+    for field, rows in _SHARED:
+        related = getattr(incident, f"{field}_id")
+        if related is not None:
+            key = (rows.model, related)
+            if key not in shared:
+                shared[key] = rows.get(pk=related)
+            setattr(incident, field, shared[key])
+    silent = incident.assignee_id if incident.status == Status.ASSIGNED.value else None
+    incident.escalation_level = level
+    incident.updated_at = now
+    incident.version += 1
+    incident.save(update_fields=["escalation_level", "updated_at", "version"])
+    target = escalation_target(incident, level)
+    _event(incident, "escalated", note=missed[-1].name, level=level, to=target)
+    record(
+        actor=SYSTEM_ACTOR,
+        events=[
+            Event(
+                AuditAction.INCIDENT_ESCALATE,
+                "incident",
+                incident.pk,
+                details={"level": level, "to": target},
+            )
+        ],
+    )
+    _publish(EventName.INCIDENT_ESCALATED, incident)
+    _tell_escalation(incident, level, missed[-1].name, target)
+    if silent is not None:
+        # Silence counts as a decline: the next responder is asked.
+        incident.status, incident.assignee_id = Status.NEW.value, None
+        incident.save(update_fields=["status", "assignee"])
+        _event(incident, "timed_out", before=Status.ASSIGNED.value, timed_out=silent)
+        dispatch(incident, exclude=_turned_down(incident))
+    return incident
 
 
 def _turned_down(incident: Incident) -> set[int]:
     """Those who declined ``incident`` or let it time out: dispatch does not ask them again."""
-    declined = IncidentEvent.objects.filter(incident=incident, kind__in=["decline", "timed_out"])
-    return {e.actor_id for e in declined if e.actor_id} | {
-        e.details.get("timed_out") for e in declined if e.details.get("timed_out")
-    }
+    return _turned_down_of([incident.pk]).get(incident.pk, set())
+
+
+def _turned_down_of(pks: Sequence[int]) -> dict[int, set[int]]:
+    """:func:`_turned_down` of several incidents at once, by incident id (one query)."""
+    found: dict[int, set[int]] = {}
+    for event in IncidentEvent.objects.filter(incident__in=list(pks), kind__in=["decline", "timed_out"]):
+        users = found.setdefault(event.incident_id, set())
+        if event.actor_id:
+            users.add(event.actor_id)
+        if event.details.get("timed_out"):
+            users.add(event.details["timed_out"])
+    return found
 
 
 REDISPATCH_AFTER = dt.timedelta(minutes=1)
@@ -1178,21 +1239,89 @@ def redispatch_waiting(now: dt.datetime | None = None) -> int:
         .filter(last_reason="none_available", last_at__lte=now - REDISPATCH_AFTER)
         .order_by("created_at", "pk")
     )
+    pks = list(waiting.values_list("pk", flat=True)[:200])
+    weighing = _Round(now, pks)
     assigned = 0
-    for pk in list(waiting.values_list("pk", flat=True)[:200]):
+    for pk in pks:
+        # Nobody free for it yet: nothing is recorded (no decision, no timeline line every minute).
+        if not weighing.anyone_free(pk):
+            continue
         with transaction.atomic():
             incident = Incident.objects.select_for_update().filter(pk=pk).first()
             if incident is None or incident.status != Status.NEW.value or incident.assignee_id is not None:
                 continue
             turned_down = _turned_down(incident)
-            # Nobody free yet: nothing is recorded (no decision, no timeline line every minute).
             if not any(r.eligible for r in _rank(incident, exclude=turned_down, now=now)):
                 continue
-            if dispatch(incident, exclude=turned_down).chosen_id is not None:
+            chosen = dispatch(incident, exclude=turned_down).chosen_id
+            if chosen is not None:
                 assigned += 1
+                weighing.took(chosen)
         if assigned >= free:  # every free place taken: the rest wait for the next round
             break
     return assigned
+
+
+class _Round:
+    """What one round of :func:`redispatch_waiting` reads once for all the incidents it weighs (a few
+    queries, not a ranking each): the incidents, who turned each down, the candidates of each kind of
+    incident (community, accountable body and role, or the roles going on foot), who is on duty at
+    ``now`` and how many open incidents each holds, counting those the round gives out (:meth:`took`).
+    Only eligibility is weighed here, never distances: an incident someone could take is then locked
+    and ranked afresh as before, so the round decides as one ranking per incident would."""
+
+    FIELDS = ("id", "community_id", "category_id", "accountable_id", "accountable_role")
+
+    def __init__(self, now: dt.datetime, pks: Sequence[int]) -> None:
+        self.incidents = (
+            Incident.objects.select_related("category")
+            .only(*self.FIELDS, "category__code", "category__skill")
+            .in_bulk(list(pks))
+        )
+        communities = {i.community_id for i in self.incidents.values()}
+        self.communities = Region.objects.defer("boundary").in_bulk(communities)
+        self.turned_down = _turned_down_of(pks)
+        self.on_duty = _on_duty(now)
+        self.load: dict[int, int] = {}
+        self.candidates: dict[tuple, list[Responder]] = {}
+        self.answers: dict[tuple, bool] = {}  # (kind of incident, skill, turned down) -> anyone free
+
+    def anyone_free(self, pk: int) -> bool:
+        incident = self.incidents.get(pk)
+        if incident is None:
+            return False
+        on_foot = ON_FOOT_ROLES.get(incident.category.code)
+        key = (
+            (incident.community_id, on_foot)
+            if on_foot
+            else (incident.community_id, incident.accountable_id, incident.accountable_role)
+        )
+        excluded = frozenset(self.turned_down.get(pk, ()))
+        answer = self.answers.get((key, incident.category.skill, excluded))
+        if answer is not None:
+            return answer
+        responders = self.candidates.get(key)
+        if responders is None:
+            incident.community = self.communities[incident.community_id]
+            responders = self.candidates[key] = candidates_for(incident)
+            unknown = [r.user_id for r in responders if r.user_id not in self.load]
+            self.load.update({user: 0 for user in unknown} | _load_of(unknown))
+        ranking = flow.rank(
+            _candidates(responders, on_duty=self.on_duty, load=self.load),
+            target=None,
+            distances_m={},
+            walking_speed_mps=walking_speed_mps(),
+            skill=incident.category.skill or None,
+            excluded=excluded,
+        )
+        answer = self.answers[(key, incident.category.skill, excluded)] = any(r.eligible for r in ranking)
+        return answer
+
+    def took(self, user: int) -> None:
+        """``user`` was given an incident in this round: one more in hand."""
+        if user in self.load:
+            self.load[user] += 1
+        self.answers.clear()
 
 
 def _free_places(now: dt.datetime) -> int:
@@ -1481,10 +1610,10 @@ def request_backup(*, actor: Actor, incident: Incident, note: str = "") -> list:
         if role:
             helpers = helpers.filter(user__role=role)
         helpers = [h for h in helpers.exclude(user=actor).distinct()]
-        nodes, _target, distances = _walking_from(locked)
+        graph, _target, distances = _walking_from(locked)
 
         def walk(h: Responder) -> float:
-            node = _nearest_node(nodes, h.latitude, h.longitude)
+            node = nearest_node(graph, h.latitude, h.longitude)
             return distances.get(node, float("inf")) if node is not None else float("inf")
 
         asked = [h.user for h in sorted(helpers, key=lambda h: (walk(h), h.pk))[:2]]
