@@ -97,6 +97,7 @@ from banyan.response import services as response
 from banyan.response.flow import Status
 from banyan.response.models import DispatchDecision, Incident, Responder
 from banyan.sim.drill import _Job, _percentile
+from banyan.sim.emergency_epidemic import EpidemicPart
 from banyan.sim.emergency_sensors import INTERVAL_S, Sensors
 from banyan.warning.cap import CapAlert, CapArea, CapInfo, build_cap, polygon_from_geojson
 from banyan.warning.choices import ACTIVE_STATUSES
@@ -338,6 +339,7 @@ class _Drill:
         self.shelter_summary: dict = {}
         # A random stream of its own: the sensors do not shift the people's draws.
         self.sensors = Sensors(self.spec.hazard, self.community, random.Random(f"{name}:{seed}:sensors"))
+        self.epidemic = EpidemicPart(self) if self.spec.hazard == "epidemic" else None
 
     def at(self, seconds: float, kind: str, **data) -> None:
         heapq.heappush(self.jobs, _Job(seconds, next(self.counter), kind, data))
@@ -397,6 +399,8 @@ class _Drill:
         )
         if self.sensors.active:
             self.at(self.now_s, "sensors")
+        if self.epidemic is not None:
+            self.epidemic.plan()
         self.at(self.now_s + self.spec.duration_s, "stand_down")
 
     # -- the households --------------------------------------------------------------------------------
@@ -493,8 +497,13 @@ class _Drill:
         ends (a responder may hold ``capacity`` incidents, and works them in turn)."""
         start = max(self.now_s, self.busy_until.get(user_pk, 0.0))
         travel = (walk if walk is not None else self.rng.uniform(120, 600)) + self.rng.uniform(20, 60)
-        knock = Task.objects.filter(incident_id=incident_pk, kind=TaskKind.DOOR_KNOCK).exists()
-        work = self.rng.uniform(120, 360) if knock else self.rng.uniform(600, 1800)
+        kind = Task.objects.filter(incident_id=incident_pk).values_list("kind", flat=True).first()
+        if kind == TaskKind.DOOR_KNOCK:
+            work = self.rng.uniform(120, 360)
+        elif kind == TaskKind.DELIVERY:  # hand the bag over at the door
+            work = self.rng.uniform(180, 600)
+        else:
+            work = self.rng.uniform(600, 1800)
         self.busy_until[user_pk] = start + travel + work
         self.at(start + travel, "arrive", incident=incident_pk, user=user_pk, work=work)
 
@@ -598,6 +607,7 @@ class _Drill:
             ).exists()
             or Incident.objects.open().exists()
             or self.sensors.alerts().filter(status__in=ACTIVE_STATUSES, incidents__isnull=True).exists()
+            or (self.epidemic is not None and self.epidemic.busy())
         )
 
     def someone_free(self) -> bool:
@@ -648,6 +658,8 @@ class _Drill:
                     else:
                         self.counts["redispatch_rounds_skipped_nobody_free"] += 1
                     rollcall.follow_up_roll_calls()
+                    if self.epidemic is not None:
+                        self.epidemic.round()
                     relay_sweep()
                 elif kind == "warning":
                     self.warning()
@@ -665,6 +677,12 @@ class _Drill:
                 elif kind == "resolve":
                     if self.act(data["incident"], data["user"], "resolve", note="seen, safe"):
                         self.resolved(data["incident"])
+                elif kind == "isolate" and self.epidemic is not None:
+                    self.epidemic.isolate(data["household"], data["needs"])
+                elif kind == "deliver" and self.epidemic is not None:
+                    self.epidemic.deliver(data["household"], data["what"])
+                elif kind == "checkin" and self.epidemic is not None:
+                    self.epidemic.answer(data["checkin"], data["outcome"])
                 elif kind == "sensors":
                     if self.stood_down_s is None:
                         self.counts["sensor_alerts_written"] += self.sensors.report(self.now_s, clock.now())
@@ -761,6 +779,7 @@ class _Drill:
             "shelters": {k: v for k, v in self.shelter_summary.items() if k != "shelter_peak_at"},
             "stand_down_h": round((self.stood_down_s - self.activated_s) / 3600, 2),
             **self.sensor_figures(),
+            **({"epidemic": self.epidemic.figures()} if self.epidemic is not None else {}),
             "steps": dict(sorted(self.counts.items())),
         }
         result["goals"] = {

@@ -9,8 +9,10 @@ import pytest
 from django.core.management import call_command
 
 from banyan.emergency.choices import EmergencyStatus, Trigger
+from banyan.emergency.epidemic.models import CheckIn, Delivery, HouseholdStatus
 from banyan.emergency.models import Emergency
 from banyan.emergency.rollcall.models import Entry
+from banyan.people.models import CareProfile
 from banyan.places.models import Region
 from banyan.response.models import Incident
 from banyan.sim import emergency_drill
@@ -87,6 +89,30 @@ def test_a_fire_asks_only_the_burning_building(db):
     assert {i.alert.device.building_id for i in smoke} == {int(emergency.area_buildings[0])}
     assert all(i.category.code == "fire_smoke" and i.grade == "red" for i in smoke)
     assert result["first_sensor_alert_min"] is not None and result["first_sensor_alert_min"] < 10
+
+
+@pytest.mark.slow
+def test_an_epidemic_isolates_households_delivers_and_checks_in(db):
+    result = emergency_drill.run(hazard="epidemic", seed=3, start=emergency_drill.first_morning())
+
+    figures = result["epidemic"]
+    emergency = Emergency.objects.get()
+    statuses = HouseholdStatus.objects.filter(emergency=emergency, is_current=True)
+    assert figures["isolating_households"] == statuses.count() > 0
+    deliveries = Delivery.objects.filter(emergency=emergency).select_related("incident", "task")
+    assert figures["deliveries"] == deliveries.count() > 0
+    for delivery in deliveries:  # each went on foot as an incident and a task of the emergency
+        assert delivery.incident.category.code == "wellness_check" and delivery.task.kind == "delivery"
+        assert statuses.filter(household=delivery.household, status="needs_deliveries").exists()
+    assert figures["deliveries_done"] == deliveries.filter(status="done").count() > 0
+    # the residents in care of isolating households were asked from 09:00 and answered or were visited
+    checkins = CheckIn.objects.filter(emergency=emergency)
+    assert figures["checkins"] == checkins.count() > 0
+    assert not checkins.filter(status="waiting").exists()
+    in_care = CareProfile.objects.filter(
+        is_active=True, resident__household__in=statuses.values("household")
+    ).values_list("resident_id", flat=True)
+    assert set(checkins.values_list("resident_id", flat=True)) == set(in_care)
 
 
 def test_the_warning_is_valid_cap_for_every_hazard(db):
