@@ -1112,8 +1112,8 @@ def escalation_target(incident: Incident, level: int) -> dict | None:
     return None
 
 
-# Escalations written in one transaction (one commit, one move of the audit anchor): a round after a
-# busy spell escalates hundreds at once.
+# Escalations written in one transaction (one commit, not one an escalation): a round after a busy spell
+# escalates hundreds at once.
 ESCALATIONS_PER_COMMIT = 50
 
 

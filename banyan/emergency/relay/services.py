@@ -641,10 +641,15 @@ def sweep(now: dt.datetime | None = None) -> int:
     now = now or clock.now()
     relayed = relay_new_warnings(now) + relay_cancels(now)
     knocked = 0
-    # emergencies with someone told long enough ago, not reached and not yet given a door to knock on
+    # emergencies with someone told long enough ago, not reached and not yet given a door to knock on;
+    # the notices of active emergencies first, by id: else the database weighs "reached" for every
+    # recipient of every relayed warning before looking at their notice
+    notices = list(
+        Notice.objects.filter(emergency__status=EmergencyStatus.ACTIVE).values_list("pk", flat=True)
+    )
     waiting = with_reached(
         Recipient.objects.filter(
-            notice__emergency__status=EmergencyStatus.ACTIVE,
+            notice__in=notices,
             knock_task__isnull=True,
             created_at__lte=now - dt.timedelta(minutes=NOT_REACHED_AFTER_MIN),
         )

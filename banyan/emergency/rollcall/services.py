@@ -669,6 +669,11 @@ def _send_visit(entry: Entry, now: dt.datetime) -> bool:
     return True
 
 
+# Door-knocking visits written in one transaction (one commit, not one a visit): the round after the wait
+# sends hundreds at once in a large community.
+VISITS_PER_COMMIT = 50
+
+
 def follow_up_roll_calls(now: dt.datetime | None = None, *, limit: int = 500) -> dict[str, int]:
     """One round of the worker: roll calls of emergencies no longer active are closed; households still
     waiting past the wait (at once for those nobody could ask) get a door-knocking visit, vulnerable
@@ -709,27 +714,29 @@ def follow_up_roll_calls(now: dt.datetime | None = None, *, limit: int = 500) ->
         )
         .values_list("roll_call_id", flat=True)
     )
-    for pk in due:
+    for start in range(0, len(due), VISITS_PER_COMMIT):
         with transaction.atomic():
-            waiting = (
-                Entry.objects.select_for_update()
-                .filter(pk=pk, status=EntryStatus.WAITING)
-                .select_related("roll_call", "household__unit__building")
-                .first()
-            )
-            if waiting is None or (not waiting.vulnerable and waiting.roll_call_id in blocked):
-                continue
-            if _send_visit(waiting, now):
-                counts["visits"] += 1
-                if waiting.vulnerable and waiting.incident and waiting.incident.assignee_id is None:
-                    blocked.add(waiting.roll_call_id)
+            for pk in due[start : start + VISITS_PER_COMMIT]:
+                waiting = (
+                    Entry.objects.select_for_update()
+                    .filter(pk=pk, status=EntryStatus.WAITING)
+                    .select_related("roll_call", "household__unit__building")
+                    .first()
+                )
+                if waiting is None or (not waiting.vulnerable and waiting.roll_call_id in blocked):
+                    continue
+                if _send_visit(waiting, now):
+                    counts["visits"] += 1
+                    if waiting.vulnerable and waiting.incident and waiting.incident.assignee_id is None:
+                        blocked.add(waiting.roll_call_id)
     seen = list(
         _open_entries()
         .filter(status=EntryStatus.VISITING, incident__status__in=[s.value for s in RESOLVED])
         .values_list("pk", flat=True)[:limit]
     )
-    for pk in seen:
-        with transaction.atomic():
+    accounted: list[Event] = []
+    with transaction.atomic():  # the round's visited households: one commit, one audit record
+        for pk in seen:
             visited = Entry.objects.select_for_update().filter(pk=pk, status=EntryStatus.VISITING).first()
             if visited is None:
                 continue
@@ -740,18 +747,16 @@ def follow_up_roll_calls(now: dt.datetime | None = None, *, limit: int = 500) ->
                 Task.objects.filter(pk=visited.task_id, status=TaskStatus.OPEN).update(
                     status=TaskStatus.DONE, done_at=now
                 )
-            record(
-                actor="system",
-                events=[
-                    Event(
-                        AuditAction.ROLL_CALL_ACCOUNTED,
-                        "household",
-                        visited.household_id,
-                        details={"entry": visited.pk, "incident": visited.incident_id},
-                    )
-                ],
+            accounted.append(
+                Event(
+                    AuditAction.ROLL_CALL_ACCOUNTED,
+                    "household",
+                    visited.household_id,
+                    details={"entry": visited.pk, "incident": visited.incident_id},
+                )
             )
-            counts["accounted"] += 1
+        record(actor="system", events=accounted)
+    counts["accounted"] = len(accounted)
     return counts
 
 
