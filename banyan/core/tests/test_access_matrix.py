@@ -573,3 +573,62 @@ def test_emergencies_by_role_and_scope(username, users, api, outside):
     assert inside.status == ("stood_down" if username in EMERGENCY_MANAGERS else "active")
     assert outside_one.status == "active"
     assert Emergency.objects.filter(community=far).count() == 1
+
+
+# The emergency parts outside tools read (banyan/emergency/api_parts.py): a list of the register or the
+# plans, and an object of the caller's community or of one outside every role's scope but admins' and
+# auditors'.
+EMERGENCY_PART_PATHS = [
+    ("emergency/hazards?limit=500", "list"),
+    ("emergency/plans?limit=500", "list"),
+    ("emergency/plans/{plan}", "object"),
+    ("emergencies/{emergency}/roll-call", "object"),
+    ("emergencies/{emergency}/shelters", "object"),
+    ("emergencies/{emergency}/review", "object"),
+]
+
+
+@pytest.mark.parametrize("username", [*ROLES, None])
+def test_emergency_parts_by_role_and_scope(username, users, api, outside):
+    """GET /emergency/hazards, /emergency/plans, /emergency/plans/{id} and /emergencies/{id}/roll-call,
+    /shelters and /review: viewers read their communities' (lists hold nothing of another community), an
+    object of a community outside the scope is 404; residents 403; no session 401."""
+    from banyan.emergency import services
+    from banyan.emergency.models import Hazard, Plan
+
+    community = _seeded_grids()[0].parent
+    far = outside["other_street"]["community"]
+    body = {"tasks": [{"key": "duty", "title_zh": "值班", "owner_kind": "community_committee",
+                       "owner_role": "grid_worker", "due_minutes": 15}]}  # fmt: skip
+    made = {}
+    for where in (community, far):
+        Plan.objects.filter(community=where, hazard="fire", level=3).delete()
+        Hazard.objects.get_or_create(
+            community=where, kind="fire", defaults={"created_at": clock.now(), "updated_at": clock.now()}
+        )
+        plan = Plan.objects.create(
+            community=where, hazard="fire", level=3, title_zh="火灾", body=body, created_at=clock.now()
+        )
+        emergency = services.activate(actor=users["admin"], community=where, hazard="fire", level=3)
+        made[where.code] = {"plan": plan.pk, "emergency": emergency.pk}
+    client = api(username)
+    sees_far = username in ("admin", "auditor")
+    for template, kind in EMERGENCY_PART_PATHS:
+        inside = client.get(template.format(**made[community.code]))
+        outside_one = client.get(template.format(**made[far.code]))
+        if username is None:
+            assert (inside.status_code, outside_one.status_code) == (401, 401), template
+            continue
+        if username not in EMERGENCY_VIEWERS:
+            assert (inside.status_code, outside_one.status_code) == (403, 403), (username, template)
+            assert inside.data["code"] == "forbidden"
+            continue
+        assert inside.status_code == 200, (username, template, inside.data)
+        if kind == "list":
+            communities = {item["community"] for item in inside.data["items"]}
+            assert community.code in communities, (username, template)
+            assert (far.code in communities) == sees_far, (username, template)
+            continue
+        assert outside_one.status_code == (200 if sees_far else 404), (username, template)
+        if not sees_far:
+            assert outside_one.data["code"] == "not_found"

@@ -87,6 +87,8 @@ def test_the_served_document_is_the_same(client, document):
         ("get", "regions?limit=0", None, 422),
         ("patch", "rules/1", [], 400),
         ("post", "reports", {"category": "flooding", "latitude": "north"}, 400),
+        ("get", "emergency/plans?level=9", None, 400),
+        ("get", "emergency/hazards?limit=0", None, 422),
     ],
 )
 def test_answers_that_used_to_be_undeclared_are_declared(api, document, method, path, body, status):
@@ -94,3 +96,23 @@ def test_answers_that_used_to_be_undeclared_are_declared(api, document, method, 
     assert response.status_code == status, response.data
     template = "/api/v1/" + path.split("?")[0].replace("rules/1", "rules/{rule_id}")
     assert str(status) in {str(s) for s in document["paths"][template][method]["responses"]}
+
+
+def test_the_emergency_parts_are_documented_under_the_emergency_tag(document):
+    """The read-only parts outside tools read (issue 15): each under the tag ``emergency``, GET only, its
+    200 answer the schema whose keys the README's contract names."""
+    schemas = document["components"]["schemas"]
+    parts = {
+        "/api/v1/emergency/hazards": {"count", "items"},
+        "/api/v1/emergency/plans": {"count", "items"},
+        "/api/v1/emergency/plans/{plan_id}": {"id", "community", "hazard", "level", "version", "body"},
+        "/api/v1/emergencies/{emergency_id}/roll-call": {"emergency", "roll_call"},
+        "/api/v1/emergencies/{emergency_id}/shelters": {"emergency", "shelters", "supplies", "summary"},
+        "/api/v1/emergencies/{emergency_id}/review": {"detection", "tasks", "roll_call", "sla", "lessons"},
+    }
+    for path, keys in parts.items():
+        assert set(document["paths"][path]) == {"get"}, path
+        operation = document["paths"][path]["get"]
+        assert operation["tags"] == ["emergency"], path
+        ref = operation["responses"][200]["content"]["application/json"]["schema"]["$ref"]
+        assert keys <= set(schemas[ref.rsplit("/", 1)[-1]]["properties"]), path
