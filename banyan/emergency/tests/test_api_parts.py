@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 
@@ -18,12 +19,26 @@ from banyan.emergency import hazards, review, services
 from banyan.emergency.models import Emergency, Hazard, Plan
 from banyan.emergency.rollcall import services as rollcall
 from banyan.emergency.rollcall.models import Entry
+from banyan.emergency.schemas import (
+    ExposureOut,
+    HazardOut,
+    PlanOut,
+    ReviewOut,
+    RollCallFiguresOut,
+    RollCallOut,
+    ShelterOut,
+    SheltersOut,
+    StockOut,
+    SupplyPlaceOut,
+)
 from banyan.emergency.shelters import services as shelters
 from banyan.emergency.shelters.models import Shelter, Stock
 from banyan.emergency.tests.board_fixtures import community, make_plan, plan, sim
 from banyan.people.auth import create_token
 from banyan.people.models import Resident, User
 from banyan.places.choices import FacilityKind
+
+README = Path(__file__).resolve().parents[3] / "README.md"
 
 HAZARD_KEYS = {
     "id",
@@ -376,3 +391,38 @@ def test_an_emergencys_part_costs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(most):  # not one more a shelter, a stock or a household
         answer = client.get(f"emergencies/{active.pk}/{part}")
     assert answer.status_code == 200
+
+
+# --- the contract -----------------------------------------------------------------------------------
+
+
+def test_the_readme_names_every_path_and_key_of_the_contract():
+    """The README's Emergencies section is the contract outside tools rely on: every path and every key
+    the answers carry is named there (a key added to a schema must be written down)."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Emergencies") : text.index("## Cockpit")]
+    contract = " ".join(section.split())
+    for path in (
+        "GET /emergency/hazards?community=CODE",
+        "GET /emergency/plans?community=CODE&hazard=&level=&current=true",
+        "GET /emergency/plans/{id}",
+        "GET /emergencies/{id}/roll-call",
+        "GET /emergencies/{id}/shelters",
+        "GET /emergencies/{id}/review",
+    ):
+        assert f"`{path}" in contract, path
+    for schema in (
+        HazardOut,
+        ExposureOut,
+        PlanOut,
+        RollCallOut,
+        RollCallFiguresOut,
+        SheltersOut,
+        ShelterOut,
+        SupplyPlaceOut,
+        StockOut,
+        ReviewOut,
+    ):
+        for key in schema.model_fields:
+            assert f'"{key}"' in contract, (schema.__name__, key)
+    assert "a JSON API for the register" not in contract
