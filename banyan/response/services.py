@@ -1119,7 +1119,8 @@ ESCALATIONS_PER_COMMIT = 50
 
 def escalate_due(now: dt.datetime | None = None) -> list[Incident]:
     """Open incidents whose next clock is missed climb one step of their escalation chain; an assigned
-    incident nobody accepted in time goes to the next responder. Up to ``ESCALATIONS_PER_COMMIT`` are
+    incident nobody accepted in time goes to the next responder (each assignment in its own acknowledge
+    window: :func:`reassign_silent`). Up to ``ESCALATIONS_PER_COMMIT`` are
     written in one transaction, their rows locked in id order."""
     now = now or clock.now()
     escalated: list[Incident] = []
@@ -1140,6 +1141,7 @@ def escalate_due(now: dt.datetime | None = None) -> list[Incident]:
                 incident = _escalate(pk, now, shared)
                 if incident is not None:
                     escalated.append(incident)
+    reassign_silent(now)
     return escalated
 
 
@@ -1193,12 +1195,50 @@ def _escalate(pk: int, now: dt.datetime, shared: dict[tuple, Any]) -> Incident |
     _publish(EventName.INCIDENT_ESCALATED, incident)
     _tell_escalation(incident, level, missed[-1].name, target)
     if silent is not None:
-        # Silence counts as a decline: the next responder is asked.
-        incident.status, incident.assignee_id = Status.NEW.value, None
-        incident.save(update_fields=["status", "assignee"])
-        _event(incident, "timed_out", before=Status.ASSIGNED.value, timed_out=silent)
-        dispatch(incident, exclude=_turned_down(incident))
+        _time_out(incident, silent)
     return incident
+
+
+def _time_out(incident: Incident, silent: int) -> None:
+    """Silence counts as a decline: the next responder is asked (``incident`` locked)."""
+    incident.status, incident.assignee_id = Status.NEW.value, None
+    incident.save(update_fields=["status", "assignee"])
+    _event(incident, "timed_out", before=Status.ASSIGNED.value, timed_out=silent)
+    dispatch(incident, exclude=_turned_down(incident))
+
+
+def reassign_silent(now: dt.datetime | None = None) -> int:
+    """Each assignment has the acknowledge window, not only the first: an incident whose acknowledge
+    clock was already escalated (the first responder was silent) and whose new assignee has been silent
+    as long again goes to the next (a door-knock held by a phone in a pocket is not left for an hour).
+    :func:`escalate_due` ends with it; returns how many were timed out."""
+    now = now or clock.now()
+    rows = (
+        Incident.objects.open()
+        .filter(
+            status=Status.ASSIGNED.value,
+            accepted_at__isnull=True,
+            escalation_level__gte=1,
+            assigned_at__isnull=False,
+            acknowledge_due__isnull=False,
+        )
+        .values_list("pk", "assigned_at", "acknowledge_due", "created_at")
+    )
+    due = [pk for pk, assigned, ack_due, created in rows if assigned + (ack_due - created) < now]
+    done = 0
+    for pk in due:
+        with transaction.atomic():
+            incident = Incident.objects.select_for_update().filter(pk=pk).first()
+            if incident is None or incident.status != Status.ASSIGNED.value or incident.accepted_at:
+                continue
+            assigned, ack_due = incident.assigned_at, incident.acknowledge_due
+            if incident.assignee_id is None or assigned is None or ack_due is None:
+                continue
+            if assigned + (ack_due - incident.created_at) >= now:
+                continue
+            _time_out(incident, incident.assignee_id)
+            done += 1
+    return done
 
 
 def _turned_down(incident: Incident) -> set[int]:

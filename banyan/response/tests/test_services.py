@@ -179,6 +179,28 @@ def test_missed_clocks_escalate_along_the_chain_and_silence_moves_on(site, users
     assert again.events.filter(kind="escalated").last().details["to"] == {"organisation": "ORG-STREET"}
 
 
+def test_each_assignment_has_its_own_acknowledge_window(site, users, now):
+    incident = flood(site, None)
+    near, middle, far = site["responders"]
+    now.advance(121)  # the first is silent for the 2-minute window: escalated, the next asked
+    [escalated] = services.escalate_due()
+    assert (escalated.escalation_level, escalated.assignee_id) == (1, middle.user_id)
+    now.advance(119)  # the second has had less than the window
+    assert services.reassign_silent() == 0
+    assert Incident.objects.get(pk=incident.pk).assignee_id == middle.user_id
+    now.advance(2)  # and now as long as the window in silence: the third is asked, no new escalation
+    assert services.escalate_due() == []
+    moved = Incident.objects.get(pk=incident.pk)
+    assert (moved.assignee_id, moved.escalation_level, moved.status) == (far.user_id, 1, "assigned")
+    assert list(moved.events.filter(kind="timed_out").values_list("details__timed_out", flat=True)) == [
+        near.user_id,
+        middle.user_id,
+    ]
+    services.act(actor=far.user, incident=moved, move="accept")
+    now.advance(600)  # accepted: nobody takes it away
+    assert services.reassign_silent() == 0
+
+
 @pytest.mark.parametrize(
     "kwargs,field",
     [
