@@ -27,8 +27,21 @@ are listed:
   ``banyan.response.services.matrix_gaps`` finds them (where: ``GRID:CATEGORY`` codes).
 - ``hazard_without_rule`` — a hazard of the community that no active warning rule covers (where:
   the hazard's incident category code).
+- ``high_risk_hazard_without_plan`` — a hazard of the register whose risk (likelihood × impact) is high
+  (``banyan.emergency.hazards.RISK_HIGH`` or more) with no current plan at one of the four levels
+  (where: ``HAZARD:LEVEL`` codes, ``typhoon:1``).
+- ``hazard_review_overdue`` — a hazard of the register never reviewed or last reviewed a year ago or
+  more (``banyan.emergency.hazards.review_due``; where: hazard codes).
+- ``exposed_care_without_shelter`` — a hazard of the register that exposes residents in care while the
+  community has no shelter installed (where: hazard codes).
 
-Hazards: the hazard register (issue 15) does not exist yet, so a community's hazards are the incident
+Hazards: with a hazard register (``banyan.emergency.hazards``, issue 15), a community's hazards are
+the register's. The ones devices sense (:data:`SENSED`: flood, fire, gas leak, crowd incident) need a
+rule of their incident category (flooding, fire/smoke, gas, crowding); the others (typhoon, heat and
+cold waves, epidemic, outage, earthquake, collapse) have no sensing counterpart: they are reported as
+covered by a plan (a current plan of the hazard), not by a rule, and are never a ``hazard_without_rule``.
+The everyday hazards the devices imply and no register hazard names (falls and medical emergencies,
+wellness checks) are still checked. Without a register, a community's hazards are the incident
 categories its installed device kinds and its facilities imply (:data:`HAZARDS`, a small table): a
 smoke detector is there because fire is a hazard, a combustible-gas detector for gas leaks, a water
 level sensor or an underground garage for flooding, wearables and SOS buttons for falls and medical
@@ -36,7 +49,8 @@ emergencies, water meters, door contacts and motion sensors for wellness checks 
 alone, crowd counters, plazas and sports fields for crowding. A rule covers a hazard when it is
 active, belongs to the community, and either opens incidents of the hazard's category
 (``incident_category``) or watches one of the metrics the catalogue maps to it
-(``Category.alert_metrics``). Offline rules watch no metric: they cover no hazard.
+(``Category.alert_metrics``). Offline rules watch no metric: they cover no hazard. The JSON's
+``hazards`` says where the hazards came from and what covers each (:func:`hazard_cover`).
 
 The checks read the community's data whole: callers decide who may see it (the page: roles that may
 change places, within their scope; the command: the operator).
@@ -61,6 +75,12 @@ from banyan.core import clock
 from banyan.core.access import Action, can
 from banyan.core.choices import Role
 from banyan.core.errors import NotFound, PermissionDenied
+from banyan.emergency import hazards as register
+from banyan.emergency.choices import HazardKind, Level
+from banyan.emergency.forms_board import LEVEL_NAMES
+from banyan.emergency.models import Hazard as RegisterHazard
+from banyan.emergency.models import Plan
+from banyan.emergency.shelters.models import Shelter
 from banyan.people.choices import ResidenceStatus, ResidentTag
 from banyan.people.models import CareProfile, Resident, User
 from banyan.places.choices import FacilityKind, RegionKind, UnitUse
@@ -100,6 +120,16 @@ HAZARDS: tuple[Hazard, ...] = (
     ),
 )
 
+BY_CATEGORY = {hazard.category: hazard for hazard in HAZARDS}
+# The register's hazards that devices sense, as the incident category their alerts open (and so the device
+# kinds of :data:`HAZARDS`: flooding a water-level sensor, fire/smoke a smoke detector …).
+SENSED: dict[str, str] = {
+    HazardKind.FLOOD.value: "flooding",
+    HazardKind.FIRE.value: "fire_smoke",
+    HazardKind.GAS_LEAK.value: "gas",
+    HazardKind.CROWD.value: "crowding",
+}
+
 
 @dataclass
 class Gap:
@@ -121,17 +151,21 @@ class Gap:
 class Readiness:
     community: Region
     missing: list[Gap] = field(default_factory=list)
+    # Where the hazards came from and what covers each (:func:`hazard_cover`).
+    hazards: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
         return not self.missing
 
     def as_dict(self) -> dict[str, Any]:
-        """The contract's object: ``{"community", "ready", "missing": [{"what", "count", "where"}]}``."""
+        """The contract's object: ``{"community", "ready", "missing": [{"what", "count", "where"}]}``, and
+        ``hazards`` (:func:`hazard_cover`)."""
         return {
             "community": self.community.code,
             "ready": self.ready,
             "missing": [gap.as_dict() for gap in self.missing],
+            "hazards": self.hazards,
         }
 
 
@@ -146,6 +180,9 @@ TITLES = {
     "device_without_place": _("Devices without a place"),
     "matrix_cell_without_owner": _("Responsibility-matrix cells without an owner"),
     "hazard_without_rule": _("Hazards without a warning rule"),
+    "high_risk_hazard_without_plan": _("High-risk hazards without a plan at every level"),
+    "hazard_review_overdue": _("Hazards whose yearly review is overdue"),
+    "exposed_care_without_shelter": _("Hazards exposing residents in care, and no shelter"),
 }
 HOW_TO_FIX = {
     "community_without_grids": _("Draw or import the grids."),
@@ -163,6 +200,17 @@ HOW_TO_FIX = {
     "device_without_place": _("Give each device its building, unit, facility or zone."),
     "matrix_cell_without_owner": _("Name who answers for these categories in these grids."),
     "hazard_without_rule": _("Add a warning rule that opens incidents of these categories."),
+    "high_risk_hazard_without_plan": _(
+        "Each hazard of high risk needs a current plan at every level, I to IV: add the missing ones on the "
+        "plans page (a platform administrator can make them from the shipped templates)."
+    ),
+    "hazard_review_overdue": _(
+        "Review these hazards of the register: check their likelihood and impact and mark them reviewed."
+    ),
+    "exposed_care_without_shelter": _(
+        "Residents in care are exposed to these hazards and the community has no shelter: set up its "
+        "shelters (a platform administrator can make them from its facilities)."
+    ),
 }
 
 
@@ -331,7 +379,30 @@ def check_matrix(community: Region, grids: list[Region]) -> Gap | None:
     return Gap("matrix_cell_without_owner", len(where), where, url, words)
 
 
+def _register(community: Region) -> list[RegisterHazard]:
+    """The community's hazard register, riskiest first (empty: it has none)."""
+    found = list(RegisterHazard.objects.filter(community=community))
+    return sorted(found, key=lambda hazard: (-hazard.risk, hazard.kind))
+
+
+def _hazard_words(kind: str) -> str:
+    return str(HazardKind(kind).label) if kind in HazardKind.values else kind
+
+
 def community_hazards(community: Region) -> list[Hazard]:
+    """The hazards a rule must cover: with a register, its sensed hazards (:data:`SENSED`) and the
+    everyday ones the devices imply that no register hazard names; without one, those the devices and
+    facilities imply."""
+    implied = _implied_hazards(community)
+    registered = _register(community)
+    if not registered:
+        return implied
+    named = set(SENSED.values())
+    sensed = [BY_CATEGORY[SENSED[hazard.kind]] for hazard in registered if hazard.kind in SENSED]
+    return sensed + [hazard for hazard in implied if hazard.category not in named]
+
+
+def _implied_hazards(community: Region) -> list[Hazard]:
     """The hazards the community's installed devices and its facilities imply (:data:`HAZARDS`)."""
     device_kinds = set(Device.objects.filter(community=community).values_list("kind", flat=True))
     facility_kinds = set(
@@ -373,6 +444,101 @@ def check_hazard_rules(community: Region, grids: list[Region]) -> Gap | None:
     return Gap("hazard_without_rule", len(lacking), lacking, _url("warning:rule-new"), words)
 
 
+def hazard_cover(community: Region) -> dict[str, Any]:
+    """Where the community's hazards came from and what covers each: ``{"from": "register" | "devices",
+    "items": [{"hazard", "risk", "category", "device_kinds", "covered_by"}]}``. With a register, one item
+    per register hazard, riskiest first (``hazard`` its code, ``risk`` likelihood × impact, ``category``
+    and ``device_kinds`` its sensing counterpart or null and []); without one, one item per implied
+    hazard (``hazard`` and ``category`` its incident category, ``risk`` null). ``covered_by`` is
+    ``"rule"`` (an active rule covers its category), ``"plan"`` (no sensing counterpart: a current plan
+    of the hazard covers it, not a rule) or null (nothing does)."""
+    covered = covered_categories(community)
+    registered = _register(community)
+    if not registered:
+        implied: list[dict[str, Any]] = [
+            {
+                "hazard": hazard.category,
+                "risk": None,
+                "category": hazard.category,
+                "device_kinds": list(hazard.device_kinds),
+                "covered_by": "rule" if hazard.category in covered else None,
+            }
+            for hazard in _implied_hazards(community)
+        ]
+        return {"from": "devices", "items": implied}
+    planned = set(
+        Plan.objects.filter(community=community, is_current=True).values_list("hazard", flat=True).distinct()
+    )
+    items: list[dict[str, Any]] = []
+    for hazard in registered:
+        category = SENSED.get(hazard.kind)
+        if category is not None:
+            covered_by = "rule" if category in covered else None
+        else:
+            covered_by = "plan" if hazard.kind in planned else None
+        sensing = BY_CATEGORY[category].device_kinds if category else ()
+        items.append(
+            {
+                "hazard": hazard.kind,
+                "risk": hazard.risk,
+                "category": category,
+                "device_kinds": list(sensing),
+                "covered_by": covered_by,
+            }
+        )
+    return {"from": "register", "items": items}
+
+
+def plan_covered(result: Readiness) -> list[str]:
+    """The register's hazards a plan covers, not a rule (no sensing counterpart), by their names."""
+    items = result.hazards.get("items", []) if result.hazards else []
+    return [_hazard_words(item["hazard"]) for item in items if item["covered_by"] == "plan"]
+
+
+def check_high_risk_plans(community: Region, grids: list[Region]) -> Gap | None:
+    high = [hazard for hazard in _register(community) if hazard.risk >= register.RISK_HIGH]
+    if not high:
+        return None
+    current = set(
+        Plan.objects.filter(community=community, is_current=True, hazard__in=[h.kind for h in high])
+        .values_list("hazard", "level")
+        .distinct()
+    )
+    lacking = [(h.kind, level) for h in high for level in Level.values if (h.kind, level) not in current]
+    if not lacking:
+        return None
+    where = [f"{kind}:{level}" for kind, level in lacking]
+    words = [
+        gettext_now("%(hazard)s, %(level)s") % {"hazard": _hazard_words(kind), "level": LEVEL_NAMES[level]}
+        for kind, level in lacking
+    ]
+    return Gap("high_risk_hazard_without_plan", len(where), where, _url("emergency:plan-list"), words)
+
+
+def _register_gap(what: str, found: list[RegisterHazard], url: str) -> Gap | None:
+    if not found:
+        return None
+    kinds = [hazard.kind for hazard in found]
+    return Gap(what, len(kinds), kinds, url, [_hazard_words(kind) for kind in kinds])
+
+
+def check_register_review(community: Region, grids: list[Region]) -> Gap | None:
+    now = clock.now()
+    due = [hazard for hazard in _register(community) if register.review_due(hazard, now)]
+    return _register_gap("hazard_review_overdue", due, _url("emergency:hazard-list"))
+
+
+def check_shelters(community: Region, grids: list[Region]) -> Gap | None:
+    exposing = [
+        hazard
+        for hazard in _register(community)
+        if isinstance(hazard.exposure, dict) and (hazard.exposure.get("residents_in_care") or 0) > 0
+    ]
+    if not exposing or Shelter.objects.filter(community=community).exists():
+        return None
+    return _register_gap("exposed_care_without_shelter", exposing, _url("emergency:shelter-list"))
+
+
 CHECKS: tuple[Callable[[Region, list[Region]], Gap | None], ...] = (
     check_grids,
     check_grid_workers,
@@ -383,6 +549,9 @@ CHECKS: tuple[Callable[[Region, list[Region]], Gap | None], ...] = (
     check_device_places,
     check_matrix,
     check_hazard_rules,
+    check_high_risk_plans,
+    check_register_review,
+    check_shelters,
 )
 WHATS = tuple(TITLES)
 
@@ -390,7 +559,7 @@ WHATS = tuple(TITLES)
 def readiness(community: Region) -> Readiness:
     """Every check on ``community`` (a region of kind community), in the order of :data:`CHECKS`."""
     grids = _grids(community)
-    result = Readiness(community)
+    result = Readiness(community, hazards=hazard_cover(community))
     for check in CHECKS:
         gap = check(community, grids)
         if gap is not None:

@@ -161,6 +161,7 @@ def readiness_page(request: HttpRequest) -> HttpResponse:
             for gap in result.missing
         ],
         may_see_all=readiness.communities_for(user).count() > 1,
+        plan_covered=readiness.plan_covered(result),
     )
     return render(request, "cockpit/readiness.html", context)
 

@@ -60,6 +60,10 @@ GATHERING_KINDS = (
 LIFT_FLOORS = 7  # buildings of 7 floors and more have lifts by Chinese residential code (unless known not)
 OLD_AGE = 65
 REVIEW_EVERY = dt.timedelta(days=365)
+# Risk bands of likelihood × impact (1–25), as a 5×5 risk matrix reads them: 12 and more is high (red), 6
+# to 11 medium (yellow), under 6 low (blue). Go-live readiness asks a plan at every level of a high one.
+RISK_HIGH = 12
+RISK_MEDIUM = 6
 NOTES_MAX = 2000
 
 
@@ -200,6 +204,16 @@ def get_hazard_for(user, pk: int, action: Action = Action.VIEW_EMERGENCIES) -> H
     if hazard is None:
         raise NotFound(_("No such hazard."))
     return hazard
+
+
+def risk_band(risk: int) -> tuple[str, str]:
+    """The band of a risk and its colour: ``("high", "red")``, ``("medium", "yellow")`` or ``("low",
+    "blue")`` (see :data:`RISK_HIGH`)."""
+    if risk >= RISK_HIGH:
+        return "high", "red"
+    if risk >= RISK_MEDIUM:
+        return "medium", "yellow"
+    return "low", "blue"
 
 
 def review_due(hazard: Hazard, now: dt.datetime | None = None) -> bool:

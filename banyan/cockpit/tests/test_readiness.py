@@ -16,6 +16,10 @@ from django.test import Client
 from banyan.cockpit import readiness
 from banyan.conftest import make_community_under, make_region, make_resident
 from banyan.core import clock
+from banyan.emergency.hazards import RISK_HIGH, install_register
+from banyan.emergency.models import Hazard, Plan
+from banyan.emergency.plans import install_plans
+from banyan.emergency.shelters.models import Shelter
 from banyan.people.models import CareProfile, Household, Organisation, User
 from banyan.places.models import Building, Facility, Region, Unit
 from banyan.response.models import Category, Responsibility
@@ -24,7 +28,10 @@ from banyan.warning.models import Rule
 
 NOW = dt.datetime(2026, 7, 1, 9, 0, tzinfo=dt.UTC)
 DEMO = "330102001001"
-TOP_KEYS = {"community", "ready", "missing"}
+TOP_KEYS = {"community", "ready", "missing", "hazards"}
+# A community without a hazard register and without devices or facilities that imply a hazard.
+NO_HAZARDS = {"from": "devices", "items": []}
+TOWN_READY = {"community": "T-RDY", "ready": True, "missing": [], "hazards": NO_HAZARDS}
 GAP_KEYS = {"what", "count", "where"}
 
 
@@ -95,7 +102,13 @@ def test_the_demo_community_json_has_the_contract_keys_word_for_word(demo):
 
 def test_the_demo_community_lacks_households_in_vacant_flats_and_some_care_profiles(demo):
     found = gaps(demo)
-    assert sorted(found) == ["care_needed_without_profile", "unit_without_household"]
+    # The seed installs the register (never reviewed) and every plan, but no shelter.
+    assert sorted(found) == [
+        "care_needed_without_profile",
+        "exposed_care_without_shelter",
+        "hazard_review_overdue",
+        "unit_without_household",
+    ]
     empty = found["unit_without_household"]
     assert empty["count"] == len(empty["where"])
     assert all("幢" in place and "单元" in place for place in empty["where"])
@@ -120,6 +133,7 @@ def test_a_bare_community_lacks_its_grids_and_nothing_can_be_checked_below(stree
         "community": "T-BARE",
         "ready": False,
         "missing": [{"what": "community_without_grids", "count": 1, "where": ["T-BARE"]}],
+        "hazards": NO_HAZARDS,
     }
     grid = make_region(bare, "grid", "T-BARE-G1")
     found = gaps(bare)
@@ -316,6 +330,138 @@ def test_a_facility_implies_a_hazard_and_a_rule_naming_its_category_covers_it(to
     assert gaps(town["community"]) == {}
 
 
+# --- with a hazard register ---------------------------------------------------------------------------
+
+
+def rule_for(town, category: str, metric: str) -> Rule:
+    return Rule.objects.create(
+        name=category,
+        kind="threshold",
+        grade="orange",
+        params={"metric": metric, "raise_at": 1, "clear_below": 1},
+        incident_category=category,
+        community=town["community"],
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def test_the_demo_community_hazards_come_from_its_register(demo):
+    cover = readiness.readiness(demo).as_dict()["hazards"]
+    assert cover["from"] == "register"
+    items = {item["hazard"]: item for item in cover["items"]}
+    assert len(items) == Hazard.objects.filter(community=demo).count() == 11
+    risks = [item["risk"] for item in cover["items"]]
+    assert risks == sorted(risks, reverse=True)  # riskiest first
+    assert items["flood"] == {
+        "hazard": "flood",
+        "risk": 12,
+        "category": "flooding",
+        "device_kinds": ["water_level"],
+        "covered_by": "rule",
+    }
+    assert items["gas_leak"]["category"] == "gas" and items["gas_leak"]["device_kinds"] == ["combustible_gas"]
+    assert items["crowd"]["category"] == "crowding" and items["fire"]["category"] == "fire_smoke"
+    for kind in ("typhoon", "heat_wave", "epidemic", "earthquake"):
+        assert items[kind]["category"] is None and items[kind]["covered_by"] == "plan"
+    assert "hazard_without_rule" not in gaps(demo) and "high_risk_hazard_without_plan" not in gaps(demo)
+
+
+def test_with_a_register_its_sensed_hazards_need_rules_and_the_others_do_not(town):
+    community = town["community"]
+    install_register(community, actor="cli")
+    found = gaps(community)
+    # No device is installed: the register, not the devices, says which hazards a rule must cover
+    # (riskiest first: fire and flood 12, gas leak 8, crowd 6).
+    assert found["hazard_without_rule"]["where"] == ["fire_smoke", "flooding", "gas", "crowding"]
+    rule_for(town, "flooding", "water_level_cm")
+    rule_for(town, "fire_smoke", "smoke_alarm")
+    rule_for(town, "gas", "gas_lel")
+    assert gaps(community)["hazard_without_rule"]["where"] == ["crowding"]
+    rule_for(town, "crowding", "person_count")
+    assert "hazard_without_rule" not in gaps(community)
+    # Falls and wellness checks the devices imply are still checked beside the register.
+    device(town, "T-RDY-SOS1", "sos_button", unit=town["unit"])
+    assert gaps(community)["hazard_without_rule"]["where"] == ["fall_medical"]
+    cover = {item["hazard"]: item for item in readiness.hazard_cover(community)["items"]}
+    assert cover["typhoon"]["covered_by"] is None  # no plan yet, and no rule could cover it
+    install_plans(community, actor="cli")
+    assert readiness.hazard_cover(community)["items"][0] == {
+        "hazard": "typhoon", "risk": 16, "category": None, "device_kinds": [], "covered_by": "plan",
+    }  # fmt: skip
+
+
+def test_a_high_risk_hazard_without_a_plan_at_every_level(town):
+    community = town["community"]
+    install_register(community, actor="cli")
+    found = gaps(community)["high_risk_hazard_without_plan"]
+    high = {"typhoon", "heat_wave", "epidemic", "fire", "flood"}  # the defaults at 12 and more
+    assert {code.split(":")[0] for code in found["where"]} == high
+    assert found["count"] == len(high) * 4 and found["where"][:4] == [
+        f"typhoon:{level}" for level in (1, 2, 3, 4)
+    ]
+    install_plans(community, actor="cli")
+    assert "high_risk_hazard_without_plan" not in gaps(community)
+    Plan.objects.filter(community=community, hazard="fire", level=1).update(is_current=False)
+    Plan.objects.filter(community=community, hazard="cold_wave", level=1).update(is_current=False)  # low risk
+    assert gaps(community)["high_risk_hazard_without_plan"] == {
+        "what": "high_risk_hazard_without_plan",
+        "count": 1,
+        "where": ["fire:1"],
+    }
+    Hazard.objects.filter(community=community, kind="cold_wave").update(likelihood=4, impact=3)
+    assert 4 * 3 >= RISK_HIGH
+    # Riskiest first, then by code.
+    assert gaps(community)["high_risk_hazard_without_plan"]["where"] == ["cold_wave:1", "fire:1"]
+    Hazard.objects.filter(community=community, kind="fire").update(likelihood=1, impact=4)
+    assert gaps(community)["high_risk_hazard_without_plan"]["where"] == ["cold_wave:1"]
+
+
+def test_a_register_not_reviewed_within_a_year(town, now):
+    community = town["community"]
+    install_register(community, actor="cli")
+    install_plans(community, actor="cli")
+    assert gaps(community)["hazard_review_overdue"]["count"] == 11  # never reviewed
+    Hazard.objects.filter(community=community).update(reviewed_at=NOW - dt.timedelta(days=364))
+    assert "hazard_review_overdue" not in gaps(community)
+    Hazard.objects.filter(community=community, kind="typhoon").update(
+        reviewed_at=NOW - dt.timedelta(days=365)
+    )
+    assert gaps(community)["hazard_review_overdue"] == {
+        "what": "hazard_review_overdue", "count": 1, "where": ["typhoon"],
+    }  # fmt: skip
+    now.advance(dt.timedelta(days=2))  # a year has gone by for all of them
+    assert gaps(community)["hazard_review_overdue"]["count"] == 11
+
+
+def test_a_hazard_exposing_residents_in_care_without_a_shelter(town):
+    community = town["community"]
+    install_register(community, actor="cli")
+    exposing = sorted(
+        hazard.kind
+        for hazard in Hazard.objects.filter(community=community)
+        if hazard.exposure["residents_in_care"]
+    )
+    assert "flood" in exposing and "heat_wave" in exposing  # the resident in care lives on the ground floor
+    found = gaps(community)["exposed_care_without_shelter"]
+    assert sorted(found["where"]) == exposing and found["count"] == len(exposing)
+    Shelter.objects.create(facility=town["facility"], community=community, capacity=20, created_at=NOW)
+    assert "exposed_care_without_shelter" not in gaps(community)
+    Shelter.objects.filter(community=community).delete()
+    Hazard.objects.filter(community=community).update(exposure={"residents_in_care": 0})
+    assert "exposed_care_without_shelter" not in gaps(community)  # nobody in care exposed
+
+
+def test_the_register_gaps_are_named_on_the_page_in_chinese(users, demo):
+    text = page(users["director"], f"?community={DEMO}", "zh-hans").content.decode()
+    assert 'data-what="hazard_review_overdue"' in text and 'data-what="exposed_care_without_shelter"' in text
+    assert "台风" in text and 'href="/emergency/hazards/"' in text and 'href="/emergency/shelters/"' in text
+    assert "typhoon" not in text  # hazards by their names, not their codes
+    assert "由预案覆盖" in text  # the hazards a plan covers, not a rule
+    english = page(users["director"], f"?community={DEMO}").content.decode()
+    assert "Covered by a plan, not by a rule" in english and "Typhoon" in english
+
+
 def test_every_what_has_a_title_and_a_way_to_fix_it():
     assert set(readiness.TITLES) == set(readiness.HOW_TO_FIX) == set(readiness.WHATS)
     assert len(readiness.CHECKS) == len(readiness.WHATS)
@@ -419,7 +565,7 @@ def test_the_command_writes_the_json_and_exits_1_when_not_ready(demo, tmp_path, 
 def test_the_command_exits_0_when_ready(town, tmp_path, capsys):
     out = tmp_path / "readiness.json"
     call_command("readiness", "--community", "T-RDY", "--json", str(out))
-    assert json.loads(out.read_text(encoding="utf-8")) == {"community": "T-RDY", "ready": True, "missing": []}
+    assert json.loads(out.read_text(encoding="utf-8")) == TOWN_READY
     assert "T-RDY: ready" in capsys.readouterr().out
 
 
@@ -448,10 +594,10 @@ def test_without_community_several_communities_are_summed_and_listed(demo, town,
         call_command("readiness", "--json", str(out))
     assert refused.value.returncode == 1
     data = json.loads(out.read_text(encoding="utf-8"))
-    assert set(data) == TOP_KEYS | {"communities"}
+    assert set(data) == {"community", "ready", "missing", "communities"}
     assert data["community"] is None and data["ready"] is False
     assert [c["community"] for c in data["communities"]] == [DEMO, "T-RDY"]
-    assert data["communities"][1] == {"community": "T-RDY", "ready": True, "missing": []}
+    assert data["communities"][1] == TOWN_READY
     demo_gaps = readiness.readiness(demo).as_dict()["missing"]
     assert data["missing"] == [{"what": g["what"], "count": g["count"], "where": [DEMO]} for g in demo_gaps]
     printed = capsys.readouterr().out
@@ -461,5 +607,5 @@ def test_without_community_several_communities_are_summed_and_listed(demo, town,
 def test_the_json_can_go_to_stdout_with_the_summary_on_stderr(town, capsys):
     call_command("readiness", "--community", "T-RDY", "--json", "-")
     captured = capsys.readouterr()
-    assert json.loads(captured.out) == {"community": "T-RDY", "ready": True, "missing": []}
+    assert json.loads(captured.out) == TOWN_READY
     assert "T-RDY: ready" in captured.err
