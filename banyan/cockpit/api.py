@@ -55,8 +55,9 @@ def walking_paths(request: AuthenticatedHttpRequest, query: Query[CommunityQuery
 @router.get("/cockpit/state", response={200: dict, **ERRORS})
 def live_state(request: AuthenticatedHttpRequest, query: Query[CommunityQuery]):
     """What changes: active alerts, open incidents with their clocks, responders (on duty, load, last
-    position) and each building's counts of alerts, incidents and vulnerable residents. The live
-    stream (``/cockpit/stream``) sends the same first, then every change."""
+    position) and each building's counts of alerts, incidents and vulnerable residents; the active
+    emergency (``emergency``) and the hazard register's riskiest hazards (``risks``, counts only). The
+    live stream (``/cockpit/stream``) sends the same first, then every change."""
     return services.live_state(request.user, _community(request, query), language=_language())
 
 

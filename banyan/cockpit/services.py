@@ -5,8 +5,9 @@
 - :func:`walking_paths` — the walking graph's segments (kind, and whether they lie on an island no one
   can walk to), loaded only when the map's paths layer is turned on.
 - :func:`live_state` — what changes: active alerts, open incidents with their clocks, responders'
-  last positions, each building's state, and the active emergency the screen leads with
-  (:mod:`banyan.cockpit.emergency_mode`); :func:`alert_item`, :func:`incident_item` and
+  last positions, each building's state, the active emergency the screen leads with
+  (:mod:`banyan.cockpit.emergency_mode`) and the hazard register's riskiest hazards
+  (:mod:`banyan.cockpit.risks`); :func:`alert_item`, :func:`incident_item` and
   :func:`responder_item` are the same items one at a time, for the live stream.
 - :func:`figures` — the key figures (alerts and incidents by grade and clock, SLA compliance,
   devices, vulnerable residents and when each was last checked on, reports and satisfaction, the
@@ -44,6 +45,7 @@ from banyan.care.board import care_board
 from banyan.care.models import CheckIn, Visit
 from banyan.care.visits import may_send_someone
 from banyan.cockpit.emergency_mode import emergency_state
+from banyan.cockpit.risks import risks_state
 from banyan.core import clock, vault
 from banyan.core.access import Action, can
 from banyan.core.errors import NotFound, PermissionDenied
@@ -459,6 +461,8 @@ def live_state(user, community: Region, *, language: str = "") -> dict[str, Any]
         "buildings": building_states(user, community),
         # None, or the active emergency the screen leads with (banyan/cockpit/emergency_mode.py).
         "emergency": emergency_state(user, community, language=language),
+        # None, or the hazard register's riskiest hazards for the risks panel (banyan/cockpit/risks.py).
+        "risks": risks_state(user, community, language=language),
     }
 
 

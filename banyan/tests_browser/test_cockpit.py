@@ -233,6 +233,7 @@ def test_layouts_themes_phone_and_the_street_view(browser, community, tmp_path):
     assert "逾期未报" in care.locator("[data-care-today-missed]").inner_text()
     link = care.locator("[data-care-today-link] a")
     assert link.is_visible() and link.inner_text() == "派人上门"
+    assert "风险研判" in page.inner_text("[data-risks]") and page.locator("[data-risk-kind]").count() == 5
     scroll_width, inner_width = no_horizontal_scroll(page)
     assert scroll_width <= inner_width, "the laptop layout does not scroll sideways"
     map_box = page.locator("#cockpit-map").bounding_box()

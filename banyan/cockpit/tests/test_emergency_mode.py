@@ -14,6 +14,7 @@ from django.test import AsyncClient
 
 from banyan.cockpit import views
 from banyan.cockpit.emergency_mode import emergency_state
+from banyan.cockpit.tests.test_risks import other_director
 from banyan.core import clock
 from banyan.emergency import services
 from banyan.emergency.models import Emergency, Task
@@ -24,10 +25,10 @@ from banyan.emergency.shelters.models import Shelter, Stock
 from banyan.emergency.tests.board_fixtures import community, make_plan, plan, sim
 from banyan.notify.tests.test_stream import Stream
 from banyan.people.auth import create_token
-from banyan.people.models import Resident, User
+from banyan.people.models import Resident
 from banyan.places.choices import FacilityKind
 
-STATE_KEYS = {"now", "community", "alerts", "incidents", "responders", "buildings", "emergency"}
+STATE_KEYS = {"now", "community", "alerts", "incidents", "responders", "buildings", "emergency", "risks"}
 
 
 @pytest.fixture
@@ -136,12 +137,9 @@ def test_the_most_severe_leads_and_the_others_are_listed(api, active, users):
 
 
 def test_a_director_of_another_community_sees_nothing_of_it(api, active, outside, users):
-    sibling = outside["sibling"]["community"]
-    other = User.objects.create_user("t-cockpit-sib", role="community_director", region=sibling)
-    client = api()
-    client.headers["Authorization"] = f"Bearer {create_token(other)}"
+    other, client = other_director(api, outside, "t-cockpit-sib")
     own = client.get("cockpit/state")
-    assert own.status_code == 200 and own.data["community"] == sibling.code
+    assert own.status_code == 200 and own.data["community"] == other.region.code
     assert own.data["emergency"] is None
     assert client.get("cockpit/state", data={"community": community().code}).status_code == 404
     assert state(api, "street01", community=community().code)["emergency"]["id"] == active.pk

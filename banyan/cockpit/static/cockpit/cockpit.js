@@ -7,7 +7,8 @@
  * by state, flashes a new red or orange alert, sounds an optional chime and opens its side panel
  * (place, care needs as counts, nearest responders, one-click dispatch). While an emergency of the
  * community is active (the state's "emergency", then the stream's "emergency" events), its banner and
- * panels lead the screen (renderEmergency). Figures (ECharts) come from
+ * panels lead the screen (renderEmergency); otherwise a small panel lists the hazard register's
+ * riskiest hazards (the state's "risks", renderRisks). Figures (ECharts) come from
  * GET /api/v1/cockpit/figures every 30 s and shortly after changes; crowd density per zone from
  * GET /api/v1/cockpit/crowd with a 24-hour slider.
  *
@@ -671,6 +672,58 @@
     );
   }
 
+  // --- the risks panel (the state's "risks": null, or the hazard register's riskiest hazards) -------
+
+  var risksSection = root.querySelector("[data-risks]");
+  var risksData = null;
+  var dayFormat = zonedFormat({ year: "numeric", month: "2-digit", day: "2-digit" });
+
+  function riskCount(label, value) {
+    return el("div", {}, [el("dt", { text: label }), el("dd", { text: String(value) })]);
+  }
+
+  function renderRisks(data) {
+    risksData = data || null;
+    metrics.risks = risksData ? risksData.hazards.length : null;
+    if (!risksSection) {
+      return;
+    }
+    // Normal mode only: while an emergency leads the screen, its panels take the place.
+    risksSection.hidden = !risksData || !risksData.count || Boolean(metrics.emergency);
+    if (!risksData) {
+      return;
+    }
+    risksSection.querySelector("[data-risks-count]").textContent = String(risksData.count);
+    var list = risksSection.querySelector("[data-risk-list]");
+    list.replaceChildren.apply(
+      list,
+      risksData.hazards.map(function (hazard) {
+        return el("li", { class: "risk-item", "data-risk-kind": hazard.kind }, [
+          el("span", { class: "grade-dot grade-dot--" + hazard.grade, text: t("risk-" + hazard.band) }),
+          " ",
+          el("a", { href: hazard.url, text: hazard.label }),
+          " ",
+          el("span", { class: "secondary", text: t("risk-value").replace("{n}", String(hazard.risk)) }),
+          el("dl", { class: "emergency-counts risk-counts" }, [
+            riskCount(t("risk-places"), hazard.places),
+            riskCount(t("risk-households"), hazard.households),
+            riskCount(t("risk-care"), hazard.residents_in_care),
+          ]),
+        ]);
+      })
+    );
+    var review = risksSection.querySelector("[data-risk-review]");
+    var said = risksData.reviewed_at
+      ? t("risk-reviewed").replace("{day}", dayFormat.format(new Date(risksData.reviewed_at)))
+      : t("risk-never-reviewed");
+    review.replaceChildren(document.createTextNode(said));
+    if (risksData.review_due) {
+      review.appendChild(document.createTextNode(" · "));
+      review.appendChild(el("span", { class: "clock--missed", "data-risk-review-due": "1", text: t("risk-review-due") }));
+    }
+    risksSection.querySelector("[data-risk-link]").setAttribute("href", risksData.url);
+  }
+
   // --- live events -------------------------------------------------------------------------------
 
   function applyState(data) {
@@ -694,6 +747,7 @@
     });
     metrics.states += 1;
     renderEmergency(data.emergency);
+    renderRisks(data.risks);
     redraw();
     if (metrics.readyAt === null) {
       metrics.readyAt = performance.now();
@@ -760,7 +814,10 @@
     handle("alert", onAlert);
     handle("incident", onIncident);
     handle("responder", onResponder);
-    handle("emergency", renderEmergency);
+    handle("emergency", function (data) {
+      renderEmergency(data);
+      renderRisks(risksData);
+    });
     source.addEventListener("open", function () {
       setStatus("live");
     });
