@@ -714,9 +714,18 @@ def follow_up_roll_calls(now: dt.datetime | None = None, *, limit: int = 500) ->
         )
         .values_list("roll_call_id", flat=True)
     )
+    standing = {
+        pk: (vulnerable, roll_call)
+        for pk, vulnerable, roll_call in Entry.objects.filter(pk__in=due).values_list(
+            "pk", "vulnerable", "roll_call_id"
+        )
+    }
     for start in range(0, len(due), VISITS_PER_COMMIT):
         with transaction.atomic():
             for pk in due[start : start + VISITS_PER_COMMIT]:
+                vulnerable, roll_call_id = standing.get(pk, (True, None))
+                if not vulnerable and roll_call_id in blocked:
+                    continue  # it waits (as below): not locked and read only to be skipped
                 waiting = (
                     Entry.objects.select_for_update()
                     .filter(pk=pk, status=EntryStatus.WAITING)
