@@ -70,13 +70,14 @@ from banyan.people.models import Actor, CareProfile, Household, Resident, User
 from banyan.people.validators import normalise_phone
 from banyan.response.flow import Status
 from banyan.response.models import Incident, Source
-from banyan.response.services import open_incident
+from banyan.response.services import open_incident, withdraw
 
 logger = logging.getLogger(__name__)
 
 KIND = "emergency.roll_call"
 CATEGORY = "wellness_check"
 NEED_HELP_GRADE = "orange"
+VISIT_WITHDRAWN = gettext_lazy("The household answered the roll call before the door-knock: not needed.")
 WAIT_MAX = 720
 # Care kinds whose residents are called rather than texted (they may not read an SMS).
 VOICE_KINDS = frozenset({CareKind.ELDERLY_ALONE, CareKind.EMPTY_NEST, CareKind.DISABILITY, CareKind.DEMENTIA})
@@ -464,7 +465,10 @@ def _need_help_incident(entry: Entry, channel: str) -> Incident | None:
 
 
 def _apply(entry: Entry, status: str, via: str, by: User | None, now: dt.datetime, note: str = "") -> dict:
-    """Write an answer on a locked entry (in the caller's transaction); the audit event's details."""
+    """Write an answer on a locked entry (in the caller's transaction); the audit event's details. A
+    household that answers while its door-knock is on the way: "safe" withdraws the visit if nobody is
+    at the door yet (the walker is free for the next), "need help" keeps it as the help sent."""
+    visiting = entry.status == EntryStatus.VISITING and entry.incident_id is not None
     entry.status, entry.answered_via, entry.answered_by = status, via, by
     entry.answered_at = entry.answered_at or now
     entry.accounted_at = entry.accounted_at or now
@@ -472,13 +476,21 @@ def _apply(entry: Entry, status: str, via: str, by: User | None, now: dt.datetim
     if note:
         entry.note = note
         fields.append("note")
-    if status == EntryStatus.NEED_HELP:
+    withdrawn = False
+    if visiting and status == EntryStatus.SAFE and entry.incident_id is not None:
+        with translation.override(settings.LANGUAGE_CODE):
+            withdrawn = withdraw(entry.incident_id, note=str(VISIT_WITHDRAWN))
+        if withdrawn and entry.task_id:
+            Task.objects.filter(pk=entry.task_id, status=TaskStatus.OPEN).update(status=TaskStatus.CANCELLED)
+    if status == EntryStatus.NEED_HELP and not visiting:
         incident = _need_help_incident(entry, via)
         if incident is not None:
             entry.incident = incident
             fields.append("incident")
     entry.save(update_fields=fields)
     details: dict = {"status": status, "via": via, "entry": entry.pk, "roll_call": entry.roll_call_id}
+    if withdrawn:
+        details["visit_withdrawn"] = entry.incident_id
     if status == EntryStatus.NEED_HELP and entry.incident_id:
         details["incident"] = entry.incident_id
     return details
@@ -676,10 +688,11 @@ VISITS_PER_COMMIT = 50
 
 def follow_up_roll_calls(now: dt.datetime | None = None, *, limit: int = 500) -> dict[str, int]:
     """One round of the worker: roll calls of emergencies no longer active are closed; households still
-    waiting past the wait (at once for those nobody could ask) get a door-knocking visit, vulnerable
-    ones first (and the others of a roll call only while none of its vulnerable households' visits
-    waits for someone free); households whose visit's incident was resolved are accounted for and
-    their task done. Safe to run again and in several workers (each entry is locked and re-checked)."""
+    waiting past the wait (vulnerable households nobody could ask at once, the others nobody could ask
+    after the vulnerable households' wait) get a door-knocking visit, vulnerable ones first (and the
+    others of a roll call only while none of its vulnerable households' visits waits for someone
+    free); households whose visit's incident was resolved are accounted for and their task done.
+    Safe to run again and in several workers (each entry is locked and re-checked)."""
     now = now or clock.now()
     counts = {"closed": 0, "visits": 0, "accounted": 0}
     counts["closed"] = (
@@ -695,10 +708,13 @@ def follow_up_roll_calls(now: dt.datetime | None = None, *, limit: int = 500) ->
         .order_by("-vulnerable", "asked_at", "pk")[: limit * 4]
     ):
         roll_call = entry.roll_call
-        waited = dt.timedelta(
-            minutes=roll_call.vulnerable_wait_minutes if entry.vulnerable else roll_call.wait_minutes
-        )
-        if entry.channel == AskChannel.NONE or entry.asked_at + waited <= now:
+        if entry.channel == AskChannel.NONE:
+            # Nobody could be asked: a vulnerable household at once; the others once the vulnerable
+            # households' wait is over, so that they do not take the people on foot first.
+            minutes = 0 if entry.vulnerable else roll_call.vulnerable_wait_minutes
+        else:
+            minutes = roll_call.vulnerable_wait_minutes if entry.vulnerable else roll_call.wait_minutes
+        if entry.asked_at + dt.timedelta(minutes=minutes) <= now:
             due.append(entry.pk)
         if len(due) >= limit:
             break
@@ -766,6 +782,14 @@ def follow_up_roll_calls(now: dt.datetime | None = None, *, limit: int = 500) ->
             )
         record(actor="system", events=accounted)
     counts["accounted"] = len(accounted)
+    # A household that asked for help while its knock was on the way: the visit was the help, and its
+    # task is done when the visit is.
+    Task.objects.filter(
+        kind=TaskKind.DOOR_KNOCK,
+        status=TaskStatus.OPEN,
+        emergency__status=EmergencyStatus.ACTIVE,
+        incident__status__in=[s.value for s in RESOLVED],
+    ).update(status=TaskStatus.DONE, done_at=now)
     return counts
 
 

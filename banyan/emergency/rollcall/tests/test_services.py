@@ -60,13 +60,19 @@ def test_every_household_of_the_area_is_asked_once_vulnerable_first(users, emerg
     assert audit.details["vulnerable"] == len(in_care)
 
 
-def test_a_household_nobody_can_reach_is_visited_at_the_first_sweep(users, emergency, grid_g01):
+def test_a_household_nobody_can_reach_is_visited_at_the_first_sweep_after_the_vulnerable_wait(
+    users, emergency, grid_g01, sim
+):
     household = Household.objects.filter(grid=grid_g01).exclude(members__account__isnull=False).first()
     household.members.update(phone="", phone_index="")
     CareProfile.objects.filter(resident__household=household).delete()
     roll_call = services.start_roll_call(actor=users["director"], emergency=emergency)
     entry = Entry.objects.get(roll_call=roll_call, household=household)
-    assert entry.channel == "none" and entry.message_id is None
+    assert entry.channel == "none" and entry.message_id is None and not entry.vulnerable
+    services.follow_up_roll_calls()
+    entry.refresh_from_db()
+    assert entry.status == "waiting"  # not vulnerable: the vulnerable households' visits go first
+    sim.advance(dt.timedelta(minutes=roll_call.vulnerable_wait_minutes))
     counts = services.follow_up_roll_calls()
     entry.refresh_from_db()
     assert entry.status == "visiting" and counts["visits"] >= 1
@@ -143,8 +149,8 @@ def test_no_answer_after_the_wait_sends_someone_on_foot_until_accounted(users, e
         actor=users["director"], emergency=emergency, wait_minutes=15, vulnerable_wait_minutes=15
     )
     entry = Entry.objects.filter(roll_call=roll_call, vulnerable=True, channel__in=["sms", "voice"]).first()
-    nobody = Entry.objects.filter(roll_call=roll_call, channel="none").count()
-    assert services.follow_up_roll_calls()["visits"] == nobody  # those nobody could ask: at once
+    nobody = Entry.objects.filter(roll_call=roll_call, channel="none", vulnerable=True).count()
+    assert services.follow_up_roll_calls()["visits"] == nobody  # vulnerable, nobody could ask: at once
     sim.advance(dt.timedelta(minutes=14))
     assert services.follow_up_roll_calls()["visits"] == 0
     sim.advance(dt.timedelta(minutes=1))
@@ -170,15 +176,45 @@ def test_no_answer_after_the_wait_sends_someone_on_foot_until_accounted(users, e
     assert AuditEntry.objects.filter(action="roll_call.accounted").count() == 1
 
 
+def test_an_answer_after_the_visit_was_sent_withdraws_it_or_keeps_it_as_the_help(users, emergency, sim):
+    roll_call = services.start_roll_call(actor=users["director"], emergency=emergency)
+    sim.advance(dt.timedelta(minutes=roll_call.vulnerable_wait_minutes))
+    services.follow_up_roll_calls()
+    visiting = list(
+        Entry.objects.filter(roll_call=roll_call, status="visiting", channel="sms")
+        .select_related("resident", "incident", "task")
+        .order_by("pk")[:2]
+    )
+    assert len(visiting) == 2
+    safe, help_ = visiting
+    assert receive(channel="sms", phone=safe.resident.phone, text="1").status == "recorded"
+    safe.refresh_from_db()
+    incident, task = Incident.objects.get(pk=safe.incident_id), Task.objects.get(pk=safe.task_id)
+    assert (safe.status, incident.status, task.status) == ("safe", "cancelled", "cancelled")
+    assert "无需上门" in incident.events.filter(kind="cancel").get().note  # why, on its timeline
+    audit = AuditEntry.objects.filter(action="roll_call.answer", subject_id=str(safe.household_id)).get()
+    assert audit.details["visit_withdrawn"] == incident.pk
+    # "need help" while the knock is on its way: that visit is the help, no second incident
+    before = Incident.objects.count()
+    assert receive(channel="sms", phone=help_.resident.phone, text="2").status == "recorded"
+    help_.refresh_from_db()
+    assert help_.status == "need_help" and Incident.objects.count() == before
+    assert Incident.objects.get(pk=help_.incident_id).status in ("new", "assigned")
+
+
 def test_a_vulnerable_household_is_visited_after_its_shorter_wait(users, emergency, sim):
     roll_call = services.start_roll_call(actor=users["director"], emergency=emergency, wait_minutes=15)
     assert (roll_call.wait_minutes, roll_call.vulnerable_wait_minutes) == (15, 5)  # the default: 5 minutes
     asked = Entry.objects.filter(roll_call=roll_call).exclude(channel="none")
-    services.follow_up_roll_calls()  # those nobody could ask: at once
+    nobody = Entry.objects.filter(roll_call=roll_call, channel="none")
+    # the vulnerable households nobody could ask: at once; the others nobody could ask wait 5 minutes
+    assert services.follow_up_roll_calls()["visits"] == nobody.filter(vulnerable=True).count()
     sim.advance(dt.timedelta(minutes=4))
     assert services.follow_up_roll_calls()["visits"] == 0
     sim.advance(dt.timedelta(minutes=1))
-    assert services.follow_up_roll_calls()["visits"] == asked.filter(vulnerable=True).count() > 0
+    others_nobody = nobody.filter(vulnerable=False).count()
+    assert services.follow_up_roll_calls()["visits"] == asked.filter(vulnerable=True).count() + others_nobody
+    assert asked.filter(vulnerable=True).exists()
     assert not asked.filter(vulnerable=False, status="visiting").exists()
     sim.advance(dt.timedelta(minutes=10))
     assert services.follow_up_roll_calls()["visits"] == asked.filter(vulnerable=False).count() > 0
