@@ -110,6 +110,7 @@ ACCEPT, DECLINE = 0.86, 0.08  # the rest are seen 15-45 min late (escalation may
 ANSWER = {AskChannel.APP: 0.9, AskChannel.SMS: 0.85, AskChannel.VOICE: 0.8, AskChannel.CARER: 0.85}
 REPLY_SIGMA = 0.8
 NEED_HELP_SHARE = 0.02
+CANCELLED = Status.CANCELLED.value
 
 
 @dataclass(frozen=True)
@@ -425,8 +426,8 @@ class _Drill:
 
     def answer(self, entry_pk: int, outcome: str) -> None:
         entry = Entry.objects.select_related("resident").get(pk=entry_pk)
-        if entry.status != EntryStatus.WAITING:
-            return  # a door-knock found them first
+        if entry.status not in (EntryStatus.WAITING, EntryStatus.VISITING):
+            return  # a door-knock found them first (one on its way is withdrawn by their answer)
         status = EntryStatus.NEED_HELP if outcome == "2" else EntryStatus.SAFE
         if entry.asked_user_id is not None:
             try:
@@ -735,10 +736,15 @@ class _Drill:
 
         all_min = round(weighted[-1][0], 1) if weighted and accounted_vulnerable == vulnerable_total else None
         tasks = Task.objects.filter(emergency=self.emergency)
+        # A door-knock withdrawn because the household answered first is not late (nor done).
         late = [
             t
-            for t in tasks
-            if t.due_at is not None and (t.status != TaskStatus.DONE or (t.done_at and t.done_at > t.due_at))
+            for t in tasks.select_related("incident")
+            if t.due_at is not None
+            and not (
+                t.status == TaskStatus.CANCELLED and t.incident and t.incident.status == Status.CANCELLED
+            )
+            and (t.status != TaskStatus.DONE or (t.done_at and t.done_at > t.due_at))
         ]
         households = [at for _h, _v, at in entries]
         result = {

@@ -37,9 +37,12 @@ def test_the_seed_has_a_leader_per_building_with_no_standing_shift(db):
 
 def test_activation_calls_up_the_volunteers_and_stand_down_releases_them(users, sim):
     make_plan(body={**BODY, "call_up": {"hours": 24}})
-    leaders = set(
-        Responder.objects.filter(user__username__startswith="leader").values_list("user__username", flat=True)
+    leaders = set(  # the building leaders and the residents registered as volunteers
+        Responder.objects.filter(user__memberships__title__in=["楼栋长", "社区志愿者"]).values_list(
+            "user__username", flat=True
+        )
     )
+    assert any(name.startswith("leader") for name in leaders) and any(n.startswith("vol") for n in leaders)
     assert not leaders & _on_duty(START)
     emergency = services.activate(actor=users["director"], community=community(), hazard="typhoon", level=2)
     on_duty = _on_duty(START)

@@ -14,6 +14,9 @@ from decimal import Decimal
 
 # A building leader's title in the community's volunteer body: called up in emergencies, no standing shift.
 LEADER_TITLE = "楼栋长"
+# A resident registered as a volunteer (志愿者 tag): an account in the volunteers' body, called up too.
+RESIDENT_VOLUNTEER_TITLE = "社区志愿者"
+CALLED_UP_TITLES = (LEADER_TITLE, RESIDENT_VOLUNTEER_TITLE)
 
 
 @dataclass(frozen=True)

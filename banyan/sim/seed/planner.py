@@ -55,6 +55,7 @@ from banyan.sim.seed.places import (
 )
 from banyan.sim.seed.plan import (
     LEADER_TITLE,
+    RESIDENT_VOLUNTEER_TITLE,
     AccountPlan,
     BuildingPlan,
     CommunityPlan,
@@ -526,6 +527,26 @@ def _accounts(
             title=LEADER_TITLE,
         )
         for i, key in enumerate(leaders, 1)
+    ]
+    # The residents registered as volunteers (志愿者), with a phone: accounts (``vol01`` …) called up too.
+    taken = set(leaders) | {resident_key}
+    helpers = [
+        key
+        for key, (person, _household, _family) in enumerate(members)
+        if ResidentTag.VOLUNTEER in person.tags and person.phone and key not in taken
+    ]
+    accounts += [
+        AccountPlan(
+            username("vol", n, i),
+            Role.VOLUNTEER,
+            members[key][1].grid_code,
+            members[key][0].surname,
+            members[key][0].given_name,
+            members[key][0].phone,
+            resident_key=key,
+            title=RESIDENT_VOLUNTEER_TITLE,
+        )
+        for i, key in enumerate(helpers, 1)
     ]
     return accounts
 

@@ -1,8 +1,8 @@
 """The response side of the synthetic community: a responsibility matrix for every category at the
 community level, responders for the staff accounts (standing at walking-graph nodes) and a week of
 shifts around the clock, so that the demo and the drills dispatch from the first alert. The building
-leaders (楼栋长, volunteers) are responders at home with no standing shift: an emergency plan's call-up
-puts them on duty.
+leaders (楼栋长) and the residents registered as volunteers are responders at home with no standing
+shift: an emergency plan's call-up puts them on duty.
 
 ``MATRIX`` and ``ESCALATION`` name community 1's bodies; a street's further communities have the same
 bodies under their own code prefix (``C2-ORG-PROPERTY``), and all escalate to the one street office."""
@@ -15,7 +15,7 @@ import hashlib
 from banyan.people.models import Membership, Organisation
 from banyan.places.models import PathNode
 from banyan.response.models import Category, Responder, Responsibility, Shift
-from banyan.sim.seed.plan import LEADER_TITLE
+from banyan.sim.seed.plan import CALLED_UP_TITLES
 
 # category -> (accountable organisation, its role)
 MATRIX = {
@@ -76,8 +76,8 @@ def write_response(*, community, now: dt.datetime, prefix: str = "") -> dict[str
     ):
         user = membership.user
         resident = getattr(user, "resident", None)
-        if membership.title == LEADER_TITLE and resident is not None:
-            # A building leader is at home: the node nearest their building.
+        if membership.title in CALLED_UP_TITLES and resident is not None:
+            # A building leader or a resident volunteer is at home: the node nearest their building.
             building = resident.household.unit.building
             node = min(
                 nodes,

@@ -309,7 +309,11 @@ def test_accounts(big):
     expected = {"admin", "street01", "director", "property01", "volunteer01", "auditor", "resident01"}
     expected |= {f"grid{i:02d}" for i in range(1, len(grid_codes) + 1)}
     leaders = {name for name in accounts if name.startswith("leader")}
-    assert set(accounts) == expected | leaders
+    helpers = {name for name in accounts if name.startswith("vol") and name[3:].isdigit()}
+    assert set(accounts) == expected | leaders | helpers
+    for name in helpers:  # the residents registered as volunteers, with a phone
+        assert accounts[name].title == "社区志愿者" and accounts[name].role == Role.VOLUNTEER
+        assert "volunteer" in big.residents[accounts[name].resident_key].tags
     # a building leader per building where someone of 45-75 lives (with a phone; resident01 is not one)
     homes = {h.code: h.building_code for h in big.households}
     buildings = []

@@ -27,7 +27,7 @@ from banyan.places.geo import validate_polygon
 from banyan.sim.seed import plan_community
 from banyan.sim.seed.devices import plan_devices
 from banyan.sim.seed.places import MAXIMUM_COMMUNITIES
-from banyan.sim.seed.plan import LEADER_TITLE
+from banyan.sim.seed.plan import CALLED_UP_TITLES, LEADER_TITLE
 from banyan.sim.seed.planner import plan_street
 from banyan.sim.seed.rules import plan_rules
 from banyan.sim.services import database_is_empty, load_fleet, seed_community, seed_street
@@ -68,7 +68,8 @@ BEFORE_COUNTS = {
 }  # fmt: skip
 
 
-# Each building leader is an account, a member of the volunteers' body and a responder.
+# Each building leader and resident volunteer is an account, a member of the volunteers' body and a
+# responder.
 LEADER_ROWS = ("people.User", "people.Membership", "response.Responder")
 
 
@@ -85,9 +86,10 @@ def street():
 
 
 def without_leaders(plan):
-    """``plan`` without the building leaders' accounts (added for the emergency call-up, issue 15):
+    """``plan`` without the building leaders' and resident volunteers' accounts (added for the emergency
+    call-up, issue 15):
     everything else is as the old seed made it."""
-    leaders = {a.username for a in plan.accounts if a.title == LEADER_TITLE}
+    leaders = {a.username for a in plan.accounts if a.title in CALLED_UP_TITLES}
     return replace(
         plan,
         accounts=tuple(a for a in plan.accounts if a.username not in leaders),
@@ -121,8 +123,10 @@ def test_the_session_database_is_what_the_single_community_seed_wrote_before():
     assert list(Region.objects.order_by("pk").values_list("code", flat=True)) == BEFORE_REGIONS
     usernames = list(User.objects.order_by("pk").values_list("username", flat=True))
     leaders = [name for name in usernames if name.startswith("leader")]
-    assert [name for name in usernames if name not in leaders] == BEFORE_USERNAMES
+    helpers = [name for name in usernames if name.startswith("vol") and name[3:].isdigit()]
+    assert [name for name in usernames if name not in leaders + helpers] == BEFORE_USERNAMES
     assert leaders == [f"leader{n:02d}" for n in range(1, 7)]  # one per building, with no standing shift
+    assert helpers == [f"vol{n:02d}" for n in range(1, len(helpers) + 1)] and helpers
     assert digest(list(Device.objects.order_by("pk").values_list("code", flat=True))) == BEFORE_DEVICE_CODES
     households = Household.objects.order_by("pk").values_list(
         "code", "grid__code", "unit__building__code", "unit__number"
@@ -130,7 +134,8 @@ def test_the_session_database_is_what_the_single_community_seed_wrote_before():
     assert digest([tuple(row) for row in households]) == BEFORE_HOUSEHOLDS
     residents = Resident.objects.order_by("pk").values_list("household__code", "name", "sex", "relation")
     assert digest([tuple(row) for row in residents]) == BEFORE_RESIDENTS
-    with_leaders = {**BEFORE_COUNTS, **{label: BEFORE_COUNTS[label] + 6 for label in LEADER_ROWS}}
+    added = len(leaders) + len(helpers)
+    with_leaders = {**BEFORE_COUNTS, **{label: BEFORE_COUNTS[label] + added for label in LEADER_ROWS}}
     assert {label: apps.get_model(label).objects.count() for label in BEFORE_COUNTS} == with_leaders
 
 
@@ -193,8 +198,8 @@ def test_only_community_one_brings_the_street_its_office_and_the_street_wide_acc
     ]  # fmt: skip
     accounts = {a.username: a for a in street[1].accounts}
     grids = {f"grid2_{n:02d}" for n in range(1, 7)}
-    leaders = {name for name in accounts if name.startswith("leader2_")}
-    assert leaders and all(accounts[name].title == LEADER_TITLE for name in leaders)
+    leaders = {name for name in accounts if name.startswith(("leader2_", "vol2_"))}
+    assert leaders and all(accounts[name].title in CALLED_UP_TITLES for name in leaders)
     assert set(accounts) == {"director2", "property2_01", "volunteer2_01", "resident2_01", *grids, *leaders}
     assert (
         accounts["director2"].role == Role.COMMUNITY_DIRECTOR
