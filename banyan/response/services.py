@@ -14,7 +14,8 @@ from typing import Any, cast
 import networkx as nx
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -45,6 +46,7 @@ from banyan.response.models import (
     IncidentPhoto,
     Responder,
     Responsibility,
+    Shift,
     SlaPolicy,
 )
 from banyan.response.photos import clean_photos
@@ -602,6 +604,27 @@ def _weighed(incident: Incident) -> list[Responder]:
     return list(_candidates_of(incident).select_related(None).only(*WEIGHED).order_by("pk"))
 
 
+def _roster(incident: Incident, now: dt.datetime) -> list[Responder]:
+    """:func:`_weighed`, each with ``on_shift`` (on a shift at ``now``) and ``held`` (their open
+    incidents): one query, not three."""
+    on_shift = Shift.objects.filter(responder=OuterRef("pk"), starts_at__lte=now, ends_at__gt=now)
+    held = (
+        Incident.objects.open()
+        .filter(assignee=OuterRef("user_id"))
+        .order_by()
+        .values("assignee")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return list(
+        _candidates_of(incident)
+        .select_related(None)
+        .only(*WEIGHED)
+        .annotate(on_shift=Exists(on_shift), held=Coalesce(Subquery(held), Value(0)))
+        .order_by("pk")
+    )
+
+
 DISPATCH_REASONS = {
     "nearest": gettext_lazy("nearest on foot"),
     "position_unknown": gettext_lazy("on duty, position unknown"),
@@ -609,11 +632,16 @@ DISPATCH_REASONS = {
 }
 
 
-def dispatch(incident: Incident, *, exclude: Iterable[int] = ()) -> DispatchDecision:
+def dispatch(
+    incident: Incident, *, exclude: Iterable[int] = (), ranking: list[flow.Ranked] | None = None
+) -> DispatchDecision:
     """Rank the accountable body's responders by walking time to the incident and assign the first
-    eligible one (on duty, under capacity, with the category's skill); store the decision and why."""
+    eligible one (on duty, under capacity, with the category's skill); store the decision and why.
+    ``ranking``: one made a moment ago in the caller's transaction with the same ``exclude``
+    (:func:`redispatch_waiting`'s), used as it is."""
     now = clock.now()
-    ranking = _rank(incident, exclude=exclude, now=now)
+    if ranking is None:
+        ranking = _rank(incident, exclude=exclude, now=now)
     chosen = next((r for r in ranking if r.eligible), None)
     # A code, translated where it is shown (DISPATCH_REASONS): the decision is a record, not a message.
     reason = ("nearest" if chosen.walk_s is not None else "position_unknown") if chosen else "none_available"
@@ -650,11 +678,9 @@ def _load_of(users: Iterable[int]) -> dict[int, int]:
     )
 
 
-def _on_duty(now: dt.datetime, responders: Sequence[Responder] | None = None) -> set[int]:
-    """Ids of the responders (of ``responders``, else all) on a shift at ``now``."""
+def _on_duty(now: dt.datetime) -> set[int]:
+    """Ids of the responders on a shift at ``now``."""
     on_shift = Responder.objects.filter(shifts__starts_at__lte=now, shifts__ends_at__gt=now)
-    if responders is not None:
-        on_shift = on_shift.filter(pk__in=[r.pk for r in responders])
     return set(on_shift.values_list("pk", flat=True))
 
 
@@ -677,14 +703,13 @@ def _candidates(
 
 def _rank(incident: Incident, *, exclude: Iterable[int], now: dt.datetime) -> list[flow.Ranked]:
     """The accountable body's responders ranked for ``incident`` (nearest eligible first)."""
-    responders = _weighed(incident)
-    load = _load_of(r.user_id for r in responders)
+    responders = _roster(incident, now)
     graph, target, distances = _walking_from(incident)
     return flow.rank(
         _candidates(
             responders,
-            on_duty=_on_duty(now, responders),
-            load=load,
+            on_duty={r.pk for r in responders if r.on_shift},
+            load={r.user_id: r.held for r in responders},
             node=lambda r: nearest_node(graph, r.latitude, r.longitude),
         ),
         target=target,
@@ -1305,9 +1330,10 @@ def redispatch_waiting(now: dt.datetime | None = None) -> int:
             if incident is None or incident.status != Status.NEW.value or incident.assignee_id is not None:
                 continue
             turned_down = _turned_down(incident)
-            if not any(r.eligible for r in _rank(incident, exclude=turned_down, now=now)):
+            ranking = _rank(incident, exclude=turned_down, now=now)
+            if not any(r.eligible for r in ranking):
                 continue
-            chosen = dispatch(incident, exclude=turned_down).chosen_id
+            chosen = dispatch(incident, exclude=turned_down, ranking=ranking).chosen_id
             if chosen is not None:
                 assigned += 1
                 weighing.took(chosen)
@@ -1595,18 +1621,6 @@ class AlertIncidents:
 
 
 ALERT_INCIDENTS = AlertIncidents()
-
-
-def withdraw(incident_pk: int, *, note: str) -> bool:
-    """The system withdraws an incident no longer needed (a household answered before its door-knock):
-    cancelled, with ``note`` on its timeline, if nobody is on scene yet; returns whether it was. The
-    caller holds the transaction."""
-    incident = Incident.objects.select_for_update().filter(pk=incident_pk).first()
-    waiting = (Status.NEW.value, Status.ASSIGNED.value, Status.ACCEPTED.value)
-    if incident is None or incident.status not in waiting:
-        return False
-    _apply(incident, Move.CANCEL, actor=None, note=note)
-    return True
 
 
 # --- positions ------------------------------------------------------------------------------------
