@@ -1623,6 +1623,18 @@ class AlertIncidents:
 ALERT_INCIDENTS = AlertIncidents()
 
 
+def withdraw(incident_pk: int, *, note: str) -> bool:
+    """The system withdraws an incident no longer needed (a household answered before its door-knock):
+    cancelled, with ``note`` on its timeline, if nobody is on scene yet; returns whether it was. The
+    caller holds the transaction."""
+    incident = Incident.objects.select_for_update().filter(pk=incident_pk).first()
+    waiting = (Status.NEW.value, Status.ASSIGNED.value, Status.ACCEPTED.value)
+    if incident is None or incident.status not in waiting:
+        return False
+    _apply(incident, Move.CANCEL, actor=None, note=note)
+    return True
+
+
 # --- positions ------------------------------------------------------------------------------------
 
 
