@@ -207,6 +207,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 21 * 1024 * 1024  # also keeps ASGI request bodies
 
 # The end of the audit chain, recorded outside the database (docs/adr/0004-audit-chain.md).
 AUDIT_ANCHOR_FILE = Path(os.environ.get("BANYAN_AUDIT_ANCHOR", VAR_DIR / "audit.anchor"))
+# Each write of the anchor is forced to disk (fsync) unless BANYAN_AUDIT_FSYNC=0: only for a throwaway
+# database, such as a drill's, that no crash needs to survive.
+AUDIT_ANCHOR_FSYNC = os.environ.get("BANYAN_AUDIT_FSYNC", "1") != "0"
 
 # The offline basemap (banyan/places/tiles.py; README "Offline basemap"): a local MBTiles or PMTiles file
 # of raster tiles that Banyan serves itself at /tiles/{z}/{x}/{y} under its own drawing of the maps.

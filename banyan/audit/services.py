@@ -290,18 +290,23 @@ def _anchor_lock(path: Path) -> Iterator[None]:
 
 
 def _write_anchor(path: Path, anchor: Anchor) -> None:
-    """Replace the anchor file atomically: a reader sees the old anchor or the new, never half."""
+    """Replace the anchor file atomically: a reader sees the old anchor or the new, never half; forced
+    to disk unless ``settings.AUDIT_ANCHOR_FSYNC`` is off (a throwaway database's)."""
+    durable = getattr(settings, "AUDIT_ANCHOR_FSYNC", True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(json.dumps({"chain": anchor.chain, "id": anchor.id, "hash": anchor.hash}) + "\n")
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+    if not durable:
+        return
     directory = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(directory)  # the rename itself survives a crash
