@@ -708,8 +708,9 @@ def _rank(incident: Incident, *, exclude: Iterable[int], now: dt.datetime) -> li
     return flow.rank(
         _candidates(
             responders,
-            on_duty={r.pk for r in responders if r.on_shift},
-            load={r.user_id: r.held for r in responders},
+            # ``on_shift`` and ``held`` are annotations of _roster's query
+            on_duty={r.pk for r in responders if getattr(r, "on_shift", False)},
+            load={r.user_id: getattr(r, "held", 0) for r in responders},
             node=lambda r: nearest_node(graph, r.latitude, r.longitude),
         ),
         target=target,
