@@ -330,6 +330,7 @@ class _Drill:
         self.emergency: Emergency | None = None
         self.roll_call: RollCall | None = None
         self.asked: set[tuple[int, int]] = set()
+        self.looked_at: dt.datetime | None = None
         self.busy_until: dict[int, float] = {}  # responder → when their visits in hand are done
         self.entries_seen = 0
         self.counts: Counter = Counter()
@@ -457,13 +458,13 @@ class _Drill:
     # -- the responders (as in ``banyan drill response``) ----------------------------------------------
 
     def new_assignments(self) -> None:
+        # Only the assignments since the last look (time moves forward only; the set drops repeats).
+        since, self.looked_at = self.looked_at, clock.now()
+        assigned = Incident.objects.filter(status=Status.ASSIGNED.value).exclude(assignee=None)
+        if since is not None:
+            assigned = assigned.filter(assigned_at__gte=since)
         fresh = [
-            key
-            for key in Incident.objects.filter(status=Status.ASSIGNED.value)
-            .exclude(assignee=None)
-            .order_by("pk")
-            .values_list("pk", "assignee_id")
-            if key not in self.asked
+            key for key in assigned.order_by("pk").values_list("pk", "assignee_id") if key not in self.asked
         ]
         for pk, user_pk in fresh:
             self.asked.add((pk, user_pk))
@@ -566,12 +567,12 @@ class _Drill:
                 self.at(self.now_s + self.rng.uniform(1200, 10800), "shelter", household=household)
 
     def shelter(self, household_pk: int) -> None:
+        # The shelters' occupancy read once for the household, counted on as its members check in.
         open_now = list(
             Shelter.objects.filter(opened_for=self.emergency, is_open=True).order_by("-capacity", "pk")
         )
         for resident in Resident.objects.filter(household_id=household_pk).order_by("pk"):
             for shelter in open_now:
-                shelter.refresh_from_db(fields=["occupied"])
                 if shelter.occupied >= shelter.capacity:
                     continue
                 try:
@@ -579,6 +580,7 @@ class _Drill:
                 except BanyanError:
                     self.counts["check_ins_refused"] += 1
                     continue
+                shelter.occupied += 1
                 self.counts["checked_in"] += 1
                 break
             else:
