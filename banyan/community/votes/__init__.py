@@ -1,0 +1,2 @@
+"""Owners' votes (issue 16, Must have 6): the counting core (``tally``) that the web votes and
+``banyan tally FILE.json`` share."""
