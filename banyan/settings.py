@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "banyan.emergency.shelters",
     "banyan.emergency.relay",
     "banyan.emergency.epidemic",
+    "banyan.community.timebank",
     "banyan.community.votes",
     "banyan.cockpit",
     "banyan.sim",

@@ -165,6 +165,14 @@ class AuditAction(enum.StrEnum):
     EPIDEMIC_DELIVERY_DONE = "epidemic.delivery_done"  # its incident ended: delivered or cancelled
     EPIDEMIC_CHECKIN = "epidemic.checkin"  # a daily check-in answered (OK, need help) or missed
 
+    # --- community: the time bank ------------------------------------------------------------------
+    TIMEBANK_ACCOUNT_OPEN = "timebank.account_open"  # a member's, the pool's or the issuance account opened
+    TIMEBANK_ISSUE = "timebank.issue"  # hours issued for confirmed service (subject: the transaction)
+    TIMEBANK_TRANSFER = "timebank.transfer"  # hours moved by the owner of the account they leave
+    TIMEBANK_ADMIN_TRANSFER = "timebank.admin_transfer"  # moved by an administrator (or paid from the pool)
+    TIMEBANK_DONATE = "timebank.donate"  # hours given to a member of the owner's household
+    TIMEBANK_REVERSE = "timebank.reverse"  # a compensating transaction
+
     # --- sim -------------------------------------------------------------------------------------
     SIM_SEED = "sim.seed"  # `banyan seed` wrote a synthetic community
 

@@ -135,6 +135,12 @@ ACTION_LABELS: dict[AuditAction, Promise] = {
     AuditAction.OPEN311_KEY_CREATE: _("Partner app key issued"),
     AuditAction.OPEN311_KEY_REVOKE: _("Partner app key revoked"),
     AuditAction.SIM_SEED: _("Synthetic community written"),
+    AuditAction.TIMEBANK_ACCOUNT_OPEN: _("Time-bank account opened"),
+    AuditAction.TIMEBANK_ISSUE: _("Time-bank hours issued"),
+    AuditAction.TIMEBANK_TRANSFER: _("Time-bank hours transferred"),
+    AuditAction.TIMEBANK_ADMIN_TRANSFER: _("Time-bank hours transferred by an administrator"),
+    AuditAction.TIMEBANK_DONATE: _("Time-bank hours given to a family member"),
+    AuditAction.TIMEBANK_REVERSE: _("Time-bank transaction reversed"),
 }
 
 # What an entry is about (its ``subject_type``).
@@ -161,6 +167,8 @@ SUBJECT_LABELS: dict[str, Promise] = {
     "plan": _("Emergency plan"),
     "shelter": _("Shelter"),
     "stock": _("Supply stock"),
+    "timebank_account": _("Time-bank account"),
+    "timebank_transaction": _("Time-bank transaction"),
 }
 
 # Subject ids that are words, not numbers.
@@ -287,6 +295,8 @@ DETAIL_LABELS: dict[str, Promise] = {
     "outcome": _("Outcome"),
     "shelter": _("Shelter number"),
     "capacity": _("Capacity"),
+    "hours": _("Hours"),
+    "reverses": _("Reverses transaction"),
 }
 
 # Recorded values that are words, by detail key: (key, value) → label.

@@ -55,6 +55,8 @@ class Action(StrEnum):
     SEND_READINGS = "readings.send"  # a gateway's batch of readings (POST /readings), in the region
     VIEW_EMERGENCIES = "emergencies.view"  # the hazard register, plans, emergencies and their boards
     MANAGE_EMERGENCIES = "emergencies.manage"  # edit plans, activate, change level, stand down
+    VIEW_TIMEBANK = "timebank.view"  # time-bank accounts in scope; an account's owner moves its hours
+    MANAGE_TIMEBANK = "timebank.manage"  # issue hours, transfer for offline members, reverse
 
 
 _STAFF_EDITORS = {
@@ -74,6 +76,8 @@ _INCIDENT_MANAGERS = _RESPONDERS | {Action.MANAGE_INCIDENTS, Action.CHANGE_MATRI
 # Emergencies: every staff role sees them (volunteers their own tasks); the community's and street's
 # managers run them.
 _EMERGENCY_MANAGERS = {Action.VIEW_EMERGENCIES, Action.MANAGE_EMERGENCIES}
+# The time bank: everyone sees the accounts in their scope; the community's and street's managers run it.
+_TIMEBANK_MANAGERS = {Action.VIEW_TIMEBANK, Action.MANAGE_TIMEBANK}
 
 PERMISSIONS: dict[str, frozenset[Action]] = {
     Role.PLATFORM_ADMIN: frozenset(Action),
@@ -83,6 +87,7 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
         | _RULE_CHANGERS
         | _INCIDENT_MANAGERS
         | _EMERGENCY_MANAGERS
+        | _TIMEBANK_MANAGERS
     ),
     Role.COMMUNITY_DIRECTOR: frozenset(
         _STAFF_EDITORS
@@ -90,17 +95,28 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
         | _RULE_CHANGERS
         | _INCIDENT_MANAGERS
         | _EMERGENCY_MANAGERS
+        | _TIMEBANK_MANAGERS
     ),
-    Role.GRID_WORKER: frozenset(_STAFF_EDITORS | _ALERT_HANDLERS | _RESPONDERS | {Action.VIEW_EMERGENCIES}),
+    Role.GRID_WORKER: frozenset(
+        _STAFF_EDITORS | _ALERT_HANDLERS | _RESPONDERS | {Action.VIEW_EMERGENCIES, Action.VIEW_TIMEBANK}
+    ),
     Role.PROPERTY_STAFF: frozenset(
-        {Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.SEND_READINGS, Action.VIEW_EMERGENCIES}
+        {
+            Action.VIEW_PLACES,
+            Action.VIEW_PEOPLE,
+            Action.SEND_READINGS,
+            Action.VIEW_EMERGENCIES,
+            Action.VIEW_TIMEBANK,
+        }
         | _ALERT_HANDLERS
         | _RESPONDERS
     ),
     Role.VOLUNTEER: frozenset(
-        {Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.VIEW_EMERGENCIES} | _RESPONDERS
+        {Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.VIEW_EMERGENCIES, Action.VIEW_TIMEBANK} | _RESPONDERS
     ),
-    Role.RESIDENT: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.REPORT_INCIDENTS}),
+    Role.RESIDENT: frozenset(
+        {Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.REPORT_INCIDENTS, Action.VIEW_TIMEBANK}
+    ),
     Role.AUDITOR: frozenset(
         {
             Action.VIEW_PLACES,
@@ -112,6 +128,7 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
             Action.VIEW_COCKPIT,
             Action.VIEW_FEDERATION,
             Action.VIEW_EMERGENCIES,
+            Action.VIEW_TIMEBANK,
         }
     ),
 }

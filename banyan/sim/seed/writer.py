@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
 
 from banyan.audit.actions import AuditAction
 from banyan.audit.services import Event, record
+from banyan.community.timebank.services import seed_hours
 from banyan.core import clock, vault
+from banyan.core.choices import Role
 from banyan.emergency.hazards import install_register
 from banyan.emergency.plans import install_plans
 from banyan.people.models import (
@@ -35,6 +38,8 @@ from banyan.sim.seed.response import write_response
 from banyan.sim.seed.rules import plan_rules, write_rules
 
 BATCH = 1000
+# The time bank's opening hours of the community's first resident and volunteer (resident01, volunteer01).
+SEED_HOURS = {Role.RESIDENT: Decimal(6), Role.VOLUNTEER: Decimal(12)}
 RESIDENT_CHUNK = 2000
 
 
@@ -324,6 +329,13 @@ def write_plan(
     # install` makes them: the demo and the tests have them from the start.
     hazards = install_register(community, actor="sim")
     emergency_plans = install_plans(community, actor="sim")
+    # The time bank (issue 16): the pool and issuance accounts, and hours issued to resident01 and
+    # volunteer01 (resident2_01 … in the others) through the ledger, so the demo starts with balances.
+    grants: dict[User, Decimal] = {}
+    for a in plan.accounts:
+        if a.role in SEED_HOURS and all(user.role != a.role for user in grants):
+            grants[users[a.username]] = SEED_HOURS[a.role]
+    seed_hours(community=community, grants=grants, memo="seed: opening hours")
 
     counts = {
         "regions": len(plan.regions),
