@@ -91,3 +91,9 @@ def test_the_console_script_exits_2_with_the_reason_on_stderr(tmp_path):
     assert refused.returncode == 2, refused.stderr
     assert refused.stdout == ""
     assert "ballots[1].owner: a second ballot of 'a' (the first is ballots[0])" in refused.stderr
+
+
+def test_the_worked_example_of_the_docs_prints_what_the_docs_show(tmp_path):
+    text = (REPO / "docs" / "votes.md").read_text(encoding="utf-8")
+    example, shown = (block.split("```", 1)[0] for block in text.split("```json\n")[1:3])
+    assert _tally(_write(tmp_path, example)) == json.loads(shown)
