@@ -297,6 +297,11 @@ DETAIL_LABELS: dict[str, Promise] = {
     "capacity": _("Capacity"),
     "hours": _("Hours"),
     "reverses": _("Reverses transaction"),
+    "transaction_kind": _("Transaction kind"),
+    "account_kind": _("Account kind"),
+    "community": _("Community"),
+    "debited": _("Hours taken from accounts"),
+    "credited": _("Hours given to accounts"),
 }
 
 # Recorded values that are words, by detail key: (key, value) → label.
@@ -305,6 +310,16 @@ VALUE_LABELS: dict[tuple[str, str], Promise] = {
     ("stage", "step_up"): _("Confirming a sensitive step"),
     ("position", "given"): _("Given"),
     ("position", "unknown"): _("Not given"),
+    # The time bank's kinds (banyan.community.timebank.choices, above audit: the same words).
+    ("transaction_kind", "issue"): _("Hours issued for confirmed service"),
+    ("transaction_kind", "pay"): _("Paid from the community pool"),
+    ("transaction_kind", "transfer"): _("Transfer"),
+    ("transaction_kind", "donate"): _("Donated to a family member"),
+    ("transaction_kind", "admin_transfer"): _("Transfer by an administrator"),
+    ("transaction_kind", "reversal"): _("Reversal"),
+    ("account_kind", "member"): _("Member"),
+    ("account_kind", "pool"): _("Community pool"),
+    ("account_kind", "issuance"): _("Issuance"),
 }
 
 # Detail keys the page leaves out: meaningless to a reader (the export keeps every detail).

@@ -138,7 +138,7 @@ def _may_open(actor: User, community: Region, owner: User) -> bool:
 
 
 def _audit_open(actor: Actor | str, account: Account) -> None:
-    details = {"kind": account.kind, "community": account.community_id}
+    details = {"account_kind": account.kind, "community": account.community_id}
     record_one(
         actor=actor,
         action=AuditAction.TIMEBANK_ACCOUNT_OPEN,
@@ -195,7 +195,6 @@ def transfer(*, actor: User, from_account, to_account, hours, memo: str = "") ->
     from the pool)."""
     hours = clean_hours(hours)
     source = get_account_for(actor, getattr(from_account, "pk", from_account), field="from")
-    target = _target(source, to_account)
     if source.owner_id is not None and source.owner_id == actor.pk:
         kind = TransactionKind.TRANSFER
         memo = _clean_memo(memo, required=False)
@@ -204,6 +203,7 @@ def transfer(*, actor: User, from_account, to_account, hours, memo: str = "") ->
         memo = _clean_memo(memo, required=True)
     else:
         raise PermissionDenied(_("Only the account's owner or a manager moves its hours."), field="from")
+    target = _target(source, to_account)
     _check_pair(source, target)
     return _post(actor, kind, [(source, -hours), (target, hours)], memo)
 
@@ -213,9 +213,9 @@ def donate(*, actor: User, from_account, to_account, hours, memo: str = "") -> T
     hours = clean_hours(hours)
     memo = _clean_memo(memo, required=False)
     source = get_account_for(actor, getattr(from_account, "pk", from_account), field="from")
-    target = _target(source, to_account)
     if source.owner_id != actor.pk and not _manages(actor, source):
         raise PermissionDenied(_("Only the account's owner or a manager gives its hours."), field="from")
+    target = _target(source, to_account)
     _check_pair(source, target)
     if not _same_household(source, target):
         raise InvalidInput(_("Hours are given to a member of the same household."), field="to")
@@ -344,10 +344,10 @@ def _balances(account_ids: list[int]) -> dict[int, Decimal]:
 
 def _audit_details(kind: str, legs: list[tuple[Account, Decimal]], reverses: Transaction | None) -> dict:
     details: dict = {
-        "kind": kind,
+        "transaction_kind": kind,
         "hours": str(sum((amount for _a, amount in legs if amount > 0), ZERO)),
-        "from": [account.pk for account, amount in legs if amount < 0],
-        "to": [account.pk for account, amount in legs if amount > 0],
+        "debited": [account.pk for account, amount in legs if amount < 0],
+        "credited": [account.pk for account, amount in legs if amount > 0],
     }
     if reverses is not None:
         details["reverses"] = reverses.pk

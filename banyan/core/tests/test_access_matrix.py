@@ -632,3 +632,46 @@ def test_emergency_parts_by_role_and_scope(username, users, api, outside):
         assert outside_one.status_code == (200 if sees_far else 404), (username, template)
         if not sees_far:
             assert outside_one.data["code"] == "not_found"
+
+
+# The time bank (banyan/community/timebank/api.py): everyone lists the accounts in their scope (their
+# community's pool and issuance accounts included, another community's never, but for admins and
+# auditors); the owner of an account moves its hours, the community's managers pay from the pool;
+# another community's account is 404.
+TIMEBANK_MANAGERS = {"admin", "street01", "director"}
+TIMEBANK_OWNERS = {"resident01": 6.0, "volunteer01": 12.0}
+
+
+@pytest.mark.parametrize("username", [*ROLES, None])
+def test_timebank_by_role_and_scope(username, users, api, outside):
+    from banyan.community.timebank import services
+    from banyan.community.timebank.models import Account
+
+    community = _seeded_grids()[0].parent
+    far = outside["other_street"]["community"]
+    far_pool, _far_issuance = services.install_timebank(far, actor="sim")
+    pool = Account.objects.get(community=community, kind="pool")
+    resident = Account.objects.get(community=community, owner=users["resident01"])
+    volunteer = Account.objects.get(community=community, owner=users["volunteer01"])
+    services.transfer(actor=users["volunteer01"], from_account=volunteer, to_account=pool, hours=3)
+    client = api(username)
+    listed = client.get("timebank/accounts?limit=500")
+    pay = {"from": pool.pk, "to": resident.pk, "hours": 0.5, "memo": "陪诊"}
+    paid = client.post("timebank/transfers", pay)
+    far_pay = client.post("timebank/transfers", {**pay, "from": far_pool.pk})
+    if username is None:
+        assert (listed.status_code, paid.status_code, far_pay.status_code) == (401, 401, 401)
+        return
+    assert listed.status_code == 200, (username, listed.data)
+    items = listed.data["items"]
+    ids = {item["id"] for item in items}
+    assert pool.pk in ids, username
+    assert (far_pool.pk in ids) == (username in ("admin", "auditor")), username
+    if username in TIMEBANK_OWNERS:
+        own = [item for item in items if item["owner"] == username]
+        assert len(own) == 1 and own[0]["kind"] == "member" and own[0]["balance"] > 0, username
+    assert paid.status_code == (201 if username in TIMEBANK_MANAGERS else 403), (username, paid.data)
+    # Another community's pool: not found (an administrator sees it, but the hours stay in its community).
+    expected = {"admin": (404, "to"), "auditor": (403, "from")}.get(username, (404, "from"))
+    assert (far_pay.status_code, far_pay.data["field"]) == expected, (username, far_pay.data)
+    assert services.balance_of(far_pool) == 0

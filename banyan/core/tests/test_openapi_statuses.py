@@ -89,6 +89,8 @@ def test_the_served_document_is_the_same(client, document):
         ("post", "reports", {"category": "flooding", "latitude": "north"}, 400),
         ("get", "emergency/plans?level=9", None, 400),
         ("get", "emergency/hazards?limit=0", None, 422),
+        ("get", "timebank/accounts?limit=0", None, 422),
+        ("post", "timebank/transfers", {"from": 1, "to": 2, "hours": 0}, 422),
     ],
 )
 def test_answers_that_used_to_be_undeclared_are_declared(api, document, method, path, body, status):
@@ -116,3 +118,22 @@ def test_the_emergency_parts_are_documented_under_the_emergency_tag(document):
         assert operation["tags"] == ["emergency"], path
         ref = operation["responses"][200]["content"]["application/json"]["schema"]["$ref"]
         assert keys <= set(schemas[ref.rsplit("/", 1)[-1]]["properties"]), path
+
+
+def test_the_timebank_is_documented_as_the_contract_says(document):
+    """Issue 16's contract: GET /timebank/accounts answers {"count", "items": [{"id", "owner", "kind",
+    "balance"}]}; POST /timebank/transfers takes {"from", "to", "hours", "memo"} and answers 201 or 409."""
+    schemas = document["components"]["schemas"]
+
+    def schema(ref):
+        return schemas[ref["$ref"].rsplit("/", 1)[-1]]
+
+    accounts = document["paths"]["/api/v1/timebank/accounts"]["get"]
+    listed = schema(accounts["responses"][200]["content"]["application/json"]["schema"])
+    assert accounts["tags"] == ["timebank"] and {"count", "items"} <= set(listed["properties"])
+    item = schema(listed["properties"]["items"]["items"])
+    assert {"id", "owner", "kind", "balance"} <= set(item["properties"])
+    transfers = document["paths"]["/api/v1/timebank/transfers"]["post"]
+    assert {"201", "409", "422"} <= {str(status) for status in transfers["responses"]}
+    body = schema(transfers["requestBody"]["content"]["application/json"]["schema"])
+    assert {"from", "to", "hours", "memo"} == set(body["properties"])
