@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -108,3 +109,19 @@ def test_the_monthly_statement(bank, api):
 def test_no_session_is_401(api):
     assert api(None).get("timebank/accounts").status_code == 401
     assert api(None).post("timebank/transfers", {"from": 1, "to": 2, "hours": 1}).status_code == 401
+
+
+CONTRACT = (
+    'Time bank: `GET /api/v1/timebank/accounts?limit=500` → `{"count", "items": [{"id", "owner", "kind", '
+    "\"balance\"}]}` (every account in the caller's scope, the community's pool and issuance accounts "
+    "included; the balances of one community always sum to zero); `POST /api/v1/timebank/transfers` "
+    '`{"from": ACCOUNT_ID, "to": ACCOUNT_ID, "hours": 1.5, "memo": "..."}` by the owner of `from` (or an '
+    "administrator) → 201, or 409/422 naming `hours` when the balance is short; `banyan seed` gives "
+    "`resident01` and `volunteer01` accounts with a positive balance."
+)
+
+
+def test_the_readme_states_the_contract_exactly():
+    readme = (Path(__file__).resolve().parents[4] / "README.md").read_text(encoding="utf-8")
+    assert CONTRACT in readme
+    assert "## Time bank (时间银行)" in readme
