@@ -11,7 +11,7 @@ from ninja import Field, Schema
 from pydantic import field_validator
 
 from banyan.community.timebank.choices import AccountKind, TransactionKind
-from banyan.community.timebank.services import HOURS_MAX, MEMO_MAX
+from banyan.community.timebank.services import HOURS_MAX, MEMO_MAX, hours_total
 from banyan.core.schemas import ObjectId, clean_text
 
 
@@ -29,6 +29,10 @@ class AccountOut(Schema):
     @staticmethod
     def resolve_community(account) -> str:
         return account.community.code
+
+    @staticmethod
+    def resolve_balance(account) -> float:
+        return float(hours_total(account.balance))
 
 
 class AccountList(Schema):

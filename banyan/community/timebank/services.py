@@ -54,7 +54,8 @@ AUDIT_ACTIONS = {
 
 
 def accounts_for(user: Actor, action: Action = Action.VIEW_TIMEBANK) -> QuerySet[Account]:
-    """The accounts in ``user``'s scope with their ``balance`` (hours), by community and id."""
+    """The accounts in ``user``'s scope with their ``balance`` (hours; exact through :func:`hours_total`),
+    by community and id."""
     return (
         Account.objects.restrict(user, action)
         .select_related("owner", "community")
@@ -82,10 +83,15 @@ def get_transaction_for(user: Actor, pk, action: Action = Action.VIEW_TIMEBANK) 
     return found
 
 
+def hours_total(value) -> Decimal:
+    """A sum of entries as exact hours: SQLite adds decimals as floating point (0.890000000000001), and
+    every entry is whole hundredths, so rounding to them gives the exact sum back."""
+    return ZERO if value is None else Decimal(str(value)).quantize(CENT)
+
+
 def balance_of(account: Account) -> Decimal:
     """The account's balance: the sum of its entries."""
-    total = Entry.objects.filter(account=account).aggregate(total=Sum("amount"))["total"]
-    return total if total is not None else ZERO
+    return hours_total(Entry.objects.filter(account=account).aggregate(total=Sum("amount"))["total"])
 
 
 def community_of(region: Region | None) -> Region | None:
@@ -325,7 +331,7 @@ def _post(
             reverses=reverses,
         )
         Entry.objects.bulk_create([Entry(transaction=moved, account=a, amount=amount) for a, amount in legs])
-        if Entry.objects.filter(transaction=moved).aggregate(total=Sum("amount"))["total"] != 0:
+        if hours_total(Entry.objects.filter(transaction=moved).aggregate(total=Sum("amount"))["total"]) != 0:
             raise InvalidInput(_("A transaction's entries must sum to zero."), field="hours")
         record_one(
             actor=actor,
@@ -339,7 +345,7 @@ def _post(
 
 def _balances(account_ids: list[int]) -> dict[int, Decimal]:
     rows = Entry.objects.filter(account_id__in=account_ids).values("account_id").annotate(total=Sum("amount"))
-    return {row["account_id"]: row["total"] for row in rows}
+    return {row["account_id"]: hours_total(row["total"]) for row in rows}
 
 
 def _audit_details(kind: str, legs: list[tuple[Account, Decimal]], reverses: Transaction | None) -> dict:
@@ -393,8 +399,8 @@ def statement(account: Account, month: dt.date) -> Statement:
     start = dt.datetime.combine(first, dt.time(), tzinfo=zone)
     end = dt.datetime.combine(after, dt.time(), tzinfo=zone)
     entries = Entry.objects.filter(account=account).select_related("transaction")
-    opening = (
-        entries.filter(transaction__created_at__lt=start).aggregate(total=Sum("amount"))["total"] or ZERO
+    opening = hours_total(
+        entries.filter(transaction__created_at__lt=start).aggregate(total=Sum("amount"))["total"]
     )
     month_entries = entries.filter(Q(transaction__created_at__gte=start) & Q(transaction__created_at__lt=end))
     lines = tuple(

@@ -223,7 +223,7 @@ def test_scope_of_accounts_by_role(bank, users):
     assert {bank.resident.pk, bank.family.pk, bank.pool.pk, bank.issuance.pk} == seen("resident01")
     assert {bank.volunteer.pk, bank.pool.pk, bank.issuance.pk} == seen("volunteer01")
     assert seen(bank.family_user) == {bank.resident.pk, bank.family.pk, bank.pool.pk, bank.issuance.pk}
-    shown = {a.pk: a.balance for a in services.accounts_for(users["director"])}
+    shown = {a.pk: services.hours_total(a.balance) for a in services.accounts_for(users["director"])}
     assert shown == balances(bank.community)
 
 
@@ -238,3 +238,15 @@ def test_an_account_is_opened_by_its_owner_in_their_community_or_by_a_manager(ba
     again = services.open_account(actor=users["grid01"], community=bank.community, owner=users["grid01"])
     assert again == opened
     assert User.objects.filter(timebank_accounts__community=bank.community).count() == 4
+
+
+def test_balances_are_exact_hundredths_on_every_database(bank, users, api):
+    """SQLite sums decimals as floating point (0.1 + 0.2 = 0.30000000000000004): balances are exact."""
+    for hours in ("0.10", "0.20", "0.70", "0.11"):
+        transfer(actor=users["volunteer01"], from_account=bank.volunteer, to_account=bank.pool, hours=hours)
+    assert balance(bank.pool) == D("1.11") and balance(bank.volunteer) == D("10.89")
+    listed = {item["id"]: item["balance"] for item in api("director").get("timebank/accounts").data["items"]}
+    assert (listed[bank.pool.pk], listed[bank.volunteer.pk]) == (1.11, 10.89)
+    transfer(actor=users["volunteer01"], from_account=bank.volunteer, to_account=bank.pool, hours="10.89")
+    assert balance(bank.volunteer) == 0
+    assert_ledger_whole(bank.community)
