@@ -659,9 +659,15 @@ def test_timebank_by_role_and_scope(username, users, api, outside):
     pay = {"from": pool.pk, "to": resident.pk, "hours": 0.5, "memo": "陪诊"}
     paid = client.post("timebank/transfers", pay)
     far_pay = client.post("timebank/transfers", {**pay, "from": far_pool.pk})
+    month = clock.now().strftime("%Y-%m")
+    statement = client.get(f"timebank/accounts/{pool.pk}/statement?month={month}")
+    far_statement = client.get(f"timebank/accounts/{far_pool.pk}/statement?month={month}")
     if username is None:
         assert (listed.status_code, paid.status_code, far_pay.status_code) == (401, 401, 401)
+        assert (statement.status_code, far_statement.status_code) == (401, 401)
         return
+    assert statement.status_code == 200 and statement.data["account"] == pool.pk, (username, statement.data)
+    assert far_statement.status_code == (200 if username in ("admin", "auditor") else 404), username
     assert listed.status_code == 200, (username, listed.data)
     items = listed.data["items"]
     ids = {item["id"] for item in items}
