@@ -6,7 +6,7 @@ account answers 404, as a missing one; a short balance 409 naming ``hours``; bad
 
 from __future__ import annotations
 
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from banyan.community.timebank import services
 from banyan.community.timebank.schemas import (
@@ -46,7 +46,7 @@ def make_transfer(request: AuthenticatedHttpRequest, payload: TransferIn):
         hours=payload.hours,
         memo=payload.memo,
     )
-    return 201, moved
+    return Status(201, moved)
 
 
 @router.get("/timebank/accounts/{int:account_id}/statement", response={200: StatementOut, **ERRORS})
