@@ -515,19 +515,7 @@ def _accounts(
         for key, (person, _household, _family) in enumerate(members)
         if ResidentTag.BUILDING_LEADER in person.tags and person.phone and key != resident_key
     ]
-    accounts += [
-        AccountPlan(
-            username("leader", n, i),
-            Role.VOLUNTEER,
-            members[key][1].grid_code,
-            members[key][0].surname,
-            members[key][0].given_name,
-            members[key][0].phone,
-            resident_key=key,
-            title=LEADER_TITLE,
-        )
-        for i, key in enumerate(leaders, 1)
-    ]
+    accounts += _volunteer_accounts("leader", n, leaders, members, LEADER_TITLE)
     # The residents registered as volunteers (志愿者), with a phone: accounts (``vol01`` …) called up too.
     taken = set(leaders) | {resident_key}
     helpers = [
@@ -535,20 +523,25 @@ def _accounts(
         for key, (person, _household, _family) in enumerate(members)
         if ResidentTag.VOLUNTEER in person.tags and person.phone and key not in taken
     ]
-    accounts += [
+    accounts += _volunteer_accounts("vol", n, helpers, members, RESIDENT_VOLUNTEER_TITLE)
+    return accounts
+
+
+def _volunteer_accounts(base: str, community: int, keys: list[int], members, title: str) -> list[AccountPlan]:
+    """Volunteer accounts (``base01`` …) of the residents ``keys``, with their title in the body."""
+    return [
         AccountPlan(
-            username("vol", n, i),
+            username(base, community, i),
             Role.VOLUNTEER,
             members[key][1].grid_code,
             members[key][0].surname,
             members[key][0].given_name,
             members[key][0].phone,
             resident_key=key,
-            title=RESIDENT_VOLUNTEER_TITLE,
+            title=title,
         )
-        for i, key in enumerate(helpers, 1)
+        for i, key in enumerate(keys, 1)
     ]
-    return accounts
 
 
 def _organisations(accounts: list[AccountPlan], where: Site) -> list[OrganisationPlan]:
